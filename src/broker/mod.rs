@@ -1,0 +1,63 @@
+//! The broker's domain core: citizens, their devices, signing keys and the clock.
+//! It knows nothing of HTTP or of any one protocol.
+
+pub mod clock;
+pub mod keys;
+
+use std::sync::Arc;
+
+use time::Duration;
+
+use crate::authenticators::{AppRegistry, CodeDisplayGuard};
+use crate::identity::IdentityStore;
+
+pub use clock::Clock;
+pub use keys::{KeySet, SigningAlg};
+
+/// Timings a QA tester may want to change.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// How long an app request waits for a swipe before it times out.
+    pub app_timeout: Duration,
+    /// How long three wrong code-display codes block the device.
+    pub code_display_block: Duration,
+    /// How long a started login may take in all.
+    pub login_lifetime: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            app_timeout: Duration::minutes(2),
+            code_display_block: Duration::minutes(15),
+            login_lifetime: Duration::minutes(30),
+        }
+    }
+}
+
+pub struct Broker {
+    pub clock: Clock,
+    pub settings: Settings,
+    pub keys: KeySet,
+    pub identities: IdentityStore,
+    pub apps: AppRegistry,
+    pub code_displays: CodeDisplayGuard,
+}
+
+impl Broker {
+    pub fn new(settings: Settings, clock: Clock, keys: KeySet, identities: IdentityStore) -> Arc<Self> {
+        Arc::new(Self {
+            code_displays: CodeDisplayGuard::new(settings.code_display_block),
+            apps: AppRegistry::default(),
+            clock,
+            settings,
+            keys,
+            identities,
+        })
+    }
+
+    /// Drops ended device requests; called periodically by the server.
+    pub fn sweep(&self) {
+        self.apps.sweep(self.clock.now());
+    }
+}

@@ -1,0 +1,285 @@
+//! Who a citizen is: CPR, MitID identity, names, status, assurance, authenticators.
+
+mod assurance;
+mod cpr;
+mod store;
+
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+use uuid::Uuid;
+
+use crate::authenticators::{AppConfig, CodeDisplayConfig, Method, Password};
+use crate::fixtures::{self, FixtureError};
+
+pub use assurance::Loa;
+pub use cpr::{Cpr, CprError, Gender};
+pub use store::IdentityStore;
+
+/// A MitID user ID (brugernavn): what the citizen types first. Matched without regard to case.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct UserId(String);
+
+impl UserId {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let allowed = |c: char| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@');
+        if text.is_empty() || text.chars().count() > 64 || !text.chars().all(allowed) {
+            return Err(format!(
+                "`{text}` is not a user ID: 1 to 64 letters, digits, '.', '-', '_' or '@'"
+            ));
+        }
+        Ok(Self(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The key that lookups use: user IDs are not case sensitive.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "UserId({})", self.0)
+    }
+}
+
+impl TryFrom<String> for UserId {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<UserId> for String {
+    fn from(id: UserId) -> Self {
+        id.0
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityStatus {
+    #[default]
+    Active,
+    /// Temporarily locked, e.g. after wrong codes.
+    Locked,
+    Revoked,
+    Suspended,
+    /// MitID was refused to this person (identity not established).
+    NotIssued,
+}
+
+impl IdentityStatus {
+    pub fn can_log_in(self) -> bool {
+        self == IdentityStatus::Active
+    }
+}
+
+/// A citizen as the fixtures describe them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    pub user_id: UserId,
+    /// What this persona is for, shown in listings.
+    pub purpose: String,
+    /// The MitID UUID (`mitid.uuid`).
+    pub uuid: Uuid,
+    /// Absent for citizens without a CPR number (e.g. foreign nationals).
+    #[serde(default)]
+    pub cpr: Option<Cpr>,
+    /// The name held by MitID (the eID name, `mitid.identity_name`).
+    pub name: String,
+    /// The name in the CPR register, when it differs from the eID name.
+    #[serde(default)]
+    pub cpr_name: Option<String>,
+    /// Birth date for citizens without CPR; derived from the CPR number otherwise.
+    #[serde(default)]
+    pub date_of_birth: Option<Date>,
+    #[serde(default)]
+    pub status: IdentityStatus,
+    /// Identity assurance level of the enrolment.
+    #[serde(default = "default_ial")]
+    pub ial: Loa,
+    #[serde(default)]
+    pub name_address_protected: bool,
+    #[serde(default)]
+    pub password: Option<Password>,
+    #[serde(default)]
+    pub app: Option<AppConfig>,
+    #[serde(default)]
+    pub code_display: Option<CodeDisplayConfig>,
+}
+
+fn default_ial() -> Loa {
+    Loa::Substantial
+}
+
+impl Identity {
+    pub fn date_of_birth(&self) -> Option<Date> {
+        self.cpr.map(|c| c.birth_date()).or(self.date_of_birth)
+    }
+
+    pub fn age_on(&self, today: Date) -> Option<u32> {
+        let born = self.date_of_birth()?;
+        let mut age = today.year() - born.year();
+        if (today.month() as u8, today.day()) < (born.month() as u8, born.day()) {
+            age -= 1;
+        }
+        Some(age.max(0) as u32)
+    }
+
+    /// The authenticators in the order the login offers them.
+    pub fn methods(&self) -> Vec<Method> {
+        let mut methods = Vec::new();
+        if self.app.is_some() {
+            methods.push(Method::App);
+        }
+        if self.code_display.is_some() {
+            methods.push(Method::CodeDisplay);
+        }
+        methods
+    }
+
+    /// Problems a fixture entry can have beyond its syntax.
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.methods().is_empty() && self.status == IdentityStatus::Active {
+            problems.push(format!(
+                "citizen `{}` has no authenticator: add [user.app] or [user.code_display]",
+                self.user_id
+            ));
+        }
+        if self.code_display.is_some() && self.password.is_none() {
+            problems.push(format!(
+                "citizen `{}` has a code display but no password (the code display asks for both)",
+                self.user_id
+            ));
+        }
+        if self.cpr.is_some() && self.date_of_birth.is_some() {
+            problems.push(format!(
+                "citizen `{}` has both `cpr` and `date_of_birth`; the birth date comes from the CPR number",
+                self.user_id
+            ));
+        }
+        if self.name.trim().is_empty() {
+            problems.push(format!("citizen `{}` has an empty name", self.user_id));
+        }
+        problems
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsersFile {
+    #[serde(default)]
+    user: Vec<toml::Spanned<Identity>>,
+}
+
+/// Reads and checks a users fixture file (e.g. `fixtures/users.toml`).
+pub fn load_users(path: &Path) -> Result<Vec<Identity>, FixtureError> {
+    let document = fixtures::read::<UsersFile>(path)?;
+    let mut seen_ids = std::collections::HashMap::new();
+    let mut seen_uuids = std::collections::HashMap::new();
+    let mut users = Vec::with_capacity(document.value.user.len());
+    for entry in &document.value.user {
+        let span = entry.span();
+        let identity = entry.get_ref();
+        if let Some(problem) = identity.problems().into_iter().next() {
+            return Err(document.error_at(span, problem));
+        }
+        if seen_ids.insert(identity.user_id.key(), ()).is_some() {
+            return Err(document.error_at(
+                span,
+                format!("user ID `{}` is used twice", identity.user_id),
+            ));
+        }
+        if seen_uuids.insert(identity.uuid, ()).is_some() {
+            return Err(document.error_at(span, format!("UUID {} is used twice", identity.uuid)));
+        }
+        users.push(identity.clone());
+    }
+    if users.is_empty() {
+        return Err(FixtureError {
+            path: path.to_path_buf(),
+            line: None,
+            column: None,
+            message: "no citizens: add at least one [[user]] table".into(),
+        });
+    }
+    Ok(users)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn load(text: &str) -> Result<Vec<Identity>, FixtureError> {
+        let mut file = tempfile_in_target();
+        file.1.write_all(text.as_bytes()).unwrap();
+        load_users(&file.0)
+    }
+
+    fn tempfile_in_target() -> (std::path::PathBuf, std::fs::File) {
+        let path = std::env::temp_dir().join(format!("users-{}.toml", Uuid::new_v4()));
+        let file = std::fs::File::create(&path).unwrap();
+        (path, file)
+    }
+
+    const VALID: &str = r#"
+[[user]]
+user_id = "anna"
+purpose = "test"
+uuid = "6f3c0b9e-2f43-4a8b-9d8f-0a1b2c3d4e5f"
+cpr = "010190-1234"
+name = "Anna"
+password = "Test1234"
+[user.code_display]
+secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+"#;
+
+    #[test]
+    fn reads_a_valid_citizen() {
+        let users = load(VALID).unwrap();
+        assert_eq!(users[0].methods(), vec![Method::CodeDisplay]);
+        assert_eq!(users[0].date_of_birth().unwrap().year(), 1990);
+    }
+
+    #[test]
+    fn a_bad_cpr_is_reported_with_file_and_line() {
+        let err = load(&VALID.replace("010190-1234", "320190-1234")).unwrap_err();
+        assert_eq!(err.line, Some(6), "{err}");
+        assert!(err.message.contains("no valid birth date"), "{err}");
+        assert!(err.to_string().contains(".toml:6:"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = load(&VALID.replace("purpose", "purpos")).unwrap_err();
+        assert!(err.message.contains("unknown field `purpos`"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_user_ids_and_missing_passwords_are_caught() {
+        let twice = format!("{VALID}{}", VALID.replace("6f3c0b9e", "7f3c0b9e"));
+        let err = load(&twice).unwrap_err();
+        assert!(err.message.contains("used twice"), "{err}");
+        assert_eq!(err.line, Some(12), "{err}");
+        let err = load(&VALID.replace("password = \"Test1234\"\n", "")).unwrap_err();
+        assert!(err.message.contains("no password"), "{err}");
+    }
+}

@@ -1,0 +1,12 @@
+//! mitid-sim: a self-hostable simulator of the Danish MitID/NemID login broker.
+//!
+//! The domain (`identity`, `authenticators`, `flow`, `broker`) knows nothing of HTTP;
+//! `protocols` speak OpenID Connect on top of it; `web` wires it to actix.
+
+pub mod authenticators;
+pub mod broker;
+pub mod fixtures;
+pub mod flow;
+pub mod identity;
+pub mod protocols;
+pub mod random;

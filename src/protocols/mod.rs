@@ -1,0 +1,5 @@
+//! Protocols the broker speaks on top of the domain. Each personality copies one real
+//! broker's endpoints and claims.
+
+pub mod claims;
+pub mod oidc;

@@ -1,0 +1,219 @@
+//! Relying parties registered with the broker (fixtures/clients.toml).
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::broker::keys::SigningAlg;
+use crate::fixtures::{self, FixtureError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    /// Public clients (single-page and native apps): PKCE is then mandatory.
+    None,
+}
+
+impl AuthMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::None => "none",
+        }
+    }
+}
+
+/// A client secret; `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClientSecret(String);
+
+impl ClientSecret {
+    pub fn matches(&self, presented: &str) -> bool {
+        self.0.len() == presented.len() && openssl::memcmp::eq(self.0.as_bytes(), presented.as_bytes())
+    }
+}
+
+impl fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientSecret(***)")
+    }
+}
+
+/// An absolute URI without a fragment, compared by exact string match (RFC 6749 §3.1.2).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RegisteredUri(String);
+
+impl RegisteredUri {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let url = url::Url::parse(text).map_err(|err| format!("`{text}` is not an absolute URI: {err}"))?;
+        if url.fragment().is_some() {
+            return Err(format!("`{text}` has a fragment, which redirect URIs must not have"));
+        }
+        Ok(Self(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for RegisteredUri {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<RegisteredUri> for String {
+    fn from(uri: RegisteredUri) -> Self {
+        uri.0
+    }
+}
+
+pub const SUPPORTED_SCOPES: [&str; 4] = ["openid", "mitid", "ssn", "offline_access"];
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Client {
+    pub client_id: String,
+    /// Shown to the citizen ("Log på hos ...").
+    pub name: String,
+    #[serde(default)]
+    pub client_secret: Option<ClientSecret>,
+    pub redirect_uris: Vec<RegisteredUri>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<RegisteredUri>,
+    /// Unset: the client may use client_secret_basic or client_secret_post.
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<AuthMethod>,
+    #[serde(default)]
+    pub id_token_signed_response_alg: SigningAlg,
+    #[serde(default)]
+    pub require_pkce: bool,
+    /// Allows `simulation=no-ui` logins without any page (for CI).
+    #[serde(default)]
+    pub allow_simulation: bool,
+    /// The organisation the pairwise `sub` is stable within; defaults to the client ID.
+    #[serde(default)]
+    pub organisation: Option<String>,
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.token_endpoint_auth_method == Some(AuthMethod::None)
+    }
+
+    pub fn pkce_required(&self) -> bool {
+        self.require_pkce || self.is_public()
+    }
+
+    pub fn has_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|r| r.as_str() == uri)
+    }
+
+    pub fn organisation(&self) -> &str {
+        self.organisation.as_deref().unwrap_or(&self.client_id)
+    }
+
+    fn problems(&self) -> Option<String> {
+        if self.client_id.trim().is_empty() {
+            return Some("`client_id` is empty".into());
+        }
+        if self.redirect_uris.is_empty() {
+            return Some(format!("client `{}` has no redirect_uris", self.client_id));
+        }
+        match (self.is_public(), &self.client_secret) {
+            (true, Some(_)) => Some(format!(
+                "client `{}` is public (token_endpoint_auth_method = \"none\") but has a client_secret",
+                self.client_id
+            )),
+            (false, None) => Some(format!(
+                "client `{}` needs a client_secret, or token_endpoint_auth_method = \"none\" for a public client",
+                self.client_id
+            )),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientsFile {
+    #[serde(default)]
+    client: Vec<toml::Spanned<Client>>,
+}
+
+pub fn load_clients(path: &Path) -> Result<Vec<Client>, FixtureError> {
+    let document = fixtures::read::<ClientsFile>(path)?;
+    let mut seen = HashSet::new();
+    let mut clients = Vec::new();
+    for entry in &document.value.client {
+        let client = entry.get_ref();
+        if let Some(problem) = client.problems() {
+            return Err(document.error_at(entry.span(), problem));
+        }
+        if !seen.insert(client.client_id.clone()) {
+            return Err(document.error_at(
+                entry.span(),
+                format!("client_id `{}` is used twice", client.client_id),
+            ));
+        }
+        clients.push(client.clone());
+    }
+    Ok(clients)
+}
+
+#[derive(Debug, Default)]
+pub struct ClientRegistry {
+    clients: DashMap<String, Arc<Client>>,
+}
+
+impl ClientRegistry {
+    pub fn new(clients: impl IntoIterator<Item = Client>) -> Self {
+        let registry = Self::default();
+        for client in clients {
+            registry.clients.insert(client.client_id.clone(), Arc::new(client));
+        }
+        registry
+    }
+
+    pub fn get(&self, client_id: &str) -> Option<Arc<Client>> {
+        self.clients.get(client_id).map(|c| Arc::clone(&c))
+    }
+
+    pub fn all(&self) -> Vec<Arc<Client>> {
+        let mut all: Vec<_> = self.clients.iter().map(|c| Arc::clone(c.value())).collect();
+        all.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris_must_be_absolute_and_fragment_free() {
+        assert!(RegisteredUri::parse("https://rp.example/cb").is_ok());
+        assert!(RegisteredUri::parse("/cb").is_err());
+        assert!(RegisteredUri::parse("https://rp.example/cb#x").is_err());
+    }
+
+    #[test]
+    fn secrets_compare_exactly_and_hide_in_debug() {
+        let secret = ClientSecret("s3cret".into());
+        assert!(secret.matches("s3cret"));
+        assert!(!secret.matches("s3cre"));
+        assert!(!secret.matches("s3creT"));
+        assert_eq!(format!("{secret:?}"), "ClientSecret(***)");
+    }
+}
