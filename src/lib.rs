@@ -10,3 +10,4 @@ pub mod flow;
 pub mod identity;
 pub mod protocols;
 pub mod random;
+pub mod web;

@@ -139,6 +139,7 @@ impl<P> Login<P> {
             .usable_methods(citizen)
             .into_iter()
             .map(|m| proof_for(citizen, m))
+            .rev() // on a tie the first-offered method (the app) wins
             .max_by_key(|p| p.aal);
         match best {
             Some(proof) => self.finish(broker, citizen, proof),

@@ -189,9 +189,23 @@ struct UsersFile {
     user: Vec<toml::Spanned<Identity>>,
 }
 
+/// The citizens compiled into the binary (a copy of `fixtures/users.toml`).
+pub const BUILT_IN_USERS: &str = include_str!("../../fixtures/users.toml");
+
 /// Reads and checks a users fixture file (e.g. `fixtures/users.toml`).
 pub fn load_users(path: &Path) -> Result<Vec<Identity>, FixtureError> {
-    let document = fixtures::read::<UsersFile>(path)?;
+    check_users(fixtures::read::<UsersFile>(path)?)
+}
+
+/// The built-in citizens, for a broker started without `--users`.
+pub fn built_in_users() -> Result<Vec<Identity>, FixtureError> {
+    let path = Path::new("fixtures/users.toml (built in)");
+    check_users(fixtures::parse::<UsersFile>(path, BUILT_IN_USERS.to_string())?)
+}
+
+fn check_users(document: fixtures::Document<UsersFile>) -> Result<Vec<Identity>, FixtureError> {
+    let path = document.path.clone();
+    let path = path.as_path();
     let mut seen_ids = std::collections::HashMap::new();
     let mut seen_uuids = std::collections::HashMap::new();
     let mut users = Vec::with_capacity(document.value.user.len());

@@ -152,8 +152,19 @@ struct ClientsFile {
     client: Vec<toml::Spanned<Client>>,
 }
 
+/// The relying parties compiled into the binary (a copy of `fixtures/clients.toml`).
+pub const BUILT_IN_CLIENTS: &str = include_str!("../../../fixtures/clients.toml");
+
 pub fn load_clients(path: &Path) -> Result<Vec<Client>, FixtureError> {
-    let document = fixtures::read::<ClientsFile>(path)?;
+    check_clients(fixtures::read::<ClientsFile>(path)?)
+}
+
+pub fn built_in_clients() -> Result<Vec<Client>, FixtureError> {
+    let path = Path::new("fixtures/clients.toml (built in)");
+    check_clients(fixtures::parse::<ClientsFile>(path, BUILT_IN_CLIENTS.to_string())?)
+}
+
+fn check_clients(document: fixtures::Document<ClientsFile>) -> Result<Vec<Client>, FixtureError> {
     let mut seen = HashSet::new();
     let mut clients = Vec::new();
     for entry in &document.value.client {

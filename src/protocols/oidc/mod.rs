@@ -61,6 +61,8 @@ pub enum AuthorizeOutcome {
 
 pub struct Provider {
     pub broker: Arc<Broker>,
+    /// Where the server is reached, e.g. `http://127.0.0.1:8088`.
+    pub base_url: String,
     pub issuer: String,
     pub clients: ClientRegistry,
     pub logins: Logins<AuthorizeRequest>,
@@ -70,9 +72,11 @@ pub struct Provider {
 
 impl Provider {
     pub fn new(broker: Arc<Broker>, base_url: &str, clients: ClientRegistry, lifetimes: Lifetimes) -> Self {
+        let base_url = base_url.trim_end_matches('/').to_string();
         Self {
             broker,
-            issuer: format!("{}{}", base_url.trim_end_matches('/'), paths::ISSUER_PREFIX),
+            issuer: format!("{base_url}{}", paths::ISSUER_PREFIX),
+            base_url,
             clients,
             logins: Logins::default(),
             grants: grants::Grants::default(),

@@ -1,0 +1,125 @@
+//! The simulated devices: the citizen's phone with the MitID app, and the code display.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+
+use super::pages::{self, CodeDisplayPage, PhonePage, PhoneRequest};
+use crate::authenticators::app::AppError;
+use crate::protocols::oidc::{Language, Provider};
+
+fn not_found(what: &str) -> HttpResponse {
+    pages::message(
+        StatusCode::NOT_FOUND,
+        Language::Da,
+        "Ikke fundet / Not found",
+        what,
+        "Se listen over testpersoner på forsiden. / See the test citizens on the front page.",
+    )
+}
+
+/// The phone of one citizen: shows the pending login request, if any.
+pub async fn phone(provider: web::Data<Provider>, path: web::Path<String>) -> HttpResponse {
+    let user_id = path.into_inner();
+    let broker = &provider.broker;
+    let Some(citizen) = broker.identities.by_user_id(&user_id) else {
+        return not_found(&format!("No citizen has user ID `{user_id}`."));
+    };
+    let pending = broker.apps.pending_for(citizen.uuid, broker.clock.now());
+    render_phone(&citizen.user_id.to_string(), pending.map(|r| PhoneRequest {
+        id: r.id,
+        client_name: r.client_name,
+    }), String::from("Ingen login venter. / No login is waiting."))
+}
+
+fn render_phone(user_id: &str, request: Option<PhoneRequest>, status: String) -> HttpResponse {
+    pages::html(
+        StatusCode::OK,
+        &PhonePage {
+            lang: "da",
+            banner: super::i18n::DA.simulator_banner,
+            da: true,
+            user_id,
+            request,
+            status,
+        },
+    )
+}
+
+/// The page the QR code leads to: one login request on the citizen's phone.
+pub async fn app_request(provider: web::Data<Provider>, path: web::Path<String>) -> HttpResponse {
+    let id = path.into_inner();
+    let broker = &provider.broker;
+    let Some(request) = broker.apps.get(&id) else {
+        return not_found("This app request does not exist (or ended long ago).");
+    };
+    let user_id = broker
+        .identities
+        .by_uuid(request.citizen)
+        .map(|c| c.user_id.to_string())
+        .unwrap_or_default();
+    let state = request.state_at(broker.clock.now());
+    if state == crate::authenticators::AppRequestState::Pending {
+        render_phone(&user_id, Some(PhoneRequest { id: request.id, client_name: request.client_name }), String::new())
+    } else {
+        render_phone(&user_id, None, format!("Anmodningen er afsluttet: {state:?}. / The request has ended: {state:?}."))
+    }
+}
+
+/// Swipe (approve) or reject on the phone.
+pub async fn answer_app_request(
+    provider: web::Data<Provider>,
+    path: web::Path<String>,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let id = path.into_inner();
+    let approve = match form.get("decision").map(String::as_str) {
+        Some("approve") => true,
+        Some("reject") => false,
+        _ => {
+            return pages::message(
+                StatusCode::BAD_REQUEST,
+                Language::Da,
+                "Ugyldigt svar / Invalid answer",
+                "decision must be approve or reject.",
+                "",
+            )
+        }
+    };
+    let broker = &provider.broker;
+    match broker.apps.answer(&id, approve, broker.clock.now()) {
+        Ok(state) => render_phone("", None, format!("Svar sendt: {state:?}. / Answer sent: {state:?}.")),
+        Err(AppError::Unknown) => not_found("This app request does not exist."),
+        Err(err) => pages::message(
+            StatusCode::CONFLICT,
+            Language::Da,
+            "Anmodningen venter ikke længere / The request is no longer waiting",
+            &err.to_string(),
+            "",
+        ),
+    }
+}
+
+pub async fn code_display(provider: web::Data<Provider>, path: web::Path<String>) -> HttpResponse {
+    let user_id = path.into_inner();
+    let broker = &provider.broker;
+    let Some(citizen) = broker.identities.by_user_id(&user_id) else {
+        return not_found(&format!("No citizen has user ID `{user_id}`."));
+    };
+    let Some(device) = &citizen.code_display else {
+        return not_found(&format!("`{user_id}` has no code display."));
+    };
+    let now = broker.clock.now();
+    pages::html(
+        StatusCode::OK,
+        &CodeDisplayPage {
+            lang: "da",
+            banner: super::i18n::DA.simulator_banner,
+            da: true,
+            user_id: citizen.user_id.as_str(),
+            code: device.secret.code_at(now),
+            seconds_left: device.secret.seconds_left(now),
+        },
+    )
+}

@@ -1,0 +1,291 @@
+//! The login pages: parse the form, move the login's state machine, render or redirect.
+
+use std::collections::HashMap;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use qrcode::render::svg;
+use qrcode::QrCode;
+
+use super::i18n;
+use super::pages::{self, LoginPage};
+use crate::authenticators::Method;
+use crate::flow::{FlowError, Login, LoginLookupError, Outcome, Step};
+use crate::protocols::oidc::{AuthorizeRequest, Language, Provider};
+
+pub fn cookie_name(login_id: &str) -> String {
+    format!("mitid_sim_login_{login_id}")
+}
+
+/// The cookie that ties a login to the browser that started it.
+pub fn binding_cookie(provider: &Provider, login_id: &str, binding: &str) -> Cookie<'static> {
+    Cookie::build(cookie_name(login_id), binding.to_string())
+        .path("/login")
+        .http_only(true)
+        .secure(provider.base_url.starts_with("https://"))
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::seconds(
+            provider.broker.settings.login_lifetime.whole_seconds(),
+        ))
+        .finish()
+}
+
+fn binding(req: &HttpRequest, login_id: &str) -> Option<String> {
+    req.cookie(&cookie_name(login_id)).map(|c| c.value().to_string())
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+fn lookup_failure(error: LoginLookupError) -> HttpResponse {
+    let (status, da, en) = match error {
+        LoginLookupError::Unknown => (
+            StatusCode::NOT_FOUND,
+            "Dette login findes ikke eller er afsluttet.",
+            "This login does not exist or has ended.",
+        ),
+        LoginLookupError::OtherBrowser => (
+            StatusCode::FORBIDDEN,
+            "Dette login blev startet i en anden browser.",
+            "This login was started in another browser.",
+        ),
+        LoginLookupError::Expired => (
+            StatusCode::GONE,
+            "Dette login tog for lang tid og er udløbet.",
+            "This login took too long and has expired.",
+        ),
+    };
+    pages::message(
+        status,
+        Language::Da,
+        "Login kan ikke fortsætte / Login cannot continue",
+        &format!("{da} / {en}"),
+        "Gå tilbage til tjenesten og log på igen. / Go back to the service and log on again.",
+    )
+}
+
+enum View {
+    Page(HttpResponse),
+    /// The login is over: hand the result to the RP.
+    Finished,
+}
+
+fn render(provider: &Provider, login: &Login<AuthorizeRequest>) -> View {
+    let broker = &provider.broker;
+    let language = login.request.language;
+    let t = i18n::texts(language);
+    let mut page = LoginPage::new(language, &login.requirements.client_name, &login.id, &login.csrf);
+    page.notice = login.notice.map(|n| i18n::notice(language, n));
+    let citizen = login.step.citizen().and_then(|id| broker.identities.by_uuid(id));
+    let other_methods = citizen
+        .as_ref()
+        .map_or(0, |c| login.usable_methods(c).len());
+    match &login.step {
+        Step::EnterUserId => {
+            page.step = "user_id";
+            page.heading = t.user_id.to_string();
+        }
+        Step::ChooseMethod { .. } => {
+            page.step = "choose";
+            page.heading = t.choose_title.to_string();
+            page.methods = citizen
+                .as_ref()
+                .map(|c| login.usable_methods(c))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|m| (m.slug(), method_label(language, m)))
+                .collect();
+        }
+        Step::App { request, .. } => {
+            page.step = "app";
+            page.heading = t.app_title.to_string();
+            page.phone_url = format!("{}/sim/app/{request}", provider.base_url);
+            page.qr_svg = qr_svg(&page.phone_url);
+            page.can_choose = other_methods > 1;
+        }
+        Step::Code { .. } => {
+            page.step = "code";
+            page.heading = t.code_title.to_string();
+            page.device_url = citizen
+                .as_ref()
+                .map(|c| format!("/sim/code-display/{}", c.user_id))
+                .unwrap_or_default();
+            page.can_choose = other_methods > 1;
+        }
+        Step::Password { .. } => {
+            page.step = "password";
+            page.heading = t.password_title.to_string();
+        }
+        Step::Blocked { until, .. } => {
+            page.step = "blocked";
+            page.heading = t.blocked_title.to_string();
+            page.blocked_until = format!("{:02}:{:02} UTC", until.hour(), until.minute());
+            page.can_choose = other_methods > 1;
+        }
+        Step::Finished(Outcome::Failed(failure)) if failure.explained_first() => {
+            let (heading, text) = i18n::failure(language, *failure);
+            page.step = "failed";
+            page.heading = heading.to_string();
+            page.failure_text = text;
+        }
+        Step::Finished(_) => return View::Finished,
+    }
+    View::Page(pages::html(StatusCode::OK, &page))
+}
+
+fn method_label(language: Language, method: Method) -> &'static str {
+    let t = i18n::texts(language);
+    match method {
+        Method::App => t.method_app,
+        Method::CodeDisplay => t.method_code_display,
+    }
+}
+
+fn qr_svg(url: &str) -> String {
+    match QrCode::new(url.as_bytes()) {
+        Ok(code) => code
+            .render::<svg::Color>()
+            .min_dimensions(200, 200)
+            .quiet_zone(true)
+            .build(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Hands a finished login to the protocol and redirects the browser to the RP.
+fn deliver(provider: &Provider, login_id: &str) -> HttpResponse {
+    let Some(login) = provider.logins.take(login_id) else {
+        return lookup_failure(LoginLookupError::Unknown);
+    };
+    let location = provider.finish(login);
+    let mut response = see_other(&location);
+    let mut expired = Cookie::build(cookie_name(login_id), "").path("/login").finish();
+    expired.make_removal();
+    response.add_removal_cookie(&expired).ok();
+    response
+}
+
+pub async fn show(
+    provider: web::Data<Provider>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let login_id = path.into_inner();
+    let now = provider.broker.clock.now();
+    let view = provider
+        .logins
+        .with(&login_id, binding(&req, &login_id).as_deref(), now, |login| {
+            login.poll(&provider.broker);
+            render(&provider, login)
+        });
+    match view {
+        Ok(View::Page(response)) => response,
+        Ok(View::Finished) => deliver(&provider, &login_id),
+        Err(error) => lookup_failure(error),
+    }
+}
+
+/// For the waiting page's script: which step the login is at.
+pub async fn status(
+    provider: web::Data<Provider>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let login_id = path.into_inner();
+    let now = provider.broker.clock.now();
+    let step = provider
+        .logins
+        .with(&login_id, binding(&req, &login_id).as_deref(), now, |login| {
+            login.poll(&provider.broker);
+            match login.step {
+                Step::EnterUserId => "user_id",
+                Step::ChooseMethod { .. } => "choose",
+                Step::App { .. } => "app",
+                Step::Code { .. } => "code",
+                Step::Password { .. } => "password",
+                Step::Blocked { .. } => "blocked",
+                Step::Finished(_) => "finished",
+            }
+        });
+    match step {
+        Ok(step) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(serde_json::json!({ "step": step })),
+        Err(error) => HttpResponse::build(StatusCode::NOT_FOUND)
+            .json(serde_json::json!({ "error": error.to_string() })),
+    }
+}
+
+pub type Form = web::Form<HashMap<String, String>>;
+
+#[derive(Clone, Copy)]
+pub enum Action {
+    UserId,
+    Code,
+    Password,
+    Choose,
+    Cancel,
+    Return,
+}
+
+/// Every form post: check the browser and the CSRF token, apply the action, then
+/// redirect to the login page (post/redirect/get).
+pub async fn act(
+    provider: web::Data<Provider>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: Form,
+    action: Action,
+) -> HttpResponse {
+    let login_id = path.into_inner();
+    let now = provider.broker.clock.now();
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+    let outcome = provider
+        .logins
+        .with(&login_id, binding(&req, &login_id).as_deref(), now, |login| {
+            let token = field("csrf");
+            let csrf_ok = token.len() == login.csrf.len()
+                && openssl::memcmp::eq(token.as_bytes(), login.csrf.as_bytes());
+            if !csrf_ok {
+                return Err(None);
+            }
+            let broker = &provider.broker;
+            let result = match action {
+                Action::UserId => login.submit_user_id(broker, field("user_id")),
+                Action::Code => login.submit_code(broker, field("code")),
+                Action::Password => login.submit_password(broker, field("password")),
+                Action::Choose => match Method::from_slug(field("method")) {
+                    Some(method) => login.choose(broker, method),
+                    None => login.show_choices(broker),
+                },
+                Action::Cancel => {
+                    login.cancel(broker);
+                    Ok(())
+                }
+                Action::Return => match login.step {
+                    Step::Finished(_) => Ok(()),
+                    _ => Err(FlowError::WrongStep),
+                },
+            };
+            result.map_err(Some)
+        });
+    match outcome {
+        Ok(Ok(())) => see_other(&format!("/login/{login_id}")),
+        Ok(Err(None)) => pages::message(
+            StatusCode::FORBIDDEN,
+            Language::Da,
+            "Formularen er forældet / The form is stale",
+            "Formularen kom ikke fra denne login-side (CSRF). / The form did not come from this login page (CSRF).",
+            "Genindlæs login-siden. / Reload the login page.",
+        ),
+        // A stale tab posting to a step that is over: show the current step instead.
+        Ok(Err(Some(FlowError::WrongStep))) => see_other(&format!("/login/{login_id}")),
+        Err(error) => lookup_failure(error),
+    }
+}

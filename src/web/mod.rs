@@ -1,0 +1,198 @@
+//! actix wiring: routes, the server, and the front page.
+
+pub mod devices;
+pub mod i18n;
+pub mod login;
+pub mod oidc;
+pub mod pages;
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::http::StatusCode;
+use actix_web::{web, App, HttpResponse, HttpServer};
+
+use crate::broker::{Broker, Clock, KeySet, Settings};
+use crate::identity::{Identity, IdentityStore};
+use crate::protocols::oidc::{paths, Client, ClientRegistry, Lifetimes, Provider};
+use login::Action;
+
+/// Everything a broker needs to start.
+pub struct Config {
+    pub host: String,
+    /// 0 picks a free port.
+    pub port: u16,
+    /// The URL citizens and RPs use, when it differs from `http://<host>:<port>`
+    /// (behind a proxy or in a container).
+    pub public_url: Option<String>,
+    pub identities: Vec<Identity>,
+    pub clients: Vec<Client>,
+    pub keys: KeySet,
+    pub settings: Settings,
+    pub lifetimes: Lifetimes,
+    pub clock: Clock,
+    pub workers: Option<usize>,
+}
+
+/// A started broker.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub provider: web::Data<Provider>,
+    server: Server,
+}
+
+impl Running {
+    pub fn issuer(&self) -> &str {
+        &self.provider.issuer
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the server is stopped (Ctrl-C or a handle's `stop`).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// Serves in the background of the current runtime (for tests and in-process use).
+    pub fn spawn(self) -> (SocketAddr, String, web::Data<Provider>, ServerHandle) {
+        let handle = self.server.handle();
+        let (addr, base, provider) = (self.addr, self.base_url.clone(), self.provider.clone());
+        tokio::spawn(self.server);
+        (addr, base, provider, handle)
+    }
+}
+
+/// Binds the port and builds the broker. Call inside a Tokio runtime.
+pub fn start(config: Config) -> std::io::Result<Running> {
+    let listener = TcpListener::bind((config.host.as_str(), config.port))?;
+    let addr = listener.local_addr()?;
+    let host = if addr.ip().is_ipv6() {
+        format!("[{}]", addr.ip())
+    } else {
+        addr.ip().to_string()
+    };
+    let base_url = config
+        .public_url
+        .unwrap_or_else(|| format!("http://{host}:{}", addr.port()));
+    let broker = Broker::new(
+        config.settings,
+        config.clock,
+        config.keys,
+        IdentityStore::new(config.identities),
+    );
+    let provider = web::Data::new(Provider::new(
+        Arc::clone(&broker),
+        &base_url,
+        ClientRegistry::new(config.clients),
+        config.lifetimes,
+    ));
+
+    let sweeper = provider.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(StdDuration::from_secs(30));
+        loop {
+            tick.tick().await;
+            sweeper.sweep();
+            sweeper.broker.sweep();
+        }
+    });
+
+    let data = provider.clone();
+    let mut server = HttpServer::new(move || App::new().app_data(data.clone()).configure(routes))
+        .listen(listener)?
+        .shutdown_timeout(2);
+    if let Some(workers) = config.workers {
+        server = server.workers(workers);
+    }
+    Ok(Running {
+        addr,
+        base_url,
+        provider,
+        server: server.run(),
+    })
+}
+
+fn act(action: Action) -> impl Fn(web::Data<Provider>, actix_web::HttpRequest, web::Path<String>, login::Form) -> std::pin::Pin<Box<dyn std::future::Future<Output = HttpResponse>>> + Clone {
+    move |provider, req, path, form| Box::pin(login::act(provider, req, path, form, action))
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let op = paths::ISSUER_PREFIX;
+    cfg.route("/", web::get().to(index))
+        .route(&format!("{op}{}", paths::DISCOVERY), web::get().to(oidc::discovery))
+        .route(&format!("{op}{}", paths::JWKS), web::get().to(oidc::jwks))
+        .route(&format!("{op}{}", paths::AUTHORIZE), web::get().to(oidc::authorize_get))
+        .route(&format!("{op}{}", paths::AUTHORIZE), web::post().to(oidc::authorize_post))
+        .route(&format!("{op}{}", paths::TOKEN), web::post().to(oidc::token))
+        .route(&format!("{op}{}", paths::USERINFO), web::get().to(oidc::userinfo))
+        .route(&format!("{op}{}", paths::USERINFO), web::post().to(oidc::userinfo))
+        .route("/login/{id}", web::get().to(login::show))
+        .route("/login/{id}/status", web::get().to(login::status))
+        .route("/login/{id}/user-id", web::post().to(act(Action::UserId)))
+        .route("/login/{id}/code", web::post().to(act(Action::Code)))
+        .route("/login/{id}/password", web::post().to(act(Action::Password)))
+        .route("/login/{id}/choose", web::post().to(act(Action::Choose)))
+        .route("/login/{id}/cancel", web::post().to(act(Action::Cancel)))
+        .route("/login/{id}/return", web::post().to(act(Action::Return)))
+        .route("/sim/phone/{user_id}", web::get().to(devices::phone))
+        .route("/sim/app/{id}", web::get().to(devices::app_request))
+        .route("/sim/app/{id}", web::post().to(devices::answer_app_request))
+        .route("/sim/code-display/{user_id}", web::get().to(devices::code_display))
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> HttpResponse {
+    pages::message(
+        StatusCode::NOT_FOUND,
+        Default::default(),
+        "Siden findes ikke / Page not found",
+        "Der er intet på denne adresse. / There is nothing at this address.",
+        "Forsiden viser issuer, testpersoner og klienter. / The front page shows the issuer, test citizens and clients.",
+    )
+}
+
+async fn index(provider: web::Data<Provider>) -> HttpResponse {
+    let citizens = provider
+        .broker
+        .identities
+        .all()
+        .iter()
+        .map(|c| pages::CitizenRow {
+            user_id: c.user_id.to_string(),
+            name: c.name.clone(),
+            methods: c
+                .methods()
+                .iter()
+                .map(|m| m.slug())
+                .collect::<Vec<_>>()
+                .join(", "),
+            purpose: c.purpose.clone(),
+            has_app: c.app.is_some(),
+            has_code_display: c.code_display.is_some(),
+        })
+        .collect();
+    let clients = provider
+        .clients
+        .all()
+        .iter()
+        .map(|c| {
+            let uris = c.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(" ");
+            (c.client_id.clone(), c.name.clone(), uris)
+        })
+        .collect();
+    pages::html(
+        StatusCode::OK,
+        &pages::IndexPage {
+            lang: "da",
+            banner: i18n::DA.simulator_banner,
+            issuer: &provider.issuer,
+            citizens,
+            clients,
+        },
+    )
+}

@@ -1,0 +1,138 @@
+//! Askama page models and the helpers that turn them into responses.
+
+use actix_web::http::header::{self, ContentType};
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use askama::Template;
+
+use super::i18n::{self, Texts};
+use crate::protocols::oidc::Language;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    pub lang: &'static str,
+    pub banner: &'static str,
+    pub t: &'static Texts,
+    pub heading: String,
+    pub client_name: &'a str,
+    pub login_id: &'a str,
+    pub csrf: &'a str,
+    pub step: &'static str,
+    pub notice: Option<String>,
+    pub methods: Vec<(&'static str, &'static str)>,
+    pub qr_svg: String,
+    pub phone_url: String,
+    pub device_url: String,
+    pub blocked_until: String,
+    pub failure_text: &'static str,
+    pub can_choose: bool,
+}
+
+impl<'a> LoginPage<'a> {
+    pub fn new(language: Language, client_name: &'a str, login_id: &'a str, csrf: &'a str) -> Self {
+        let t = i18n::texts(language);
+        Self {
+            lang: t.lang,
+            banner: t.simulator_banner,
+            t,
+            heading: String::new(),
+            client_name,
+            login_id,
+            csrf,
+            step: "",
+            notice: None,
+            methods: Vec::new(),
+            qr_svg: String::new(),
+            phone_url: String::new(),
+            device_url: String::new(),
+            blocked_until: String::new(),
+            failure_text: "",
+            can_choose: false,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    pub lang: &'static str,
+    pub banner: &'static str,
+    pub heading: &'a str,
+    pub message: &'a str,
+    pub hint: &'a str,
+}
+
+pub struct PhoneRequest {
+    pub id: String,
+    pub client_name: String,
+}
+
+#[derive(Template)]
+#[template(path = "phone.html")]
+pub struct PhonePage<'a> {
+    pub lang: &'static str,
+    pub banner: &'static str,
+    pub da: bool,
+    pub user_id: &'a str,
+    pub request: Option<PhoneRequest>,
+    pub status: String,
+}
+
+#[derive(Template)]
+#[template(path = "code_display.html")]
+pub struct CodeDisplayPage<'a> {
+    pub lang: &'static str,
+    pub banner: &'static str,
+    pub da: bool,
+    pub user_id: &'a str,
+    pub code: String,
+    pub seconds_left: u64,
+}
+
+pub struct CitizenRow {
+    pub user_id: String,
+    pub name: String,
+    pub methods: String,
+    pub purpose: String,
+    pub has_app: bool,
+    pub has_code_display: bool,
+}
+
+#[derive(Template)]
+#[template(path = "index.html")]
+pub struct IndexPage<'a> {
+    pub lang: &'static str,
+    pub banner: &'static str,
+    pub issuer: &'a str,
+    pub citizens: Vec<CitizenRow>,
+    pub clients: Vec<(String, String, String)>,
+}
+
+/// Renders a page; pages never cache, since each shows live login state.
+pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
+    match page.render() {
+        Ok(body) => HttpResponse::build(status)
+            .content_type(ContentType::html())
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(body),
+        Err(err) => HttpResponse::InternalServerError()
+            .content_type(ContentType::plaintext())
+            .body(format!("page could not be rendered: {err}")),
+    }
+}
+
+/// A readable error page in the given language.
+pub fn message(status: StatusCode, language: Language, heading: &str, message: &str, hint: &str) -> HttpResponse {
+    let t = i18n::texts(language);
+    html(
+        status,
+        &MessagePage {
+            lang: t.lang,
+            banner: t.simulator_banner,
+            heading,
+            message,
+            hint,
+        },
+    )
+}
