@@ -47,7 +47,10 @@ pub fn read<T: DeserializeOwned>(path: &Path) -> Result<Document<T>, FixtureErro
     parse(path, source)
 }
 
-pub fn parse<T: DeserializeOwned>(path: &Path, source: String) -> Result<Document<T>, FixtureError> {
+pub fn parse<T: DeserializeOwned>(
+    path: &Path,
+    source: String,
+) -> Result<Document<T>, FixtureError> {
     match toml::from_str::<T>(&source) {
         Ok(value) => Ok(Document {
             path: path.to_path_buf(),
@@ -63,7 +66,12 @@ pub fn parse<T: DeserializeOwned>(path: &Path, source: String) -> Result<Documen
     }
 }
 
-fn error_in(path: &Path, source: &str, span: Option<Range<usize>>, message: String) -> FixtureError {
+fn error_in(
+    path: &Path,
+    source: &str,
+    span: Option<Range<usize>>,
+    message: String,
+) -> FixtureError {
     let (line, column) = match span {
         Some(span) => {
             let before = &source[..span.start.min(source.len())];
@@ -98,6 +106,10 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(err.line, Some(2));
-        assert!(err.to_string().starts_with("x.toml:2:1: unknown field `nmae`"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("x.toml:2:1: unknown field `nmae`"),
+            "{err}"
+        );
     }
 }

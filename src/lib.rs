@@ -10,4 +10,6 @@ pub mod flow;
 pub mod identity;
 pub mod protocols;
 pub mod random;
+pub mod simulator;
 pub mod web;
+pub use simulator::{Simulator, SimulatorBuilder};

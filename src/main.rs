@@ -15,7 +15,11 @@ use mitid_sim::web;
 const DEFAULT_PORT: u16 = 8088;
 
 #[derive(Parser)]
-#[command(name = "mitid-sim", version, about = "A simulator of the Danish MitID/NemID login broker (OpenID Connect)")]
+#[command(
+    name = "mitid-sim",
+    version,
+    about = "A simulator of the Danish MitID/NemID login broker (OpenID Connect)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -170,14 +174,22 @@ fn run(cli: Cli) -> Result<(), String> {
             let identities = load_users(&fixtures)?;
             if json {
                 let rows: Vec<_> = identities.iter().map(user_json).collect();
-                println!("{}", serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?
+                );
             } else {
                 print!("{}", citizen_table(&identities));
             }
             Ok(())
         }
         Command::Device {
-            command: DeviceCommand::Code { user, fixtures, clock },
+            command:
+                DeviceCommand::Code {
+                    user,
+                    fixtures,
+                    clock,
+                },
         } => {
             let identities = load_users(&fixtures)?;
             let citizen = find_user(&identities, &user)?;
@@ -187,15 +199,27 @@ fn run(cli: Cli) -> Result<(), String> {
                 .ok_or_else(|| format!("`{user}` has no code display"))?;
             let now = Clock::with_offset(clock.clock_offset).now();
             println!("{}", device.secret.code_at(now));
-            eprintln!("(valid for {} more seconds)", device.secret.seconds_left(now));
+            eprintln!(
+                "(valid for {} more seconds)",
+                device.secret.seconds_left(now)
+            );
             Ok(())
         }
         Command::Certs {
             command: CertsCommand::Generate { out },
         } => {
             let keys = KeySet::generate().map_err(|e| e.to_string())?;
-            keys.save(&out).map_err(|e| e.to_string())?;
-            println!("wrote {} and {}", out.join("es256.pem").display(), out.join("rs256.pem").display());
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime
+                .block_on(keys.save(&out))
+                .map_err(|e| e.to_string())?;
+            println!(
+                "wrote {} and {}",
+                out.join("es256.pem").display(),
+                out.join("rs256.pem").display()
+            );
             Ok(())
         }
     }
@@ -249,7 +273,14 @@ fn user_json(identity: &Identity) -> serde_json::Value {
 fn citizen_table(identities: &[Identity]) -> String {
     let rows: Vec<[String; 4]> = identities
         .iter()
-        .map(|i| [i.user_id.to_string(), i.name.clone(), methods(i), i.purpose.clone()])
+        .map(|i| {
+            [
+                i.user_id.to_string(),
+                i.name.clone(),
+                methods(i),
+                i.purpose.clone(),
+            ]
+        })
         .collect();
     let headers = ["USER ID", "NAME", "AUTHENTICATORS", "PURPOSE"];
     let width = |col: usize, cap: usize| {
@@ -296,10 +327,14 @@ fn serve(config: web::Config) -> Result<(), String> {
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
         let requested = format!("{}:{}", config.host, config.port);
-        let running = web::start(config).map_err(|e| format!("cannot listen on {requested}: {e}"))?;
+        let running =
+            web::start(config).map_err(|e| format!("cannot listen on {requested}: {e}"))?;
         println!("mitid-sim is running (NEB personality)");
         println!("  issuer     {}", running.issuer());
-        println!("  discovery  {}/.well-known/openid-configuration", running.issuer());
+        println!(
+            "  discovery  {}/.well-known/openid-configuration",
+            running.issuer()
+        );
         println!("  front page {}/", running.base_url);
         println!();
         print!("{citizens}");

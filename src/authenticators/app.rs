@@ -24,8 +24,12 @@ pub struct AppConfig {
 pub enum AppAnswer {
     /// Waits for someone to swipe on the phone page (the default).
     Manual,
-    Approve { after_ms: u64 },
-    Reject { after_ms: u64 },
+    Approve {
+        after_ms: u64,
+    },
+    Reject {
+        after_ms: u64,
+    },
     /// Never answers, so the request times out.
     Never,
 }
@@ -143,10 +147,14 @@ impl AppRequest {
         }
         let elapsed = now - self.created;
         let scripted = match self.answer {
-            AppAnswer::Approve { after_ms } if elapsed >= Duration::milliseconds(after_ms as i64) => {
+            AppAnswer::Approve { after_ms }
+                if elapsed >= Duration::milliseconds(after_ms as i64) =>
+            {
                 Some(AppRequestState::Approved)
             }
-            AppAnswer::Reject { after_ms } if elapsed >= Duration::milliseconds(after_ms as i64) => {
+            AppAnswer::Reject { after_ms }
+                if elapsed >= Duration::milliseconds(after_ms as i64) =>
+            {
                 Some(AppRequestState::Rejected)
             }
             _ => None,
@@ -183,7 +191,11 @@ pub struct NewAppRequest<'a> {
 }
 
 impl AppRegistry {
-    pub fn start(&self, new: NewAppRequest<'_>, now: OffsetDateTime) -> Result<AppRequestId, AppError> {
+    pub fn start(
+        &self,
+        new: NewAppRequest<'_>,
+        now: OffsetDateTime,
+    ) -> Result<AppRequestId, AppError> {
         let id = crate::random::short_id();
         // The citizen's slot is held while deciding, so two logins racing for the same
         // app cannot both get through.
@@ -234,7 +246,12 @@ impl AppRegistry {
     }
 
     /// The citizen's swipe (approve) or rejection on the phone.
-    pub fn answer(&self, id: &str, approve: bool, now: OffsetDateTime) -> Result<AppRequestState, AppError> {
+    pub fn answer(
+        &self,
+        id: &str,
+        approve: bool,
+        now: OffsetDateTime,
+    ) -> Result<AppRequestState, AppError> {
         let mut request = self.requests.get_mut(id).ok_or(AppError::Unknown)?;
         match request.state_at(now) {
             AppRequestState::Pending => {
@@ -275,7 +292,11 @@ mod tests {
 
     const NOW: OffsetDateTime = datetime!(2026-11-23 12:00:00 UTC);
 
-    fn request(registry: &AppRegistry, citizen: Uuid, answer: AppAnswer) -> Result<AppRequestId, AppError> {
+    fn request(
+        registry: &AppRegistry,
+        citizen: Uuid,
+        answer: AppAnswer,
+    ) -> Result<AppRequestId, AppError> {
         registry.start(
             NewAppRequest {
                 citizen,
@@ -295,7 +316,10 @@ mod tests {
         let registry = AppRegistry::default();
         let id = request(&registry, Uuid::new_v4(), AppAnswer::Manual).unwrap();
         assert_eq!(registry.state(&id, NOW), Some(AppRequestState::Pending));
-        assert_eq!(registry.answer(&id, true, NOW), Ok(AppRequestState::Approved));
+        assert_eq!(
+            registry.answer(&id, true, NOW),
+            Ok(AppRequestState::Approved)
+        );
         assert_eq!(
             registry.answer(&id, false, NOW),
             Err(AppError::NotPending(AppRequestState::Approved))
@@ -305,20 +329,43 @@ mod tests {
     #[test]
     fn scripted_answers_arrive_after_their_delay() {
         let registry = AppRegistry::default();
-        let id = request(&registry, Uuid::new_v4(), AppAnswer::Approve { after_ms: 1500 }).unwrap();
-        assert_eq!(registry.state(&id, NOW + Duration::seconds(1)), Some(AppRequestState::Pending));
-        assert_eq!(registry.state(&id, NOW + Duration::seconds(2)), Some(AppRequestState::Approved));
-        let rejected = request(&registry, Uuid::new_v4(), AppAnswer::Reject { after_ms: 0 }).unwrap();
-        assert_eq!(registry.state(&rejected, NOW), Some(AppRequestState::Rejected));
+        let id = request(
+            &registry,
+            Uuid::new_v4(),
+            AppAnswer::Approve { after_ms: 1500 },
+        )
+        .unwrap();
+        assert_eq!(
+            registry.state(&id, NOW + Duration::seconds(1)),
+            Some(AppRequestState::Pending)
+        );
+        assert_eq!(
+            registry.state(&id, NOW + Duration::seconds(2)),
+            Some(AppRequestState::Approved)
+        );
+        let rejected =
+            request(&registry, Uuid::new_v4(), AppAnswer::Reject { after_ms: 0 }).unwrap();
+        assert_eq!(
+            registry.state(&rejected, NOW),
+            Some(AppRequestState::Rejected)
+        );
     }
 
     #[test]
     fn unanswered_requests_time_out() {
         let registry = AppRegistry::default();
         let id = request(&registry, Uuid::new_v4(), AppAnswer::Never).unwrap();
-        assert_eq!(registry.state(&id, NOW + Duration::seconds(119)), Some(AppRequestState::Pending));
-        assert_eq!(registry.state(&id, NOW + Duration::seconds(120)), Some(AppRequestState::TimedOut));
-        assert!(registry.answer(&id, true, NOW + Duration::minutes(3)).is_err());
+        assert_eq!(
+            registry.state(&id, NOW + Duration::seconds(119)),
+            Some(AppRequestState::Pending)
+        );
+        assert_eq!(
+            registry.state(&id, NOW + Duration::seconds(120)),
+            Some(AppRequestState::TimedOut)
+        );
+        assert!(registry
+            .answer(&id, true, NOW + Duration::minutes(3))
+            .is_err());
     }
 
     #[test]
@@ -326,7 +373,10 @@ mod tests {
         let registry = AppRegistry::default();
         let citizen = Uuid::new_v4();
         let first = request(&registry, citizen, AppAnswer::Manual).unwrap();
-        assert_eq!(request(&registry, citizen, AppAnswer::Manual), Err(AppError::ParallelRequest));
+        assert_eq!(
+            request(&registry, citizen, AppAnswer::Manual),
+            Err(AppError::ParallelRequest)
+        );
         registry.cancel(&first, NOW);
         assert!(request(&registry, citizen, AppAnswer::Manual).is_ok());
     }

@@ -108,9 +108,13 @@ pub struct CodeDisplayConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CodeCheck {
     Accepted,
-    Wrong { attempts_left: u8 },
+    Wrong {
+        attempts_left: u8,
+    },
     /// The third wrong code blocks the device until the given time.
-    Blocked { until: OffsetDateTime },
+    Blocked {
+        until: OffsetDateTime,
+    },
     /// A code already used once in its time window.
     Reused,
 }
@@ -207,8 +211,12 @@ mod tests {
 
     #[test]
     fn short_or_malformed_seeds_are_refused() {
-        assert!(TotpSecret::parse("JBSWY3DP").unwrap_err().contains("unusable"));
-        assert!(TotpSecret::parse("not base32!").unwrap_err().contains("base32"));
+        assert!(TotpSecret::parse("JBSWY3DP")
+            .unwrap_err()
+            .contains("unusable"));
+        assert!(TotpSecret::parse("not base32!")
+            .unwrap_err()
+            .contains("base32"));
     }
 
     #[test]
@@ -218,7 +226,10 @@ mod tests {
         let citizen = Uuid::new_v4();
         let now = datetime!(2026-11-23 12:00:00 UTC);
         let code = secret.code_at(now);
-        assert_eq!(guard.check(citizen, &secret, &code, now), CodeCheck::Accepted);
+        assert_eq!(
+            guard.check(citizen, &secret, &code, now),
+            CodeCheck::Accepted
+        );
         assert_eq!(guard.check(citizen, &secret, &code, now), CodeCheck::Reused);
 
         assert_eq!(
@@ -227,11 +238,19 @@ mod tests {
         );
         guard.check(citizen, &secret, "000001", now);
         let blocked = guard.check(citizen, &secret, "000002", now);
-        assert_eq!(blocked, CodeCheck::Blocked { until: now + Duration::minutes(15) });
+        assert_eq!(
+            blocked,
+            CodeCheck::Blocked {
+                until: now + Duration::minutes(15)
+            }
+        );
 
         let later = now + Duration::minutes(14);
         let fresh = secret.code_at(later);
-        assert!(matches!(guard.check(citizen, &secret, &fresh, later), CodeCheck::Blocked { .. }));
+        assert!(matches!(
+            guard.check(citizen, &secret, &fresh, later),
+            CodeCheck::Blocked { .. }
+        ));
         let after = now + Duration::minutes(16);
         assert_eq!(
             guard.check(citizen, &secret, &secret.code_at(after), after),

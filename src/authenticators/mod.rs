@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::identity::Loa;
 
 pub use app::{AppAnswer, AppConfig, AppRegistry, AppRequest, AppRequestId, AppRequestState};
-pub use code_display::{CodeDisplayConfig, CodeDisplayGuard, CodeCheck, TotpSecret};
+pub use code_display::{CodeCheck, CodeDisplayConfig, CodeDisplayGuard, TotpSecret};
 
 /// The authenticators a MitID login can finish with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

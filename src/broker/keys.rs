@@ -10,8 +10,11 @@ use base64::Engine;
 use josekit::jwk::{Jwk, KeyPair};
 use josekit::jws::{JwsHeader, JwsSigner, ES256, RS256};
 use josekit::jwt::{self, JwtPayload};
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use tokio::sync::watch;
 
 pub const ES256_FILE: &str = "es256.pem";
 pub const RS256_FILE: &str = "rs256.pem";
@@ -38,7 +41,9 @@ impl FromStr for SigningAlg {
         match text {
             "ES256" => Ok(SigningAlg::ES256),
             "RS256" => Ok(SigningAlg::RS256),
-            other => Err(format!("unsupported signing algorithm `{other}`: use ES256 or RS256")),
+            other => Err(format!(
+                "unsupported signing algorithm `{other}`: use ES256 or RS256"
+            )),
         }
     }
 }
@@ -63,10 +68,11 @@ pub enum KeyError {
     },
     #[error("signing failed: {0}")]
     Sign(#[from] josekit::JoseError),
+    #[error("the RS256 key could not be generated")]
+    RsaUnavailable,
 }
 
 struct SigningKey {
-    alg: SigningAlg,
     kid: String,
     signer: Box<dyn JwsSigner>,
     public_jwk: Jwk,
@@ -91,7 +97,6 @@ impl SigningKey {
         public_jwk.set_algorithm(alg.name());
         public_jwk.set_key_use("sig");
         Ok(Self {
-            alg,
             kid,
             signer,
             public_jwk,
@@ -115,29 +120,43 @@ fn thumbprint(jwk: &Jwk) -> String {
     URL_SAFE_NO_PAD.encode(openssl::sha::sha256(&canonical))
 }
 
+/// The RSA key is generated on a thread of its own: it takes 50 to 400 ms, and the broker
+/// must answer at once. Only RS256 signing and the JWKS wait for it, and only once.
+type PendingKey = watch::Receiver<Option<Arc<SigningKey>>>;
+
 pub struct KeySet {
-    es256: SigningKey,
-    rs256: SigningKey,
+    es256: Arc<SigningKey>,
+    rs256: PendingKey,
 }
 
 impl fmt::Debug for KeySet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeySet")
             .field("es256", &self.es256.kid)
-            .field("rs256", &self.rs256.kid)
             .finish()
     }
 }
 
 impl KeySet {
-    /// Fresh keys for this run. RSA generation is the slow part, so it runs beside the EC one.
+    /// Fresh keys for this run; the RSA key follows in the background.
     pub fn generate() -> Result<Self, KeyError> {
-        let rsa = std::thread::spawn(|| RS256.generate_key_pair(2048).map(|k| k.to_pem_private_key()));
         let ec = ES256.generate_key_pair()?.to_pem_private_key();
-        let rsa = rsa.join().expect("RSA key generation does not panic")?;
+        let (sender, receiver) = watch::channel(None);
+        std::thread::spawn(move || {
+            let generated = RS256.generate_key_pair(2048).and_then(|pair| {
+                SigningKey::from_pem(SigningAlg::RS256, &pair.to_pem_private_key())
+            });
+            match generated {
+                Ok(key) => {
+                    sender.send_replace(Some(Arc::new(key)));
+                }
+                // Dropping the sender tells waiters the key will never come.
+                Err(err) => tracing::error!("RS256 key generation failed: {err}"),
+            }
+        });
         Ok(Self {
-            es256: SigningKey::from_pem(SigningAlg::ES256, &ec)?,
-            rs256: SigningKey::from_pem(SigningAlg::RS256, &rsa)?,
+            es256: Arc::new(SigningKey::from_pem(SigningAlg::ES256, &ec)?),
+            rs256: receiver,
         })
     }
 
@@ -155,23 +174,40 @@ impl KeySet {
                 source,
             })
         };
+        let es256 = read(SigningAlg::ES256, ES256_FILE)?;
+        let rs256 = read(SigningAlg::RS256, RS256_FILE)?;
+        let (_, receiver) = watch::channel(Some(Arc::new(rs256)));
         Ok(Self {
-            es256: read(SigningAlg::ES256, ES256_FILE)?,
-            rs256: read(SigningAlg::RS256, RS256_FILE)?,
+            es256: Arc::new(es256),
+            rs256: receiver,
         })
     }
 
+    async fn key(&self, alg: SigningAlg) -> Result<Arc<SigningKey>, KeyError> {
+        match alg {
+            SigningAlg::ES256 => Ok(Arc::clone(&self.es256)),
+            SigningAlg::RS256 => {
+                let mut pending = self.rs256.clone();
+                let ready = pending
+                    .wait_for(Option::is_some)
+                    .await
+                    .map_err(|_| KeyError::RsaUnavailable)?;
+                ready.clone().ok_or(KeyError::RsaUnavailable)
+            }
+        }
+    }
+
     /// Writes the private keys so a later run can reuse them with `--keys`.
-    pub fn save(&self, dir: &Path) -> Result<(), KeyError> {
+    pub async fn save(&self, dir: &Path) -> Result<(), KeyError> {
         std::fs::create_dir_all(dir).map_err(|source| KeyError::Write {
             path: dir.display().to_string(),
             source,
         })?;
-        for key in [&self.es256, &self.rs256] {
-            let file = match key.alg {
-                SigningAlg::ES256 => ES256_FILE,
-                SigningAlg::RS256 => RS256_FILE,
-            };
+        for (alg, file) in [
+            (SigningAlg::ES256, ES256_FILE),
+            (SigningAlg::RS256, RS256_FILE),
+        ] {
+            let key = self.key(alg).await?;
             let path = dir.join(file);
             std::fs::write(&path, &key.private_pem).map_err(|source| KeyError::Write {
                 path: path.display().to_string(),
@@ -181,34 +217,38 @@ impl KeySet {
         Ok(())
     }
 
-    fn key(&self, alg: SigningAlg) -> &SigningKey {
-        match alg {
-            SigningAlg::ES256 => &self.es256,
-            SigningAlg::RS256 => &self.rs256,
-        }
-    }
-
-    pub fn kid(&self, alg: SigningAlg) -> &str {
-        &self.key(alg).kid
+    pub async fn kid(&self, alg: SigningAlg) -> Result<String, KeyError> {
+        Ok(self.key(alg).await?.kid.clone())
     }
 
     /// The public JWK Set served at the JWKS endpoint.
-    pub fn jwks(&self) -> Value {
-        let keys: Vec<Value> = [&self.es256, &self.rs256]
-            .iter()
-            .map(|k| Value::Object(k.public_jwk.as_ref().clone()))
-            .collect();
-        serde_json::json!({ "keys": keys })
+    pub async fn jwks(&self) -> Result<Value, KeyError> {
+        let mut keys = Vec::new();
+        for alg in [SigningAlg::ES256, SigningAlg::RS256] {
+            keys.push(Value::Object(
+                self.key(alg).await?.public_jwk.as_ref().clone(),
+            ));
+        }
+        Ok(serde_json::json!({ "keys": keys }))
     }
 
     /// Signs `claims` as a compact JWS with the given `typ` header.
-    pub fn sign(&self, alg: SigningAlg, typ: &str, claims: Map<String, Value>) -> Result<String, KeyError> {
-        let key = self.key(alg);
+    pub async fn sign(
+        &self,
+        alg: SigningAlg,
+        typ: &str,
+        claims: Map<String, Value>,
+    ) -> Result<String, KeyError> {
+        let key = self.key(alg).await?;
         let mut header = JwsHeader::new();
         header.set_token_type(typ);
         header.set_key_id(&key.kid);
         let payload = JwtPayload::from_map(claims)?;
-        Ok(jwt::encode_with_signer(&payload, &header, key.signer.as_ref())?)
+        Ok(jwt::encode_with_signer(
+            &payload,
+            &header,
+            key.signer.as_ref(),
+        )?)
     }
 }
 
@@ -216,35 +256,54 @@ impl KeySet {
 mod tests {
     use super::*;
 
-    #[test]
-    fn keys_survive_a_save_and_load_with_the_same_kids() {
+    #[tokio::test]
+    async fn keys_survive_a_save_and_load_with_the_same_kids() {
         let keys = KeySet::generate().unwrap();
         let dir = std::env::temp_dir().join(format!("mitid-sim-keys-{}", uuid::Uuid::new_v4()));
-        keys.save(&dir).unwrap();
+        keys.save(&dir).await.unwrap();
         let loaded = KeySet::load(&dir).unwrap();
-        assert_eq!(loaded.kid(SigningAlg::ES256), keys.kid(SigningAlg::ES256));
-        assert_eq!(loaded.kid(SigningAlg::RS256), keys.kid(SigningAlg::RS256));
-        assert_ne!(keys.kid(SigningAlg::ES256), keys.kid(SigningAlg::RS256));
+        for alg in [SigningAlg::ES256, SigningAlg::RS256] {
+            assert_eq!(loaded.kid(alg).await.unwrap(), keys.kid(alg).await.unwrap());
+        }
+        assert_ne!(
+            keys.kid(SigningAlg::ES256).await.unwrap(),
+            keys.kid(SigningAlg::RS256).await.unwrap()
+        );
         std::fs::remove_dir_all(dir).ok();
     }
 
-    #[test]
-    fn a_signed_token_verifies_against_the_published_key() {
+    #[tokio::test]
+    async fn the_test_keys_in_certs_load() {
+        let keys = KeySet::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/certs"))).unwrap();
+        assert_eq!(
+            keys.jwks().await.unwrap()["keys"].as_array().unwrap().len(),
+            2
+        );
+    }
+
+    #[tokio::test]
+    async fn a_signed_token_verifies_against_the_published_key() {
         let keys = KeySet::generate().unwrap();
         let mut claims = Map::new();
         claims.insert("sub".into(), "abc".into());
-        let token = keys.sign(SigningAlg::ES256, "JWT", claims).unwrap();
-        let jwks = keys.jwks();
+        let token = keys.sign(SigningAlg::ES256, "JWT", claims).await.unwrap();
+        let jwks = keys.jwks().await.unwrap();
         let jwk = Jwk::from_map(jwks["keys"][0].as_object().unwrap().clone()).unwrap();
         let verifier = ES256.verifier_from_jwk(&jwk).unwrap();
         let (payload, header) = jwt::decode_with_verifier(&token, &verifier).unwrap();
         assert_eq!(payload.subject(), Some("abc"));
-        assert_eq!(header.key_id(), Some(keys.kid(SigningAlg::ES256)));
+        assert_eq!(
+            header.key_id(),
+            Some(keys.kid(SigningAlg::ES256).await.unwrap().as_str())
+        );
     }
 
     #[test]
     fn a_missing_key_file_names_the_path() {
         let err = KeySet::load(Path::new("/nonexistent-dir")).unwrap_err();
-        assert!(err.to_string().contains("/nonexistent-dir/es256.pem"), "{err}");
+        assert!(
+            err.to_string().contains("/nonexistent-dir/es256.pem"),
+            "{err}"
+        );
     }
 }

@@ -45,7 +45,12 @@ pub struct Broker {
 }
 
 impl Broker {
-    pub fn new(settings: Settings, clock: Clock, keys: KeySet, identities: IdentityStore) -> Arc<Self> {
+    pub fn new(
+        settings: Settings,
+        clock: Clock,
+        keys: KeySet,
+        identities: IdentityStore,
+    ) -> Arc<Self> {
         Arc::new(Self {
             code_displays: CodeDisplayGuard::new(settings.code_display_block),
             apps: AppRegistry::default(),

@@ -61,12 +61,25 @@ pub enum Outcome {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Step {
     EnterUserId,
-    ChooseMethod { citizen: Uuid },
-    App { citizen: Uuid, request: AppRequestId },
-    Code { citizen: Uuid },
-    Password { citizen: Uuid, proof: Proof },
+    ChooseMethod {
+        citizen: Uuid,
+    },
+    App {
+        citizen: Uuid,
+        request: AppRequestId,
+    },
+    Code {
+        citizen: Uuid,
+    },
+    Password {
+        citizen: Uuid,
+        proof: Proof,
+    },
     /// Three wrong codes: the code display is blocked until the given time.
-    Blocked { citizen: Uuid, until: OffsetDateTime },
+    Blocked {
+        citizen: Uuid,
+        until: OffsetDateTime,
+    },
     Finished(Outcome),
 }
 
@@ -192,11 +205,16 @@ impl<P> Login<P> {
 
     pub fn choose(&mut self, broker: &Broker, method: Method) -> Result<(), FlowError> {
         let citizen_id = self.active_citizen()?;
-        let citizen = broker.identities.by_uuid(citizen_id).ok_or(FlowError::WrongStep)?;
+        let citizen = broker
+            .identities
+            .by_uuid(citizen_id)
+            .ok_or(FlowError::WrongStep)?;
         self.release_app(broker);
         if !self.usable_methods(&citizen).contains(&method) {
             self.notice = Some(Notice::MethodUnavailable);
-            self.step = Step::ChooseMethod { citizen: citizen_id };
+            self.step = Step::ChooseMethod {
+                citizen: citizen_id,
+            };
             return Ok(());
         }
         self.notice = None;
@@ -223,7 +241,9 @@ impl<P> Login<P> {
                         citizen: citizen.uuid,
                         request,
                     },
-                    Err(AppError::ParallelRequest | AppError::Unknown | AppError::NotPending(_)) => {
+                    Err(
+                        AppError::ParallelRequest | AppError::Unknown | AppError::NotPending(_),
+                    ) => {
                         self.notice = Some(Notice::AppBusy);
                         Step::ChooseMethod {
                             citizen: citizen.uuid,
@@ -252,7 +272,10 @@ impl<P> Login<P> {
         let citizen = *citizen;
         match state {
             Some(AppRequestState::Approved) => {
-                let level = broker.apps.get(request).map_or(Loa::Substantial, |r| r.level);
+                let level = broker
+                    .apps
+                    .get(request)
+                    .map_or(Loa::Substantial, |r| r.level);
                 if let Some(identity) = broker.identities.by_uuid(citizen) {
                     self.finish(broker, &identity, Proof::app(level));
                 }
@@ -268,20 +291,28 @@ impl<P> Login<P> {
         let Step::Code { citizen } = self.step else {
             return Err(FlowError::WrongStep);
         };
-        let identity = broker.identities.by_uuid(citizen).ok_or(FlowError::WrongStep)?;
+        let identity = broker
+            .identities
+            .by_uuid(citizen)
+            .ok_or(FlowError::WrongStep)?;
         let Some(device) = &identity.code_display else {
             return Err(FlowError::WrongStep);
         };
         let now = broker.clock.now();
         self.notice = None;
-        match broker.code_displays.check(citizen, &device.secret, code, now) {
+        match broker
+            .code_displays
+            .check(citizen, &device.secret, code, now)
+        {
             CodeCheck::Accepted => {
                 self.step = Step::Password {
                     citizen,
                     proof: Proof::code_display(),
                 }
             }
-            CodeCheck::Wrong { attempts_left } => self.notice = Some(Notice::WrongCode { attempts_left }),
+            CodeCheck::Wrong { attempts_left } => {
+                self.notice = Some(Notice::WrongCode { attempts_left })
+            }
             CodeCheck::Reused => self.notice = Some(Notice::CodeAlreadyUsed),
             CodeCheck::Blocked { until } => self.step = Step::Blocked { citizen, until },
         }
@@ -293,8 +324,15 @@ impl<P> Login<P> {
             return Err(FlowError::WrongStep);
         };
         let (citizen, proof) = (*citizen, proof.clone());
-        let identity = broker.identities.by_uuid(citizen).ok_or(FlowError::WrongStep)?;
-        if identity.password.as_ref().is_some_and(|p| p.matches(password)) {
+        let identity = broker
+            .identities
+            .by_uuid(citizen)
+            .ok_or(FlowError::WrongStep)?;
+        if identity
+            .password
+            .as_ref()
+            .is_some_and(|p| p.matches(password))
+        {
             self.notice = None;
             self.finish(broker, &identity, proof);
         } else {
@@ -321,7 +359,9 @@ impl<P> Login<P> {
 
     fn active_citizen(&self) -> Result<Uuid, FlowError> {
         match self.step {
-            Step::Finished(_) | Step::EnterUserId | Step::Password { .. } => Err(FlowError::WrongStep),
+            Step::Finished(_) | Step::EnterUserId | Step::Password { .. } => {
+                Err(FlowError::WrongStep)
+            }
             ref step => step.citizen().ok_or(FlowError::WrongStep),
         }
     }

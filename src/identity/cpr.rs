@@ -87,7 +87,7 @@ impl Cpr {
             .zip(WEIGHTS)
             .map(|(d, w)| u32::from(*d) * w)
             .sum();
-        sum % 11 == 0
+        sum.is_multiple_of(11)
     }
 
     /// The 10 digits without a dash, as the brokers release it in `dk.cpr`.
@@ -182,8 +182,14 @@ mod tests {
     fn rejects_malformed_numbers_with_a_reason() {
         assert!(matches!(Cpr::parse("01019-12345"), Err(CprError::Shape(_))));
         assert!(matches!(Cpr::parse("0101901a34"), Err(CprError::Shape(_))));
-        assert!(matches!(Cpr::parse("011390-1234"), Err(CprError::BirthDate(..))));
-        assert!(matches!(Cpr::parse("320190-1234"), Err(CprError::BirthDate(..))));
+        assert!(matches!(
+            Cpr::parse("011390-1234"),
+            Err(CprError::BirthDate(..))
+        ));
+        assert!(matches!(
+            Cpr::parse("320190-1234"),
+            Err(CprError::BirthDate(..))
+        ));
     }
 
     #[test]

@@ -200,7 +200,10 @@ pub fn load_users(path: &Path) -> Result<Vec<Identity>, FixtureError> {
 /// The built-in citizens, for a broker started without `--users`.
 pub fn built_in_users() -> Result<Vec<Identity>, FixtureError> {
     let path = Path::new("fixtures/users.toml (built in)");
-    check_users(fixtures::parse::<UsersFile>(path, BUILT_IN_USERS.to_string())?)
+    check_users(fixtures::parse::<UsersFile>(
+        path,
+        BUILT_IN_USERS.to_string(),
+    )?)
 }
 
 fn check_users(document: fixtures::Document<UsersFile>) -> Result<Vec<Identity>, FixtureError> {

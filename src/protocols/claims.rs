@@ -94,7 +94,10 @@ pub fn userinfo(
             "mitid.transaction_id".into(),
             record.transaction_id.to_string().into(),
         );
-        claims.insert("mitid.has_cpr".into(), citizen.cpr.is_some().to_string().into());
+        claims.insert(
+            "mitid.has_cpr".into(),
+            citizen.cpr.is_some().to_string().into(),
+        );
         if let Some(born) = citizen.date_of_birth() {
             claims.insert("mitid.date_of_birth".into(), born.to_string().into());
         }

@@ -27,10 +27,14 @@ pub async fn phone(provider: web::Data<Provider>, path: web::Path<String>) -> Ht
         return not_found(&format!("No citizen has user ID `{user_id}`."));
     };
     let pending = broker.apps.pending_for(citizen.uuid, broker.clock.now());
-    render_phone(&citizen.user_id.to_string(), pending.map(|r| PhoneRequest {
-        id: r.id,
-        client_name: r.client_name,
-    }), String::from("Ingen login venter. / No login is waiting."))
+    render_phone(
+        &citizen.user_id.to_string(),
+        pending.map(|r| PhoneRequest {
+            id: r.id,
+            client_name: r.client_name,
+        }),
+        String::from("Ingen login venter. / No login is waiting."),
+    )
 }
 
 fn render_phone(user_id: &str, request: Option<PhoneRequest>, status: String) -> HttpResponse {
@@ -61,9 +65,20 @@ pub async fn app_request(provider: web::Data<Provider>, path: web::Path<String>)
         .unwrap_or_default();
     let state = request.state_at(broker.clock.now());
     if state == crate::authenticators::AppRequestState::Pending {
-        render_phone(&user_id, Some(PhoneRequest { id: request.id, client_name: request.client_name }), String::new())
+        render_phone(
+            &user_id,
+            Some(PhoneRequest {
+                id: request.id,
+                client_name: request.client_name,
+            }),
+            String::new(),
+        )
     } else {
-        render_phone(&user_id, None, format!("Anmodningen er afsluttet: {state:?}. / The request has ended: {state:?}."))
+        render_phone(
+            &user_id,
+            None,
+            format!("Anmodningen er afsluttet: {state:?}. / The request has ended: {state:?}."),
+        )
     }
 }
 
@@ -89,7 +104,11 @@ pub async fn answer_app_request(
     };
     let broker = &provider.broker;
     match broker.apps.answer(&id, approve, broker.clock.now()) {
-        Ok(state) => render_phone("", None, format!("Svar sendt: {state:?}. / Answer sent: {state:?}.")),
+        Ok(state) => render_phone(
+            "",
+            None,
+            format!("Svar sendt: {state:?}. / Answer sent: {state:?}."),
+        ),
         Err(AppError::Unknown) => not_found("This app request does not exist."),
         Err(err) => pages::message(
             StatusCode::CONFLICT,

@@ -146,11 +146,27 @@ fn status_text(da: bool, status: IdentityStatus) -> (&'static str, &'static str)
             "Your MitID is temporarily locked",
             "Your MitID is locked. Try again later or contact MitID support.",
         ),
-        (IdentityStatus::Revoked, true) => ("Dit MitID er spærret", "Dit MitID er spærret permanent."),
-        (IdentityStatus::Revoked, false) => ("Your MitID is revoked", "Your MitID has been revoked."),
-        (IdentityStatus::Suspended, true) => ("Dit MitID er suspenderet", "Dit MitID er midlertidigt suspenderet."),
-        (IdentityStatus::Suspended, false) => ("Your MitID is suspended", "Your MitID is suspended for now."),
-        (_, true) => ("Du har ikke et MitID", "Der er ikke udstedt et MitID til dig."),
-        (_, false) => ("You do not have a MitID", "No MitID has been issued to you."),
+        (IdentityStatus::Revoked, true) => {
+            ("Dit MitID er spærret", "Dit MitID er spærret permanent.")
+        }
+        (IdentityStatus::Revoked, false) => {
+            ("Your MitID is revoked", "Your MitID has been revoked.")
+        }
+        (IdentityStatus::Suspended, true) => (
+            "Dit MitID er suspenderet",
+            "Dit MitID er midlertidigt suspenderet.",
+        ),
+        (IdentityStatus::Suspended, false) => (
+            "Your MitID is suspended",
+            "Your MitID is suspended for now.",
+        ),
+        (_, true) => (
+            "Du har ikke et MitID",
+            "Der er ikke udstedt et MitID til dig.",
+        ),
+        (_, false) => (
+            "You do not have a MitID",
+            "No MitID has been issued to you.",
+        ),
     }
 }

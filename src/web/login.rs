@@ -33,7 +33,8 @@ pub fn binding_cookie(provider: &Provider, login_id: &str, binding: &str) -> Coo
 }
 
 fn binding(req: &HttpRequest, login_id: &str) -> Option<String> {
-    req.cookie(&cookie_name(login_id)).map(|c| c.value().to_string())
+    req.cookie(&cookie_name(login_id))
+        .map(|c| c.value().to_string())
 }
 
 fn see_other(location: &str) -> HttpResponse {
@@ -80,9 +81,17 @@ fn render(provider: &Provider, login: &Login<AuthorizeRequest>) -> View {
     let broker = &provider.broker;
     let language = login.request.language;
     let t = i18n::texts(language);
-    let mut page = LoginPage::new(language, &login.requirements.client_name, &login.id, &login.csrf);
+    let mut page = LoginPage::new(
+        language,
+        &login.requirements.client_name,
+        &login.id,
+        &login.csrf,
+    );
     page.notice = login.notice.map(|n| i18n::notice(language, n));
-    let citizen = login.step.citizen().and_then(|id| broker.identities.by_uuid(id));
+    let citizen = login
+        .step
+        .citizen()
+        .and_then(|id| broker.identities.by_uuid(id));
     let other_methods = citizen
         .as_ref()
         .map_or(0, |c| login.usable_methods(c).len());
@@ -165,7 +174,9 @@ fn deliver(provider: &Provider, login_id: &str) -> HttpResponse {
     };
     let location = provider.finish(login);
     let mut response = see_other(&location);
-    let mut expired = Cookie::build(cookie_name(login_id), "").path("/login").finish();
+    let mut expired = Cookie::build(cookie_name(login_id), "")
+        .path("/login")
+        .finish();
     expired.make_removal();
     response.add_removal_cookie(&expired).ok();
     response
@@ -178,12 +189,15 @@ pub async fn show(
 ) -> HttpResponse {
     let login_id = path.into_inner();
     let now = provider.broker.clock.now();
-    let view = provider
-        .logins
-        .with(&login_id, binding(&req, &login_id).as_deref(), now, |login| {
+    let view = provider.logins.with(
+        &login_id,
+        binding(&req, &login_id).as_deref(),
+        now,
+        |login| {
             login.poll(&provider.broker);
             render(&provider, login)
-        });
+        },
+    );
     match view {
         Ok(View::Page(response)) => response,
         Ok(View::Finished) => deliver(&provider, &login_id),
@@ -199,9 +213,11 @@ pub async fn status(
 ) -> HttpResponse {
     let login_id = path.into_inner();
     let now = provider.broker.clock.now();
-    let step = provider
-        .logins
-        .with(&login_id, binding(&req, &login_id).as_deref(), now, |login| {
+    let step = provider.logins.with(
+        &login_id,
+        binding(&req, &login_id).as_deref(),
+        now,
+        |login| {
             login.poll(&provider.broker);
             match login.step {
                 Step::EnterUserId => "user_id",
@@ -212,7 +228,8 @@ pub async fn status(
                 Step::Blocked { .. } => "blocked",
                 Step::Finished(_) => "finished",
             }
-        });
+        },
+    );
     match step {
         Ok(step) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -223,6 +240,26 @@ pub async fn status(
 }
 
 pub type Form = web::Form<HashMap<String, String>>;
+
+macro_rules! form_handler {
+    ($name:ident, $action:expr) => {
+        pub async fn $name(
+            provider: web::Data<Provider>,
+            req: HttpRequest,
+            path: web::Path<String>,
+            form: Form,
+        ) -> HttpResponse {
+            act(provider, req, path, form, $action).await
+        }
+    };
+}
+
+form_handler!(user_id, Action::UserId);
+form_handler!(code, Action::Code);
+form_handler!(password, Action::Password);
+form_handler!(choose, Action::Choose);
+form_handler!(cancel, Action::Cancel);
+form_handler!(return_to_service, Action::Return);
 
 #[derive(Clone, Copy)]
 pub enum Action {
@@ -236,7 +273,7 @@ pub enum Action {
 
 /// Every form post: check the browser and the CSRF token, apply the action, then
 /// redirect to the login page (post/redirect/get).
-pub async fn act(
+async fn act(
     provider: web::Data<Provider>,
     req: HttpRequest,
     path: web::Path<String>,
@@ -246,9 +283,11 @@ pub async fn act(
     let login_id = path.into_inner();
     let now = provider.broker.clock.now();
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
-    let outcome = provider
-        .logins
-        .with(&login_id, binding(&req, &login_id).as_deref(), now, |login| {
+    let outcome = provider.logins.with(
+        &login_id,
+        binding(&req, &login_id).as_deref(),
+        now,
+        |login| {
             let token = field("csrf");
             let csrf_ok = token.len() == login.csrf.len()
                 && openssl::memcmp::eq(token.as_bytes(), login.csrf.as_bytes());
@@ -274,8 +313,11 @@ pub async fn act(
                 },
             };
             result.map_err(Some)
-        });
+        },
+    );
     match outcome {
+        // The citizen has read why the login failed: now the RP hears it.
+        Ok(Ok(())) if matches!(action, Action::Return) => deliver(&provider, &login_id),
         Ok(Ok(())) => see_other(&format!("/login/{login_id}")),
         Ok(Err(None)) => pages::message(
             StatusCode::FORBIDDEN,

@@ -17,7 +17,6 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use crate::broker::{Broker, Clock, KeySet, Settings};
 use crate::identity::{Identity, IdentityStore};
 use crate::protocols::oidc::{paths, Client, ClientRegistry, Lifetimes, Provider};
-use login::Action;
 
 /// Everything a broker needs to start.
 pub struct Config {
@@ -117,32 +116,52 @@ pub fn start(config: Config) -> std::io::Result<Running> {
     })
 }
 
-fn act(action: Action) -> impl Fn(web::Data<Provider>, actix_web::HttpRequest, web::Path<String>, login::Form) -> std::pin::Pin<Box<dyn std::future::Future<Output = HttpResponse>>> + Clone {
-    move |provider, req, path, form| Box::pin(login::act(provider, req, path, form, action))
-}
-
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let op = paths::ISSUER_PREFIX;
     cfg.route("/", web::get().to(index))
-        .route(&format!("{op}{}", paths::DISCOVERY), web::get().to(oidc::discovery))
+        .route(
+            &format!("{op}{}", paths::DISCOVERY),
+            web::get().to(oidc::discovery),
+        )
         .route(&format!("{op}{}", paths::JWKS), web::get().to(oidc::jwks))
-        .route(&format!("{op}{}", paths::AUTHORIZE), web::get().to(oidc::authorize_get))
-        .route(&format!("{op}{}", paths::AUTHORIZE), web::post().to(oidc::authorize_post))
-        .route(&format!("{op}{}", paths::TOKEN), web::post().to(oidc::token))
-        .route(&format!("{op}{}", paths::USERINFO), web::get().to(oidc::userinfo))
-        .route(&format!("{op}{}", paths::USERINFO), web::post().to(oidc::userinfo))
+        .route(
+            &format!("{op}{}", paths::AUTHORIZE),
+            web::get().to(oidc::authorize_get),
+        )
+        .route(
+            &format!("{op}{}", paths::AUTHORIZE),
+            web::post().to(oidc::authorize_post),
+        )
+        .route(
+            &format!("{op}{}", paths::TOKEN),
+            web::post().to(oidc::token),
+        )
+        .route(
+            &format!("{op}{}", paths::USERINFO),
+            web::get().to(oidc::userinfo),
+        )
+        .route(
+            &format!("{op}{}", paths::USERINFO),
+            web::post().to(oidc::userinfo),
+        )
         .route("/login/{id}", web::get().to(login::show))
         .route("/login/{id}/status", web::get().to(login::status))
-        .route("/login/{id}/user-id", web::post().to(act(Action::UserId)))
-        .route("/login/{id}/code", web::post().to(act(Action::Code)))
-        .route("/login/{id}/password", web::post().to(act(Action::Password)))
-        .route("/login/{id}/choose", web::post().to(act(Action::Choose)))
-        .route("/login/{id}/cancel", web::post().to(act(Action::Cancel)))
-        .route("/login/{id}/return", web::post().to(act(Action::Return)))
+        .route("/login/{id}/user-id", web::post().to(login::user_id))
+        .route("/login/{id}/code", web::post().to(login::code))
+        .route("/login/{id}/password", web::post().to(login::password))
+        .route("/login/{id}/choose", web::post().to(login::choose))
+        .route("/login/{id}/cancel", web::post().to(login::cancel))
+        .route(
+            "/login/{id}/return",
+            web::post().to(login::return_to_service),
+        )
         .route("/sim/phone/{user_id}", web::get().to(devices::phone))
         .route("/sim/app/{id}", web::get().to(devices::app_request))
         .route("/sim/app/{id}", web::post().to(devices::answer_app_request))
-        .route("/sim/code-display/{user_id}", web::get().to(devices::code_display))
+        .route(
+            "/sim/code-display/{user_id}",
+            web::get().to(devices::code_display),
+        )
         .default_service(web::to(not_found));
 }
 
@@ -181,7 +200,12 @@ async fn index(provider: web::Data<Provider>) -> HttpResponse {
         .all()
         .iter()
         .map(|c| {
-            let uris = c.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(" ");
+            let uris = c
+                .redirect_uris
+                .iter()
+                .map(|u| u.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
             (c.client_id.clone(), c.name.clone(), uris)
         })
         .collect();

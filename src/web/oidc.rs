@@ -21,9 +21,15 @@ pub async fn discovery(provider: web::Data<Provider>) -> HttpResponse {
 }
 
 pub async fn jwks(provider: web::Data<Provider>) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .json(provider.jwks())
+    match provider.jwks().await {
+        Ok(jwks) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+            .json(jwks),
+        Err(err) => oauth_json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &OAuthError::new(ErrorCode::ServerError, err.to_string()),
+        ),
+    }
 }
 
 pub async fn authorize_get(provider: web::Data<Provider>, req: HttpRequest) -> HttpResponse {
@@ -72,7 +78,11 @@ fn authorize(provider: &Provider, pairs: Pairs) -> HttpResponse {
     }
 }
 
-pub async fn token(provider: web::Data<Provider>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn token(
+    provider: web::Data<Provider>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let pairs = match serde_urlencoded::from_bytes::<Pairs>(&body) {
         Ok(pairs) => pairs,
         Err(err) => {
@@ -86,17 +96,18 @@ pub async fn token(provider: web::Data<Provider>, req: HttpRequest, body: web::B
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    match provider.token(pairs, authorization) {
+    match provider.token(pairs, authorization).await {
         Ok(body) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::PRAGMA, "no-cache"))
             .json(body),
         Err(failure) => {
-            let status = if failure.error.code == ErrorCode::InvalidClient && failure.unauthorized_basic {
-                StatusCode::UNAUTHORIZED
-            } else {
-                StatusCode::BAD_REQUEST
-            };
+            let status =
+                if failure.error.code == ErrorCode::InvalidClient && failure.unauthorized_basic {
+                    StatusCode::UNAUTHORIZED
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
             let mut response = oauth_json(status, &failure.error);
             if status == StatusCode::UNAUTHORIZED {
                 response.headers_mut().insert(
@@ -115,17 +126,29 @@ fn oauth_json(status: StatusCode, error: &OAuthError) -> HttpResponse {
         .json(error.to_json())
 }
 
-pub async fn userinfo(provider: web::Data<Provider>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn userinfo(
+    provider: web::Data<Provider>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     let from_header = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(|t| t.trim().to_string());
     // RFC 6750 §2.2 also allows the token in a form body.
     let from_body = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
         .ok()
-        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "access_token").map(|(_, v)| v));
+        .and_then(|pairs| {
+            pairs
+                .into_iter()
+                .find(|(k, _)| k == "access_token")
+                .map(|(_, v)| v)
+        });
     let Some(token) = from_header.or(from_body) else {
         return HttpResponse::Unauthorized()
             .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"mitid-sim\""))

@@ -123,7 +123,13 @@ pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
 }
 
 /// A readable error page in the given language.
-pub fn message(status: StatusCode, language: Language, heading: &str, message: &str, hint: &str) -> HttpResponse {
+pub fn message(
+    status: StatusCode,
+    language: Language,
+    heading: &str,
+    message: &str,
+    hint: &str,
+) -> HttpResponse {
     let t = i18n::texts(language);
     html(
         status,

@@ -43,9 +43,9 @@ pub enum IdentityHint {
 
 impl IdentityHint {
     fn parse(text: &str) -> Result<Self, String> {
-        let (kind, value) = text
-            .split_once(':')
-            .ok_or_else(|| format!("`{text}` should be uuid:<uuid>, username:<user ID> or cpr:<CPR>"))?;
+        let (kind, value) = text.split_once(':').ok_or_else(|| {
+            format!("`{text}` should be uuid:<uuid>, username:<user ID> or cpr:<CPR>")
+        })?;
         match kind {
             "uuid" => uuid::Uuid::parse_str(value)
                 .map(IdentityHint::Uuid)
@@ -54,7 +54,9 @@ impl IdentityHint {
             "cpr" => Cpr::parse(value)
                 .map(IdentityHint::Cpr)
                 .map_err(|err| err.to_string()),
-            other => Err(format!("unknown hint kind `{other}`: use uuid, username or cpr")),
+            other => Err(format!(
+                "unknown hint kind `{other}`: use uuid, username or cpr"
+            )),
         }
     }
 }
@@ -106,7 +108,10 @@ struct MitidParams {
     loa_value: Option<String>,
 }
 
-pub fn parse(pairs: Vec<(String, String)>, clients: &ClientRegistry) -> Result<AuthorizeRequest, Rejection> {
+pub fn parse(
+    pairs: Vec<(String, String)>,
+    clients: &ClientRegistry,
+) -> Result<AuthorizeRequest, Rejection> {
     let mut params: HashMap<String, String> = HashMap::new();
     let mut repeated = None;
     for (key, value) in pairs {
@@ -114,12 +119,19 @@ pub fn parse(pairs: Vec<(String, String)>, clients: &ClientRegistry) -> Result<A
             repeated = Some(key);
         }
     }
-    let get = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    let get = |name: &str| {
+        params
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    };
 
-    let client_id = get("client_id")
-        .ok_or_else(|| Rejection::Page("The request has no client_id.".into()))?;
+    let client_id =
+        get("client_id").ok_or_else(|| Rejection::Page("The request has no client_id.".into()))?;
     let client = clients.get(client_id).ok_or_else(|| {
-        Rejection::Page(format!("No client with client_id `{client_id}` is registered."))
+        Rejection::Page(format!(
+            "No client with client_id `{client_id}` is registered."
+        ))
     })?;
     let redirect_uri = get("redirect_uri")
         .ok_or_else(|| Rejection::Page("The request has no redirect_uri.".into()))?;
@@ -149,10 +161,16 @@ pub fn parse(pairs: Vec<(String, String)>, clients: &ClientRegistry) -> Result<A
         ));
     }
     if get("request").is_some() {
-        return Err(refuse(ErrorCode::RequestNotSupported, "request objects are not supported".into()));
+        return Err(refuse(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported".into(),
+        ));
     }
     if get("request_uri").is_some() {
-        return Err(refuse(ErrorCode::RequestUriNotSupported, "request_uri is not supported".into()));
+        return Err(refuse(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported".into(),
+        ));
     }
     match get("response_type") {
         Some("code") => {}
@@ -162,7 +180,12 @@ pub fn parse(pairs: Vec<(String, String)>, clients: &ClientRegistry) -> Result<A
                 format!("response_type `{other}` is not supported; use `code`"),
             ))
         }
-        None => return Err(refuse(ErrorCode::InvalidRequest, "response_type is missing".into())),
+        None => {
+            return Err(refuse(
+                ErrorCode::InvalidRequest,
+                "response_type is missing".into(),
+            ))
+        }
     }
     if let Some(mode) = get("response_mode").filter(|m| *m != "query") {
         return Err(refuse(
@@ -177,12 +200,21 @@ pub fn parse(pairs: Vec<(String, String)>, clients: &ClientRegistry) -> Result<A
         .map(str::to_string)
         .collect();
     if !scopes.iter().any(|s| s == "openid") {
-        return Err(refuse(ErrorCode::InvalidScope, "scope must include `openid`".into()));
-    }
-    if let Some(unknown) = scopes.iter().find(|s| !SUPPORTED_SCOPES.contains(&s.as_str())) {
         return Err(refuse(
             ErrorCode::InvalidScope,
-            format!("scope `{unknown}` is not supported (supported: {})", SUPPORTED_SCOPES.join(" ")),
+            "scope must include `openid`".into(),
+        ));
+    }
+    if let Some(unknown) = scopes
+        .iter()
+        .find(|s| !SUPPORTED_SCOPES.contains(&s.as_str()))
+    {
+        return Err(refuse(
+            ErrorCode::InvalidScope,
+            format!(
+                "scope `{unknown}` is not supported (supported: {})",
+                SUPPORTED_SCOPES.join(" ")
+            ),
         ));
     }
 
@@ -200,7 +232,12 @@ pub fn parse(pairs: Vec<(String, String)>, clients: &ClientRegistry) -> Result<A
                 "code_challenge_method is missing; only S256 is supported".into(),
             ))
         }
-        (None, Some(_)) => return Err(refuse(ErrorCode::InvalidRequest, "code_challenge is missing".into())),
+        (None, Some(_)) => {
+            return Err(refuse(
+                ErrorCode::InvalidRequest,
+                "code_challenge is missing".into(),
+            ))
+        }
         (None, None) => None,
     };
     if let Some(challenge) = &code_challenge {
@@ -222,13 +259,22 @@ pub fn parse(pairs: Vec<(String, String)>, clients: &ClientRegistry) -> Result<A
         ));
     }
 
-    let prompts: Vec<&str> = get("prompt").unwrap_or_default().split_whitespace().collect();
+    let prompts: Vec<&str> = get("prompt")
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
     if let Some(unknown) = prompts.iter().find(|p| !["none", "login"].contains(p)) {
-        return Err(refuse(ErrorCode::InvalidRequest, format!("prompt `{unknown}` is not supported")));
+        return Err(refuse(
+            ErrorCode::InvalidRequest,
+            format!("prompt `{unknown}` is not supported"),
+        ));
     }
     if prompts.contains(&"none") {
         if prompts.len() > 1 {
-            return Err(refuse(ErrorCode::InvalidRequest, "prompt=none cannot be combined".into()));
+            return Err(refuse(
+                ErrorCode::InvalidRequest,
+                "prompt=none cannot be combined".into(),
+            ));
         }
         return Err(refuse(
             ErrorCode::LoginRequired,
@@ -237,7 +283,10 @@ pub fn parse(pairs: Vec<(String, String)>, clients: &ClientRegistry) -> Result<A
     }
     let max_age = match get("max_age") {
         Some(text) => Some(text.parse::<u64>().map_err(|_| {
-            refuse(ErrorCode::InvalidRequest, format!("max_age `{text}` is not a number of seconds"))
+            refuse(
+                ErrorCode::InvalidRequest,
+                format!("max_age `{text}` is not a number of seconds"),
+            )
         })?),
         None => None,
     };
@@ -252,14 +301,20 @@ pub fn parse(pairs: Vec<(String, String)>, clients: &ClientRegistry) -> Result<A
     }
     let idp_params: IdpParams = match get("idp_params") {
         Some(json) => serde_json::from_str(json).map_err(|err| {
-            refuse(ErrorCode::InvalidRequest, format!("idp_params is not valid JSON: {err}"))
+            refuse(
+                ErrorCode::InvalidRequest,
+                format!("idp_params is not valid JSON: {err}"),
+            )
         })?,
         None => IdpParams::default(),
     };
     let min_loa = match idp_params.mitid.loa_value {
-        Some(text) => text
-            .parse::<Loa>()
-            .map_err(|err| refuse(ErrorCode::InvalidRequest, format!("idp_params.mitid.loa_value: {err}")))?,
+        Some(text) => text.parse::<Loa>().map_err(|err| {
+            refuse(
+                ErrorCode::InvalidRequest,
+                format!("idp_params.mitid.loa_value: {err}"),
+            )
+        })?,
         None => Loa::Low,
     };
 
@@ -268,7 +323,8 @@ pub fn parse(pairs: Vec<(String, String)>, clients: &ClientRegistry) -> Result<A
         Some("no-ui") if !client.allow_simulation => {
             return Err(refuse(
                 ErrorCode::UnauthorizedClient,
-                "simulation=no-ui is not allowed for this client (set allow_simulation = true)".into(),
+                "simulation=no-ui is not allowed for this client (set allow_simulation = true)"
+                    .into(),
             ))
         }
         Some("no-ui") => {
@@ -278,7 +334,11 @@ pub fn parse(pairs: Vec<(String, String)>, clients: &ClientRegistry) -> Result<A
                     "simulation=no-ui needs login_hint=uuid:<uuid>, username:<user ID> or cpr:<CPR>".into(),
                 )
             })?;
-            Some(IdentityHint::parse(hint).map_err(|err| refuse(ErrorCode::InvalidRequest, format!("login_hint: {err}")))?)
+            Some(
+                IdentityHint::parse(hint).map_err(|err| {
+                    refuse(ErrorCode::InvalidRequest, format!("login_hint: {err}"))
+                })?,
+            )
         }
         Some(other) => {
             return Err(refuse(

@@ -37,7 +37,8 @@ pub struct ClientSecret(String);
 
 impl ClientSecret {
     pub fn matches(&self, presented: &str) -> bool {
-        self.0.len() == presented.len() && openssl::memcmp::eq(self.0.as_bytes(), presented.as_bytes())
+        self.0.len() == presented.len()
+            && openssl::memcmp::eq(self.0.as_bytes(), presented.as_bytes())
     }
 }
 
@@ -54,9 +55,12 @@ pub struct RegisteredUri(String);
 
 impl RegisteredUri {
     pub fn parse(text: &str) -> Result<Self, String> {
-        let url = url::Url::parse(text).map_err(|err| format!("`{text}` is not an absolute URI: {err}"))?;
+        let url = url::Url::parse(text)
+            .map_err(|err| format!("`{text}` is not an absolute URI: {err}"))?;
         if url.fragment().is_some() {
-            return Err(format!("`{text}` has a fragment, which redirect URIs must not have"));
+            return Err(format!(
+                "`{text}` has a fragment, which redirect URIs must not have"
+            ));
         }
         Ok(Self(text.to_string()))
     }
@@ -79,7 +83,7 @@ impl From<RegisteredUri> for String {
     }
 }
 
-pub const SUPPORTED_SCOPES: [&str; 4] = ["openid", "mitid", "ssn", "offline_access"];
+pub const SUPPORTED_SCOPES: [&str; 3] = ["openid", "mitid", "ssn"];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -161,7 +165,10 @@ pub fn load_clients(path: &Path) -> Result<Vec<Client>, FixtureError> {
 
 pub fn built_in_clients() -> Result<Vec<Client>, FixtureError> {
     let path = Path::new("fixtures/clients.toml (built in)");
-    check_clients(fixtures::parse::<ClientsFile>(path, BUILT_IN_CLIENTS.to_string())?)
+    check_clients(fixtures::parse::<ClientsFile>(
+        path,
+        BUILT_IN_CLIENTS.to_string(),
+    )?)
 }
 
 fn check_clients(document: fixtures::Document<ClientsFile>) -> Result<Vec<Client>, FixtureError> {
@@ -192,7 +199,9 @@ impl ClientRegistry {
     pub fn new(clients: impl IntoIterator<Item = Client>) -> Self {
         let registry = Self::default();
         for client in clients {
-            registry.clients.insert(client.client_id.clone(), Arc::new(client));
+            registry
+                .clients
+                .insert(client.client_id.clone(), Arc::new(client));
         }
         registry
     }

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use super::clients::SUPPORTED_SCOPES;
 use super::{paths, Provider};
 
-pub const CLAIMS_SUPPORTED: [&str; 29] = [
+pub const CLAIMS_SUPPORTED: [&str; 27] = [
     "iss",
     "aud",
     "sub",
@@ -33,8 +33,6 @@ pub const CLAIMS_SUPPORTED: [&str; 29] = [
     "mitid.transaction_id",
     "mitid.has_cpr",
     "dk.cpr",
-    "client_id",
-    "scope",
 ];
 
 impl Provider {
@@ -64,7 +62,7 @@ impl Provider {
         })
     }
 
-    pub fn jwks(&self) -> Value {
-        self.broker.keys.jwks()
+    pub async fn jwks(&self) -> Result<Value, crate::broker::keys::KeyError> {
+        self.broker.keys.jwks().await
     }
 }

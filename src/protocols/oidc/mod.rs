@@ -54,7 +54,10 @@ impl Default for Lifetimes {
 /// What the authorize endpoint does with a request.
 pub enum AuthorizeOutcome {
     /// Show the login pages; the browser gets the login's binding cookie.
-    ShowLogin { login_id: String, binding: String },
+    ShowLogin {
+        login_id: String,
+        binding: String,
+    },
     Redirect(String),
     ErrorPage(String),
 }
@@ -71,7 +74,12 @@ pub struct Provider {
 }
 
 impl Provider {
-    pub fn new(broker: Arc<Broker>, base_url: &str, clients: ClientRegistry, lifetimes: Lifetimes) -> Self {
+    pub fn new(
+        broker: Arc<Broker>,
+        base_url: &str,
+        clients: ClientRegistry,
+        lifetimes: Lifetimes,
+    ) -> Self {
         let base_url = base_url.trim_end_matches('/').to_string();
         Self {
             broker,
@@ -96,7 +104,13 @@ impl Provider {
                 redirect_uri,
                 state,
                 error,
-            }) => return AuthorizeOutcome::Redirect(self.error_redirect(&redirect_uri, state.as_deref(), &error)),
+            }) => {
+                return AuthorizeOutcome::Redirect(self.error_redirect(
+                    &redirect_uri,
+                    state.as_deref(),
+                    &error,
+                ))
+            }
         };
         let requirements = Requirements {
             client_name: request.client.name.clone(),
@@ -111,7 +125,8 @@ impl Provider {
                 IdentityHint::Cpr(cpr) => self.broker.identities.by_cpr(cpr),
             };
             let Some(citizen) = citizen else {
-                let error = OAuthError::invalid_request(format!("login_hint: no citizen matches {hint:?}"));
+                let error =
+                    OAuthError::invalid_request(format!("login_hint: no citizen matches {hint:?}"));
                 return AuthorizeOutcome::Redirect(self.error_redirect(
                     &login.request.redirect_uri,
                     login.request.state.as_deref(),
@@ -135,11 +150,19 @@ impl Provider {
         let authentication = match login.outcome() {
             Some(Outcome::Authenticated(auth)) => auth.clone(),
             Some(Outcome::Failed(failure)) => {
-                return self.error_redirect(&request.redirect_uri, request.state.as_deref(), &failure_error(*failure))
+                return self.error_redirect(
+                    &request.redirect_uri,
+                    request.state.as_deref(),
+                    &failure_error(*failure),
+                )
             }
             None => {
                 let error = OAuthError::new(ErrorCode::ServerError, "the login had not finished");
-                return self.error_redirect(&request.redirect_uri, request.state.as_deref(), &error);
+                return self.error_redirect(
+                    &request.redirect_uri,
+                    request.state.as_deref(),
+                    &error,
+                );
             }
         };
         let now = self.broker.clock.now();
@@ -167,7 +190,12 @@ impl Provider {
         append_query(&request.redirect_uri, &pairs)
     }
 
-    pub fn error_redirect(&self, redirect_uri: &str, state: Option<&str>, error: &OAuthError) -> String {
+    pub fn error_redirect(
+        &self,
+        redirect_uri: &str,
+        state: Option<&str>,
+        error: &OAuthError,
+    ) -> String {
         let mut pairs = vec![
             ("error", error.code.as_str()),
             ("error_description", error.description.as_str()),
@@ -182,15 +210,19 @@ impl Provider {
     /// Userinfo for a bearer access token (RFC 6750).
     pub fn userinfo(&self, access_token: &str) -> Result<serde_json::Value, OAuthError> {
         let now = self.broker.clock.now();
-        let grant = self
-            .grants
-            .access_token(access_token, now)
-            .ok_or_else(|| OAuthError::new(ErrorCode::InvalidToken, "the access token is unknown, expired or revoked"))?;
+        let grant = self.grants.access_token(access_token, now).ok_or_else(|| {
+            OAuthError::new(
+                ErrorCode::InvalidToken,
+                "the access token is unknown, expired or revoked",
+            )
+        })?;
         let citizen = self
             .broker
             .identities
             .by_uuid(grant.citizen)
-            .ok_or_else(|| OAuthError::new(ErrorCode::InvalidToken, "the citizen no longer exists"))?;
+            .ok_or_else(|| {
+                OAuthError::new(ErrorCode::InvalidToken, "the citizen no longer exists")
+            })?;
         Ok(serde_json::Value::Object(claims::userinfo(
             &grant.subject,
             &citizen,
@@ -215,8 +247,12 @@ fn failure_error(failure: Failure) -> OAuthError {
         Failure::AppRejected => (ErrorCode::AccessDenied, "mitid_user_aborted"),
         Failure::AppTimedOut => (ErrorCode::AccessDenied, "mitid_timeout"),
         Failure::InsufficientAssurance => (ErrorCode::AccessDenied, "mitid_loa_not_reachable"),
-        Failure::IdentityNotUsable(IdentityStatus::Locked) => (ErrorCode::AccessDenied, "mitid_identity_locked"),
-        Failure::IdentityNotUsable(IdentityStatus::Revoked) => (ErrorCode::AccessDenied, "mitid_identity_revoked"),
+        Failure::IdentityNotUsable(IdentityStatus::Locked) => {
+            (ErrorCode::AccessDenied, "mitid_identity_locked")
+        }
+        Failure::IdentityNotUsable(IdentityStatus::Revoked) => {
+            (ErrorCode::AccessDenied, "mitid_identity_revoked")
+        }
         Failure::IdentityNotUsable(IdentityStatus::Suspended) => {
             (ErrorCode::AccessDenied, "mitid_identity_suspended")
         }

@@ -45,7 +45,10 @@ fn form_decode(part: &str) -> Option<String> {
 }
 
 /// RFC 6749 §2.3.1: HTTP Basic (form-encoded id and secret) or the request body, not both.
-fn credentials(params: &HashMap<String, String>, authorization: Option<&str>) -> Result<Credentials, TokenFailure> {
+fn credentials(
+    params: &HashMap<String, String>,
+    authorization: Option<&str>,
+) -> Result<Credentials, TokenFailure> {
     let basic_failure = |description: &str| TokenFailure {
         error: OAuthError::invalid_client(description),
         unauthorized_basic: true,
@@ -64,20 +67,26 @@ fn credentials(params: &HashMap<String, String>, authorization: Option<&str>) ->
             .split_once(':')
             .ok_or_else(|| basic_failure("the Basic credentials lack a ':'"))?;
         if params.contains_key("client_secret") {
-            return Err(OAuthError::invalid_request("use one client authentication method, not Basic and client_secret").into());
+            return Err(OAuthError::invalid_request(
+                "use one client authentication method, not Basic and client_secret",
+            )
+            .into());
         }
-        let client_id = form_decode(id).ok_or_else(|| basic_failure("the client id is not form-encoded UTF-8"))?;
-        let secret = form_decode(secret).ok_or_else(|| basic_failure("the secret is not form-encoded UTF-8"))?;
+        let client_id = form_decode(id)
+            .ok_or_else(|| basic_failure("the client id is not form-encoded UTF-8"))?;
+        let secret = form_decode(secret)
+            .ok_or_else(|| basic_failure("the secret is not form-encoded UTF-8"))?;
         return Ok(Credentials {
             client_id,
             secret: Some(secret),
             method: AuthMethod::ClientSecretBasic,
         });
     }
-    let client_id = params
-        .get("client_id")
-        .cloned()
-        .ok_or_else(|| OAuthError::invalid_client("no client authentication: use HTTP Basic or client_id and client_secret"))?;
+    let client_id = params.get("client_id").cloned().ok_or_else(|| {
+        OAuthError::invalid_client(
+            "no client authentication: use HTTP Basic or client_id and client_secret",
+        )
+    })?;
     match params.get("client_secret") {
         Some(secret) => Ok(Credentials {
             client_id,
@@ -92,7 +101,10 @@ fn credentials(params: &HashMap<String, String>, authorization: Option<&str>) ->
     }
 }
 
-fn authenticate(provider: &Provider, creds: &Credentials) -> Result<std::sync::Arc<Client>, TokenFailure> {
+fn authenticate(
+    provider: &Provider,
+    creds: &Credentials,
+) -> Result<std::sync::Arc<Client>, TokenFailure> {
     let basic = creds.method == AuthMethod::ClientSecretBasic;
     let fail = |description: String| TokenFailure {
         error: OAuthError::invalid_client(description),
@@ -104,15 +116,19 @@ fn authenticate(provider: &Provider, creds: &Credentials) -> Result<std::sync::A
         .ok_or_else(|| fail(format!("unknown client `{}`", creds.client_id)))?;
     let allowed = match client.token_endpoint_auth_method {
         Some(method) => method == creds.method,
-        None => matches!(creds.method, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost),
+        None => matches!(
+            creds.method,
+            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+        ),
     };
     if !allowed {
         return Err(fail(format!(
             "client `{}` must authenticate with {}",
             client.client_id,
-            client
-                .token_endpoint_auth_method
-                .map_or("client_secret_basic or client_secret_post", AuthMethod::name)
+            client.token_endpoint_auth_method.map_or(
+                "client_secret_basic or client_secret_post",
+                AuthMethod::name
+            )
         )));
     }
     if let Some(expected) = &client.client_secret {
@@ -145,7 +161,9 @@ fn verify_pkce(challenge: Option<&str>, verifier: Option<&str>) -> Result<(), OA
             if computed == challenge {
                 Ok(())
             } else {
-                Err(OAuthError::invalid_grant("code_verifier does not match code_challenge"))
+                Err(OAuthError::invalid_grant(
+                    "code_verifier does not match code_challenge",
+                ))
             }
         }
     }
@@ -158,11 +176,18 @@ fn token_hash(token: &str) -> String {
 }
 
 impl Provider {
-    pub fn token(&self, pairs: Vec<(String, String)>, authorization: Option<&str>) -> Result<Value, TokenFailure> {
+    pub async fn token(
+        &self,
+        pairs: Vec<(String, String)>,
+        authorization: Option<&str>,
+    ) -> Result<Value, TokenFailure> {
         let mut params = HashMap::new();
         for (key, value) in pairs {
             if params.insert(key.clone(), value).is_some() {
-                return Err(OAuthError::invalid_request(format!("parameter `{key}` appears more than once")).into());
+                return Err(OAuthError::invalid_request(format!(
+                    "parameter `{key}` appears more than once"
+                ))
+                .into());
             }
         }
         let creds = credentials(&params, authorization)?;
@@ -186,7 +211,9 @@ impl Provider {
             OAuthError::invalid_grant(match redemption {
                 Redemption::Unknown => "the code is unknown",
                 Redemption::Expired => "the code has expired",
-                Redemption::Replayed => "the code was already used; the tokens it issued are revoked",
+                Redemption::Replayed => {
+                    "the code was already used; the tokens it issued are revoked"
+                }
             })
         })?;
         if grant.client_id != client.client_id {
@@ -205,8 +232,9 @@ impl Provider {
 
         let subject = claims::subject(client.organisation(), grant.record.authentication.citizen);
         let scope = grant.scopes.join(" ");
-        let signing_failed =
-            |err: crate::broker::keys::KeyError| OAuthError::new(ErrorCode::ServerError, err.to_string());
+        let signing_failed = |err: crate::broker::keys::KeyError| {
+            OAuthError::new(ErrorCode::ServerError, err.to_string())
+        };
         let jti = uuid::Uuid::new_v4().to_string();
         let access_claims = json!({
             "iss": self.issuer,
@@ -227,6 +255,7 @@ impl Provider {
             .broker
             .keys
             .sign(SigningAlg::ES256, "at+jwt", as_map(access_claims))
+            .await
             .map_err(signing_failed)?;
         self.grants.issue_access_token(
             access_token.clone(),
@@ -255,6 +284,7 @@ impl Provider {
             .broker
             .keys
             .sign(client.id_token_signed_response_alg, "JWT", id_claims)
+            .await
             .map_err(signing_failed)?;
         Ok(json!({
             "access_token": access_token,

@@ -1,0 +1,294 @@
+use reqwest::StatusCode;
+
+use crate::helpers::{
+    assert_is_redirect_to, browser, location, query_of, spawn_app, CLIENT_ID, REDIRECT_URI, SECRET,
+    VERIFIER,
+};
+
+#[tokio::test]
+async fn an_unregistered_redirect_uri_gets_an_error_page_never_a_redirect() {
+    let app = spawn_app().await;
+    let response = app
+        .get(&app.authorize_url(&[("redirect_uri", "https://evil.example/steal")]))
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get("location").is_none());
+    let html = response.text().await.unwrap();
+    assert!(html.contains("is not registered"), "{html}");
+    assert!(!html.contains("<a href=\"https://evil.example"));
+}
+
+#[tokio::test]
+async fn a_near_miss_redirect_uri_is_not_accepted() {
+    let app = spawn_app().await;
+    for near in [
+        "http://localhost:8080/callback/",
+        "http://localhost:8080/callback?x=1",
+        "HTTP://localhost:8080/callback",
+        "http://localhost:8080/Callback",
+    ] {
+        let response = app.get(&app.authorize_url(&[("redirect_uri", near)])).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::BAD_REQUEST,
+            "{near} was accepted"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_client_gets_an_error_page() {
+    let app = spawn_app().await;
+    let response = app.get(&app.authorize_url(&[("client_id", "who")])).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("No client with client_id `who`"));
+}
+
+#[tokio::test]
+async fn other_request_errors_return_to_the_rp_with_state() {
+    let app = spawn_app().await;
+    let cases: [(&[(&str, &str)], &str); 6] = [
+        (&[("scope", "mitid")], "invalid_scope"),
+        (&[("scope", "openid unknown")], "invalid_scope"),
+        (&[("response_type", "token")], "unsupported_response_type"),
+        (&[("code_challenge_method", "plain")], "invalid_request"),
+        (&[("idp_params", "{not json")], "invalid_request"),
+        (&[("prompt", "none")], "login_required"),
+    ];
+    for (extra, expected) in cases {
+        let response = app.get(&app.authorize_url(extra)).await;
+        let to = assert_is_redirect_to(&response, REDIRECT_URI);
+        let params = query_of(&to);
+        assert_eq!(params["error"], expected, "for {extra:?}");
+        assert!(!params["error_description"].is_empty());
+        assert_eq!(params["state"], "state-123");
+    }
+}
+
+#[tokio::test]
+async fn a_missing_pkce_verifier_is_invalid_grant() {
+    let app = spawn_app().await;
+    let callback = app.login_with_code("kodeviser", "Kode2024", &[]).await;
+    let code = &query_of(&callback)["code"];
+    let response = app
+        .token_request(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT_URI),
+        ])
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("code_verifier"));
+}
+
+#[tokio::test]
+async fn a_wrong_pkce_verifier_is_invalid_grant() {
+    let app = spawn_app().await;
+    let callback = app.login_with_code("kodeviser", "Kode2024", &[]).await;
+    let code = &query_of(&callback)["code"];
+    let wrong = VERIFIER.replace('d', "x");
+    let response = app
+        .token_request(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", &wrong),
+        ])
+        .await;
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_replayed_code_is_refused_and_revokes_the_tokens_it_issued() {
+    let app = spawn_app().await;
+    let callback = app.login_with_code("kodeviser", "Kode2024", &[]).await;
+    let code = query_of(&callback)["code"].clone();
+    let first = app.exchange(&code).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let tokens: serde_json::Value = first.json().await.unwrap();
+    let access_token = tokens["access_token"].as_str().unwrap();
+    let userinfo = app
+        .browser
+        .get(app.url("/op/connect/userinfo"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(userinfo.status(), StatusCode::OK);
+
+    let replay = app.exchange(&code).await;
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = replay.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+
+    let after = app
+        .browser
+        .get(app.url("/op/connect/userinfo"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    let challenge = after.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(challenge.contains("invalid_token"), "{challenge}");
+    // A third try stays refused.
+    assert_eq!(app.exchange(&code).await.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn codes_expire_after_a_minute() {
+    let app = spawn_app().await;
+    let callback = app.login_with_code("kodeviser", "Kode2024", &[]).await;
+    app.sim.clock().advance(time::Duration::seconds(61));
+    let response = app.exchange(&query_of(&callback)["code"]).await;
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(body["error_description"], "the code has expired");
+}
+
+#[tokio::test]
+async fn client_authentication_works_by_basic_and_by_post_and_refuses_a_wrong_secret() {
+    let app = spawn_app().await;
+    let callback = app.login_with_code("kodeviser", "Kode2024", &[]).await;
+    let code = query_of(&callback)["code"].clone();
+    let wrong = app
+        .browser
+        .post(app.url("/op/connect/token"))
+        .basic_auth(CLIENT_ID, Some("nope"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.headers().contains_key("www-authenticate"));
+    let body: serde_json::Value = wrong.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+
+    let by_post = app
+        .browser
+        .post(app.url("/op/connect/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", VERIFIER),
+            ("client_id", CLIENT_ID),
+            ("client_secret", SECRET),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_post.status(), StatusCode::OK, "client_secret_post works");
+    assert_eq!(by_post.headers()["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn cancel_at_any_step_returns_mitid_user_aborted() {
+    let app = spawn_app().await;
+    for steps in 0..3 {
+        let mut page = app.start_login(&[]).await;
+        if steps >= 1 {
+            page = app
+                .submit(&page, "user-id", &[("user_id", "kodeviser")])
+                .await;
+        }
+        if steps >= 2 {
+            let code = app.code_now("kodeviser");
+            page = app.submit(&page, "code", &[("code", &code)]).await;
+            assert!(page.html.contains("name=\"password\""));
+        }
+        let cancelled = app.post_form(&page, "cancel", &[]).await;
+        let back = app.get(&app.url(&location(&cancelled))).await;
+        let to = assert_is_redirect_to(&back, REDIRECT_URI);
+        let params = query_of(&to);
+        assert_eq!(params["error"], "access_denied");
+        assert_eq!(params["error_description"], "mitid_user_aborted");
+        assert_eq!(params["state"], "state-123");
+        // The login is gone: its page cannot hand out anything more.
+        assert_eq!(app.get(&page.url).await.status(), StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn a_form_without_its_csrf_token_is_refused() {
+    let app = spawn_app().await;
+    let page = app.start_login(&[]).await;
+    let response = app
+        .browser
+        .post(app.url(&format!("{}/user-id", page.login_path())))
+        .form(&[("user_id", "kodeviser"), ("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_login_cannot_be_continued_from_another_browser() {
+    let app = spawn_app().await;
+    let page = app.start_login(&[]).await;
+    let stranger = browser();
+    let response = stranger.get(&page.url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_locked_identity_sees_why_and_the_rp_gets_access_denied() {
+    let app = spawn_app().await;
+    let page = app.start_login(&[]).await;
+    let page = app
+        .submit(&page, "user-id", &[("user_id", "spaerret")])
+        .await;
+    assert!(page.html.contains("midlertidigt spærret"), "{}", page.html);
+    let back = app.post_form(&page, "return", &[]).await;
+    let to = assert_is_redirect_to(&back, REDIRECT_URI);
+    assert_eq!(query_of(&to)["error"], "access_denied");
+}
+
+#[tokio::test]
+async fn a_level_no_authenticator_reaches_fails_with_a_page_and_an_error() {
+    let app = spawn_app().await;
+    let page = app
+        .start_login(&[(
+            "idp_params",
+            r#"{"mitid":{"loa_value":"https://data.gov.dk/concept/core/nsis/High"}}"#,
+        )])
+        .await;
+    let page = app
+        .submit(&page, "user-id", &[("user_id", "kodeviser")])
+        .await;
+    assert!(page.html.contains("højere sikringsniveau"), "{}", page.html);
+}
+
+#[tokio::test]
+async fn userinfo_without_a_token_is_401() {
+    let app = spawn_app().await;
+    let response = app.get(&app.url("/op/connect/userinfo")).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().contains_key("www-authenticate"));
+}
+
+#[tokio::test]
+async fn unknown_paths_get_a_readable_404() {
+    let app = spawn_app().await;
+    let page = app.page("/op/connect/nothing").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.html.contains("Page not found"));
+}

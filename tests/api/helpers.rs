@@ -1,0 +1,269 @@
+//! A browser-like client (cookie jar, no automatic redirects) against a real broker on port 0.
+
+use std::collections::HashMap;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use mitid_sim::Simulator;
+use reqwest::redirect::Policy;
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+
+pub const CLIENT_ID: &str = "demo-rp";
+pub const SECRET: &str = "demo-secret";
+pub const REDIRECT_URI: &str = "http://localhost:8080/callback";
+/// RFC 7636 appendix B.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+pub struct TestApp {
+    pub sim: Simulator,
+    pub browser: reqwest::Client,
+}
+
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(Simulator::builder()).await
+}
+
+pub async fn spawn_with(builder: mitid_sim::SimulatorBuilder) -> TestApp {
+    let sim = builder.start().await.expect("the simulator starts");
+    TestApp {
+        sim,
+        browser: browser(),
+    }
+}
+
+/// A login page as the browser sees it.
+pub struct Page {
+    pub url: String,
+    pub status: StatusCode,
+    pub html: String,
+}
+
+impl Page {
+    pub fn csrf(&self) -> String {
+        hidden_value(&self.html, "csrf").expect("the page has a CSRF field")
+    }
+
+    pub fn login_path(&self) -> String {
+        let start = self.url.find("/login/").expect("a login URL");
+        self.url[start..].split('?').next().unwrap().to_string()
+    }
+}
+
+pub fn hidden_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string())
+}
+
+pub fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("expected a redirect, got {}", response.status()))
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+pub fn query_of(url: &str) -> HashMap<String, String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+pub fn assert_is_redirect_to(response: &Response, prefix: &str) -> String {
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "expected a 303");
+    let to = location(response);
+    assert!(
+        to.starts_with(prefix),
+        "redirected to {to}, expected {prefix}…"
+    );
+    to
+}
+
+pub fn decode_claims(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).expect("a compact JWS");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+pub fn decode_header(jwt: &str) -> Value {
+    let header = jwt.split('.').next().unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.sim.base_url())
+    }
+
+    pub fn authorize_url(&self, extra: &[(&str, &str)]) -> String {
+        let mut params: Vec<(&str, &str)> = vec![
+            ("client_id", CLIENT_ID),
+            ("redirect_uri", REDIRECT_URI),
+            ("response_type", "code"),
+            ("scope", "openid mitid ssn"),
+            ("state", "state-123"),
+            ("nonce", "nonce-456"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ];
+        for (key, value) in extra {
+            params.retain(|(k, _)| k != key);
+            if !value.is_empty() {
+                params.push((key, value));
+            }
+        }
+        let query = serde_urlencoded::to_string(&params).unwrap();
+        format!("{}/op/connect/authorize?{query}", self.sim.base_url())
+    }
+
+    pub async fn get(&self, url: &str) -> Response {
+        self.browser.get(url).send().await.unwrap()
+    }
+
+    pub async fn page(&self, url: &str) -> Page {
+        let url = if url.starts_with("http") {
+            url.to_string()
+        } else {
+            self.url(url)
+        };
+        let response = self.get(&url).await;
+        let status = response.status();
+        Page {
+            url,
+            status,
+            html: response.text().await.unwrap(),
+        }
+    }
+
+    /// Starts a login and returns the first page (the user ID form).
+    pub async fn start_login(&self, extra: &[(&str, &str)]) -> Page {
+        let response = self.get(&self.authorize_url(extra)).await;
+        let to = assert_is_redirect_to(&response, "/login/");
+        self.page(&to).await
+    }
+
+    /// Posts a login form and follows the post/redirect/get back to the login page.
+    pub async fn post_form(&self, page: &Page, action: &str, fields: &[(&str, &str)]) -> Response {
+        let csrf = page.csrf();
+        let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf)];
+        form.extend_from_slice(fields);
+        self.browser
+            .post(self.url(&format!("{}/{action}", page.login_path())))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn submit(&self, page: &Page, action: &str, fields: &[(&str, &str)]) -> Page {
+        let response = self.post_form(page, action, fields).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "a form post redirects"
+        );
+        self.page(&location(&response)).await
+    }
+
+    /// Polls the login page until it redirects away (to the RP), as a headless client does.
+    pub async fn poll_until_redirect(&self, page: &Page) -> String {
+        for _ in 0..100 {
+            let response = self.get(&page.url).await;
+            if response.status() == StatusCode::SEE_OTHER {
+                return location(&response);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the login never finished");
+    }
+
+    pub fn code_now(&self, user_id: &str) -> String {
+        let citizen = self
+            .sim
+            .provider()
+            .broker
+            .identities
+            .by_user_id(user_id)
+            .unwrap();
+        let device = citizen.code_display.as_ref().unwrap();
+        device.secret.code_at(self.sim.clock().now())
+    }
+
+    /// The code-display login of `user_id`, ending at the RP's redirect URI.
+    pub async fn login_with_code(
+        &self,
+        user_id: &str,
+        password: &str,
+        extra: &[(&str, &str)],
+    ) -> String {
+        let page = self.start_login(extra).await;
+        let page = self.submit(&page, "user-id", &[("user_id", user_id)]).await;
+        let page = if page.html.contains("name=\"code\"") {
+            page
+        } else {
+            self.submit(&page, "choose", &[("method", "code-display")])
+                .await
+        };
+        let code = self.code_now(user_id);
+        let page = self.submit(&page, "code", &[("code", &code)]).await;
+        assert!(
+            page.html.contains("name=\"password\""),
+            "password step follows the code"
+        );
+        let response = self
+            .post_form(&page, "password", &[("password", password)])
+            .await;
+        let to = location(&response);
+        let response = self.get(&self.url(&to)).await;
+        location(&response)
+    }
+
+    pub async fn token_request(&self, form: &[(&str, &str)]) -> Response {
+        self.browser
+            .post(self.url("/op/connect/token"))
+            .basic_auth(CLIENT_ID, Some(SECRET))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn exchange(&self, code: &str) -> Response {
+        self.token_request(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", VERIFIER),
+        ])
+        .await
+    }
+
+    pub async fn tokens_for(&self, rp_callback: &str) -> Value {
+        let params = query_of(rp_callback);
+        let response = self.exchange(&params["code"]).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    /// A page-less login via `simulation=no-ui`.
+    pub async fn no_ui_login(&self, hint: &str, extra: &[(&str, &str)]) -> String {
+        let mut params = vec![("simulation", "no-ui"), ("login_hint", hint)];
+        params.extend_from_slice(extra);
+        let response = self.get(&self.authorize_url(&params)).await;
+        assert_is_redirect_to(&response, REDIRECT_URI)
+    }
+}
