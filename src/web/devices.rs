@@ -33,11 +33,17 @@ pub async fn phone(provider: web::Data<Provider>, path: web::Path<String>) -> Ht
             id: r.id,
             client_name: r.client_name,
         }),
+        "Ingen anmodninger",
         String::from("Ingen login venter. / No login is waiting."),
     )
 }
 
-fn render_phone(user_id: &str, request: Option<PhoneRequest>, status: String) -> HttpResponse {
+fn render_phone(
+    user_id: &str,
+    request: Option<PhoneRequest>,
+    idle_heading: &str,
+    status: String,
+) -> HttpResponse {
     pages::html(
         StatusCode::OK,
         &PhonePage {
@@ -46,6 +52,7 @@ fn render_phone(user_id: &str, request: Option<PhoneRequest>, status: String) ->
             da: true,
             user_id,
             request,
+            idle_heading,
             status,
         },
     )
@@ -71,12 +78,14 @@ pub async fn app_request(provider: web::Data<Provider>, path: web::Path<String>)
                 id: request.id,
                 client_name: request.client_name,
             }),
+            "",
             String::new(),
         )
     } else {
         render_phone(
             &user_id,
             None,
+            "Ingen anmodninger",
             format!("Anmodningen er afsluttet: {state:?}. / The request has ended: {state:?}."),
         )
     }
@@ -107,7 +116,8 @@ pub async fn answer_app_request(
         Ok(state) => render_phone(
             "",
             None,
-            format!("Svar sendt: {state:?}. / Answer sent: {state:?}."),
+            if approve { "Godkendt ✓" } else { "Afvist" },
+            format!("Svar sendt: {state:?}. Du kan lukke telefonen. / Answer sent: {state:?}."),
         ),
         Err(AppError::Unknown) => not_found("This app request does not exist."),
         Err(err) => pages::message(

@@ -76,6 +76,8 @@ pub struct PhonePage<'a> {
     pub da: bool,
     pub user_id: &'a str,
     pub request: Option<PhoneRequest>,
+    /// Shown when no request waits: "Ingen anmodninger", or the answer just given.
+    pub idle_heading: &'a str,
     pub status: String,
 }
 
