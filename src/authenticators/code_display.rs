@@ -9,6 +9,8 @@ use time::{Duration, OffsetDateTime};
 use totp_rs::{Algorithm, Secret, Totp};
 use uuid::Uuid;
 
+use super::Method;
+
 pub const WRONG_CODES_BEFORE_BLOCK: u8 = 3;
 const STEP_SECONDS: u64 = 30;
 
@@ -126,11 +128,12 @@ struct DeviceState {
     last_accepted_step: Option<u64>,
 }
 
-/// Wrong-code counters and replay memory per citizen, sharded so logins of different
+/// Wrong-code counters and replay memory per device (citizen and kind: a code display
+/// and an audio code reader are separate devices), sharded so logins of different
 /// citizens never wait on each other.
 #[derive(Debug)]
 pub struct CodeDisplayGuard {
-    devices: DashMap<Uuid, DeviceState>,
+    devices: DashMap<(Uuid, Method), DeviceState>,
     block_for: Duration,
 }
 
@@ -142,21 +145,25 @@ impl CodeDisplayGuard {
         }
     }
 
-    pub fn blocked_until(&self, citizen: Uuid, now: OffsetDateTime) -> Option<OffsetDateTime> {
+    pub fn blocked_until(
+        &self,
+        device: (Uuid, Method),
+        now: OffsetDateTime,
+    ) -> Option<OffsetDateTime> {
         self.devices
-            .get(&citizen)
+            .get(&device)
             .and_then(|d| d.blocked_until)
             .filter(|until| *until > now)
     }
 
     pub fn check(
         &self,
-        citizen: Uuid,
+        device: (Uuid, Method),
         secret: &TotpSecret,
         code: &str,
         now: OffsetDateTime,
     ) -> CodeCheck {
-        let mut device = self.devices.entry(citizen).or_default();
+        let mut device = self.devices.entry(device).or_default();
         if let Some(until) = device.blocked_until {
             if until > now {
                 return CodeCheck::Blocked { until };
@@ -188,9 +195,20 @@ impl CodeDisplayGuard {
         }
     }
 
-    /// Lifts a block and forgets wrong codes (the CLI's and admin API's unlock).
+    /// Lifts every block of a citizen and forgets wrong codes (the CLI's and admin API's unlock).
     pub fn unlock(&self, citizen: Uuid) {
-        self.devices.remove(&citizen);
+        self.devices.retain(|(owner, _), _| *owner != citizen);
+    }
+
+    /// Wrong codes so far and the block, for `users show`.
+    pub fn status(
+        &self,
+        device: (Uuid, Method),
+        now: OffsetDateTime,
+    ) -> (u8, Option<OffsetDateTime>) {
+        self.devices.get(&device).map_or((0, None), |d| {
+            (d.wrong_codes, d.blocked_until.filter(|until| *until > now))
+        })
     }
 }
 
@@ -223,7 +241,7 @@ mod tests {
     fn a_code_works_once_and_three_wrong_codes_block_until_the_time_passes() {
         let guard = CodeDisplayGuard::new(Duration::minutes(15));
         let secret = TotpSecret::parse(SEED).unwrap();
-        let citizen = Uuid::new_v4();
+        let citizen = (Uuid::new_v4(), Method::CodeDisplay);
         let now = datetime!(2026-11-23 12:00:00 UTC);
         let code = secret.code_at(now);
         assert_eq!(

@@ -2,6 +2,8 @@
 //! state of each device (pending app requests, wrong-code counters) lives here.
 
 pub mod app;
+pub mod audio;
+pub mod code_card;
 pub mod code_display;
 
 use std::fmt;
@@ -11,28 +13,56 @@ use serde::{Deserialize, Serialize};
 use crate::identity::Loa;
 
 pub use app::{AppAnswer, AppConfig, AppRegistry, AppRequest, AppRequestId, AppRequestState};
+pub use code_card::{CodeCards, NemIdConfig, Pid};
 pub use code_display::{CodeCheck, CodeDisplayConfig, CodeDisplayGuard, TotpSecret};
 
-/// The authenticators a MitID login can finish with.
+/// The authenticators a login can finish with: MitID's, then legacy NemID's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     App,
     CodeDisplay,
+    AudioReader,
+    Chip,
+    Password,
+    CodeCard,
+    KeyApp,
 }
 
 impl Method {
-    pub const ALL: [Method; 2] = [Method::App, Method::CodeDisplay];
+    pub const ALL: [Method; 7] = [
+        Method::App,
+        Method::CodeDisplay,
+        Method::AudioReader,
+        Method::Chip,
+        Method::Password,
+        Method::CodeCard,
+        Method::KeyApp,
+    ];
 
     pub fn slug(self) -> &'static str {
         match self {
             Method::App => "app",
             Method::CodeDisplay => "code-display",
+            Method::AudioReader => "audio-reader",
+            Method::Chip => "chip",
+            Method::Password => "password",
+            Method::CodeCard => "code-card",
+            Method::KeyApp => "key-app",
         }
     }
 
     pub fn from_slug(slug: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|m| m.slug() == slug)
+    }
+
+    pub fn is_nemid(self) -> bool {
+        matches!(self, Method::CodeCard | Method::KeyApp)
+    }
+
+    /// Authenticators that show a TOTP code (code display and audio code reader).
+    pub fn is_totp(self) -> bool {
+        matches!(self, Method::CodeDisplay | Method::AudioReader)
     }
 }
 
@@ -51,26 +81,19 @@ pub struct Proof {
 }
 
 impl Proof {
-    pub fn app(level: Loa) -> Self {
-        // The real broker spells the High-enrolled app's amr `code_app_enchanced`.
-        let amr = if level == Loa::High {
-            "code_app_enchanced"
-        } else {
-            "code_app"
+    /// The proof each method gives; the app's level is its enrolment's.
+    pub fn of(method: Method, app_level: Loa) -> Self {
+        let (amr, aal) = match method {
+            // The real broker spells the High-enrolled app's amr `code_app_enchanced`.
+            Method::App if app_level == Loa::High => ("code_app_enchanced", Loa::High),
+            Method::App => ("code_app", app_level),
+            Method::CodeDisplay => ("code_token", Loa::Substantial),
+            Method::AudioReader => ("code_reader", Loa::Substantial),
+            Method::Chip => ("u2f_token", Loa::High),
+            Method::Password => ("password", Loa::Low),
+            Method::CodeCard | Method::KeyApp => ("nemid.otp", Loa::Substantial),
         };
-        Self {
-            method: Method::App,
-            amr,
-            aal: level,
-        }
-    }
-
-    pub fn code_display() -> Self {
-        Self {
-            method: Method::CodeDisplay,
-            amr: "code_token",
-            aal: Loa::Substantial,
-        }
+        Self { method, amr, aal }
     }
 }
 

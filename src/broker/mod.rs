@@ -3,12 +3,13 @@
 
 pub mod clock;
 pub mod keys;
+pub mod report;
 
 use std::sync::Arc;
 
 use time::Duration;
 
-use crate::authenticators::{AppRegistry, CodeDisplayGuard};
+use crate::authenticators::{AppRegistry, CodeCards, CodeDisplayGuard};
 use crate::identity::IdentityStore;
 
 pub use clock::Clock;
@@ -42,6 +43,7 @@ pub struct Broker {
     pub identities: IdentityStore,
     pub apps: AppRegistry,
     pub code_displays: CodeDisplayGuard,
+    pub code_cards: CodeCards,
 }
 
 impl Broker {
@@ -54,6 +56,7 @@ impl Broker {
         Arc::new(Self {
             code_displays: CodeDisplayGuard::new(settings.code_display_block),
             apps: AppRegistry::default(),
+            code_cards: CodeCards::default(),
             clock,
             settings,
             keys,

@@ -4,31 +4,61 @@
 use std::sync::Arc;
 
 use dashmap::DashMap;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::authenticators::app::{AppError, NewAppRequest};
+use crate::authenticators::code_card::{KeyAppActivation, KeyCheck};
 use crate::authenticators::{AppRequestId, AppRequestState, CodeCheck, Method, Proof};
 use crate::broker::Broker;
-use crate::identity::{Identity, IdentityStatus, Loa};
+use crate::identity::{Cpr, Identity, IdentityStatus, Loa};
 
 pub type LoginId = String;
+
+/// Which identity provider the login uses (`idp_values`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Idp {
+    #[default]
+    MitId,
+    /// Legacy NemID with code card or key app.
+    NemId,
+}
+
+impl Idp {
+    /// The `idp` claim.
+    pub fn claim(self) -> &'static str {
+        match self {
+            Idp::MitId => "mitid",
+            Idp::NemId => "nemid",
+        }
+    }
+}
 
 /// What the relying party asked of this login.
 #[derive(Clone, Debug)]
 pub struct Requirements {
     pub client_name: String,
     pub min_loa: Loa,
+    pub idp: Idp,
+    /// The `ssn` scope: the citizen confirms their CPR number after authenticating.
+    pub cpr_entry: bool,
 }
+
+/// How long after the login the citizen may take to type their CPR number.
+pub const CPR_ENTRY_WINDOW: Duration = Duration::minutes(15);
+pub const CPR_ENTRY_TRIES: u8 = 3;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Authentication {
     pub citizen: Uuid,
+    pub idp: Idp,
     pub proof: Proof,
     /// The lower of the identity's IAL and the authenticator's AAL.
     pub loa: Loa,
     pub ial: Loa,
     pub auth_time: OffsetDateTime,
+    /// The citizen confirmed their CPR number, so `dk.cpr` may be released.
+    pub cpr_verified: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,14 +70,22 @@ pub enum Failure {
     /// No authenticator of this citizen reaches the level the RP asked for.
     InsufficientAssurance,
     IdentityNotUsable(IdentityStatus),
+    /// NemID was asked for, but the citizen has none.
+    NoNemId,
+    /// Every key on the card is used; `new_card_sent` tells whether one can be activated.
+    CardExhausted {
+        new_card_sent: bool,
+    },
+    CprNotMatched,
+    CprTimedOut,
 }
 
 impl Failure {
     /// Failures the citizen should read about before going back to the service.
     pub fn explained_first(self) -> bool {
-        matches!(
+        !matches!(
             self,
-            Failure::InsufficientAssurance | Failure::IdentityNotUsable(_)
+            Failure::Aborted | Failure::AppRejected | Failure::AppTimedOut
         )
     }
 }
@@ -61,24 +99,52 @@ pub enum Outcome {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Step {
     EnterUserId,
+    /// NemID asks for user ID and password on one page.
+    NemIdCredentials,
     ChooseMethod {
         citizen: Uuid,
     },
+    /// The MitID app or the NemID key app waits for the phone.
     App {
         citizen: Uuid,
+        method: Method,
         request: AppRequestId,
     },
+    /// A code display or audio code reader code.
     Code {
         citizen: Uuid,
+        method: Method,
     },
+    /// The password: after the code, or first for chip and password logins.
     Password {
         citizen: Uuid,
-        proof: Proof,
+        method: Method,
     },
-    /// Three wrong codes: the code display is blocked until the given time.
+    /// Password accepted; the chip is to be presented.
+    Chip {
+        citizen: Uuid,
+    },
+    /// The page shows `key_number`; the citizen types the key beside it.
+    CodeCard {
+        citizen: Uuid,
+        key_number: u16,
+    },
+    /// Activating the new card with a key from it.
+    ActivateCard {
+        citizen: Uuid,
+        key_number: u16,
+    },
+    /// Three wrong codes: the device is blocked until the given time.
     Blocked {
         citizen: Uuid,
+        method: Method,
         until: OffsetDateTime,
+    },
+    /// Authenticated; the `ssn` scope asks the citizen to type their CPR number.
+    CprEntry {
+        auth: Authentication,
+        attempts_left: u8,
+        deadline: OffsetDateTime,
     },
     Finished(Outcome),
 }
@@ -88,12 +154,33 @@ impl Step {
         match self {
             Step::ChooseMethod { citizen }
             | Step::App { citizen, .. }
-            | Step::Code { citizen }
+            | Step::Code { citizen, .. }
             | Step::Password { citizen, .. }
+            | Step::Chip { citizen }
+            | Step::CodeCard { citizen, .. }
+            | Step::ActivateCard { citizen, .. }
             | Step::Blocked { citizen, .. } => Some(*citizen),
-            Step::EnterUserId => None,
+            Step::CprEntry { auth, .. } => Some(auth.citizen),
             Step::Finished(Outcome::Authenticated(auth)) => Some(auth.citizen),
-            Step::Finished(Outcome::Failed(_)) => None,
+            Step::EnterUserId | Step::NemIdCredentials | Step::Finished(Outcome::Failed(_)) => None,
+        }
+    }
+
+    /// A stable name, for the waiting page's script and for tests.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::EnterUserId => "user_id",
+            Step::NemIdCredentials => "nemid_credentials",
+            Step::ChooseMethod { .. } => "choose",
+            Step::App { .. } => "app",
+            Step::Code { .. } => "code",
+            Step::Password { .. } => "password",
+            Step::Chip { .. } => "chip",
+            Step::CodeCard { .. } => "code_card",
+            Step::ActivateCard { .. } => "activate_card",
+            Step::Blocked { .. } => "blocked",
+            Step::CprEntry { .. } => "cpr",
+            Step::Finished(_) => "finished",
         }
     }
 }
@@ -107,6 +194,11 @@ pub enum Notice {
     WrongPassword,
     AppBusy,
     MethodUnavailable,
+    WrongNemIdCredentials,
+    WrongKey,
+    KeyAppNeedsKeys,
+    KeyAppActivated,
+    WrongCpr { attempts_left: u8 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -126,49 +218,85 @@ pub struct Login<P> {
     pub step: Step,
     pub notice: Option<Notice>,
     pub expires: OffsetDateTime,
+    /// Who the login was for before it failed (to activate a new card from the exhausted page).
+    last_citizen: Option<Uuid>,
 }
 
 impl<P> Login<P> {
     pub fn new(request: P, requirements: Requirements, broker: &Broker) -> Self {
+        let step = match requirements.idp {
+            Idp::MitId => Step::EnterUserId,
+            Idp::NemId => Step::NemIdCredentials,
+        };
         Self {
             id: crate::random::short_id(),
             browser_binding: crate::random::secret_token(),
             csrf: crate::random::secret_token(),
             request,
             requirements,
-            step: Step::EnterUserId,
+            step,
             notice: None,
             expires: broker.clock.now() + broker.settings.login_lifetime,
+            last_citizen: None,
         }
     }
 
-    /// A login for a known citizen that skips the pages (`simulation=no-ui`).
+    /// A login for a known citizen that skips the pages (`simulation=no-ui`): the
+    /// strongest usable authenticator, and the CPR counts as confirmed.
     pub fn authenticate_directly(&mut self, broker: &Broker, citizen: &Identity) -> &Step {
-        if !citizen.status.can_log_in() {
-            self.step = Step::Finished(Outcome::Failed(Failure::IdentityNotUsable(citizen.status)));
+        if let Err(failure) = self.admissible(citizen) {
+            self.fail(failure);
             return &self.step;
         }
         let best = self
-            .usable_methods(citizen)
+            .usable_methods(broker, citizen)
             .into_iter()
             .map(|m| proof_for(citizen, m))
             .rev() // on a tie the first-offered method (the app) wins
             .max_by_key(|p| p.aal);
         match best {
-            Some(proof) => self.finish(broker, citizen, proof),
-            None => self.step = Step::Finished(Outcome::Failed(Failure::InsufficientAssurance)),
+            Some(proof) => {
+                let auth = self.authentication(broker, citizen, proof);
+                self.step = Step::Finished(Outcome::Authenticated(Authentication {
+                    cpr_verified: citizen.cpr.is_some(),
+                    ..auth
+                }));
+            }
+            None => self.fail(Failure::InsufficientAssurance),
         }
         &self.step
     }
 
-    /// Methods of this citizen that reach what the RP asked.
-    pub fn usable_methods(&self, citizen: &Identity) -> Vec<Method> {
+    fn admissible(&self, citizen: &Identity) -> Result<(), Failure> {
+        if !citizen.status.can_log_in() {
+            return Err(Failure::IdentityNotUsable(citizen.status));
+        }
+        if self.requirements.idp == Idp::NemId && citizen.nemid.is_none() {
+            return Err(Failure::NoNemId);
+        }
+        Ok(())
+    }
+
+    /// Methods of this citizen, for this login's identity provider, that reach what the RP asked.
+    pub fn usable_methods(&self, broker: &Broker, citizen: &Identity) -> Vec<Method> {
         let wanted = self.requirements.min_loa;
         if citizen.ial < wanted {
             return Vec::new();
         }
-        citizen
-            .methods()
+        let candidates = match (self.requirements.idp, &citizen.nemid) {
+            (Idp::MitId, _) => citizen.methods(),
+            (Idp::NemId, Some(nemid)) => {
+                let card = broker.code_cards.state(citizen.uuid, nemid);
+                let mut methods = Vec::new();
+                if card.key_app_active {
+                    methods.push(Method::KeyApp);
+                }
+                methods.push(Method::CodeCard);
+                methods
+            }
+            (Idp::NemId, None) => Vec::new(),
+        };
+        candidates
             .into_iter()
             .filter(|m| proof_for(citizen, *m).aal >= wanted)
             .collect()
@@ -183,15 +311,46 @@ impl<P> Login<P> {
             return Ok(());
         };
         self.notice = None;
-        if !citizen.status.can_log_in() {
-            self.step = Step::Finished(Outcome::Failed(Failure::IdentityNotUsable(citizen.status)));
-            return Ok(());
+        self.begin(broker, &citizen);
+        Ok(())
+    }
+
+    /// NemID's first page: user ID and password together.
+    pub fn submit_nemid_credentials(
+        &mut self,
+        broker: &Broker,
+        user_id: &str,
+        password: &str,
+    ) -> Result<(), FlowError> {
+        if self.step != Step::NemIdCredentials {
+            return Err(FlowError::WrongStep);
         }
-        match self.usable_methods(&citizen).first() {
-            Some(first) => self.start_method(broker, &citizen, *first),
-            None => self.step = Step::Finished(Outcome::Failed(Failure::InsufficientAssurance)),
+        let citizen = broker.identities.by_user_id(user_id);
+        let password_ok = citizen
+            .as_ref()
+            .and_then(|c| c.nemid.as_ref())
+            .is_some_and(|n| n.password.matches(password));
+        match citizen {
+            // Like the real NemID, an unknown user and a wrong password get one message.
+            Some(citizen) if password_ok || !citizen.status.can_log_in() => {
+                self.notice = None;
+                self.begin(broker, &citizen);
+            }
+            Some(citizen) if citizen.nemid.is_none() => self.fail(Failure::NoNemId),
+            _ => self.notice = Some(Notice::WrongNemIdCredentials),
         }
         Ok(())
+    }
+
+    fn begin(&mut self, broker: &Broker, citizen: &Arc<Identity>) {
+        if let Err(failure) = self.admissible(citizen) {
+            self.fail(failure);
+            return;
+        }
+        match self.usable_methods(broker, citizen).first() {
+            Some(first) => self.start_method(broker, citizen, *first),
+            None => self.fail(Failure::InsufficientAssurance),
+        }
     }
 
     /// "Vælg en anden metode": list the citizen's other authenticators.
@@ -210,7 +369,7 @@ impl<P> Login<P> {
             .by_uuid(citizen_id)
             .ok_or(FlowError::WrongStep)?;
         self.release_app(broker);
-        if !self.usable_methods(&citizen).contains(&method) {
+        if !self.usable_methods(broker, &citizen).contains(&method) {
             self.notice = Some(Notice::MethodUnavailable);
             self.step = Step::ChooseMethod {
                 citizen: citizen_id,
@@ -224,13 +383,13 @@ impl<P> Login<P> {
 
     fn start_method(&mut self, broker: &Broker, citizen: &Arc<Identity>, method: Method) {
         let now = broker.clock.now();
+        let uuid = citizen.uuid;
         self.step = match method {
-            Method::App => {
-                let config = citizen.app.unwrap_or_default();
+            Method::App | Method::KeyApp => {
                 let started = broker.apps.start(
                     NewAppRequest {
-                        citizen: citizen.uuid,
-                        config,
+                        citizen: uuid,
+                        config: citizen.app.unwrap_or_default(),
                         client_name: &self.requirements.client_name,
                         timeout: broker.settings.app_timeout,
                     },
@@ -238,46 +397,74 @@ impl<P> Login<P> {
                 );
                 match started {
                     Ok(request) => Step::App {
-                        citizen: citizen.uuid,
+                        citizen: uuid,
+                        method,
                         request,
                     },
                     Err(
                         AppError::ParallelRequest | AppError::Unknown | AppError::NotPending(_),
                     ) => {
                         self.notice = Some(Notice::AppBusy);
-                        Step::ChooseMethod {
-                            citizen: citizen.uuid,
-                        }
+                        Step::ChooseMethod { citizen: uuid }
                     }
                 }
             }
-            Method::CodeDisplay => match broker.code_displays.blocked_until(citizen.uuid, now) {
-                Some(until) => Step::Blocked {
-                    citizen: citizen.uuid,
-                    until,
-                },
-                None => Step::Code {
-                    citizen: citizen.uuid,
-                },
+            Method::CodeDisplay | Method::AudioReader => {
+                match broker.code_displays.blocked_until((uuid, method), now) {
+                    Some(until) => Step::Blocked {
+                        citizen: uuid,
+                        method,
+                        until,
+                    },
+                    None => Step::Code {
+                        citizen: uuid,
+                        method,
+                    },
+                }
+            }
+            Method::Chip | Method::Password => Step::Password {
+                citizen: uuid,
+                method,
             },
+            Method::CodeCard => self.card_step(broker, citizen),
         };
+    }
+
+    fn card_step(&mut self, broker: &Broker, citizen: &Identity) -> Step {
+        let Some(nemid) = &citizen.nemid else {
+            return Step::Finished(Outcome::Failed(Failure::NoNemId));
+        };
+        match broker.code_cards.challenge(citizen.uuid, nemid) {
+            Some(key) => Step::CodeCard {
+                citizen: citizen.uuid,
+                key_number: key.number,
+            },
+            None => {
+                let new_card_sent = broker.code_cards.state(citizen.uuid, nemid).new_card_sent;
+                Step::Finished(Outcome::Failed(Failure::CardExhausted { new_card_sent }))
+            }
+        }
     }
 
     /// Looks at the app request; finishes the login once the citizen has answered.
     pub fn poll(&mut self, broker: &Broker) {
-        let Step::App { citizen, request } = &self.step else {
+        let Step::App {
+            citizen,
+            method,
+            request,
+        } = &self.step
+        else {
             return;
         };
-        let state = broker.apps.state(request, broker.clock.now());
-        let citizen = *citizen;
-        match state {
+        let (citizen, method) = (*citizen, *method);
+        match broker.apps.state(request, broker.clock.now()) {
             Some(AppRequestState::Approved) => {
                 let level = broker
                     .apps
                     .get(request)
                     .map_or(Loa::Substantial, |r| r.level);
                 if let Some(identity) = broker.identities.by_uuid(citizen) {
-                    self.finish(broker, &identity, Proof::app(level));
+                    self.finish(broker, &identity, Proof::of(method, level));
                 }
             }
             Some(AppRequestState::Rejected) => self.fail(Failure::AppRejected),
@@ -288,55 +475,213 @@ impl<P> Login<P> {
     }
 
     pub fn submit_code(&mut self, broker: &Broker, code: &str) -> Result<(), FlowError> {
-        let Step::Code { citizen } = self.step else {
+        let Step::Code { citizen, method } = self.step else {
             return Err(FlowError::WrongStep);
         };
         let identity = broker
             .identities
             .by_uuid(citizen)
             .ok_or(FlowError::WrongStep)?;
-        let Some(device) = &identity.code_display else {
-            return Err(FlowError::WrongStep);
-        };
+        let device = identity.totp_device(method).ok_or(FlowError::WrongStep)?;
         let now = broker.clock.now();
         self.notice = None;
         match broker
             .code_displays
-            .check(citizen, &device.secret, code, now)
+            .check((citizen, method), &device.secret, code, now)
         {
-            CodeCheck::Accepted => {
-                self.step = Step::Password {
-                    citizen,
-                    proof: Proof::code_display(),
-                }
-            }
+            CodeCheck::Accepted => self.step = Step::Password { citizen, method },
             CodeCheck::Wrong { attempts_left } => {
                 self.notice = Some(Notice::WrongCode { attempts_left })
             }
             CodeCheck::Reused => self.notice = Some(Notice::CodeAlreadyUsed),
-            CodeCheck::Blocked { until } => self.step = Step::Blocked { citizen, until },
+            CodeCheck::Blocked { until } => {
+                self.step = Step::Blocked {
+                    citizen,
+                    method,
+                    until,
+                }
+            }
         }
         Ok(())
     }
 
     pub fn submit_password(&mut self, broker: &Broker, password: &str) -> Result<(), FlowError> {
-        let Step::Password { citizen, proof } = &self.step else {
+        let Step::Password { citizen, method } = self.step else {
             return Err(FlowError::WrongStep);
         };
-        let (citizen, proof) = (*citizen, proof.clone());
         let identity = broker
             .identities
             .by_uuid(citizen)
             .ok_or(FlowError::WrongStep)?;
-        if identity
+        if !identity
             .password
             .as_ref()
             .is_some_and(|p| p.matches(password))
         {
-            self.notice = None;
-            self.finish(broker, &identity, proof);
-        } else {
             self.notice = Some(Notice::WrongPassword);
+            return Ok(());
+        }
+        self.notice = None;
+        if method == Method::Chip {
+            self.step = Step::Chip { citizen };
+        } else {
+            self.finish(broker, &identity, Proof::of(method, Loa::Substantial));
+        }
+        Ok(())
+    }
+
+    /// The simulated chip was presented.
+    pub fn present_chip(&mut self, broker: &Broker) -> Result<(), FlowError> {
+        let Step::Chip { citizen } = self.step else {
+            return Err(FlowError::WrongStep);
+        };
+        let identity = broker
+            .identities
+            .by_uuid(citizen)
+            .ok_or(FlowError::WrongStep)?;
+        self.finish(broker, &identity, Proof::of(Method::Chip, Loa::High));
+        Ok(())
+    }
+
+    /// The key typed for the key number the page shows (or, when activating, from the new card).
+    pub fn submit_card_key(&mut self, broker: &Broker, typed: &str) -> Result<(), FlowError> {
+        let (citizen, key_number, activating) = match self.step {
+            Step::CodeCard {
+                citizen,
+                key_number,
+            } => (citizen, key_number, false),
+            Step::ActivateCard {
+                citizen,
+                key_number,
+            } => (citizen, key_number, true),
+            _ => return Err(FlowError::WrongStep),
+        };
+        let identity = broker
+            .identities
+            .by_uuid(citizen)
+            .ok_or(FlowError::WrongStep)?;
+        let nemid = identity.nemid.as_ref().ok_or(FlowError::WrongStep)?;
+        let check = if activating {
+            broker
+                .code_cards
+                .activate_next_card(citizen, nemid, key_number, typed)
+        } else {
+            broker.code_cards.redeem(citizen, nemid, key_number, typed)
+        };
+        self.notice = None;
+        match check {
+            KeyCheck::Accepted => self.finish(
+                broker,
+                &identity,
+                Proof::of(Method::CodeCard, Loa::Substantial),
+            ),
+            KeyCheck::Wrong => self.notice = Some(Notice::WrongKey),
+            // Used meanwhile (another tab won the race): ask for another key.
+            KeyCheck::Used => {
+                self.notice = Some(Notice::WrongKey);
+                self.step = self.card_step(broker, &identity);
+            }
+            KeyCheck::Exhausted => self.step = self.card_step(broker, &identity),
+        }
+        Ok(())
+    }
+
+    /// "Aktivér dit nye nøglekort": asks a key from the card that was sent.
+    pub fn start_card_activation(&mut self, broker: &Broker) -> Result<(), FlowError> {
+        let citizen = match self.step {
+            Step::CodeCard { citizen, .. } => citizen,
+            Step::Finished(Outcome::Failed(Failure::CardExhausted {
+                new_card_sent: true,
+            })) => self.last_citizen.ok_or(FlowError::WrongStep)?,
+            _ => return Err(FlowError::WrongStep),
+        };
+        let identity = broker
+            .identities
+            .by_uuid(citizen)
+            .ok_or(FlowError::WrongStep)?;
+        let nemid = identity.nemid.as_ref().ok_or(FlowError::WrongStep)?;
+        let key = broker
+            .code_cards
+            .next_card_challenge(citizen, nemid)
+            .ok_or(FlowError::WrongStep)?;
+        self.notice = None;
+        self.step = Step::ActivateCard {
+            citizen,
+            key_number: key.number,
+        };
+        Ok(())
+    }
+
+    /// Activates the key app with the key shown, then logs in with it.
+    pub fn activate_key_app(&mut self, broker: &Broker, typed: &str) -> Result<(), FlowError> {
+        let Step::CodeCard {
+            citizen,
+            key_number,
+        } = self.step
+        else {
+            return Err(FlowError::WrongStep);
+        };
+        let identity = broker
+            .identities
+            .by_uuid(citizen)
+            .ok_or(FlowError::WrongStep)?;
+        let nemid = identity.nemid.as_ref().ok_or(FlowError::WrongStep)?;
+        match broker
+            .code_cards
+            .activate_key_app(citizen, nemid, key_number, typed)
+        {
+            Ok(()) => {
+                self.notice = Some(Notice::KeyAppActivated);
+                self.finish(
+                    broker,
+                    &identity,
+                    Proof::of(Method::CodeCard, Loa::Substantial),
+                );
+            }
+            Err(KeyAppActivation::TooFewKeys) => self.notice = Some(Notice::KeyAppNeedsKeys),
+            Err(KeyAppActivation::WrongKey) => self.notice = Some(Notice::WrongKey),
+        }
+        Ok(())
+    }
+
+    /// The `ssn` scope's CPR confirmation.
+    pub fn submit_cpr(&mut self, broker: &Broker, typed: &str) -> Result<(), FlowError> {
+        let Step::CprEntry {
+            auth,
+            attempts_left,
+            deadline,
+        } = &self.step
+        else {
+            return Err(FlowError::WrongStep);
+        };
+        if broker.clock.now() > *deadline {
+            self.fail(Failure::CprTimedOut);
+            return Ok(());
+        }
+        let expected = broker.identities.by_uuid(auth.citizen).and_then(|c| c.cpr);
+        let matches = Cpr::parse(typed)
+            .ok()
+            .zip(expected)
+            .is_some_and(|(a, b)| a == b);
+        if matches {
+            let auth = Authentication {
+                cpr_verified: true,
+                ..auth.clone()
+            };
+            self.notice = None;
+            self.step = Step::Finished(Outcome::Authenticated(auth));
+            return Ok(());
+        }
+        let left = attempts_left.saturating_sub(1);
+        if left == 0 {
+            self.fail(Failure::CprNotMatched);
+        } else {
+            self.notice = Some(Notice::WrongCpr {
+                attempts_left: left,
+            });
+            if let Step::CprEntry { attempts_left, .. } = &mut self.step {
+                *attempts_left = left;
+            }
         }
         Ok(())
     }
@@ -359,10 +704,12 @@ impl<P> Login<P> {
 
     fn active_citizen(&self) -> Result<Uuid, FlowError> {
         match self.step {
-            Step::Finished(_) | Step::EnterUserId | Step::Password { .. } => {
-                Err(FlowError::WrongStep)
-            }
-            ref step => step.citizen().ok_or(FlowError::WrongStep),
+            Step::ChooseMethod { citizen }
+            | Step::App { citizen, .. }
+            | Step::Code { citizen, .. }
+            | Step::Blocked { citizen, .. }
+            | Step::CodeCard { citizen, .. } => Ok(citizen),
+            _ => Err(FlowError::WrongStep),
         }
     }
 
@@ -373,26 +720,40 @@ impl<P> Login<P> {
     }
 
     fn fail(&mut self, failure: Failure) {
+        if let Some(citizen) = self.step.citizen() {
+            self.last_citizen = Some(citizen);
+        }
         self.step = Step::Finished(Outcome::Failed(failure));
     }
 
-    fn finish(&mut self, broker: &Broker, citizen: &Identity, proof: Proof) {
-        let loa = citizen.ial.min(proof.aal);
-        self.step = Step::Finished(Outcome::Authenticated(Authentication {
+    fn authentication(&self, broker: &Broker, citizen: &Identity, proof: Proof) -> Authentication {
+        Authentication {
             citizen: citizen.uuid,
-            loa,
+            idp: self.requirements.idp,
+            loa: citizen.ial.min(proof.aal),
             ial: citizen.ial,
             proof,
             auth_time: broker.clock.now(),
-        }));
+            cpr_verified: false,
+        }
+    }
+
+    fn finish(&mut self, broker: &Broker, citizen: &Identity, proof: Proof) {
+        let auth = self.authentication(broker, citizen, proof);
+        self.step = if self.requirements.cpr_entry && citizen.cpr.is_some() {
+            Step::CprEntry {
+                deadline: auth.auth_time + CPR_ENTRY_WINDOW,
+                auth,
+                attempts_left: CPR_ENTRY_TRIES,
+            }
+        } else {
+            Step::Finished(Outcome::Authenticated(auth))
+        };
     }
 }
 
 fn proof_for(citizen: &Identity, method: Method) -> Proof {
-    match method {
-        Method::App => Proof::app(citizen.app.unwrap_or_default().level),
-        Method::CodeDisplay => Proof::code_display(),
-    }
+    Proof::of(method, citizen.app.unwrap_or_default().level)
 }
 
 /// Logins in progress, sharded so concurrent logins never wait on one lock.

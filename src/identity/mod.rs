@@ -2,6 +2,7 @@
 
 mod assurance;
 mod cpr;
+pub mod generate;
 mod store;
 
 use std::fmt;
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 use uuid::Uuid;
 
-use crate::authenticators::{AppConfig, CodeDisplayConfig, Method, Password};
+use crate::authenticators::{AppConfig, CodeDisplayConfig, Method, NemIdConfig, Password};
 use crate::fixtures::{self, FixtureError};
 
 pub use assurance::Loa;
@@ -116,12 +117,55 @@ pub struct Identity {
     pub ial: Loa,
     #[serde(default)]
     pub name_address_protected: bool,
+    /// The MitID password (with code display, audio code reader, chip, or alone).
     #[serde(default)]
     pub password: Option<Password>,
+    /// Has a MitID chip: password + chip gives High.
+    #[serde(default)]
+    pub chip: bool,
+    /// May log in with the password alone (Low).
+    #[serde(default)]
+    pub password_login: bool,
     #[serde(default)]
     pub app: Option<AppConfig>,
     #[serde(default)]
     pub code_display: Option<CodeDisplayConfig>,
+    /// The audio code reader (kodeoplæser): the same TOTP, read aloud.
+    #[serde(default)]
+    pub audio_reader: Option<CodeDisplayConfig>,
+    /// Legacy NemID with a code card (`idp_values=nemid`).
+    #[serde(default)]
+    pub nemid: Option<NemIdConfig>,
+    /// People this citizen is related to (children, wards, powers of attorney).
+    #[serde(default)]
+    pub relations: Vec<Relation>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelationKind {
+    /// A child; CPR records custody only for children born from May 2004.
+    Child,
+    /// The citizen is a guardian (værge) of this person.
+    Ward,
+    /// The citizen holds a power of attorney (fuldmagt) from this person.
+    PowerOfAttorney,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Relation {
+    pub kind: RelationKind,
+    pub name: String,
+    pub cpr: Cpr,
+}
+
+impl Relation {
+    /// Custody shows in CPR only for children born on or after 1 May 2004.
+    pub fn custody_in_cpr(&self) -> bool {
+        self.kind == RelationKind::Child
+            && self.cpr.birth_date() >= time::macros::date!(2004 - 05 - 01)
+    }
 }
 
 fn default_ial() -> Loa {
@@ -142,14 +186,39 @@ impl Identity {
         Some(age.max(0) as u32)
     }
 
-    /// The authenticators in the order the login offers them.
+    /// The MitID authenticators in the order the login offers them.
     pub fn methods(&self) -> Vec<Method> {
-        let mut methods = Vec::new();
-        if self.app.is_some() {
-            methods.push(Method::App);
+        let available = [
+            (Method::App, self.app.is_some()),
+            (Method::CodeDisplay, self.code_display.is_some()),
+            (Method::AudioReader, self.audio_reader.is_some()),
+            (Method::Chip, self.chip),
+            (Method::Password, self.password_login),
+        ];
+        available
+            .into_iter()
+            .filter(|(_, has)| *has)
+            .map(|(m, _)| m)
+            .collect()
+    }
+
+    /// The TOTP device of a code display or audio code reader.
+    pub fn totp_device(&self, method: Method) -> Option<&CodeDisplayConfig> {
+        match method {
+            Method::CodeDisplay => self.code_display.as_ref(),
+            Method::AudioReader => self.audio_reader.as_ref(),
+            _ => None,
         }
-        if self.code_display.is_some() {
-            methods.push(Method::CodeDisplay);
+    }
+
+    /// Every authenticator, MitID and NemID, for listings.
+    pub fn all_methods(&self) -> Vec<Method> {
+        let mut methods = self.methods();
+        if let Some(nemid) = &self.nemid {
+            methods.push(Method::CodeCard);
+            if nemid.key_app {
+                methods.push(Method::KeyApp);
+            }
         }
         methods
     }
@@ -157,17 +226,26 @@ impl Identity {
     /// Problems a fixture entry can have beyond its syntax.
     fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if self.methods().is_empty() && self.status == IdentityStatus::Active {
+        if self.all_methods().is_empty() && self.status == IdentityStatus::Active {
             problems.push(format!(
-                "citizen `{}` has no authenticator: add [user.app] or [user.code_display]",
+                "citizen `{}` has no authenticator: add [user.app], [user.code_display], \
+                 [user.audio_reader], chip, password_login or [user.nemid]",
                 self.user_id
             ));
         }
-        if self.code_display.is_some() && self.password.is_none() {
+        let needs_password = self.code_display.is_some()
+            || self.audio_reader.is_some()
+            || self.chip
+            || self.password_login;
+        if needs_password && self.password.is_none() {
             problems.push(format!(
-                "citizen `{}` has a code display but no password (the code display asks for both)",
+                "citizen `{}` needs a password: code display, audio code reader, chip and \
+                 password login all ask for it",
                 self.user_id
             ));
+        }
+        if let Some(problem) = self.nemid.as_ref().and_then(NemIdConfig::problems) {
+            problems.push(format!("citizen `{}`: {problem}", self.user_id));
         }
         if self.cpr.is_some() && self.date_of_birth.is_some() {
             problems.push(format!(
@@ -270,6 +348,25 @@ secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 "#;
 
     #[test]
+    fn generated_citizens_load_as_fixtures() {
+        use super::generate::{generate_users, GenerateOptions};
+        let today = time::macros::date!(2026 - 11 - 23);
+        let text = generate_users(&GenerateOptions {
+            count: 300,
+            seed: 42,
+            today,
+        });
+        let users = load(&text).unwrap();
+        assert_eq!(users.len(), 300);
+    }
+
+    #[test]
+    fn the_built_in_personas_load() {
+        let users = built_in_users().unwrap();
+        assert!(users.len() >= 25);
+    }
+
+    #[test]
     fn reads_a_valid_citizen() {
         let users = load(VALID).unwrap();
         assert_eq!(users[0].methods(), vec![Method::CodeDisplay]);
@@ -297,6 +394,6 @@ secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
         assert!(err.message.contains("used twice"), "{err}");
         assert_eq!(err.line, Some(12), "{err}");
         let err = load(&VALID.replace("password = \"Test1234\"\n", "")).unwrap_err();
-        assert!(err.message.contains("no password"), "{err}");
+        assert!(err.message.contains("needs a password"), "{err}");
     }
 }

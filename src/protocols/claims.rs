@@ -4,7 +4,7 @@ use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::flow::Authentication;
+use crate::flow::{Authentication, Idp};
 use crate::identity::Identity;
 
 /// Shown instead of the name of a citizen with name and address protection.
@@ -51,7 +51,7 @@ pub fn id_token(input: IdTokenInput<'_>) -> Map<String, Value> {
         "exp": iat + input.lifetime.whole_seconds(),
         "auth_time": auth.auth_time.unix_timestamp(),
         "amr": [auth.proof.amr],
-        "idp": "mitid",
+        "idp": auth.idp.claim(),
         "identity_type": "private",
         "neb_sid": record.neb_sid.to_string(),
         "sid": record.sid.to_string(),
@@ -82,7 +82,8 @@ pub fn userinfo(
     let mut claims = Map::new();
     claims.insert("sub".into(), subject.into());
     let has = |scope: &str| scopes.iter().any(|s| s == scope);
-    if has("mitid") {
+    let auth = &record.authentication;
+    if has("mitid") && auth.idp == Idp::MitId {
         let name = if citizen.name_address_protected {
             PROTECTED_NAME
         } else {
@@ -105,9 +106,15 @@ pub fn userinfo(
             claims.insert("mitid.age".into(), age.to_string().into());
         }
     }
-    if has("ssn") {
+    if has("ssn") && auth.cpr_verified {
         if let Some(cpr) = citizen.cpr {
             claims.insert("dk.cpr".into(), cpr.compact().into());
+        }
+    }
+    if has("nemid.pid") && auth.idp == Idp::NemId {
+        if let Some(nemid) = &citizen.nemid {
+            claims.insert("nemid.pid".into(), nemid.pid.as_str().into());
+            claims.insert("nemid.pid_status".into(), nemid.pid_status.clone().into());
         }
     }
     claims.insert(

@@ -7,6 +7,9 @@ use actix_web::{web, HttpResponse};
 
 use super::pages::{self, CodeDisplayPage, PhonePage, PhoneRequest};
 use crate::authenticators::app::AppError;
+use crate::authenticators::audio::{spoken_code, Voice};
+use crate::authenticators::code_card;
+use crate::authenticators::Method;
 use crate::protocols::oidc::{Language, Provider};
 
 fn not_found(what: &str) -> HttpResponse {
@@ -151,4 +154,132 @@ pub async fn code_display(provider: web::Data<Provider>, path: web::Path<String>
             seconds_left: device.secret.seconds_left(now),
         },
     )
+}
+
+/// The citizen's NemID code card, drawn like the printed one; `?card=next` shows the card
+/// that was sent when 20 keys remained.
+pub async fn code_card(
+    provider: web::Data<Provider>,
+    path: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
+    let user_id = path.into_inner();
+    let broker = &provider.broker;
+    let Some(citizen) = broker.identities.by_user_id(&user_id) else {
+        return not_found(&format!("No citizen has user ID `{user_id}`."));
+    };
+    let Some(nemid) = &citizen.nemid else {
+        return not_found(&format!("`{user_id}` has no NemID code card."));
+    };
+    let state = broker.code_cards.state(citizen.uuid, nemid);
+    let next = query.get("card").is_some_and(|c| c == "next");
+    if next && !state.new_card_sent {
+        return not_found("No new card has been sent to this citizen.");
+    }
+    let index = state.card_index + u32::from(next);
+    let keys = code_card::card_keys(&nemid.pid, index)
+        .into_iter()
+        .enumerate()
+        .map(|(i, key)| pages::CardCell {
+            number: key.number_text(),
+            key: key.key_text(),
+            used: !next && state.used.contains(&i),
+        })
+        .collect();
+    let status = if next {
+        "Nyt kort, endnu ikke aktiveret. / New card, not yet activated.".to_string()
+    } else {
+        format!(
+            "{} af {} nøgler tilbage.{} / {} of {} keys left.",
+            state.keys_left(),
+            code_card::KEYS_PER_CARD,
+            if state.new_card_sent {
+                " Nyt kort er sendt."
+            } else {
+                ""
+            },
+            state.keys_left(),
+            code_card::KEYS_PER_CARD,
+        )
+    };
+    pages::html(
+        StatusCode::OK,
+        &pages::CodeCardPage {
+            lang: "da",
+            banner: super::i18n::DA.simulator_banner,
+            user_id: citizen.user_id.as_str(),
+            owner: &citizen.name,
+            pid: nemid.pid.as_str(),
+            serial: code_card::card_serial(&nemid.pid, index),
+            keys,
+            status,
+        },
+    )
+}
+
+fn voice(query: &HashMap<String, String>) -> Voice {
+    query
+        .get("lang")
+        .and_then(|l| Voice::parse(l))
+        .unwrap_or(Voice::Danish)
+}
+
+/// The audio code reader: the current code as speech, and as text on request.
+pub async fn audio_reader(
+    provider: web::Data<Provider>,
+    path: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
+    let user_id = path.into_inner();
+    let broker = &provider.broker;
+    let Some(citizen) = broker.identities.by_user_id(&user_id) else {
+        return not_found(&format!("No citizen has user ID `{user_id}`."));
+    };
+    let Some(device) = citizen.totp_device(Method::AudioReader) else {
+        return not_found(&format!("`{user_id}` has no audio code reader."));
+    };
+    let now = broker.clock.now();
+    let voice = voice(&query);
+    pages::html(
+        StatusCode::OK,
+        &pages::AudioReaderPage {
+            lang: voice.code(),
+            banner: super::i18n::DA.simulator_banner,
+            da: voice == Voice::Danish,
+            voice: voice.code(),
+            user_id: citizen.user_id.as_str(),
+            code: device.secret.code_at(now),
+            seconds_left: device.secret.seconds_left(now),
+        },
+    )
+}
+
+pub async fn audio_reader_wav(
+    provider: web::Data<Provider>,
+    path: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
+    let user_id = path.into_inner();
+    let broker = &provider.broker;
+    let Some(device) = broker
+        .identities
+        .by_user_id(&user_id)
+        .and_then(|c| c.totp_device(Method::AudioReader).cloned())
+    else {
+        return not_found(&format!("`{user_id}` has no audio code reader."));
+    };
+    let code = device.secret.code_at(broker.clock.now());
+    match spoken_code(&code, voice(&query)) {
+        Ok(wav) => HttpResponse::Ok()
+            .content_type("audio/wav")
+            .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+            .body(wav),
+        Err(err) => pages::message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Language::Da,
+            "Lyd kunne ikke laves / Audio failed",
+            &err.to_string(),
+            "",
+        ),
+    }
 }

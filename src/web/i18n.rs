@@ -1,5 +1,6 @@
 //! Page texts in Danish (default) and English.
 
+use crate::authenticators::Method;
 use crate::flow::{Failure, Notice};
 use crate::identity::IdentityStatus;
 use crate::protocols::oidc::Language;
@@ -28,7 +29,29 @@ pub struct Texts {
     pub back_to_service: &'static str,
     pub method_app: &'static str,
     pub method_code_display: &'static str,
+    pub method_audio_reader: &'static str,
+    pub method_chip: &'static str,
+    pub method_password: &'static str,
+    pub method_code_card: &'static str,
+    pub method_key_app: &'static str,
     pub no_js: &'static str,
+    pub audio_title: &'static str,
+    pub audio_device_link: &'static str,
+    pub chip_title: &'static str,
+    pub chip_button: &'static str,
+    pub nemid_title: &'static str,
+    pub nemid_password: &'static str,
+    pub card_title: &'static str,
+    pub card_key_number: &'static str,
+    pub card_key_label: &'static str,
+    pub card_device_link: &'static str,
+    pub activate_card: &'static str,
+    pub activate_card_title: &'static str,
+    pub activate_key_app: &'static str,
+    pub key_app_title: &'static str,
+    pub cpr_title: &'static str,
+    pub cpr_text: &'static str,
+    pub cpr_label: &'static str,
 }
 
 pub const DA: Texts = Texts {
@@ -55,7 +78,29 @@ pub const DA: Texts = Texts {
     back_to_service: "Tilbage til tjenesten",
     method_app: "MitID app",
     method_code_display: "Kodeviser",
+    method_audio_reader: "Kodeoplæser",
+    method_chip: "MitID chip",
+    method_password: "Kun adgangskode",
+    method_code_card: "Nøglekort",
+    method_key_app: "Nøgleapp",
     no_js: "Tryk Fortsæt, når du har godkendt i appen.",
+    audio_title: "Indtast kode fra din kodeoplæser",
+    audio_device_link: "Lyt til koden på den simulerede kodeoplæser",
+    chip_title: "Brug din MitID chip",
+    chip_button: "Tryk på chippen",
+    nemid_title: "Log på med NemID",
+    nemid_password: "Adgangskode",
+    card_title: "Indtast nøgle fra dit nøglekort",
+    card_key_number: "Nøgle nr.",
+    card_key_label: "Nøgle (6 cifre)",
+    card_device_link: "Se dit simulerede nøglekort",
+    activate_card: "Aktivér dit nye nøglekort",
+    activate_card_title: "Aktivér dit nye nøglekort: indtast nøgle fra det NYE kort",
+    activate_key_app: "Aktivér nøgleapp med denne nøgle",
+    key_app_title: "Godkend i din NemID nøgleapp",
+    cpr_title: "Bekræft dit CPR-nummer",
+    cpr_text: "Tjenesten har brug for dit CPR-nummer. Indtast det for at bekræfte, at det er dit.",
+    cpr_label: "CPR-nummer (DDMMÅÅ-XXXX)",
 };
 
 pub const EN: Texts = Texts {
@@ -82,7 +127,29 @@ pub const EN: Texts = Texts {
     back_to_service: "Back to the service",
     method_app: "MitID app",
     method_code_display: "Code display",
+    method_audio_reader: "Audio code reader",
+    method_chip: "MitID chip",
+    method_password: "Password only",
+    method_code_card: "Code card",
+    method_key_app: "Key app",
     no_js: "Press Continue once you have approved in the app.",
+    audio_title: "Enter the code from your audio code reader",
+    audio_device_link: "Listen to the code on the simulated audio code reader",
+    chip_title: "Use your MitID chip",
+    chip_button: "Touch the chip",
+    nemid_title: "Log on with NemID",
+    nemid_password: "Password",
+    card_title: "Enter the key from your code card",
+    card_key_number: "Key no.",
+    card_key_label: "Key (6 digits)",
+    card_device_link: "See your simulated code card",
+    activate_card: "Activate your new code card",
+    activate_card_title: "Activate your new code card: enter a key from the NEW card",
+    activate_key_app: "Activate the key app with this key",
+    key_app_title: "Approve in your NemID key app",
+    cpr_title: "Confirm your CPR number",
+    cpr_text: "The service needs your CPR number. Type it to confirm it is yours.",
+    cpr_label: "CPR number (DDMMYY-XXXX)",
 };
 
 pub fn texts(language: Language) -> &'static Texts {
@@ -115,6 +182,22 @@ pub fn notice(language: Language, notice: Notice) -> String {
         }
         Notice::MethodUnavailable if da => "Den metode kan ikke bruges til dette login.".into(),
         Notice::MethodUnavailable => "That method cannot be used for this login.".into(),
+        Notice::WrongNemIdCredentials if da => "Forkert bruger-id eller adgangskode.".into(),
+        Notice::WrongNemIdCredentials => "Wrong user ID or password.".into(),
+        Notice::WrongKey if da => "Nøglen er forkert. Prøv igen.".into(),
+        Notice::WrongKey => "The key is wrong. Try again.".into(),
+        Notice::KeyAppNeedsKeys if da => {
+            "Nøgleappen kan kun aktiveres, når dit nøglekort har mindst 2 ubrugte nøgler.".into()
+        }
+        Notice::KeyAppNeedsKeys => "The key app can be activated only while your card has at least 2 unused keys.".into(),
+        Notice::KeyAppActivated if da => "Din nøgleapp er aktiveret.".into(),
+        Notice::KeyAppActivated => "Your key app is activated.".into(),
+        Notice::WrongCpr { attempts_left } if da => {
+            format!("CPR-nummeret passer ikke. Du har {attempts_left} forsøg tilbage.")
+        }
+        Notice::WrongCpr { attempts_left } => {
+            format!("The CPR number does not match. You have {attempts_left} attempts left.")
+        }
     }
 }
 
@@ -131,6 +214,27 @@ pub fn failure(language: Language, failure: Failure) -> (&'static str, &'static 
             "The service requires a higher level of assurance than your MitID methods give.",
         ),
         Failure::IdentityNotUsable(status) => status_text(da, status),
+        Failure::NoNemId if da => ("Du har ikke NemID", "Der er ikke udstedt NemID til dig. Brug MitID."),
+        Failure::NoNemId => ("You do not have NemID", "No NemID has been issued to you. Use MitID."),
+        Failure::CardExhausted { .. } if da => (
+            "Dit nøglekort er opbrugt",
+            "Du har brugt alle nøgler på dit nøglekort. Aktivér det nye nøglekort, vi har sendt til dig, \
+             eller bestil et nyt.",
+        ),
+        Failure::CardExhausted { .. } => (
+            "Your code card is used up",
+            "You have used every key on your code card. Activate the new card we sent you, or order one.",
+        ),
+        Failure::CprNotMatched if da => (
+            "CPR-nummeret kunne ikke bekræftes",
+            "Det indtastede CPR-nummer passer ikke til dit MitID.",
+        ),
+        Failure::CprNotMatched => (
+            "The CPR number could not be confirmed",
+            "The CPR number you typed does not match your MitID.",
+        ),
+        Failure::CprTimedOut if da => ("Tiden er gået", "Du skal indtaste dit CPR-nummer inden 15 minutter."),
+        Failure::CprTimedOut => ("Time is up", "You must type your CPR number within 15 minutes."),
         _ if da => ("Login afbrudt", "Login blev ikke gennemført."),
         _ => ("Login cancelled", "The login was not completed."),
     }
@@ -168,5 +272,18 @@ fn status_text(da: bool, status: IdentityStatus) -> (&'static str, &'static str)
             "You do not have a MitID",
             "No MitID has been issued to you.",
         ),
+    }
+}
+
+pub fn method_label(language: Language, method: Method) -> &'static str {
+    let t = texts(language);
+    match method {
+        Method::App => t.method_app,
+        Method::CodeDisplay => t.method_code_display,
+        Method::AudioReader => t.method_audio_reader,
+        Method::Chip => t.method_chip,
+        Method::Password => t.method_password,
+        Method::CodeCard => t.method_code_card,
+        Method::KeyApp => t.method_key_app,
     }
 }

@@ -12,7 +12,7 @@ use qrcode::QrCode;
 use super::i18n;
 use super::pages::{self, LoginPage};
 use crate::authenticators::Method;
-use crate::flow::{FlowError, Login, LoginLookupError, Outcome, Step};
+use crate::flow::{Failure, FlowError, Idp, Login, LoginLookupError, Outcome, Step};
 use crate::protocols::oidc::{AuthorizeRequest, Language, Provider};
 
 pub fn cookie_name(login_id: &str) -> String {
@@ -88,72 +88,112 @@ fn render(provider: &Provider, login: &Login<AuthorizeRequest>) -> View {
         &login.csrf,
     );
     page.notice = login.notice.map(|n| i18n::notice(language, n));
+    if login.requirements.idp == Idp::NemId {
+        page.brand = "NemID";
+    }
     let citizen = login
         .step
         .citizen()
         .and_then(|id| broker.identities.by_uuid(id));
-    let other_methods = citizen
+    let usable = citizen
         .as_ref()
-        .map_or(0, |c| login.usable_methods(c).len());
+        .map(|c| login.usable_methods(broker, c))
+        .unwrap_or_default();
+    let device = |kind: &str| {
+        citizen
+            .as_ref()
+            .map(|c| format!("/sim/{kind}/{}", c.user_id))
+            .unwrap_or_default()
+    };
+    page.step = login.step.name();
+    page.can_choose = usable.len() > 1;
     match &login.step {
-        Step::EnterUserId => {
-            page.step = "user_id";
-            page.heading = t.user_id.to_string();
-        }
+        Step::EnterUserId => page.heading = t.user_id.to_string(),
+        Step::NemIdCredentials => page.heading = t.nemid_title.to_string(),
         Step::ChooseMethod { .. } => {
-            page.step = "choose";
             page.heading = t.choose_title.to_string();
-            page.methods = citizen
-                .as_ref()
-                .map(|c| login.usable_methods(c))
-                .unwrap_or_default()
-                .into_iter()
-                .map(|m| (m.slug(), method_label(language, m)))
+            page.can_choose = false;
+            page.methods = usable
+                .iter()
+                .map(|m| (m.slug(), i18n::method_label(language, *m)))
                 .collect();
         }
-        Step::App { request, .. } => {
-            page.step = "app";
-            page.heading = t.app_title.to_string();
+        Step::App {
+            request, method, ..
+        } => {
+            let title = if *method == Method::KeyApp {
+                t.key_app_title
+            } else {
+                t.app_title
+            };
+            page.heading = title.to_string();
             page.phone_url = format!("{}/sim/app/{request}", provider.base_url);
             page.qr_svg = qr_svg(&page.phone_url);
-            page.can_choose = other_methods > 1;
         }
-        Step::Code { .. } => {
-            page.step = "code";
-            page.heading = t.code_title.to_string();
-            page.device_url = citizen
-                .as_ref()
-                .map(|c| format!("/sim/code-display/{}", c.user_id))
-                .unwrap_or_default();
-            page.can_choose = other_methods > 1;
+        Step::Code { method, .. } => {
+            if *method == Method::AudioReader {
+                page.heading = t.audio_title.to_string();
+                page.device_url = device("audio-reader");
+                page.device_label = t.audio_device_link;
+            } else {
+                page.heading = t.code_title.to_string();
+                page.device_url = device("code-display");
+                page.device_label = t.code_device_link;
+            }
         }
         Step::Password { .. } => {
-            page.step = "password";
             page.heading = t.password_title.to_string();
+            page.can_choose = false;
+        }
+        Step::Chip { .. } => {
+            page.heading = t.chip_title.to_string();
+            page.can_choose = false;
+        }
+        Step::CodeCard {
+            citizen: id,
+            key_number,
+        } => {
+            page.heading = t.card_title.to_string();
+            page.key_number = format!("{key_number:04}");
+            page.device_url = device("code-card");
+            page.device_label = t.card_device_link;
+            if let Some(nemid) = citizen.as_ref().and_then(|c| c.nemid.as_ref()) {
+                let card = broker.code_cards.state(*id, nemid);
+                page.can_activate_card = card.new_card_sent;
+                page.can_activate_key_app = !card.key_app_active;
+            }
+        }
+        Step::ActivateCard { key_number, .. } => {
+            page.heading = t.activate_card_title.to_string();
+            page.key_number = format!("{key_number:04}");
+            page.device_url = format!("{}?card=next", device("code-card"));
+            page.device_label = t.card_device_link;
+            page.can_choose = false;
         }
         Step::Blocked { until, .. } => {
-            page.step = "blocked";
             page.heading = t.blocked_title.to_string();
             page.blocked_until = format!("{:02}:{:02} UTC", until.hour(), until.minute());
-            page.can_choose = other_methods > 1;
+        }
+        Step::CprEntry { .. } => {
+            page.heading = t.cpr_title.to_string();
+            page.can_choose = false;
         }
         Step::Finished(Outcome::Failed(failure)) if failure.explained_first() => {
             let (heading, text) = i18n::failure(language, *failure);
             page.step = "failed";
             page.heading = heading.to_string();
             page.failure_text = text;
+            page.can_choose = false;
+            page.can_activate_card = matches!(
+                failure,
+                Failure::CardExhausted {
+                    new_card_sent: true
+                }
+            );
         }
         Step::Finished(_) => return View::Finished,
     }
     View::Page(pages::html(StatusCode::OK, &page))
-}
-
-fn method_label(language: Language, method: Method) -> &'static str {
-    let t = i18n::texts(language);
-    match method {
-        Method::App => t.method_app,
-        Method::CodeDisplay => t.method_code_display,
-    }
 }
 
 fn qr_svg(url: &str) -> String {
@@ -219,15 +259,7 @@ pub async fn status(
         now,
         |login| {
             login.poll(&provider.broker);
-            match login.step {
-                Step::EnterUserId => "user_id",
-                Step::ChooseMethod { .. } => "choose",
-                Step::App { .. } => "app",
-                Step::Code { .. } => "code",
-                Step::Password { .. } => "password",
-                Step::Blocked { .. } => "blocked",
-                Step::Finished(_) => "finished",
-            }
+            login.step.name()
         },
     );
     match step {
@@ -260,12 +292,22 @@ form_handler!(password, Action::Password);
 form_handler!(choose, Action::Choose);
 form_handler!(cancel, Action::Cancel);
 form_handler!(return_to_service, Action::Return);
+form_handler!(nemid, Action::NemId);
+form_handler!(chip, Action::Chip);
+form_handler!(card_key, Action::CardKey);
+form_handler!(activate_card, Action::ActivateCard);
+form_handler!(cpr, Action::Cpr);
 
 #[derive(Clone, Copy)]
 pub enum Action {
     UserId,
+    NemId,
     Code,
     Password,
+    Chip,
+    CardKey,
+    ActivateCard,
+    Cpr,
     Choose,
     Cancel,
     Return,
@@ -297,6 +339,16 @@ async fn act(
             let broker = &provider.broker;
             let result = match action {
                 Action::UserId => login.submit_user_id(broker, field("user_id")),
+                Action::NemId => {
+                    login.submit_nemid_credentials(broker, field("user_id"), field("password"))
+                }
+                Action::Chip => login.present_chip(broker),
+                Action::CardKey if !field("activate_key_app").is_empty() => {
+                    login.activate_key_app(broker, field("key"))
+                }
+                Action::CardKey => login.submit_card_key(broker, field("key")),
+                Action::ActivateCard => login.start_card_activation(broker),
+                Action::Cpr => login.submit_cpr(broker, field("cpr")),
                 Action::Code => login.submit_code(broker, field("code")),
                 Action::Password => login.submit_password(broker, field("password")),
                 Action::Choose => match Method::from_slug(field("method")) {

@@ -1,5 +1,6 @@
 //! actix wiring: routes, the server, and the front page.
 
+pub mod admin;
 pub mod devices;
 pub mod i18n;
 pub mod login;
@@ -151,6 +152,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login/{id}/password", web::post().to(login::password))
         .route("/login/{id}/choose", web::post().to(login::choose))
         .route("/login/{id}/cancel", web::post().to(login::cancel))
+        .route("/login/{id}/nemid", web::post().to(login::nemid))
+        .route("/login/{id}/chip", web::post().to(login::chip))
+        .route("/login/{id}/card-key", web::post().to(login::card_key))
+        .route(
+            "/login/{id}/activate-card",
+            web::post().to(login::activate_card),
+        )
+        .route("/login/{id}/cpr", web::post().to(login::cpr))
         .route(
             "/login/{id}/return",
             web::post().to(login::return_to_service),
@@ -161,6 +170,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/sim/code-display/{user_id}",
             web::get().to(devices::code_display),
+        )
+        .route("/admin/citizens", web::get().to(admin::citizens))
+        .route("/admin/citizens/{user_id}", web::get().to(admin::citizen))
+        .route(
+            "/admin/citizens/{user_id}/unlock",
+            web::post().to(admin::unlock),
         )
         .default_service(web::to(not_found));
 }
@@ -185,7 +200,7 @@ async fn index(provider: web::Data<Provider>) -> HttpResponse {
             user_id: c.user_id.to_string(),
             name: c.name.clone(),
             methods: c
-                .methods()
+                .all_methods()
                 .iter()
                 .map(|m| m.slug())
                 .collect::<Vec<_>>()
@@ -193,6 +208,8 @@ async fn index(provider: web::Data<Provider>) -> HttpResponse {
             purpose: c.purpose.clone(),
             has_app: c.app.is_some(),
             has_code_display: c.code_display.is_some(),
+            has_audio_reader: c.audio_reader.is_some(),
+            has_code_card: c.nemid.is_some(),
         })
         .collect();
     let clients = provider

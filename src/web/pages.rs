@@ -14,6 +14,8 @@ pub struct LoginPage<'a> {
     pub lang: &'static str,
     pub banner: &'static str,
     pub t: &'static Texts,
+    /// "MitID", or "NemID" for legacy logins.
+    pub brand: &'static str,
     pub heading: String,
     pub client_name: &'a str,
     pub login_id: &'a str,
@@ -24,9 +26,13 @@ pub struct LoginPage<'a> {
     pub qr_svg: String,
     pub phone_url: String,
     pub device_url: String,
+    pub device_label: &'static str,
     pub blocked_until: String,
     pub failure_text: &'static str,
     pub can_choose: bool,
+    pub key_number: String,
+    pub can_activate_card: bool,
+    pub can_activate_key_app: bool,
 }
 
 impl<'a> LoginPage<'a> {
@@ -36,6 +42,7 @@ impl<'a> LoginPage<'a> {
             lang: t.lang,
             banner: t.simulator_banner,
             t,
+            brand: "MitID",
             heading: String::new(),
             client_name,
             login_id,
@@ -46,9 +53,13 @@ impl<'a> LoginPage<'a> {
             qr_svg: String::new(),
             phone_url: String::new(),
             device_url: String::new(),
+            device_label: "",
             blocked_until: String::new(),
             failure_text: "",
             can_choose: false,
+            key_number: String::new(),
+            can_activate_card: false,
+            can_activate_key_app: false,
         }
     }
 }
@@ -99,6 +110,8 @@ pub struct CitizenRow {
     pub purpose: String,
     pub has_app: bool,
     pub has_code_display: bool,
+    pub has_audio_reader: bool,
+    pub has_code_card: bool,
 }
 
 #[derive(Template)]
@@ -143,4 +156,35 @@ pub fn message(
             hint,
         },
     )
+}
+
+pub struct CardCell {
+    pub number: String,
+    pub key: String,
+    pub used: bool,
+}
+
+#[derive(Template)]
+#[template(path = "code_card.html")]
+pub struct CodeCardPage<'a> {
+    pub lang: &'static str,
+    pub banner: &'static str,
+    pub user_id: &'a str,
+    pub owner: &'a str,
+    pub pid: &'a str,
+    pub serial: String,
+    pub keys: Vec<CardCell>,
+    pub status: String,
+}
+
+#[derive(Template)]
+#[template(path = "audio_reader.html")]
+pub struct AudioReaderPage<'a> {
+    pub lang: &'static str,
+    pub banner: &'static str,
+    pub da: bool,
+    pub voice: &'static str,
+    pub user_id: &'a str,
+    pub code: String,
+    pub seconds_left: u64,
 }

@@ -114,7 +114,7 @@ impl TestApp {
             ("client_id", CLIENT_ID),
             ("redirect_uri", REDIRECT_URI),
             ("response_type", "code"),
-            ("scope", "openid mitid ssn"),
+            ("scope", "openid mitid"),
             ("state", "state-123"),
             ("nonce", "nonce-456"),
             ("code_challenge", CHALLENGE),

@@ -114,7 +114,9 @@ async fn a_client_registered_for_rs256_gets_rs256_id_tokens() {
 #[tokio::test]
 async fn userinfo_releases_the_neb_claims_of_the_granted_scopes() {
     let app = spawn_app().await;
-    let callback = app.no_ui_login("username:anna.jensen", &[]).await;
+    let callback = app
+        .no_ui_login("username:anna.jensen", &[("scope", "openid mitid ssn")])
+        .await;
     let tokens = app.tokens_for(&callback).await;
     let userinfo: serde_json::Value = app
         .browser
@@ -146,7 +148,12 @@ async fn protected_and_cpr_less_citizens_release_what_the_real_broker_releases()
         ("beskyttet", "NAVNE & ADRESSEBESKYTTET", "true"),
         ("uden.cpr", "John Smith", "false"),
     ] {
-        let callback = app.no_ui_login(&format!("username:{user}"), &[]).await;
+        let callback = app
+            .no_ui_login(
+                &format!("username:{user}"),
+                &[("scope", "openid mitid ssn")],
+            )
+            .await;
         let tokens = app.tokens_for(&callback).await;
         let userinfo: serde_json::Value = app
             .browser

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::clients::{Client, ClientRegistry, SUPPORTED_SCOPES};
 use super::error::{ErrorCode, OAuthError};
+use crate::flow::Idp;
 use crate::identity::{Cpr, Loa};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -74,6 +75,9 @@ pub struct AuthorizeRequest {
     pub prompt_login: bool,
     pub max_age: Option<u64>,
     pub min_loa: Loa,
+    pub idp: Idp,
+    /// `idp_params.mitid.enable_step_up`: with `prompt=login`, raise an existing session's level.
+    pub enable_step_up: bool,
     pub no_ui: Option<IdentityHint>,
 }
 
@@ -106,6 +110,7 @@ struct IdpParams {
 #[serde(default)]
 struct MitidParams {
     loa_value: Option<String>,
+    enable_step_up: Option<bool>,
 }
 
 pub fn parse(
@@ -291,14 +296,23 @@ pub fn parse(
         None => None,
     };
 
-    if let Some(idps) = get("idp_values") {
-        if let Some(other) = idps.split_whitespace().find(|idp| *idp != "mitid") {
-            return Err(refuse(
-                ErrorCode::InvalidRequest,
-                format!("idp_values `{other}` is not offered by this simulator yet; use `mitid`"),
-            ));
-        }
+    // Several values would show NEB's chooser; the simulator takes the first it offers.
+    let mut idp = None;
+    for value in get("idp_values").unwrap_or("mitid").split_whitespace() {
+        let parsed =
+            match value {
+                "mitid" => Idp::MitId,
+                "nemid" => Idp::NemId,
+                other => return Err(refuse(
+                    ErrorCode::InvalidRequest,
+                    format!(
+                        "idp_values `{other}` is not offered by this simulator; use mitid or nemid"
+                    ),
+                )),
+            };
+        idp.get_or_insert(parsed);
     }
+    let idp = idp.unwrap_or_default();
     let idp_params: IdpParams = match get("idp_params") {
         Some(json) => serde_json::from_str(json).map_err(|err| {
             refuse(
@@ -358,6 +372,8 @@ pub fn parse(
         prompt_login: prompts.contains(&"login"),
         max_age,
         min_loa,
+        idp,
+        enable_step_up: idp_params.mitid.enable_step_up.unwrap_or(false),
         no_ui,
         client,
     })

@@ -83,7 +83,7 @@ impl From<RegisteredUri> for String {
     }
 }
 
-pub const SUPPORTED_SCOPES: [&str; 3] = ["openid", "mitid", "ssn"];
+pub const SUPPORTED_SCOPES: [&str; 4] = ["openid", "mitid", "ssn", "nemid.pid"];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

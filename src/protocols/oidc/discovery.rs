@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use super::clients::SUPPORTED_SCOPES;
 use super::{paths, Provider};
 
-pub const CLAIMS_SUPPORTED: [&str; 27] = [
+pub const CLAIMS_SUPPORTED: [&str; 29] = [
     "iss",
     "aud",
     "sub",
@@ -33,6 +33,8 @@ pub const CLAIMS_SUPPORTED: [&str; 27] = [
     "mitid.transaction_id",
     "mitid.has_cpr",
     "dk.cpr",
+    "nemid.pid",
+    "nemid.pid_status",
 ];
 
 impl Provider {

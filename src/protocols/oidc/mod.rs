@@ -115,6 +115,8 @@ impl Provider {
         let requirements = Requirements {
             client_name: request.client.name.clone(),
             min_loa: request.min_loa,
+            idp: request.idp,
+            cpr_entry: request.has_scope("ssn"),
         };
         let hint = request.no_ui.clone();
         let mut login = Login::new(request, requirements, &self.broker);
@@ -257,6 +259,10 @@ fn failure_error(failure: Failure) -> OAuthError {
             (ErrorCode::AccessDenied, "mitid_identity_suspended")
         }
         Failure::IdentityNotUsable(_) => (ErrorCode::AccessDenied, "mitid_identity_not_issued"),
+        Failure::NoNemId => (ErrorCode::AccessDenied, "nemid_not_issued"),
+        Failure::CardExhausted { .. } => (ErrorCode::AccessDenied, "nemid_code_card_exhausted"),
+        Failure::CprNotMatched => (ErrorCode::AccessDenied, "cpr_not_matched"),
+        Failure::CprTimedOut => (ErrorCode::AccessDenied, "cpr_entry_timeout"),
     };
     OAuthError::new(code, description)
 }

@@ -247,7 +247,7 @@ impl Provider {
             "exp": (now + self.lifetimes.access_token).unix_timestamp(),
             "jti": jti,
             "auth_time": grant.record.authentication.auth_time.unix_timestamp(),
-            "idp": "mitid",
+            "idp": grant.record.authentication.idp.claim(),
             "amr": [grant.record.authentication.proof.amr],
             "neb_sid": grant.record.neb_sid.to_string(),
         });

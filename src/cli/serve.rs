@@ -1,0 +1,90 @@
+//! `mitid-sim serve`.
+
+use std::path::PathBuf;
+
+use mitid_sim::broker::clock::parse_offset;
+use mitid_sim::broker::{KeySet, Settings};
+use mitid_sim::protocols::oidc::Lifetimes;
+use mitid_sim::web;
+
+use super::{ClockArgs, FixtureArgs, DEFAULT_PORT};
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to bind. Loopback by default: the simulator is not for networks.
+    #[arg(long, default_value = "127.0.0.1", env = "MITID_SIM_HOST")]
+    host: String,
+    /// Port to bind; 0 picks a free one.
+    #[arg(long, default_value_t = DEFAULT_PORT, env = "MITID_SIM_PORT")]
+    port: u16,
+    /// The URL RPs and browsers use, if not http://<host>:<port> (e.g. behind a proxy).
+    #[arg(long, value_name = "URL", env = "MITID_SIM_PUBLIC_URL")]
+    public_url: Option<String>,
+    #[command(flatten)]
+    fixtures: FixtureArgs,
+    /// Relying parties to register instead of the built-in ones (TOML, see fixtures/clients.toml).
+    #[arg(long, value_name = "FILE", env = "MITID_SIM_CLIENTS")]
+    clients: Option<PathBuf>,
+    /// Folder with es256.pem and rs256.pem to sign with, instead of fresh keys.
+    #[arg(long, value_name = "DIR", env = "MITID_SIM_KEYS")]
+    keys: Option<PathBuf>,
+    /// How long an app request waits for the swipe.
+    #[arg(long, default_value = "2m", value_parser = parse_offset)]
+    app_timeout: time::Duration,
+    /// How long three wrong code-display codes block the device.
+    #[arg(long, default_value = "15m", value_parser = parse_offset)]
+    code_block: time::Duration,
+    #[command(flatten)]
+    clock: ClockArgs,
+}
+
+pub fn run(args: ServeArgs) -> Result<(), String> {
+    let identities = args.fixtures.load()?;
+    let clients = super::load_clients(args.clients.as_deref())?;
+    let keys = match &args.keys {
+        Some(dir) => KeySet::load(dir),
+        None => KeySet::generate(),
+    }
+    .map_err(|e| e.to_string())?;
+    let citizens = super::users::citizen_table(&identities);
+    let config = web::Config {
+        host: args.host,
+        port: args.port,
+        public_url: args.public_url,
+        identities,
+        clients,
+        keys,
+        settings: Settings {
+            app_timeout: args.app_timeout,
+            code_display_block: args.code_block,
+            ..Settings::default()
+        },
+        lifetimes: Lifetimes::default(),
+        clock: args.clock.clock(),
+        workers: None,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let requested = format!("{}:{}", config.host, config.port);
+        let running =
+            web::start(config).map_err(|e| format!("cannot listen on {requested}: {e}"))?;
+        println!("mitid-sim is running (NEB personality)");
+        println!("  issuer     {}", running.issuer());
+        println!(
+            "  discovery  {}/.well-known/openid-configuration",
+            running.issuer()
+        );
+        println!("  front page {}/", running.base_url);
+        println!();
+        print!("{citizens}");
+        println!();
+        println!("Press Ctrl-C to stop.");
+        running
+            .run_until_stopped()
+            .await
+            .map_err(|e| format!("the server stopped: {e}"))
+    })
+}
