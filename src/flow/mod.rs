@@ -271,10 +271,14 @@ impl<P> Login<P> {
         if !citizen.status.can_log_in() {
             return Err(Failure::IdentityNotUsable(citizen.status));
         }
-        if self.requirements.idp == Idp::NemId && citizen.nemid.is_none() {
-            return Err(Failure::NoNemId);
+        match self.requirements.idp {
+            Idp::NemId if citizen.nemid.is_none() => Err(Failure::NoNemId),
+            // A NemID-only citizen has no MitID to log in with.
+            Idp::MitId if citizen.methods().is_empty() => {
+                Err(Failure::IdentityNotUsable(IdentityStatus::NotIssued))
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Methods of this citizen, for this login's identity provider, that reach what the RP asked.
@@ -336,13 +340,13 @@ impl<P> Login<P> {
                 self.notice = None;
                 self.begin(broker, &citizen);
             }
-            Some(citizen) if citizen.nemid.is_none() => self.fail(Failure::NoNemId),
             _ => self.notice = Some(Notice::WrongNemIdCredentials),
         }
         Ok(())
     }
 
     fn begin(&mut self, broker: &Broker, citizen: &Arc<Identity>) {
+        self.last_citizen = Some(citizen.uuid);
         if let Err(failure) = self.admissible(citizen) {
             self.fail(failure);
             return;

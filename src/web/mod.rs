@@ -171,6 +171,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/sim/code-display/{user_id}",
             web::get().to(devices::code_display),
         )
+        .route(
+            "/sim/code-card/{user_id}",
+            web::get().to(devices::code_card),
+        )
+        .route(
+            "/sim/audio-reader/{user_id}",
+            web::get().to(devices::audio_reader),
+        )
+        .route(
+            "/sim/audio-reader/{user_id}/code.wav",
+            web::get().to(devices::audio_reader_wav),
+        )
         .route("/admin/citizens", web::get().to(admin::citizens))
         .route("/admin/citizens/{user_id}", web::get().to(admin::citizen))
         .route(

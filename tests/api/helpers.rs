@@ -267,3 +267,151 @@ impl TestApp {
         assert_is_redirect_to(&response, REDIRECT_URI)
     }
 }
+
+/// The step a login page is at (`data-step` on its heading).
+pub fn step_of(page: &Page) -> String {
+    let marker = "data-step=\"";
+    let start = page.html.find(marker).map(|i| i + marker.len());
+    start
+        .and_then(|s| {
+            page.html[s..]
+                .find('"')
+                .map(|e| page.html[s..s + e].to_string())
+        })
+        .unwrap_or_default()
+}
+
+pub fn element_text(html: &str, id: &str) -> Option<String> {
+    let marker = format!("id=\"{id}\"");
+    let start = html.find(&marker)?;
+    let open_end = html[start..].find('>')? + start + 1;
+    let close = html[open_end..].find('<')? + open_end;
+    Some(html[open_end..close].trim().to_string())
+}
+
+impl TestApp {
+    pub fn citizen(&self, user_id: &str) -> std::sync::Arc<mitid_sim::identity::Identity> {
+        self.sim
+            .provider()
+            .broker
+            .identities
+            .by_user_id(user_id)
+            .unwrap()
+    }
+
+    /// Completes whatever the login pages ask, as a tester with the citizen's devices at
+    /// hand would, and returns the URL the broker finally redirects to.
+    pub async fn drive_login(&self, user_id: &str, extra: &[(&str, &str)]) -> String {
+        let citizen = self.citizen(user_id);
+        let mut response = self.get(&self.authorize_url(extra)).await;
+        for _ in 0..30 {
+            let to = location(&response);
+            if !to.starts_with("/login/") {
+                return to;
+            }
+            let url = self.url(&to);
+            let shown = self.get(&url).await;
+            if shown.status() == StatusCode::SEE_OTHER {
+                response = shown;
+                continue;
+            }
+            let page = Page {
+                url,
+                status: shown.status(),
+                html: shown.text().await.unwrap(),
+            };
+            let step = step_of(&page);
+            response = match step.as_str() {
+                "user_id" => {
+                    self.post_form(&page, "user-id", &[("user_id", user_id)])
+                        .await
+                }
+                "nemid_credentials" => {
+                    let password = citizen
+                        .nemid
+                        .as_ref()
+                        .unwrap()
+                        .password
+                        .expose()
+                        .to_string();
+                    self.post_form(
+                        &page,
+                        "nemid",
+                        &[("user_id", user_id), ("password", &password)],
+                    )
+                    .await
+                }
+                "app" => {
+                    // Scripted apps answer by themselves; only a manual one needs the swipe.
+                    let manual = citizen
+                        .app
+                        .is_none_or(|a| a.answer == mitid_sim::authenticators::AppAnswer::Manual);
+                    if manual {
+                        let start = page.html.find("/sim/app/").unwrap();
+                        let end = page.html[start..].find('"').unwrap() + start;
+                        let phone = browser();
+                        let _ = phone
+                            .post(self.url(&page.html[start..end]))
+                            .form(&[("decision", "approve")])
+                            .send()
+                            .await;
+                    }
+                    let callback = self.poll_until_redirect(&page).await;
+                    return callback;
+                }
+                "code" => {
+                    let method = if page.html.contains("/sim/audio-reader/") {
+                        mitid_sim::authenticators::Method::AudioReader
+                    } else {
+                        mitid_sim::authenticators::Method::CodeDisplay
+                    };
+                    let device = citizen.totp_device(method).unwrap();
+                    let code = device.secret.code_at(self.sim.clock().now());
+                    self.post_form(&page, "code", &[("code", &code)]).await
+                }
+                "password" => {
+                    let password = citizen.password.as_ref().unwrap().expose().to_string();
+                    self.post_form(&page, "password", &[("password", &password)])
+                        .await
+                }
+                "chip" => self.post_form(&page, "chip", &[]).await,
+                "code_card" | "activate_card" => {
+                    let key = self.card_key_for(&page, user_id, step == "activate_card");
+                    self.post_form(&page, "card-key", &[("key", &key)]).await
+                }
+                "cpr" => {
+                    let cpr = citizen.cpr.unwrap().to_string();
+                    self.post_form(&page, "cpr", &[("cpr", &cpr)]).await
+                }
+                "failed" => self.post_form(&page, "return", &[]).await,
+                other => panic!("the driver does not know step `{other}`:\n{}", page.html),
+            };
+            if response.status() != StatusCode::SEE_OTHER {
+                panic!("a form post answered {}", response.status());
+            }
+        }
+        panic!("the login did not end");
+    }
+
+    /// The key beside the key number the page shows, read off the citizen's card.
+    pub fn card_key_for(&self, page: &Page, user_id: &str, next_card: bool) -> String {
+        let number: u16 = element_text(&page.html, "key_number")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let citizen = self.citizen(user_id);
+        let nemid = citizen.nemid.as_ref().unwrap();
+        let state = self
+            .sim
+            .provider()
+            .broker
+            .code_cards
+            .state(citizen.uuid, nemid);
+        let index = state.card_index + u32::from(next_card);
+        mitid_sim::authenticators::code_card::card_keys(&nemid.pid, index)
+            .into_iter()
+            .find(|k| k.number == number)
+            .expect("the key number is on the card")
+            .key_text()
+    }
+}

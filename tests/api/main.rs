@@ -1,9 +1,13 @@
 //! End-to-end tests against a real broker on a free port: one binary, one module per area.
 
 mod app_login;
+mod authenticators;
 mod code_display_login;
+mod cpr_entry;
 mod discovery;
 mod errors;
 mod helpers;
+mod nemid;
 mod no_ui;
 mod openid_client;
+mod personas;

@@ -299,17 +299,18 @@ pub fn parse(
     // Several values would show NEB's chooser; the simulator takes the first it offers.
     let mut idp = None;
     for value in get("idp_values").unwrap_or("mitid").split_whitespace() {
-        let parsed =
-            match value {
-                "mitid" => Idp::MitId,
-                "nemid" => Idp::NemId,
-                other => return Err(refuse(
+        let parsed = match value {
+            "mitid" => Idp::MitId,
+            "nemid" => Idp::NemId,
+            other => {
+                return Err(refuse(
                     ErrorCode::InvalidRequest,
                     format!(
                         "idp_values `{other}` is not offered by this simulator; use mitid or nemid"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         idp.get_or_insert(parsed);
     }
     let idp = idp.unwrap_or_default();

@@ -1,0 +1,95 @@
+//! Every built-in persona attempts a login and gets the outcome its purpose promises.
+
+use time::Duration;
+
+use crate::helpers::{query_of, spawn_app};
+
+/// What each persona's login ends in: `Ok(amr)` or `Err(error_description)`.
+fn expected(user: &str) -> Result<&'static str, &'static str> {
+    match user {
+        "anna.jensen" | "app.only" | "app.approve" | "beskyttet" | "uden.cpr" | "ung.16"
+        | "navne.forskel" | "lange.navne" | "foraelder" | "vaerge" | "fuldmagt" => Ok("code_app"),
+        "app.high" | "alle.metoder" => Ok("code_app_enchanced"),
+        "kodeviser" => Ok("code_token"),
+        "kodeoplaeser" => Ok("code_reader"),
+        "chip.bruger" => Ok("u2f_token"),
+        "kun.kode" => Ok("password"),
+        "nemid.ung15" => Ok("code_app"),
+        "app.reject" => Err("mitid_user_aborted"),
+        "app.silent" => Err("mitid_timeout"),
+        "spaerret" => Err("mitid_identity_locked"),
+        "tilbagekaldt" => Err("mitid_identity_revoked"),
+        "suspenderet" => Err("mitid_identity_suspended"),
+        "ikke.udstedt" | "nemid.kort" | "nemid.20" | "nemid.1" => Err("mitid_identity_not_issued"),
+        other => panic!("persona `{other}` has no expected outcome: add it here"),
+    }
+}
+
+#[tokio::test]
+async fn every_persona_gets_the_mitid_outcome_its_purpose_promises() {
+    let app = spawn_app().await;
+    for citizen in app.sim.provider().broker.identities.all() {
+        let user = citizen.user_id.to_string();
+        if user == "app.silent" {
+            // Nobody answers: shift the broker clock past the app time-out while waiting.
+            let clock = app.sim.clock().clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                clock.advance(Duration::minutes(3));
+            });
+        }
+        let callback = app.drive_login(&user, &[]).await;
+        let params = query_of(&callback);
+        match expected(&user) {
+            Ok(amr) => {
+                let tokens = app.tokens_for(&callback).await;
+                let claims = crate::helpers::decode_claims(tokens["id_token"].as_str().unwrap());
+                assert_eq!(claims["amr"][0], amr, "{user}");
+            }
+            Err(description) => {
+                assert_eq!(
+                    params.get("error").map(String::as_str),
+                    Some("access_denied"),
+                    "{user}: {callback}"
+                );
+                assert_eq!(params["error_description"], description, "{user}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_nemid_persona_logs_in_with_nemid() {
+    let app = spawn_app().await;
+    for user in [
+        "nemid.kort",
+        "nemid.20",
+        "nemid.1",
+        "nemid.ung15",
+        "alle.metoder",
+    ] {
+        let callback = app.drive_login(user, &[("idp_values", "nemid")]).await;
+        let tokens = app.tokens_for(&callback).await;
+        let claims = crate::helpers::decode_claims(tokens["id_token"].as_str().unwrap());
+        assert_eq!(claims["idp"], "nemid", "{user}");
+    }
+}
+
+#[tokio::test]
+async fn the_readme_persona_table_matches_the_fixtures() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let app = spawn_app().await;
+    for citizen in app.sim.provider().broker.identities.all() {
+        let row = format!("| `{}` |", citizen.user_id);
+        let line = readme
+            .lines()
+            .find(|l| l.starts_with(&row))
+            .unwrap_or_else(|| panic!("README lacks a row for {}", citizen.user_id));
+        assert!(
+            line.contains(&citizen.purpose),
+            "README's purpose for {} differs",
+            citizen.user_id
+        );
+    }
+}
