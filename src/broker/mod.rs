@@ -10,7 +10,7 @@ use std::sync::Arc;
 use time::Duration;
 
 use crate::authenticators::{AppRegistry, CodeCards, CodeDisplayGuard};
-use crate::identity::IdentityStore;
+use crate::identity::{Identity, IdentityStatus, IdentityStore};
 
 pub use clock::Clock;
 pub use keys::{KeySet, SigningAlg};
@@ -62,6 +62,18 @@ impl Broker {
             keys,
             identities,
         })
+    }
+
+    /// Ends a temporary lock: device blocks and wrong-code counts, and a `locked` status.
+    pub fn unlock(&self, user_id: &str) -> Option<Arc<Identity>> {
+        let citizen = self.identities.by_user_id(user_id)?;
+        self.code_displays.unlock(citizen.uuid);
+        if citizen.status == IdentityStatus::Locked {
+            let mut unlocked = (*citizen).clone();
+            unlocked.status = IdentityStatus::Active;
+            self.identities.insert(unlocked);
+        }
+        self.identities.by_user_id(user_id)
     }
 
     /// Drops ended device requests; called periodically by the server.

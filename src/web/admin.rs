@@ -31,14 +31,12 @@ pub async fn citizen(provider: web::Data<Provider>, path: web::Path<String>) -> 
     }
 }
 
-/// Lifts code-display blocks and wrong-code counts (the "temporarily locked" state).
+/// Lifts code-display blocks and wrong-code counts, and a `locked` status (the
+/// "temporarily locked" states).
 pub async fn unlock(provider: web::Data<Provider>, path: web::Path<String>) -> HttpResponse {
     let broker = &provider.broker;
-    match broker.identities.by_user_id(&path) {
-        Some(citizen) => {
-            broker.code_displays.unlock(citizen.uuid);
-            HttpResponse::Ok().json(broker.citizen_report(&citizen))
-        }
+    match broker.unlock(&path) {
+        Some(citizen) => HttpResponse::Ok().json(broker.citizen_report(&citizen)),
         None => not_found(&path),
     }
 }

@@ -292,3 +292,25 @@ async fn unknown_paths_get_a_readable_404() {
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert!(page.html.contains("Page not found"));
 }
+
+#[tokio::test]
+async fn a_locked_identity_can_log_in_once_unlocked_through_the_admin_api() {
+    let app = spawn_app().await;
+    let refused = app.no_ui_login("username:spaerret", &[]).await;
+    assert_eq!(
+        query_of(&refused)["error_description"],
+        "mitid_identity_locked"
+    );
+    let unlocked: serde_json::Value = app
+        .browser
+        .post(app.url("/admin/citizens/spaerret/unlock"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unlocked["status"], "active");
+    let callback = app.no_ui_login("username:spaerret", &[]).await;
+    assert!(query_of(&callback).contains_key("code"));
+}
