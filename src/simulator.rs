@@ -8,6 +8,7 @@ use actix_web::web::Data;
 
 use crate::broker::{Clock, KeySet, Settings};
 use crate::identity::{self, Identity};
+use crate::protocols::oidc::backchannel::RetryPolicy;
 use crate::protocols::oidc::clients::{self, Client};
 use crate::protocols::oidc::{Lifetimes, Provider};
 use crate::web;
@@ -30,6 +31,7 @@ pub struct SimulatorBuilder {
     settings: Settings,
     lifetimes: Lifetimes,
     clock: Clock,
+    backchannel_retry: RetryPolicy,
 }
 
 impl SimulatorBuilder {
@@ -57,6 +59,12 @@ impl SimulatorBuilder {
 
     pub fn lifetimes(mut self, lifetimes: Lifetimes) -> Self {
         self.lifetimes = lifetimes;
+        self
+    }
+
+    /// How back-channel logout retries (tests shorten the backoff).
+    pub fn backchannel_retry(mut self, policy: RetryPolicy) -> Self {
+        self.backchannel_retry = policy;
         self
     }
 
@@ -91,6 +99,7 @@ impl SimulatorBuilder {
             lifetimes: self.lifetimes,
             clock: self.clock,
             workers: Some(2),
+            backchannel_retry: self.backchannel_retry,
         })?;
         let (addr, base_url, provider, handle) = running.spawn();
         Ok(Simulator {

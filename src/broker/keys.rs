@@ -70,6 +70,8 @@ pub enum KeyError {
     Sign(#[from] josekit::JoseError),
     #[error("the RS256 key could not be generated")]
     RsaUnavailable,
+    #[error("{0}")]
+    Untrusted(String),
 }
 
 struct SigningKey {
@@ -230,6 +232,34 @@ impl KeySet {
             ));
         }
         Ok(serde_json::json!({ "keys": keys }))
+    }
+
+    /// Checks a token this broker signed (an `id_token_hint`, a logout request) and
+    /// returns its claims. Expiry is the caller's business: expired hints are allowed.
+    pub async fn verify(&self, token: &str) -> Result<Map<String, Value>, KeyError> {
+        let header = jwt::decode_header(token)
+            .map_err(|err| KeyError::Untrusted(format!("not a JWT: {err}")))?;
+        let alg = match header.claim("alg").and_then(Value::as_str) {
+            Some("ES256") => SigningAlg::ES256,
+            Some("RS256") => SigningAlg::RS256,
+            _ => {
+                return Err(KeyError::Untrusted(
+                    "the token is not signed with ES256 or RS256".into(),
+                ))
+            }
+        };
+        let key = self.key(alg).await?;
+        let verified = match alg {
+            SigningAlg::ES256 => {
+                jwt::decode_with_verifier(token, &ES256.verifier_from_jwk(&key.public_jwk)?)
+            }
+            SigningAlg::RS256 => {
+                jwt::decode_with_verifier(token, &RS256.verifier_from_jwk(&key.public_jwk)?)
+            }
+        };
+        let (payload, _) = verified
+            .map_err(|err| KeyError::Untrusted(format!("the signature does not verify: {err}")))?;
+        Ok(payload.claims_set().clone())
     }
 
     /// Signs `claims` as a compact JWS with the given `typ` header.

@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod keys;
 pub mod report;
+pub mod sessions;
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use crate::identity::{Identity, IdentityStatus, IdentityStore};
 
 pub use clock::Clock;
 pub use keys::{KeySet, SigningAlg};
+pub use sessions::{SessionSettings, Sessions};
 
 /// Timings a QA tester may want to change.
 #[derive(Clone, Debug)]
@@ -24,6 +26,7 @@ pub struct Settings {
     pub code_display_block: Duration,
     /// How long a started login may take in all.
     pub login_lifetime: Duration,
+    pub sessions: SessionSettings,
 }
 
 impl Default for Settings {
@@ -32,6 +35,7 @@ impl Default for Settings {
             app_timeout: Duration::minutes(2),
             code_display_block: Duration::minutes(15),
             login_lifetime: Duration::minutes(30),
+            sessions: SessionSettings::default(),
         }
     }
 }
@@ -44,6 +48,7 @@ pub struct Broker {
     pub apps: AppRegistry,
     pub code_displays: CodeDisplayGuard,
     pub code_cards: CodeCards,
+    pub sessions: Sessions,
 }
 
 impl Broker {
@@ -57,6 +62,7 @@ impl Broker {
             code_displays: CodeDisplayGuard::new(settings.code_display_block),
             apps: AppRegistry::default(),
             code_cards: CodeCards::default(),
+            sessions: Sessions::new(settings.sessions.clone()),
             clock,
             settings,
             keys,

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use mitid_sim::broker::clock::parse_offset;
-use mitid_sim::broker::{KeySet, Settings};
+use mitid_sim::broker::{KeySet, SessionSettings, Settings};
 use mitid_sim::protocols::oidc::Lifetimes;
 use mitid_sim::web;
 
@@ -34,11 +34,24 @@ pub struct ServeArgs {
     /// How long three wrong code-display codes block the device.
     #[arg(long, default_value = "15m", value_parser = parse_offset)]
     code_block: time::Duration,
+    /// A broker session nobody used for this long ends (back-channel logout follows).
+    #[arg(long, default_value = "1h", value_parser = parse_offset)]
+    session_idle: time::Duration,
+    /// A broker session ends this long after it began, whatever the activity.
+    #[arg(long, default_value = "8h", value_parser = parse_offset)]
+    session_absolute: time::Duration,
     #[command(flatten)]
     clock: ClockArgs,
 }
 
 pub fn run(args: ServeArgs) -> Result<(), String> {
+    // Logins, logouts and back-channel deliveries are logged; RUST_LOG overrides the level.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("mitid_sim=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
     let identities = args.fixtures.load()?;
     let clients = super::load_clients(args.clients.as_deref())?;
     let keys = match &args.keys {
@@ -57,11 +70,16 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         settings: Settings {
             app_timeout: args.app_timeout,
             code_display_block: args.code_block,
+            sessions: SessionSettings {
+                idle: args.session_idle,
+                absolute: args.session_absolute,
+            },
             ..Settings::default()
         },
         lifetimes: Lifetimes::default(),
         clock: args.clock.clock(),
         workers: None,
+        backchannel_retry: Default::default(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -345,6 +345,12 @@ impl<P> Login<P> {
         Ok(())
     }
 
+    /// Starts the login for a citizen the broker already knows (step-up in a session):
+    /// no user ID page, straight to the authenticators that reach the level.
+    pub fn start_as(&mut self, broker: &Broker, citizen: &Arc<Identity>) {
+        self.begin(broker, citizen);
+    }
+
     fn begin(&mut self, broker: &Broker, citizen: &Arc<Identity>) {
         self.last_citizen = Some(citizen.uuid);
         if let Err(failure) = self.admissible(citizen) {

@@ -77,6 +77,7 @@ pub fn userinfo(
     citizen: &Identity,
     record: &LoginRecord,
     scopes: &[String],
+    session_active: bool,
     now: OffsetDateTime,
 ) -> Map<String, Value> {
     let mut claims = Map::new();
@@ -123,7 +124,7 @@ pub fn userinfo(
     );
     claims.insert(
         "session_is_active".into(),
-        (record.session_expiry > now).to_string().into(),
+        session_active.to_string().into(),
     );
     claims
 }

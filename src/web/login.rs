@@ -208,12 +208,17 @@ fn qr_svg(url: &str) -> String {
 }
 
 /// Hands a finished login to the protocol and redirects the browser to the RP.
-fn deliver(provider: &Provider, login_id: &str) -> HttpResponse {
+fn deliver(provider: &Provider, req: &HttpRequest, login_id: &str) -> HttpResponse {
     let Some(login) = provider.logins.take(login_id) else {
         return lookup_failure(LoginLookupError::Unknown);
     };
-    let location = provider.finish(login);
-    let mut response = see_other(&location);
+    let finished = provider.finish(login, super::oidc::sso_key(req).as_deref());
+    let mut response = see_other(&finished.location);
+    if let Some(key) = &finished.sso {
+        response
+            .add_cookie(&super::oidc::sso_cookie(provider, key))
+            .ok();
+    }
     let mut expired = Cookie::build(cookie_name(login_id), "")
         .path("/login")
         .finish();
@@ -240,7 +245,7 @@ pub async fn show(
     );
     match view {
         Ok(View::Page(response)) => response,
-        Ok(View::Finished) => deliver(&provider, &login_id),
+        Ok(View::Finished) => deliver(&provider, &req, &login_id),
         Err(error) => lookup_failure(error),
     }
 }
@@ -369,7 +374,7 @@ async fn act(
     );
     match outcome {
         // The citizen has read why the login failed: now the RP hears it.
-        Ok(Ok(())) if matches!(action, Action::Return) => deliver(&provider, &login_id),
+        Ok(Ok(())) if matches!(action, Action::Return) => deliver(&provider, &req, &login_id),
         Ok(Ok(())) => see_other(&format!("/login/{login_id}")),
         Ok(Err(None)) => pages::message(
             StatusCode::FORBIDDEN,

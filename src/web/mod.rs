@@ -17,6 +17,7 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 
 use crate::broker::{Broker, Clock, KeySet, Settings};
 use crate::identity::{Identity, IdentityStore};
+use crate::protocols::oidc::backchannel::{Backchannel, RetryPolicy};
 use crate::protocols::oidc::{paths, Client, ClientRegistry, Lifetimes, Provider};
 
 /// Everything a broker needs to start.
@@ -34,6 +35,7 @@ pub struct Config {
     pub lifetimes: Lifetimes,
     pub clock: Clock,
     pub workers: Option<usize>,
+    pub backchannel_retry: RetryPolicy,
 }
 
 /// A started broker.
@@ -85,20 +87,27 @@ pub fn start(config: Config) -> std::io::Result<Running> {
         config.keys,
         IdentityStore::new(config.identities),
     );
-    let provider = web::Data::new(Provider::new(
+    let mut provider = Provider::new(
         Arc::clone(&broker),
         &base_url,
         ClientRegistry::new(config.clients),
         config.lifetimes,
-    ));
+    );
+    provider.backchannel = Backchannel::new(config.backchannel_retry);
+    let provider = web::Data::new(provider);
 
     let sweeper = provider.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(StdDuration::from_secs(30));
-        loop {
+        // Session expiry is checked every second so idle and absolute limits hold to the
+        // second (also after a clock shift); the other housekeeping runs every 30 s.
+        let mut tick = tokio::time::interval(StdDuration::from_secs(1));
+        for round in 0u64.. {
             tick.tick().await;
-            sweeper.sweep();
-            sweeper.broker.sweep();
+            sweeper.expire_sessions();
+            if round % 30 == 0 {
+                sweeper.sweep();
+                sweeper.broker.sweep();
+            }
         }
     });
 
@@ -145,6 +154,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             &format!("{op}{}", paths::USERINFO),
             web::post().to(oidc::userinfo),
         )
+        .route(
+            &format!("{op}{}", paths::END_SESSION),
+            web::get().to(oidc::end_session_get),
+        )
+        .route(
+            &format!("{op}{}", paths::END_SESSION),
+            web::post().to(oidc::end_session_post),
+        )
+        .route(
+            &format!("{op}{}", paths::BACKEND_LOGOUT),
+            web::post().to(oidc::backend_logout),
+        )
+        .route(
+            &format!("{op}{}", paths::REVOCATION),
+            web::post().to(oidc::revocation),
+        )
+        .route(
+            &format!("{op}{}", paths::INTROSPECTION),
+            web::post().to(oidc::introspection),
+        )
         .route("/login/{id}", web::get().to(login::show))
         .route("/login/{id}/status", web::get().to(login::status))
         .route("/login/{id}/user-id", web::post().to(login::user_id))
@@ -183,6 +212,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/sim/audio-reader/{user_id}/code.wav",
             web::get().to(devices::audio_reader_wav),
         )
+        .route("/admin/sessions", web::get().to(admin::sessions))
+        .route("/admin/sessions/{id}", web::delete().to(admin::end_session))
+        .route("/admin/logouts", web::get().to(admin::logouts))
+        .route("/admin/clock", web::get().to(admin::clock))
+        .route("/admin/clock", web::post().to(admin::shift_clock))
         .route("/admin/citizens", web::get().to(admin::citizens))
         .route("/admin/citizens/{user_id}", web::get().to(admin::citizen))
         .route(

@@ -1,11 +1,14 @@
 //! HTTP endpoints of the OpenID Connect provider: parse, call the provider, map errors.
 
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::login::binding_cookie;
 use super::pages;
+use crate::protocols::oidc::logout::EndSessionOutcome;
+use crate::protocols::oidc::token::TokenFailure;
 use crate::protocols::oidc::{AuthorizeOutcome, ErrorCode, OAuthError, Provider};
 
 pub type Pairs = Vec<(String, String)>;
@@ -32,16 +35,45 @@ pub async fn jwks(provider: web::Data<Provider>) -> HttpResponse {
     }
 }
 
+/// The browser's SSO session cookie: an opaque key, not the `neb_sid` RPs see.
+pub const SSO_COOKIE: &str = "mitid_sim_sso";
+
+pub fn sso_key(req: &HttpRequest) -> Option<String> {
+    req.cookie(SSO_COOKIE).map(|c| c.value().to_string())
+}
+
+pub fn sso_cookie(provider: &Provider, key: &str) -> Cookie<'static> {
+    Cookie::build(SSO_COOKIE, key.to_string())
+        .path("/")
+        .http_only(true)
+        .secure(provider.base_url.starts_with("https://"))
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::seconds(
+            provider.broker.settings.sessions.absolute.whole_seconds(),
+        ))
+        .finish()
+}
+
+pub fn expired_sso_cookie() -> Cookie<'static> {
+    let mut cookie = Cookie::build(SSO_COOKIE, "").path("/").finish();
+    cookie.make_removal();
+    cookie
+}
+
 pub async fn authorize_get(provider: web::Data<Provider>, req: HttpRequest) -> HttpResponse {
     match query_pairs(&req) {
-        Ok(pairs) => authorize(&provider, pairs),
+        Ok(pairs) => authorize(&provider, &req, pairs),
         Err(err) => bad_authorize_request(&err),
     }
 }
 
-pub async fn authorize_post(provider: web::Data<Provider>, body: web::Bytes) -> HttpResponse {
+pub async fn authorize_post(
+    provider: web::Data<Provider>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     match serde_urlencoded::from_bytes::<Pairs>(&body) {
-        Ok(pairs) => authorize(&provider, pairs),
+        Ok(pairs) => authorize(&provider, &req, pairs),
         Err(err) => bad_authorize_request(&err.to_string()),
     }
 }
@@ -56,17 +88,23 @@ fn bad_authorize_request(detail: &str) -> HttpResponse {
     )
 }
 
-fn authorize(provider: &Provider, pairs: Pairs) -> HttpResponse {
-    match provider.authorize(pairs) {
+fn authorize(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> HttpResponse {
+    match provider.authorize(pairs, sso_key(req).as_deref()) {
         AuthorizeOutcome::ShowLogin { login_id, binding } => HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("/login/{login_id}")))
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .cookie(binding_cookie(provider, &login_id, &binding))
             .finish(),
-        AuthorizeOutcome::Redirect(location) => HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, location))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .finish(),
+        AuthorizeOutcome::Redirect { location, sso } => {
+            let mut response = HttpResponse::SeeOther();
+            response
+                .insert_header((header::LOCATION, location))
+                .insert_header((header::CACHE_CONTROL, "no-store"));
+            if let Some(key) = sso {
+                response.cookie(sso_cookie(provider, &key));
+            }
+            response.finish()
+        }
         AuthorizeOutcome::ErrorPage(message) => pages::message(
             StatusCode::BAD_REQUEST,
             Default::default(),
@@ -78,45 +116,87 @@ fn authorize(provider: &Provider, pairs: Pairs) -> HttpResponse {
     }
 }
 
+/// A form body and the Authorization header, as the client-authenticated endpoints need.
+fn client_request(req: &HttpRequest, body: &[u8]) -> Result<(Pairs, Option<String>), HttpResponse> {
+    let pairs = serde_urlencoded::from_bytes::<Pairs>(body).map_err(|err| {
+        oauth_json(
+            StatusCode::BAD_REQUEST,
+            &OAuthError::invalid_request(format!("the body is not form-encoded: {err}")),
+        )
+    })?;
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    Ok((pairs, authorization))
+}
+
+/// RFC 6749 §5.2: 401 with a Basic challenge when HTTP Basic authentication failed.
+fn token_failure(failure: TokenFailure) -> HttpResponse {
+    if failure.error.code == ErrorCode::InvalidClient && failure.unauthorized_basic {
+        let mut response = oauth_json(StatusCode::UNAUTHORIZED, &failure.error);
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Basic realm=\"mitid-sim\""),
+        );
+        response
+    } else {
+        oauth_json(StatusCode::BAD_REQUEST, &failure.error)
+    }
+}
+
+fn no_store_json(body: serde_json::Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(body)
+}
+
 pub async fn token(
     provider: web::Data<Provider>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let pairs = match serde_urlencoded::from_bytes::<Pairs>(&body) {
-        Ok(pairs) => pairs,
-        Err(err) => {
-            return oauth_json(
-                StatusCode::BAD_REQUEST,
-                &OAuthError::invalid_request(format!("the body is not form-encoded: {err}")),
-            )
-        }
+    let (pairs, authorization) = match client_request(&req, &body) {
+        Ok(parts) => parts,
+        Err(response) => return response,
     };
-    let authorization = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    match provider.token(pairs, authorization).await {
-        Ok(body) => HttpResponse::Ok()
+    match provider.token(pairs, authorization.as_deref()).await {
+        Ok(body) => no_store_json(body),
+        Err(failure) => token_failure(failure),
+    }
+}
+
+pub async fn revocation(
+    provider: web::Data<Provider>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let (pairs, authorization) = match client_request(&req, &body) {
+        Ok(parts) => parts,
+        Err(response) => return response,
+    };
+    match provider.revoke(pairs, authorization.as_deref()) {
+        Ok(()) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header((header::PRAGMA, "no-cache"))
-            .json(body),
-        Err(failure) => {
-            let status =
-                if failure.error.code == ErrorCode::InvalidClient && failure.unauthorized_basic {
-                    StatusCode::UNAUTHORIZED
-                } else {
-                    StatusCode::BAD_REQUEST
-                };
-            let mut response = oauth_json(status, &failure.error);
-            if status == StatusCode::UNAUTHORIZED {
-                response.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    header::HeaderValue::from_static("Basic realm=\"mitid-sim\""),
-                );
-            }
-            response
-        }
+            .finish(),
+        Err(failure) => token_failure(failure),
+    }
+}
+
+pub async fn introspection(
+    provider: web::Data<Provider>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let (pairs, authorization) = match client_request(&req, &body) {
+        Ok(parts) => parts,
+        Err(response) => return response,
+    };
+    match provider.introspect(pairs, authorization.as_deref()) {
+        Ok(body) => no_store_json(body),
+        Err(failure) => token_failure(failure),
     }
 }
 
@@ -168,5 +248,93 @@ pub async fn userinfo(
                 .insert_header((header::WWW_AUTHENTICATE, challenge))
                 .json(error.to_json())
         }
+    }
+}
+
+pub async fn end_session_get(provider: web::Data<Provider>, req: HttpRequest) -> HttpResponse {
+    match query_pairs(&req) {
+        Ok(pairs) => end_session(&provider, &req, pairs).await,
+        Err(err) => bad_logout_request(&err),
+    }
+}
+
+pub async fn end_session_post(
+    provider: web::Data<Provider>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    match serde_urlencoded::from_bytes::<Pairs>(&body) {
+        Ok(pairs) => end_session(&provider, &req, pairs).await,
+        Err(err) => bad_logout_request(&err.to_string()),
+    }
+}
+
+fn bad_logout_request(detail: &str) -> HttpResponse {
+    pages::message(
+        StatusCode::BAD_REQUEST,
+        Default::default(),
+        "Ugyldig log af-forespørgsel / Invalid logout request",
+        detail,
+        "Tjenesten skal sende et id_token_hint og en registreret post_logout_redirect_uri. \
+         / The service must send an id_token_hint and a registered post_logout_redirect_uri.",
+    )
+}
+
+async fn end_session(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> HttpResponse {
+    match provider.end_session(pairs, sso_key(req).as_deref()).await {
+        EndSessionOutcome::ErrorPage(message) => bad_logout_request(&message),
+        EndSessionOutcome::LoggedOut {
+            frontchannel,
+            redirect,
+        } => {
+            let mut response = match (&redirect, frontchannel.is_empty()) {
+                // Nothing to load in the browser: straight back to the RP.
+                (Some(location), true) => {
+                    let mut response = HttpResponse::SeeOther();
+                    response.insert_header((header::LOCATION, location.as_str()));
+                    response.insert_header((header::CACHE_CONTROL, "no-store"));
+                    response.finish()
+                }
+                _ => pages::html(
+                    StatusCode::OK,
+                    &pages::LoggedOutPage {
+                        lang: "da",
+                        banner: super::i18n::DA.simulator_banner,
+                        da: true,
+                        frontchannel,
+                        redirect,
+                    },
+                ),
+            };
+            response.add_removal_cookie(&expired_sso_cookie()).ok();
+            response
+        }
+    }
+}
+
+/// NEB's back-end logout: the id_token in a form field or JSON body.
+pub async fn backend_logout(provider: web::Data<Provider>, body: web::Bytes) -> HttpResponse {
+    let from_form = serde_urlencoded::from_bytes::<Pairs>(&body)
+        .ok()
+        .and_then(|pairs| {
+            pairs
+                .into_iter()
+                .find(|(k, _)| k == "id_token")
+                .map(|(_, v)| v)
+        });
+    let from_json = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["id_token"].as_str().map(str::to_string));
+    let Some(id_token) = from_form.or(from_json) else {
+        return oauth_json(
+            StatusCode::BAD_REQUEST,
+            &OAuthError::invalid_request(
+                "send the id_token as a form field or JSON member `id_token`",
+            ),
+        );
+    };
+    match provider.backend_logout(&id_token).await {
+        Ok(body) => HttpResponse::Ok().json(body),
+        Err(error) => oauth_json(StatusCode::BAD_REQUEST, &error),
     }
 }

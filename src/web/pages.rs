@@ -188,3 +188,13 @@ pub struct AudioReaderPage<'a> {
     pub code: String,
     pub seconds_left: u64,
 }
+
+#[derive(Template)]
+#[template(path = "logged_out.html")]
+pub struct LoggedOutPage {
+    pub lang: &'static str,
+    pub banner: &'static str,
+    pub da: bool,
+    pub frontchannel: Vec<String>,
+    pub redirect: Option<String>,
+}

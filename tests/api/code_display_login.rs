@@ -90,7 +90,8 @@ async fn a_code_cannot_be_used_twice() {
     let code = app.code_now("kodeviser");
     let first = app.login_with_code("kodeviser", "Kode2024", &[]).await;
     assert!(query_of(&first).contains_key("code"));
-    let page = app.start_login(&[]).await;
+    // prompt=login: the SSO session would otherwise answer without any code.
+    let page = app.start_login(&[("prompt", "login")]).await;
     let page = app
         .submit(&page, "user-id", &[("user_id", "kodeviser")])
         .await;

@@ -144,7 +144,7 @@ async fn a_used_up_card_refuses_with_the_real_message_until_the_new_card_is_acti
     assert!(query_of(&first).contains_key("code"), "the last key works");
     assert_eq!(keys_left(&app, "nemid.1"), 0);
 
-    let page = app.start_login(&[NEMID]).await;
+    let page = app.start_login(&[NEMID, ("prompt", "login")]).await;
     let refused = app
         .submit(
             &page,
@@ -164,7 +164,7 @@ async fn a_used_up_card_refuses_with_the_real_message_until_the_new_card_is_acti
     assert_eq!(params["error_description"], "nemid_code_card_exhausted");
 
     // The new card that was sent makes the next login possible.
-    let page = app.start_login(&[NEMID]).await;
+    let page = app.start_login(&[NEMID, ("prompt", "login")]).await;
     let refused = app
         .submit(
             &page,
@@ -224,7 +224,7 @@ async fn the_key_app_needs_two_unused_keys_then_approves_on_the_phone() {
     let done = app.get(&app.url(&location(&response))).await;
     assert!(query_of(&location(&done)).contains_key("code"));
 
-    let page = app.start_login(&[NEMID]).await;
+    let page = app.start_login(&[NEMID, ("prompt", "login")]).await;
     let waiting = app
         .submit(
             &page,
@@ -240,7 +240,9 @@ async fn the_key_app_needs_two_unused_keys_then_approves_on_the_phone() {
     assert!(waiting.html.contains("nøgleapp"));
     let cancelled = app.post_form(&waiting, "cancel", &[]).await;
     let _ = app.get(&app.url(&location(&cancelled))).await;
-    let callback = app.drive_login("nemid.kort", &[NEMID]).await;
+    let callback = app
+        .drive_login("nemid.kort", &[NEMID, ("prompt", "login")])
+        .await;
     let claims = decode_claims(
         app.tokens_for(&callback).await["id_token"]
             .as_str()

@@ -38,7 +38,8 @@ async fn every_persona_gets_the_mitid_outcome_its_purpose_promises() {
                 clock.advance(Duration::minutes(3));
             });
         }
-        let callback = app.drive_login(&user, &[]).await;
+        // prompt=login: each persona authenticates, whatever SSO session the browser has.
+        let callback = app.drive_login(&user, &[("prompt", "login")]).await;
         let params = query_of(&callback);
         match expected(&user) {
             Ok(amr) => {
@@ -68,7 +69,9 @@ async fn every_nemid_persona_logs_in_with_nemid() {
         "nemid.ung15",
         "alle.metoder",
     ] {
-        let callback = app.drive_login(user, &[("idp_values", "nemid")]).await;
+        let callback = app
+            .drive_login(user, &[("idp_values", "nemid"), ("prompt", "login")])
+            .await;
         let tokens = app.tokens_for(&callback).await;
         let claims = crate::helpers::decode_claims(tokens["id_token"].as_str().unwrap());
         assert_eq!(claims["idp"], "nemid", "{user}");

@@ -73,6 +73,8 @@ pub struct AuthorizeRequest {
     pub code_challenge: Option<String>,
     pub language: Language,
     pub prompt_login: bool,
+    /// `prompt=none`: answer from the SSO session or with `login_required`, never a page.
+    pub prompt_none: bool,
     pub max_age: Option<u64>,
     pub min_loa: Loa,
     pub idp: Idp,
@@ -371,6 +373,7 @@ pub fn parse(
         code_challenge,
         language: Language::parse(get("language").or(get("ui_locales"))),
         prompt_login: prompts.contains(&"login"),
+        prompt_none: prompts.contains(&"none"),
         max_age,
         min_loa,
         idp,

@@ -83,7 +83,7 @@ impl From<RegisteredUri> for String {
     }
 }
 
-pub const SUPPORTED_SCOPES: [&str; 4] = ["openid", "mitid", "ssn", "nemid.pid"];
+pub const SUPPORTED_SCOPES: [&str; 5] = ["openid", "mitid", "ssn", "nemid.pid", "offline_access"];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -109,6 +109,34 @@ pub struct Client {
     /// The organisation the pairwise `sub` is stable within; defaults to the client ID.
     #[serde(default)]
     pub organisation: Option<String>,
+    /// Where the broker POSTs logout tokens when a session the client took part in ends.
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<RegisteredUri>,
+    #[serde(default = "yes")]
+    pub backchannel_logout_session_required: bool,
+    /// Loaded in an iframe by the broker's logout page.
+    #[serde(default)]
+    pub frontchannel_logout_uri: Option<RegisteredUri>,
+    /// Adds `iss` and `sid` to the front-channel logout URI.
+    #[serde(default = "yes")]
+    pub frontchannel_logout_session_required: bool,
+    #[serde(default)]
+    pub refresh_tokens: RefreshTokens,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// When the client gets refresh tokens.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshTokens {
+    Never,
+    /// When the authorization request asks for the `offline_access` scope.
+    #[default]
+    OfflineAccess,
+    Always,
 }
 
 impl Client {
@@ -122,6 +150,20 @@ impl Client {
 
     pub fn has_redirect_uri(&self, uri: &str) -> bool {
         self.redirect_uris.iter().any(|r| r.as_str() == uri)
+    }
+
+    pub fn has_post_logout_redirect_uri(&self, uri: &str) -> bool {
+        self.post_logout_redirect_uris
+            .iter()
+            .any(|r| r.as_str() == uri)
+    }
+
+    pub fn gets_refresh_token(&self, scopes: &[String]) -> bool {
+        match self.refresh_tokens {
+            RefreshTokens::Never => false,
+            RefreshTokens::Always => true,
+            RefreshTokens::OfflineAccess => scopes.iter().any(|s| s == "offline_access"),
+        }
     }
 
     pub fn organisation(&self) -> &str {

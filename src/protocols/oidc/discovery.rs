@@ -45,10 +45,13 @@ impl Provider {
             "token_endpoint": self.endpoint(paths::TOKEN),
             "userinfo_endpoint": self.endpoint(paths::USERINFO),
             "jwks_uri": self.endpoint(paths::JWKS),
+            "end_session_endpoint": self.endpoint(paths::END_SESSION),
+            "revocation_endpoint": self.endpoint(paths::REVOCATION),
+            "introspection_endpoint": self.endpoint(paths::INTROSPECTION),
             "scopes_supported": SUPPORTED_SCOPES,
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
             "subject_types_supported": ["pairwise"],
             "id_token_signing_alg_values_supported": ["ES256", "RS256"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
@@ -61,6 +64,12 @@ impl Provider {
             "request_parameter_supported": false,
             "request_uri_parameter_supported": false,
             "authorization_response_iss_parameter_supported": true,
+            "backchannel_logout_supported": true,
+            "backchannel_logout_session_supported": true,
+            "frontchannel_logout_supported": true,
+            "frontchannel_logout_session_supported": true,
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         })
     }
 

@@ -1,11 +1,15 @@
-//! Authorization codes and access tokens: single-use codes whose replay revokes what
-//! they issued (RFC 6749 §4.1.2), and bearer tokens the userinfo endpoint accepts.
+//! Codes and tokens. Everything one authorization code leads to (access tokens, refresh
+//! tokens and their rotations) is one *family*: a replayed code or a reused refresh
+//! token revokes the whole family (RFC 6749 §4.1.2, RFC 9700 §4.14).
 
-use dashmap::DashMap;
+use dashmap::{DashMap, DashSet};
+use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::protocols::claims::LoginRecord;
+
+pub type Family = Uuid;
 
 #[derive(Clone, Debug)]
 pub struct CodeGrant {
@@ -16,10 +20,8 @@ pub struct CodeGrant {
     pub scopes: Vec<String>,
     pub record: LoginRecord,
     pub expires: OffsetDateTime,
+    pub family: Family,
     redeemed: bool,
-    replay_seen: bool,
-    /// Access tokens issued for this code, revoked if it is ever replayed.
-    issued: Vec<String>,
 }
 
 impl CodeGrant {
@@ -40,16 +42,9 @@ impl CodeGrant {
             scopes,
             record,
             expires,
+            family: Uuid::new_v4(),
             redeemed: false,
-            replay_seen: false,
-            issued: Vec::new(),
         }
-    }
-}
-
-impl CodeGrant {
-    fn replayed(&self) -> bool {
-        self.replay_seen
     }
 }
 
@@ -61,20 +56,47 @@ pub enum Redemption {
     Replayed,
 }
 
+#[derive(Debug, PartialEq, Eq)]
+pub enum Rotation {
+    Unknown,
+    Expired,
+    /// A refresh token already exchanged was presented again: the family is revoked.
+    Reused,
+}
+
+/// What an access or refresh token stands for.
 #[derive(Clone, Debug)]
-pub struct AccessGrant {
+pub struct TokenGrant {
     pub client_id: String,
     pub citizen: Uuid,
     pub subject: String,
     pub scopes: Vec<String>,
     pub record: LoginRecord,
+    pub issued: OffsetDateTime,
     pub expires: OffsetDateTime,
+    pub family: Family,
+}
+
+#[derive(Clone, Debug)]
+struct RefreshEntry {
+    grant: TokenGrant,
+    used: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    AccessToken,
+    RefreshToken,
 }
 
 #[derive(Default)]
 pub struct Grants {
     codes: DashMap<String, CodeGrant>,
-    access_tokens: DashMap<String, AccessGrant>,
+    access_tokens: DashMap<String, TokenGrant>,
+    refresh_tokens: DashMap<String, RefreshEntry>,
+    families: DashMap<Family, Vec<String>>,
+    revoked_families: DashSet<Family>,
 }
 
 impl Grants {
@@ -89,12 +111,9 @@ impl Grants {
     pub fn redeem_code(&self, code: &str, now: OffsetDateTime) -> Result<CodeGrant, Redemption> {
         let mut grant = self.codes.get_mut(code).ok_or(Redemption::Unknown)?;
         if grant.redeemed {
-            grant.replay_seen = true;
-            let issued = std::mem::take(&mut grant.issued);
+            let family = grant.family;
             drop(grant);
-            for token in issued {
-                self.access_tokens.remove(&token);
-            }
+            self.revoke_family(family);
             return Err(Redemption::Replayed);
         }
         if grant.expires <= now {
@@ -106,36 +125,118 @@ impl Grants {
         Ok(grant.clone())
     }
 
-    /// Remembers what a redeemed code issued, so a replay can revoke it.
-    pub fn record_issued(&self, code: &str, access_token: &str) {
-        match self.codes.get_mut(code) {
-            // Unless a replay came in while we were signing: then revoke at once.
-            Some(mut grant) if grant.redeemed && !grant.replayed() => {
-                grant.issued.push(access_token.to_string())
-            }
-            _ => {
-                self.access_tokens.remove(access_token);
+    pub fn issue_access_token(&self, token: String, grant: TokenGrant) {
+        let family = grant.family;
+        self.access_tokens.insert(token.clone(), grant);
+        self.join_family(family, token);
+    }
+
+    pub fn issue_refresh_token(&self, grant: TokenGrant) -> String {
+        let token = crate::random::secret_token();
+        let family = grant.family;
+        self.refresh_tokens
+            .insert(token.clone(), RefreshEntry { grant, used: false });
+        self.join_family(family, token.clone());
+        token
+    }
+
+    /// A token joins its family, unless the family was revoked meanwhile (a replay raced
+    /// the issue): then it is revoked at once.
+    fn join_family(&self, family: Family, token: String) {
+        if self.revoked_families.contains(&family) {
+            self.access_tokens.remove(&token);
+            self.refresh_tokens.remove(&token);
+            return;
+        }
+        self.families.entry(family).or_default().push(token);
+    }
+
+    pub fn revoke_family(&self, family: Family) {
+        self.revoked_families.insert(family);
+        if let Some((_, tokens)) = self.families.remove(&family) {
+            for token in tokens {
+                self.access_tokens.remove(&token);
+                self.refresh_tokens.remove(&token);
             }
         }
     }
 
-    pub fn issue_access_token(&self, token: String, grant: AccessGrant) {
-        self.access_tokens.insert(token, grant);
-    }
-
-    pub fn access_token(&self, token: &str, now: OffsetDateTime) -> Option<AccessGrant> {
+    pub fn access_token(&self, token: &str, now: OffsetDateTime) -> Option<TokenGrant> {
         self.access_tokens
             .get(token)
             .filter(|g| g.expires > now)
             .map(|g| g.clone())
     }
 
-    /// Forgets expired access tokens and codes; redeemed codes are kept until they
+    /// Exchanges a refresh token once (rotation). Presenting it again revokes the family.
+    pub fn rotate_refresh_token(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<TokenGrant, Rotation> {
+        let mut entry = self
+            .refresh_tokens
+            .get_mut(token)
+            .ok_or(Rotation::Unknown)?;
+        if entry.used {
+            let family = entry.grant.family;
+            drop(entry);
+            self.revoke_family(family);
+            return Err(Rotation::Reused);
+        }
+        if entry.grant.expires <= now {
+            return Err(Rotation::Expired);
+        }
+        entry.used = true;
+        Ok(entry.grant.clone())
+    }
+
+    /// RFC 7662 view of a token, if it is live and belongs to `client_id`.
+    pub fn inspect(
+        &self,
+        token: &str,
+        client_id: &str,
+        now: OffsetDateTime,
+    ) -> Option<(TokenKind, TokenGrant)> {
+        let found = self
+            .access_tokens
+            .get(token)
+            .map(|g| (TokenKind::AccessToken, g.clone()))
+            .or_else(|| {
+                self.refresh_tokens
+                    .get(token)
+                    .filter(|e| !e.used)
+                    .map(|e| (TokenKind::RefreshToken, e.grant.clone()))
+            })?;
+        (found.1.client_id == client_id && found.1.expires > now).then_some(found)
+    }
+
+    /// RFC 7009: revoking a refresh token revokes its family; an access token goes alone.
+    /// Tokens of other clients and unknown tokens are ignored, as the RFC asks.
+    pub fn revoke(&self, token: &str, client_id: &str) {
+        if let Some(entry) = self.refresh_tokens.get(token).map(|e| e.grant.clone()) {
+            if entry.client_id == client_id {
+                self.revoke_family(entry.family);
+            }
+            return;
+        }
+        self.access_tokens
+            .remove_if(token, |_, g| g.client_id == client_id);
+    }
+
+    /// Forgets expired tokens and codes; redeemed codes are kept for a while after they
     /// expire, so replays are still recognised.
     pub fn sweep(&self, now: OffsetDateTime) {
         let replay_memory = time::Duration::minutes(10);
         self.codes
             .retain(|_, g| g.expires > now || (g.redeemed && g.expires + replay_memory > now));
         self.access_tokens.retain(|_, g| g.expires > now);
+        self.refresh_tokens.retain(|_, e| e.grant.expires > now);
+        self.families.retain(|_, tokens| {
+            tokens.retain(|t| {
+                self.access_tokens.contains_key(t) || self.refresh_tokens.contains_key(t)
+            });
+            !tokens.is_empty()
+        });
     }
 }

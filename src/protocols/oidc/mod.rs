@@ -1,10 +1,12 @@
 //! OpenID Connect provider with the NEB personality: issuer `<base>/op` and its paths.
 
 pub mod authorize;
+pub mod backchannel;
 pub mod clients;
 pub mod discovery;
 pub mod error;
 pub mod grants;
+pub mod logout;
 pub mod token;
 
 use std::sync::Arc;
@@ -13,8 +15,11 @@ use time::Duration;
 use url::Url;
 use uuid::Uuid;
 
+use time::OffsetDateTime;
+
+use crate::broker::sessions::{EndReason, EndedSession, SsoSession};
 use crate::broker::Broker;
-use crate::flow::{Failure, Login, Logins, Outcome, Requirements};
+use crate::flow::{Authentication, Failure, Login, Logins, Outcome, Requirements};
 use crate::protocols::claims::{self, LoginRecord};
 
 pub use authorize::{AuthorizeRequest, IdentityHint, Language, Rejection};
@@ -29,6 +34,10 @@ pub mod paths {
     pub const AUTHORIZE: &str = "/connect/authorize";
     pub const TOKEN: &str = "/connect/token";
     pub const USERINFO: &str = "/connect/userinfo";
+    pub const END_SESSION: &str = "/connect/endsession";
+    pub const REVOCATION: &str = "/connect/revocation";
+    pub const INTROSPECTION: &str = "/connect/introspect";
+    pub const BACKEND_LOGOUT: &str = "/api/v1/session/logout";
 }
 
 #[derive(Clone, Debug)]
@@ -36,8 +45,7 @@ pub struct Lifetimes {
     pub code: Duration,
     pub id_token: Duration,
     pub access_token: Duration,
-    /// Absolute lifetime of the broker session (`session_expiry`).
-    pub session: Duration,
+    pub refresh_token: Duration,
 }
 
 impl Default for Lifetimes {
@@ -46,7 +54,7 @@ impl Default for Lifetimes {
             code: Duration::seconds(60),
             id_token: Duration::minutes(5),
             access_token: Duration::hours(3),
-            session: Duration::hours(8),
+            refresh_token: Duration::days(30),
         }
     }
 }
@@ -58,8 +66,27 @@ pub enum AuthorizeOutcome {
         login_id: String,
         binding: String,
     },
-    Redirect(String),
+    /// Back to the RP; `sso` is a new SSO cookie value for the browser.
+    Redirect {
+        location: String,
+        sso: Option<String>,
+    },
     ErrorPage(String),
+}
+
+impl AuthorizeOutcome {
+    fn redirect(location: String) -> Self {
+        AuthorizeOutcome::Redirect {
+            location,
+            sso: None,
+        }
+    }
+}
+
+/// A finished login: where the browser goes, and its new SSO cookie if a session began.
+pub struct Finished {
+    pub location: String,
+    pub sso: Option<String>,
 }
 
 pub struct Provider {
@@ -71,6 +98,7 @@ pub struct Provider {
     pub logins: Logins<AuthorizeRequest>,
     pub grants: grants::Grants,
     pub lifetimes: Lifetimes,
+    pub backchannel: backchannel::Backchannel,
 }
 
 impl Provider {
@@ -89,6 +117,7 @@ impl Provider {
             logins: Logins::default(),
             grants: grants::Grants::default(),
             lifetimes,
+            backchannel: backchannel::Backchannel::new(backchannel::RetryPolicy::default()),
         }
     }
 
@@ -96,7 +125,11 @@ impl Provider {
         format!("{}{path}", self.issuer)
     }
 
-    pub fn authorize(&self, pairs: Vec<(String, String)>) -> AuthorizeOutcome {
+    pub fn authorize(
+        &self,
+        pairs: Vec<(String, String)>,
+        browser_key: Option<&str>,
+    ) -> AuthorizeOutcome {
         let request = match authorize::parse(pairs, &self.clients) {
             Ok(request) => request,
             Err(Rejection::Page(message)) => return AuthorizeOutcome::ErrorPage(message),
@@ -105,13 +138,37 @@ impl Provider {
                 state,
                 error,
             }) => {
-                return AuthorizeOutcome::Redirect(self.error_redirect(
+                return AuthorizeOutcome::redirect(self.error_redirect(
                     &redirect_uri,
                     state.as_deref(),
                     &error,
                 ))
             }
         };
+        let now = self.broker.clock.now();
+        let session = browser_key.and_then(|key| self.broker.sessions.for_browser(key, now));
+        if request.no_ui.is_none() {
+            if let Some(session) = session
+                .as_ref()
+                .filter(|s| self.session_satisfies(s, &request, now))
+            {
+                self.broker.sessions.touch(session.id, now);
+                let location =
+                    self.issue_code(&request, session.authentication.clone(), session.id);
+                return AuthorizeOutcome::redirect(location);
+            }
+            if request.prompt_none {
+                let error = OAuthError::new(
+                    ErrorCode::LoginRequired,
+                    "prompt=none, but the citizen has no session at the broker that meets the request",
+                );
+                return AuthorizeOutcome::redirect(self.error_redirect(
+                    &request.redirect_uri,
+                    request.state.as_deref(),
+                    &error,
+                ));
+            }
+        }
         let requirements = Requirements {
             client_name: request.client.name.clone(),
             min_loa: request.min_loa,
@@ -119,6 +176,7 @@ impl Provider {
             cpr_entry: request.has_scope("ssn"),
         };
         let hint = request.no_ui.clone();
+        let step_up = request.enable_step_up && request.prompt_login;
         let mut login = Login::new(request, requirements, &self.broker);
         if let Some(hint) = hint {
             let citizen = match &hint {
@@ -129,14 +187,25 @@ impl Provider {
             let Some(citizen) = citizen else {
                 let error =
                     OAuthError::invalid_request(format!("login_hint: no citizen matches {hint:?}"));
-                return AuthorizeOutcome::Redirect(self.error_redirect(
+                return AuthorizeOutcome::redirect(self.error_redirect(
                     &login.request.redirect_uri,
                     login.request.state.as_deref(),
                     &error,
                 ));
             };
             login.authenticate_directly(&self.broker, &citizen);
-            return AuthorizeOutcome::Redirect(self.finish(login));
+            let finished = self.finish(login, browser_key);
+            return AuthorizeOutcome::Redirect {
+                location: finished.location,
+                sso: finished.sso,
+            };
+        }
+        // Step-up keeps the session's citizen: the login goes straight to the authenticators.
+        if let Some(citizen) = session
+            .filter(|_| step_up)
+            .and_then(|s| self.broker.identities.by_uuid(s.citizen))
+        {
+            login.start_as(&self.broker, &citizen);
         }
         let outcome = AuthorizeOutcome::ShowLogin {
             login_id: login.id.clone(),
@@ -146,37 +215,112 @@ impl Provider {
         outcome
     }
 
-    /// The redirect back to the RP for a finished login: a code, or an error.
-    pub fn finish(&self, login: Login<AuthorizeRequest>) -> String {
+    /// Whether the browser's session answers this request without a new authentication.
+    fn session_satisfies(
+        &self,
+        session: &SsoSession,
+        request: &AuthorizeRequest,
+        now: OffsetDateTime,
+    ) -> bool {
+        let auth = &session.authentication;
+        let fresh_enough = request
+            .max_age
+            .is_none_or(|max_age| (now - auth.auth_time).whole_seconds() <= max_age as i64);
+        let citizen = self.broker.identities.by_uuid(session.citizen);
+        let still_usable = citizen.as_ref().is_some_and(|c| c.status.can_log_in());
+        let cpr_ok = !request.has_scope("ssn")
+            || auth.cpr_verified
+            || citizen.as_ref().is_some_and(|c| c.cpr.is_none());
+        !request.prompt_login
+            && fresh_enough
+            && still_usable
+            && cpr_ok
+            && auth.idp == request.idp
+            && auth.loa >= request.min_loa
+    }
+
+    /// The redirect back to the RP for a finished login: a code, or an error. A success
+    /// starts or refreshes the browser's SSO session.
+    pub fn finish(&self, login: Login<AuthorizeRequest>, browser_key: Option<&str>) -> Finished {
         let request = &login.request;
         let authentication = match login.outcome() {
             Some(Outcome::Authenticated(auth)) => auth.clone(),
-            Some(Outcome::Failed(failure)) => {
-                return self.error_redirect(
-                    &request.redirect_uri,
-                    request.state.as_deref(),
-                    &failure_error(*failure),
-                )
-            }
-            None => {
-                let error = OAuthError::new(ErrorCode::ServerError, "the login had not finished");
-                return self.error_redirect(
-                    &request.redirect_uri,
-                    request.state.as_deref(),
-                    &error,
-                );
+            other => {
+                let error = match other {
+                    Some(Outcome::Failed(failure)) => failure_error(*failure),
+                    _ => OAuthError::new(ErrorCode::ServerError, "the login had not finished"),
+                };
+                return Finished {
+                    location: self.error_redirect(
+                        &request.redirect_uri,
+                        request.state.as_deref(),
+                        &error,
+                    ),
+                    sso: None,
+                };
             }
         };
         let now = self.broker.clock.now();
+        let sessions = &self.broker.sessions;
+        let existing = browser_key.and_then(|key| sessions.for_browser(key, now));
+        let (session_id, sso) = match existing {
+            Some(session) if session.citizen == authentication.citizen => {
+                let authentication = Authentication {
+                    cpr_verified: authentication.cpr_verified
+                        || session.authentication.cpr_verified,
+                    ..authentication.clone()
+                };
+                sessions.reauthenticate(session.id, authentication, now);
+                (session.id, None)
+            }
+            other => {
+                if let Some(previous) = other {
+                    // Another citizen in the same browser: the old session ends for its RPs too.
+                    if let Some(ended) = sessions.end(previous.id, EndReason::Replaced, now) {
+                        self.announce_logout(ended);
+                    }
+                }
+                let session = sessions.start(authentication.clone(), now);
+                (session.id, Some(session.browser_key))
+            }
+        };
+        let authentication = sessions
+            .get(session_id)
+            .map_or(authentication, |s| s.authentication);
+        Finished {
+            location: self.issue_code(request, authentication, session_id),
+            sso,
+        }
+    }
+
+    /// A code for `request`'s client in session `session_id`, which the client joins.
+    fn issue_code(
+        &self,
+        request: &AuthorizeRequest,
+        authentication: Authentication,
+        session_id: Uuid,
+    ) -> String {
+        let now = self.broker.clock.now();
+        let client = &request.client;
+        let subject = claims::subject(client.organisation(), authentication.citizen);
+        let participant = self
+            .broker
+            .sessions
+            .join(session_id, &client.client_id, &subject);
+        let session_expiry = self
+            .broker
+            .sessions
+            .get(session_id)
+            .map_or(now, |s| s.absolute_expiry());
         let record = LoginRecord {
             transaction_id: Uuid::new_v4(),
-            neb_sid: Uuid::new_v4(),
-            sid: Uuid::new_v4(),
-            session_expiry: authentication.auth_time + self.lifetimes.session,
+            neb_sid: session_id,
+            sid: participant.map_or_else(Uuid::new_v4, |p| p.sid),
+            session_expiry,
             authentication,
         };
         let code = self.grants.issue_code(grants::CodeGrant::new(
-            request.client.client_id.clone(),
+            client.client_id.clone(),
             request.redirect_uri.clone(),
             request.nonce.clone(),
             request.code_challenge.clone(),
@@ -225,13 +369,28 @@ impl Provider {
             .ok_or_else(|| {
                 OAuthError::new(ErrorCode::InvalidToken, "the citizen no longer exists")
             })?;
+        let session_active = self.broker.sessions.is_active(grant.record.neb_sid, now);
         Ok(serde_json::Value::Object(claims::userinfo(
             &grant.subject,
             &citizen,
             &grant.record,
             &grant.scopes,
+            session_active,
             now,
         )))
+    }
+
+    /// Ends expired sessions and tells their clients. Runs every second.
+    pub fn expire_sessions(&self) {
+        for ended in self.broker.sessions.end_expired(self.broker.clock.now()) {
+            self.announce_logout(ended);
+        }
+    }
+
+    /// Back-channel logout to every client of an ended session (in the background).
+    pub fn announce_logout(&self, ended: EndedSession) {
+        tracing::info!(session = %ended.session.id, reason = ?ended.reason, "broker session ended");
+        self.backchannel.announce(self, ended);
     }
 
     pub fn sweep(&self) {
@@ -268,7 +427,7 @@ fn failure_error(failure: Failure) -> OAuthError {
 }
 
 /// Adds parameters to a registered URI that may already carry a query.
-fn append_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+pub(crate) fn append_query(uri: &str, pairs: &[(&str, &str)]) -> String {
     match Url::parse(uri) {
         Ok(mut url) => {
             url.query_pairs_mut().extend_pairs(pairs);

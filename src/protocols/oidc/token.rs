@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::clients::{AuthMethod, Client};
 use super::error::{ErrorCode, OAuthError};
-use super::grants::{AccessGrant, Redemption};
+use super::grants::{Redemption, Rotation, TokenGrant, TokenKind};
 use super::Provider;
 use crate::broker::SigningAlg;
 use crate::protocols::claims::{self, IdTokenInput};
@@ -176,33 +176,40 @@ fn token_hash(token: &str) -> String {
 }
 
 impl Provider {
+    /// Client authentication shared by the token, revocation and introspection endpoints.
+    fn authenticated_client(
+        &self,
+        params: &HashMap<String, String>,
+        authorization: Option<&str>,
+    ) -> Result<std::sync::Arc<Client>, TokenFailure> {
+        let creds = credentials(params, authorization)?;
+        authenticate(self, &creds)
+    }
+
     pub async fn token(
         &self,
         pairs: Vec<(String, String)>,
         authorization: Option<&str>,
     ) -> Result<Value, TokenFailure> {
-        let mut params = HashMap::new();
-        for (key, value) in pairs {
-            if params.insert(key.clone(), value).is_some() {
-                return Err(OAuthError::invalid_request(format!(
-                    "parameter `{key}` appears more than once"
-                ))
-                .into());
-            }
-        }
-        let creds = credentials(&params, authorization)?;
-        let client = authenticate(self, &creds)?;
+        let params = single_valued(pairs)?;
+        let client = self.authenticated_client(&params, authorization)?;
         match params.get("grant_type").map(String::as_str) {
-            Some("authorization_code") => {}
-            Some(other) => {
-                return Err(OAuthError::new(
-                    ErrorCode::UnsupportedGrantType,
-                    format!("grant_type `{other}` is not supported; use authorization_code"),
-                )
-                .into())
-            }
-            None => return Err(OAuthError::invalid_request("grant_type is missing").into()),
+            Some("authorization_code") => self.redeem_code(&client, &params).await,
+            Some("refresh_token") => self.refresh(&client, &params).await,
+            Some(other) => Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                format!("grant_type `{other}` is not supported; use authorization_code or refresh_token"),
+            )
+            .into()),
+            None => Err(OAuthError::invalid_request("grant_type is missing").into()),
         }
+    }
+
+    async fn redeem_code(
+        &self,
+        client: &Client,
+        params: &HashMap<String, String>,
+    ) -> Result<Value, TokenFailure> {
         let code = params
             .get("code")
             .ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
@@ -229,27 +236,109 @@ impl Provider {
             grant.code_challenge.as_deref(),
             params.get("code_verifier").map(String::as_str),
         )?;
-
         let subject = claims::subject(client.organisation(), grant.record.authentication.citizen);
-        let scope = grant.scopes.join(" ");
+        let token_grant = TokenGrant {
+            client_id: client.client_id.clone(),
+            citizen: grant.record.authentication.citizen,
+            subject,
+            scopes: grant.scopes.clone(),
+            record: grant.record.clone(),
+            issued: now,
+            expires: now + self.lifetimes.access_token,
+            family: grant.family,
+        };
+        let refresh = client.gets_refresh_token(&grant.scopes);
+        Ok(self
+            .issue_tokens(client, token_grant, grant.nonce.as_deref(), refresh)
+            .await?)
+    }
+
+    async fn refresh(
+        &self,
+        client: &Client,
+        params: &HashMap<String, String>,
+    ) -> Result<Value, TokenFailure> {
+        let token = params
+            .get("refresh_token")
+            .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
+        let now = self.broker.clock.now();
+        let previous = self
+            .grants
+            .rotate_refresh_token(token, now)
+            .map_err(|rotation| {
+                OAuthError::invalid_grant(match rotation {
+                    Rotation::Unknown => "the refresh token is unknown or revoked",
+                    Rotation::Expired => "the refresh token has expired",
+                    Rotation::Reused => {
+                        "the refresh token was already used; its whole family is revoked"
+                    }
+                })
+            })?;
+        if previous.client_id != client.client_id {
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was issued to another client",
+            )
+            .into());
+        }
+        let session = previous.record.neb_sid;
+        if !self.broker.sessions.is_active(session, now) {
+            self.grants.revoke_family(previous.family);
+            return Err(
+                OAuthError::invalid_grant("the broker session has ended; log in again").into(),
+            );
+        }
+        let scopes = match params.get("scope") {
+            Some(asked) => {
+                let asked: Vec<String> = asked.split_whitespace().map(str::to_string).collect();
+                if let Some(extra) = asked.iter().find(|s| !previous.scopes.contains(s)) {
+                    return Err(OAuthError::new(
+                        ErrorCode::InvalidScope,
+                        format!("scope `{extra}` was not granted originally"),
+                    )
+                    .into());
+                }
+                asked
+            }
+            None => previous.scopes.clone(),
+        };
+        self.broker.sessions.touch(session, now);
+        let token_grant = TokenGrant {
+            scopes,
+            issued: now,
+            expires: now + self.lifetimes.access_token,
+            ..previous
+        };
+        Ok(self.issue_tokens(client, token_grant, None, true).await?)
+    }
+
+    /// Signs an access token and an id_token (and makes a refresh token) for `grant`.
+    async fn issue_tokens(
+        &self,
+        client: &Client,
+        grant: TokenGrant,
+        nonce: Option<&str>,
+        with_refresh: bool,
+    ) -> Result<Value, OAuthError> {
+        let now = grant.issued;
         let signing_failed = |err: crate::broker::keys::KeyError| {
             OAuthError::new(ErrorCode::ServerError, err.to_string())
         };
-        let jti = uuid::Uuid::new_v4().to_string();
+        let record = &grant.record;
+        let scope = grant.scopes.join(" ");
         let access_claims = json!({
             "iss": self.issuer,
             "aud": client.client_id,
             "client_id": client.client_id,
-            "sub": subject,
+            "sub": grant.subject,
             "scope": scope,
             "iat": now.unix_timestamp(),
             "nbf": now.unix_timestamp(),
-            "exp": (now + self.lifetimes.access_token).unix_timestamp(),
-            "jti": jti,
-            "auth_time": grant.record.authentication.auth_time.unix_timestamp(),
-            "idp": grant.record.authentication.idp.claim(),
-            "amr": [grant.record.authentication.proof.amr],
-            "neb_sid": grant.record.neb_sid.to_string(),
+            "exp": grant.expires.unix_timestamp(),
+            "jti": uuid::Uuid::new_v4().to_string(),
+            "auth_time": record.authentication.auth_time.unix_timestamp(),
+            "idp": record.authentication.idp.claim(),
+            "amr": [record.authentication.proof.amr],
+            "neb_sid": record.neb_sid.to_string(),
         });
         let access_token = self
             .broker
@@ -257,25 +346,12 @@ impl Provider {
             .sign(SigningAlg::ES256, "at+jwt", as_map(access_claims))
             .await
             .map_err(signing_failed)?;
-        self.grants.issue_access_token(
-            access_token.clone(),
-            AccessGrant {
-                client_id: client.client_id.clone(),
-                citizen: grant.record.authentication.citizen,
-                subject: subject.clone(),
-                scopes: grant.scopes.clone(),
-                record: grant.record.clone(),
-                expires: now + self.lifetimes.access_token,
-            },
-        );
-        self.grants.record_issued(code, &access_token);
-
         let id_claims = claims::id_token(IdTokenInput {
             issuer: &self.issuer,
             client_id: &client.client_id,
-            subject: &subject,
-            nonce: grant.nonce.as_deref(),
-            record: &grant.record,
+            subject: &grant.subject,
+            nonce,
+            record,
             issued_at: now,
             lifetime: self.lifetimes.id_token,
             at_hash: Some(token_hash(&access_token)),
@@ -286,14 +362,86 @@ impl Provider {
             .sign(client.id_token_signed_response_alg, "JWT", id_claims)
             .await
             .map_err(signing_failed)?;
-        Ok(json!({
+        let refresh_token = with_refresh.then(|| {
+            self.grants.issue_refresh_token(TokenGrant {
+                expires: now + self.lifetimes.refresh_token,
+                ..grant.clone()
+            })
+        });
+        self.grants
+            .issue_access_token(access_token.clone(), grant.clone());
+        let mut body = json!({
             "access_token": access_token,
             "token_type": "Bearer",
-            "expires_in": self.lifetimes.access_token.whole_seconds(),
+            "expires_in": (grant.expires - now).whole_seconds(),
             "id_token": id_token,
             "scope": scope,
+        });
+        if let Some(refresh_token) = refresh_token {
+            body["refresh_token"] = refresh_token.into();
+        }
+        Ok(body)
+    }
+
+    /// RFC 7009 token revocation: always 200 for a well-formed request from a known client.
+    pub fn revoke(
+        &self,
+        pairs: Vec<(String, String)>,
+        authorization: Option<&str>,
+    ) -> Result<(), TokenFailure> {
+        let params = single_valued(pairs)?;
+        let client = self.authenticated_client(&params, authorization)?;
+        let token = params
+            .get("token")
+            .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
+        self.grants.revoke(token, &client.client_id);
+        Ok(())
+    }
+
+    /// RFC 7662 token introspection, for the client the token was issued to.
+    pub fn introspect(
+        &self,
+        pairs: Vec<(String, String)>,
+        authorization: Option<&str>,
+    ) -> Result<Value, TokenFailure> {
+        let params = single_valued(pairs)?;
+        let client = self.authenticated_client(&params, authorization)?;
+        let token = params
+            .get("token")
+            .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
+        let now = self.broker.clock.now();
+        let Some((kind, grant)) = self.grants.inspect(token, &client.client_id, now) else {
+            return Ok(json!({ "active": false }));
+        };
+        let session_active = self.broker.sessions.is_active(grant.record.neb_sid, now);
+        Ok(json!({
+            "active": true,
+            "token_type": match kind { TokenKind::AccessToken => "access_token", TokenKind::RefreshToken => "refresh_token" },
+            "scope": grant.scopes.join(" "),
+            "client_id": grant.client_id,
+            "sub": grant.subject,
+            "iss": self.issuer,
+            "aud": grant.client_id,
+            "iat": grant.issued.unix_timestamp(),
+            "exp": grant.expires.unix_timestamp(),
+            "auth_time": grant.record.authentication.auth_time.unix_timestamp(),
+            "neb_sid": grant.record.neb_sid.to_string(),
+            "session_is_active": session_active,
         }))
     }
+}
+
+fn single_valued(pairs: Vec<(String, String)>) -> Result<HashMap<String, String>, TokenFailure> {
+    let mut params = HashMap::new();
+    for (key, value) in pairs {
+        if params.insert(key.clone(), value).is_some() {
+            return Err(OAuthError::invalid_request(format!(
+                "parameter `{key}` appears more than once"
+            ))
+            .into());
+        }
+    }
+    Ok(params)
 }
 
 fn as_map(value: Value) -> serde_json::Map<String, Value> {

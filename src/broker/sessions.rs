@@ -1,0 +1,282 @@
+//! SSO sessions at the broker: one per browser, shared by every client of the
+//! personality. A session ends by logout or by idle or absolute expiry; whoever ends it
+//! gets the ended session back, to tell the clients that took part.
+
+use std::collections::BTreeMap;
+
+use dashmap::DashMap;
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::flow::Authentication;
+
+#[derive(Clone, Debug)]
+pub struct SessionSettings {
+    /// Ends a session nobody used for this long.
+    pub idle: Duration,
+    /// Ends a session this long after it began, whatever the activity.
+    pub absolute: Duration,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            idle: Duration::hours(1),
+            absolute: Duration::hours(8),
+        }
+    }
+}
+
+/// A client that took part in a session, with the `sid` and `sub` it was given.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Participant {
+    pub sid: Uuid,
+    pub subject: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// RP-initiated logout at `connect/endsession`.
+    RpLogout,
+    /// NEB's back-end logout API.
+    BackendLogout,
+    IdleExpiry,
+    AbsoluteExpiry,
+    /// Another citizen logged in in the same browser.
+    Replaced,
+    /// The admin API ended it.
+    Admin,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SsoSession {
+    /// `neb_sid` in tokens.
+    pub id: Uuid,
+    /// The value of the browser's SSO cookie: not the `neb_sid`, which RPs see.
+    #[serde(skip)]
+    pub browser_key: String,
+    pub citizen: Uuid,
+    /// The latest active authentication (its `auth_time`, level and method).
+    #[serde(skip)]
+    pub authentication: Authentication,
+    pub created: i64,
+    pub last_active: i64,
+    pub expires: i64,
+    /// Keyed by client ID.
+    pub participants: BTreeMap<String, Participant>,
+}
+
+impl SsoSession {
+    pub fn absolute_expiry(&self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(self.expires).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    fn expiry_reason(&self, now: OffsetDateTime, settings: &SessionSettings) -> Option<EndReason> {
+        let now = now.unix_timestamp();
+        if now >= self.expires {
+            Some(EndReason::AbsoluteExpiry)
+        } else if now - self.last_active >= settings.idle.whole_seconds() {
+            Some(EndReason::IdleExpiry)
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EndedSession {
+    pub session: SsoSession,
+    pub reason: EndReason,
+    pub ended: i64,
+}
+
+#[derive(Debug)]
+pub struct Sessions {
+    sessions: DashMap<Uuid, SsoSession>,
+    by_browser_key: DashMap<String, Uuid>,
+    pub settings: SessionSettings,
+}
+
+impl Sessions {
+    pub fn new(settings: SessionSettings) -> Self {
+        Self {
+            sessions: DashMap::new(),
+            by_browser_key: DashMap::new(),
+            settings,
+        }
+    }
+
+    /// Starts a session after an active authentication.
+    pub fn start(&self, authentication: Authentication, now: OffsetDateTime) -> SsoSession {
+        let session = SsoSession {
+            id: Uuid::new_v4(),
+            browser_key: crate::random::secret_token(),
+            citizen: authentication.citizen,
+            authentication,
+            created: now.unix_timestamp(),
+            last_active: now.unix_timestamp(),
+            expires: (now + self.settings.absolute).unix_timestamp(),
+            participants: BTreeMap::new(),
+        };
+        self.by_browser_key
+            .insert(session.browser_key.clone(), session.id);
+        self.sessions.insert(session.id, session.clone());
+        session
+    }
+
+    /// The live session behind a browser's cookie. An expired one is not returned; the
+    /// housekeeping ends it and tells its clients.
+    pub fn for_browser(&self, browser_key: &str, now: OffsetDateTime) -> Option<SsoSession> {
+        let id = *self.by_browser_key.get(browser_key)?;
+        self.live(id, now)
+    }
+
+    pub fn live(&self, id: Uuid, now: OffsetDateTime) -> Option<SsoSession> {
+        self.sessions
+            .get(&id)
+            .filter(|s| s.expiry_reason(now, &self.settings).is_none())
+            .map(|s| s.clone())
+    }
+
+    pub fn is_active(&self, id: Uuid, now: OffsetDateTime) -> bool {
+        self.live(id, now).is_some()
+    }
+
+    /// A newer active authentication in an existing session (re-authentication, step-up).
+    pub fn reauthenticate(&self, id: Uuid, authentication: Authentication, now: OffsetDateTime) {
+        if let Some(mut session) = self.sessions.get_mut(&id) {
+            session.authentication = authentication;
+            session.last_active = now.unix_timestamp();
+        }
+    }
+
+    /// Activity that keeps the session from idling out (an SSO login, a refresh).
+    pub fn touch(&self, id: Uuid, now: OffsetDateTime) {
+        if let Some(mut session) = self.sessions.get_mut(&id) {
+            if session.expiry_reason(now, &self.settings).is_none() {
+                session.last_active = now.unix_timestamp();
+            }
+        }
+    }
+
+    /// Registers `client_id` as taking part; returns its `sid` (stable per client and session).
+    pub fn join(&self, id: Uuid, client_id: &str, subject: &str) -> Option<Participant> {
+        let mut session = self.sessions.get_mut(&id)?;
+        let participant = session
+            .participants
+            .entry(client_id.to_string())
+            .or_insert_with(|| Participant {
+                sid: Uuid::new_v4(),
+                subject: subject.to_string(),
+            })
+            .clone();
+        Some(participant)
+    }
+
+    /// Ends a session; only the first caller gets it back, so logout fans out once.
+    pub fn end(&self, id: Uuid, reason: EndReason, now: OffsetDateTime) -> Option<EndedSession> {
+        let (_, session) = self.sessions.remove(&id)?;
+        self.by_browser_key.remove(&session.browser_key);
+        Some(EndedSession {
+            session,
+            reason,
+            ended: now.unix_timestamp(),
+        })
+    }
+
+    /// Ends every session whose idle or absolute lifetime has passed.
+    pub fn end_expired(&self, now: OffsetDateTime) -> Vec<EndedSession> {
+        let due: Vec<(Uuid, EndReason)> = self
+            .sessions
+            .iter()
+            .filter_map(|s| s.expiry_reason(now, &self.settings).map(|r| (s.id, r)))
+            .collect();
+        due.into_iter()
+            .filter_map(|(id, reason)| self.end(id, reason, now))
+            .collect()
+    }
+
+    pub fn all(&self) -> Vec<SsoSession> {
+        self.sessions.iter().map(|s| s.clone()).collect()
+    }
+
+    pub fn get(&self, id: Uuid) -> Option<SsoSession> {
+        self.sessions.get(&id).map(|s| s.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authenticators::{Method, Proof};
+    use crate::flow::Idp;
+    use crate::identity::Loa;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-23 12:00:00 UTC);
+
+    fn auth() -> Authentication {
+        Authentication {
+            citizen: Uuid::new_v4(),
+            idp: Idp::MitId,
+            proof: Proof::of(Method::App, Loa::Substantial),
+            loa: Loa::Substantial,
+            ial: Loa::Substantial,
+            auth_time: NOW,
+            cpr_verified: false,
+        }
+    }
+
+    fn sessions() -> Sessions {
+        Sessions::new(SessionSettings {
+            idle: Duration::minutes(30),
+            absolute: Duration::hours(8),
+        })
+    }
+
+    #[test]
+    fn a_session_idles_out_unless_used() {
+        let sessions = sessions();
+        let session = sessions.start(auth(), NOW);
+        assert!(sessions
+            .for_browser(&session.browser_key, NOW + Duration::minutes(29))
+            .is_some());
+        sessions.touch(session.id, NOW + Duration::minutes(29));
+        assert!(sessions.is_active(session.id, NOW + Duration::minutes(58)));
+        assert!(!sessions.is_active(session.id, NOW + Duration::minutes(60)));
+        let ended = sessions.end_expired(NOW + Duration::minutes(60));
+        assert_eq!(ended.len(), 1);
+        assert_eq!(ended[0].reason, EndReason::IdleExpiry);
+        assert!(
+            sessions.end_expired(NOW + Duration::minutes(61)).is_empty(),
+            "ended once"
+        );
+    }
+
+    #[test]
+    fn activity_does_not_extend_the_absolute_lifetime() {
+        let sessions = sessions();
+        let session = sessions.start(auth(), NOW);
+        for minutes in (20..480).step_by(20) {
+            sessions.touch(session.id, NOW + Duration::minutes(minutes));
+        }
+        let ended = sessions.end_expired(NOW + Duration::hours(8));
+        assert_eq!(ended[0].reason, EndReason::AbsoluteExpiry);
+    }
+
+    #[test]
+    fn each_client_gets_one_sid_and_a_session_ends_once() {
+        let sessions = sessions();
+        let session = sessions.start(auth(), NOW);
+        let a = sessions.join(session.id, "rp-a", "sub-a").unwrap();
+        assert_eq!(sessions.join(session.id, "rp-a", "sub-a").unwrap(), a);
+        let b = sessions.join(session.id, "rp-b", "sub-b").unwrap();
+        assert_ne!(a.sid, b.sid);
+        let ended = sessions.end(session.id, EndReason::RpLogout, NOW).unwrap();
+        assert_eq!(ended.session.participants.len(), 2);
+        assert!(sessions.end(session.id, EndReason::RpLogout, NOW).is_none());
+        assert!(sessions.for_browser(&session.browser_key, NOW).is_none());
+    }
+}
