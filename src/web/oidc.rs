@@ -117,12 +117,9 @@ fn authorize(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> HttpRespon
 }
 
 /// A form body and the Authorization header, as the client-authenticated endpoints need.
-fn client_request(req: &HttpRequest, body: &[u8]) -> Result<(Pairs, Option<String>), HttpResponse> {
+fn client_request(req: &HttpRequest, body: &[u8]) -> Result<(Pairs, Option<String>), OAuthError> {
     let pairs = serde_urlencoded::from_bytes::<Pairs>(body).map_err(|err| {
-        oauth_json(
-            StatusCode::BAD_REQUEST,
-            &OAuthError::invalid_request(format!("the body is not form-encoded: {err}")),
-        )
+        OAuthError::invalid_request(format!("the body is not form-encoded: {err}"))
     })?;
     let authorization = req
         .headers()
@@ -160,7 +157,7 @@ pub async fn token(
 ) -> HttpResponse {
     let (pairs, authorization) = match client_request(&req, &body) {
         Ok(parts) => parts,
-        Err(response) => return response,
+        Err(error) => return oauth_json(StatusCode::BAD_REQUEST, &error),
     };
     match provider.token(pairs, authorization.as_deref()).await {
         Ok(body) => no_store_json(body),
@@ -175,7 +172,7 @@ pub async fn revocation(
 ) -> HttpResponse {
     let (pairs, authorization) = match client_request(&req, &body) {
         Ok(parts) => parts,
-        Err(response) => return response,
+        Err(error) => return oauth_json(StatusCode::BAD_REQUEST, &error),
     };
     match provider.revoke(pairs, authorization.as_deref()) {
         Ok(()) => HttpResponse::Ok()
@@ -192,7 +189,7 @@ pub async fn introspection(
 ) -> HttpResponse {
     let (pairs, authorization) = match client_request(&req, &body) {
         Ok(parts) => parts,
-        Err(response) => return response,
+        Err(error) => return oauth_json(StatusCode::BAD_REQUEST, &error),
     };
     match provider.introspect(pairs, authorization.as_deref()) {
         Ok(body) => no_store_json(body),
