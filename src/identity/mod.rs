@@ -275,6 +275,14 @@ pub fn load_users(path: &Path) -> Result<Vec<Identity>, FixtureError> {
     check_users(fixtures::read::<UsersFile>(path)?)
 }
 
+/// Citizens from TOML text (for tests and in-process use); errors name `<inline>`.
+pub fn parse_users(source: &str) -> Result<Vec<Identity>, FixtureError> {
+    check_users(fixtures::parse::<UsersFile>(
+        Path::new("<inline>"),
+        source.to_string(),
+    )?)
+}
+
 /// The built-in citizens, for a broker started without `--users`.
 pub fn built_in_users() -> Result<Vec<Identity>, FixtureError> {
     let path = Path::new("fixtures/users.toml (built in)");

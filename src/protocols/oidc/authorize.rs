@@ -276,16 +276,10 @@ pub fn parse(
             format!("prompt `{unknown}` is not supported"),
         ));
     }
-    if prompts.contains(&"none") {
-        if prompts.len() > 1 {
-            return Err(refuse(
-                ErrorCode::InvalidRequest,
-                "prompt=none cannot be combined".into(),
-            ));
-        }
+    if prompts.contains(&"none") && prompts.len() > 1 {
         return Err(refuse(
-            ErrorCode::LoginRequired,
-            "prompt=none, but the citizen has no session at the broker".into(),
+            ErrorCode::InvalidRequest,
+            "prompt=none cannot be combined".into(),
         ));
     }
     let max_age = match get("max_age") {

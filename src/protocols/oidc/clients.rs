@@ -205,6 +205,14 @@ pub fn load_clients(path: &Path) -> Result<Vec<Client>, FixtureError> {
     check_clients(fixtures::read::<ClientsFile>(path)?)
 }
 
+/// Clients from TOML text (for tests and in-process use); errors name `<inline>`.
+pub fn parse_clients(source: &str) -> Result<Vec<Client>, FixtureError> {
+    check_clients(fixtures::parse::<ClientsFile>(
+        Path::new("<inline>"),
+        source.to_string(),
+    )?)
+}
+
 pub fn built_in_clients() -> Result<Vec<Client>, FixtureError> {
     let path = Path::new("fixtures/clients.toml (built in)");
     check_clients(fixtures::parse::<ClientsFile>(
