@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
 pub const ES256_FILE: &str = "es256.pem";
@@ -126,28 +127,20 @@ fn thumbprint(jwk: &Jwk) -> String {
 /// must answer at once. Only RS256 signing and the JWKS wait for it, and only once.
 type PendingKey = watch::Receiver<Option<Arc<SigningKey>>>;
 
-pub struct KeySet {
+/// One generation of keys: an ES256 key and an RS256 key. Rotation starts a new one.
+pub(crate) struct Generation {
     es256: Arc<SigningKey>,
     rs256: PendingKey,
 }
 
-impl fmt::Debug for KeySet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeySet")
-            .field("es256", &self.es256.kid)
-            .finish()
-    }
-}
-
-impl KeySet {
-    /// Fresh keys for this run; the RSA key follows in the background.
-    pub fn generate() -> Result<Self, KeyError> {
+impl Generation {
+    fn generate() -> Result<Self, KeyError> {
         let ec = ES256.generate_key_pair()?.to_pem_private_key();
         let (sender, receiver) = watch::channel(None);
         std::thread::spawn(move || {
-            let generated = RS256.generate_key_pair(2048).and_then(|pair| {
-                SigningKey::from_pem(SigningAlg::RS256, &pair.to_pem_private_key())
-            });
+            let generated = RS256
+                .generate_key_pair(2048)
+                .and_then(|pair| SigningKey::from_pem(SigningAlg::RS256, &pair.to_pem_private_key()));
             match generated {
                 Ok(key) => {
                     sender.send_replace(Some(Arc::new(key)));
@@ -162,25 +155,11 @@ impl KeySet {
         })
     }
 
-    /// Reads `es256.pem` and `rs256.pem` (PKCS#8 or traditional PEM) from `dir`.
-    pub fn load(dir: &Path) -> Result<Self, KeyError> {
-        let read = |alg: SigningAlg, file: &str| -> Result<SigningKey, KeyError> {
-            let path = dir.join(file);
-            let pem = std::fs::read(&path).map_err(|source| KeyError::Read {
-                path: path.display().to_string(),
-                source,
-            })?;
-            SigningKey::from_pem(alg, &pem).map_err(|source| KeyError::Parse {
-                path: path.display().to_string(),
-                alg: alg.name(),
-                source,
-            })
-        };
-        let es256 = read(SigningAlg::ES256, ES256_FILE)?;
-        let rs256 = read(SigningAlg::RS256, RS256_FILE)?;
+    fn from_pems(es256: &[u8], rs256: &[u8]) -> Result<Self, josekit::JoseError> {
+        let rs256 = SigningKey::from_pem(SigningAlg::RS256, rs256)?;
         let (_, receiver) = watch::channel(Some(Arc::new(rs256)));
         Ok(Self {
-            es256: Arc::new(es256),
+            es256: Arc::new(SigningKey::from_pem(SigningAlg::ES256, es256)?),
             rs256: receiver,
         })
     }
@@ -199,19 +178,155 @@ impl KeySet {
         }
     }
 
-    /// Writes the private keys so a later run can reuse them with `--keys`.
+    /// The private keys in PEM, ES256 then RS256.
+    pub(crate) async fn pems(&self) -> Result<(Vec<u8>, Vec<u8>), KeyError> {
+        Ok((
+            self.key(SigningAlg::ES256).await?.private_pem.clone(),
+            self.key(SigningAlg::RS256).await?.private_pem.clone(),
+        ))
+    }
+}
+
+/// A retired generation stays in the JWKS (and verifies hints) until this long after
+/// its retirement, so tokens signed just before a rotation still verify.
+pub const RETIRED_KEYS_KEPT: time::Duration = time::Duration::hours(1);
+
+/// The broker's signing keys: the current generation signs; retired ones only verify.
+/// Swapped atomically on rotation, so signing never waits on a lock.
+pub struct KeySet {
+    current: ArcSwap<Generation>,
+    retired: ArcSwap<Vec<(i64, Arc<Generation>)>>,
+}
+
+impl fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeySet")
+            .field("es256", &self.current.load().es256.kid)
+            .field("retired", &self.retired.load().len())
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub alg: &'static str,
+    /// `current` signs; `retired` only verifies until `retired_at + 1 h`.
+    pub status: &'static str,
+    pub retired_at: Option<i64>,
+}
+
+impl KeySet {
+    fn with(current: Generation) -> Self {
+        Self {
+            current: ArcSwap::from_pointee(current),
+            retired: ArcSwap::from_pointee(Vec::new()),
+        }
+    }
+
+    /// Fresh keys for this run; the RSA key follows in the background.
+    pub fn generate() -> Result<Self, KeyError> {
+        Ok(Self::with(Generation::generate()?))
+    }
+
+    /// Reads `es256.pem` and `rs256.pem` (PKCS#8 or traditional PEM) from `dir`.
+    pub fn load(dir: &Path) -> Result<Self, KeyError> {
+        let read = |file: &str| -> Result<(String, Vec<u8>), KeyError> {
+            let path = dir.join(file);
+            let pem = std::fs::read(&path).map_err(|source| KeyError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+            Ok((path.display().to_string(), pem))
+        };
+        let (es_path, es_pem) = read(ES256_FILE)?;
+        let (rs_path, rs_pem) = read(RS256_FILE)?;
+        SigningKey::from_pem(SigningAlg::ES256, &es_pem).map_err(|source| KeyError::Parse {
+            path: es_path,
+            alg: "ES256",
+            source,
+        })?;
+        let generation = Generation::from_pems(&es_pem, &rs_pem).map_err(|source| KeyError::Parse {
+            path: rs_path,
+            alg: "RS256",
+            source,
+        })?;
+        Ok(Self::with(generation))
+    }
+
+    /// Keys from PEM bytes (the state directory's copy).
+    pub fn from_pems(es256: &[u8], rs256: &[u8]) -> Result<Self, KeyError> {
+        Ok(Self::with(Generation::from_pems(es256, rs256)?))
+    }
+
+    pub(crate) fn current(&self) -> Arc<Generation> {
+        self.current.load_full()
+    }
+
+    /// Starts a new generation: new kids are published and used for signing; the old
+    /// keys stay published for verification for a while.
+    pub fn rotate(&self, now: i64) -> Result<(), KeyError> {
+        let fresh = Arc::new(Generation::generate()?);
+        let old = self.current.swap(fresh);
+        let mut retired = (**self.retired.load()).clone();
+        retired.push((now, old));
+        self.retired.store(Arc::new(retired));
+        Ok(())
+    }
+
+    /// Forgets retired keys older than [`RETIRED_KEYS_KEPT`].
+    pub fn prune(&self, now: i64) {
+        let keep = RETIRED_KEYS_KEPT.whole_seconds();
+        let retired = self.retired.load();
+        if retired.iter().any(|(at, _)| now - at > keep) {
+            let kept: Vec<_> = retired.iter().filter(|(at, _)| now - at <= keep).cloned().collect();
+            self.retired.store(Arc::new(kept));
+        }
+    }
+
+    async fn key(&self, alg: SigningAlg) -> Result<Arc<SigningKey>, KeyError> {
+        self.current().key(alg).await
+    }
+
+    /// Every published key, current first.
+    async fn published(&self) -> Result<Vec<(Arc<SigningKey>, &'static str, Option<i64>)>, KeyError> {
+        let mut keys = Vec::new();
+        let current = self.current();
+        for alg in [SigningAlg::ES256, SigningAlg::RS256] {
+            keys.push((current.key(alg).await?, alg.name(), None));
+        }
+        for (at, generation) in self.retired.load().iter() {
+            for alg in [SigningAlg::ES256, SigningAlg::RS256] {
+                keys.push((generation.key(alg).await?, alg.name(), Some(*at)));
+            }
+        }
+        Ok(keys)
+    }
+
+    pub async fn list(&self) -> Result<Vec<KeyInfo>, KeyError> {
+        Ok(self
+            .published()
+            .await?
+            .into_iter()
+            .map(|(key, alg, retired_at)| KeyInfo {
+                kid: key.kid.clone(),
+                alg,
+                status: if retired_at.is_some() { "retired" } else { "current" },
+                retired_at,
+            })
+            .collect())
+    }
+
+    /// Writes the current private keys so a later run can reuse them with `--keys`.
     pub async fn save(&self, dir: &Path) -> Result<(), KeyError> {
         std::fs::create_dir_all(dir).map_err(|source| KeyError::Write {
             path: dir.display().to_string(),
             source,
         })?;
-        for (alg, file) in [
-            (SigningAlg::ES256, ES256_FILE),
-            (SigningAlg::RS256, RS256_FILE),
-        ] {
-            let key = self.key(alg).await?;
+        let (es256, rs256) = self.current().pems().await?;
+        for (pem, file) in [(es256, ES256_FILE), (rs256, RS256_FILE)] {
             let path = dir.join(file);
-            std::fs::write(&path, &key.private_pem).map_err(|source| KeyError::Write {
+            std::fs::write(&path, pem).map_err(|source| KeyError::Write {
                 path: path.display().to_string(),
                 source,
             })?;
@@ -223,62 +338,58 @@ impl KeySet {
         Ok(self.key(alg).await?.kid.clone())
     }
 
-    /// The public JWK Set served at the JWKS endpoint.
+    /// The public JWK Set served at the JWKS endpoint: current and retired keys.
     pub async fn jwks(&self) -> Result<Value, KeyError> {
-        let mut keys = Vec::new();
-        for alg in [SigningAlg::ES256, SigningAlg::RS256] {
-            keys.push(Value::Object(
-                self.key(alg).await?.public_jwk.as_ref().clone(),
-            ));
-        }
+        let keys: Vec<Value> = self
+            .published()
+            .await?
+            .into_iter()
+            .map(|(key, _, _)| Value::Object(key.public_jwk.as_ref().clone()))
+            .collect();
         Ok(serde_json::json!({ "keys": keys }))
     }
 
     /// Checks a token this broker signed (an `id_token_hint`, a logout request) and
     /// returns its claims. Expiry is the caller's business: expired hints are allowed.
     pub async fn verify(&self, token: &str) -> Result<Map<String, Value>, KeyError> {
-        let header = jwt::decode_header(token)
-            .map_err(|err| KeyError::Untrusted(format!("not a JWT: {err}")))?;
-        let alg = match header.claim("alg").and_then(Value::as_str) {
-            Some("ES256") => SigningAlg::ES256,
-            Some("RS256") => SigningAlg::RS256,
-            _ => {
-                return Err(KeyError::Untrusted(
-                    "the token is not signed with ES256 or RS256".into(),
-                ))
-            }
+        let header = jwt::decode_header(token).map_err(|err| KeyError::Untrusted(format!("not a JWT: {err}")))?;
+        let alg = header.claim("alg").and_then(Value::as_str).unwrap_or_default().to_string();
+        let kid = header.claim("kid").and_then(Value::as_str).unwrap_or_default().to_string();
+        let key = self
+            .published()
+            .await?
+            .into_iter()
+            .find(|(key, key_alg, _)| key.kid == kid && *key_alg == alg)
+            .map(|(key, _, _)| key)
+            .ok_or_else(|| KeyError::Untrusted("the token is not signed with a key of this broker".into()))?;
+        let verified = match alg.as_str() {
+            "ES256" => jwt::decode_with_verifier(token, &ES256.verifier_from_jwk(&key.public_jwk)?),
+            _ => jwt::decode_with_verifier(token, &RS256.verifier_from_jwk(&key.public_jwk)?),
         };
-        let key = self.key(alg).await?;
-        let verified = match alg {
-            SigningAlg::ES256 => {
-                jwt::decode_with_verifier(token, &ES256.verifier_from_jwk(&key.public_jwk)?)
-            }
-            SigningAlg::RS256 => {
-                jwt::decode_with_verifier(token, &RS256.verifier_from_jwk(&key.public_jwk)?)
-            }
-        };
-        let (payload, _) = verified
-            .map_err(|err| KeyError::Untrusted(format!("the signature does not verify: {err}")))?;
+        let (payload, _) =
+            verified.map_err(|err| KeyError::Untrusted(format!("the signature does not verify: {err}")))?;
         Ok(payload.claims_set().clone())
     }
 
     /// Signs `claims` as a compact JWS with the given `typ` header.
-    pub async fn sign(
-        &self,
-        alg: SigningAlg,
-        typ: &str,
-        claims: Map<String, Value>,
-    ) -> Result<String, KeyError> {
+    pub async fn sign(&self, alg: SigningAlg, typ: &str, claims: Map<String, Value>) -> Result<String, KeyError> {
         let key = self.key(alg).await?;
         let mut header = JwsHeader::new();
         header.set_token_type(typ);
         header.set_key_id(&key.kid);
         let payload = JwtPayload::from_map(claims)?;
-        Ok(jwt::encode_with_signer(
-            &payload,
-            &header,
-            key.signer.as_ref(),
-        )?)
+        Ok(jwt::encode_with_signer(&payload, &header, key.signer.as_ref())?)
+    }
+
+    /// The public key of the current generation in PEM, for fault injection (HS256
+    /// keyed with the RSA public key).
+    pub async fn public_pem(&self, alg: SigningAlg) -> Result<Vec<u8>, KeyError> {
+        let key = self.key(alg).await?;
+        let public = match alg {
+            SigningAlg::ES256 => ES256.key_pair_from_pem(&key.private_pem)?.to_pem_public_key(),
+            SigningAlg::RS256 => RS256.key_pair_from_pem(&key.private_pem)?.to_pem_public_key(),
+        };
+        Ok(public)
     }
 }
 
@@ -309,6 +420,23 @@ mod tests {
             keys.jwks().await.unwrap()["keys"].as_array().unwrap().len(),
             2
         );
+    }
+
+    #[tokio::test]
+    async fn a_rotation_publishes_new_kids_and_keeps_the_old_ones_for_a_while() {
+        let keys = KeySet::generate().unwrap();
+        let old_kid = keys.kid(SigningAlg::ES256).await.unwrap();
+        let mut claims = Map::new();
+        claims.insert("sub".into(), "abc".into());
+        let old_token = keys.sign(SigningAlg::ES256, "JWT", claims.clone()).await.unwrap();
+        keys.rotate(1_000).unwrap();
+        let new_kid = keys.kid(SigningAlg::ES256).await.unwrap();
+        assert_ne!(old_kid, new_kid);
+        assert_eq!(keys.jwks().await.unwrap()["keys"].as_array().unwrap().len(), 4);
+        assert!(keys.verify(&old_token).await.is_ok(), "retired keys still verify");
+        keys.prune(1_000 + RETIRED_KEYS_KEPT.whole_seconds() + 1);
+        assert_eq!(keys.jwks().await.unwrap()["keys"].as_array().unwrap().len(), 2);
+        assert!(keys.verify(&old_token).await.is_err());
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod keys;
 pub mod report;
+pub mod scripts;
 pub mod sessions;
 
 use std::sync::Arc;
@@ -41,6 +42,8 @@ impl Default for Settings {
 }
 
 pub struct Broker {
+    /// The citizens the broker started with, for the admin API's reset.
+    pub fixtures: Vec<Identity>,
     pub clock: Clock,
     pub settings: Settings,
     pub keys: KeySet,
@@ -49,6 +52,7 @@ pub struct Broker {
     pub code_displays: CodeDisplayGuard,
     pub code_cards: CodeCards,
     pub sessions: Sessions,
+    pub scripts: scripts::LoginScripts,
 }
 
 impl Broker {
@@ -56,17 +60,19 @@ impl Broker {
         settings: Settings,
         clock: Clock,
         keys: KeySet,
-        identities: IdentityStore,
+        fixtures: Vec<Identity>,
     ) -> Arc<Self> {
         Arc::new(Self {
+            identities: IdentityStore::new(fixtures.clone()),
+            fixtures,
             code_displays: CodeDisplayGuard::new(settings.code_display_block),
             apps: AppRegistry::default(),
             code_cards: CodeCards::default(),
             sessions: Sessions::new(settings.sessions.clone()),
+            scripts: scripts::LoginScripts::default(),
             clock,
             settings,
             keys,
-            identities,
         })
     }
 
@@ -85,5 +91,6 @@ impl Broker {
     /// Drops ended device requests; called periodically by the server.
     pub fn sweep(&self) {
         self.apps.sweep(self.clock.now());
+        self.keys.prune(self.clock.unix());
     }
 }

@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use crate::authenticators::app::{AppError, NewAppRequest};
 use crate::authenticators::code_card::{KeyAppActivation, KeyCheck};
-use crate::authenticators::{AppRequestId, AppRequestState, CodeCheck, Method, Proof};
+use crate::authenticators::{AppAnswer, AppRequestId, AppRequestState, CodeCheck, Method, Proof};
+use crate::broker::scripts::ScriptedLogin;
 use crate::broker::Broker;
 use crate::identity::{Cpr, Identity, IdentityStatus, Loa};
 
@@ -220,6 +221,8 @@ pub struct Login<P> {
     pub expires: OffsetDateTime,
     /// Who the login was for before it failed (to activate a new card from the exhausted page).
     last_citizen: Option<Uuid>,
+    /// A scripted answer that replaces the app's own for this login.
+    app_override: Option<AppAnswer>,
 }
 
 impl<P> Login<P> {
@@ -238,6 +241,7 @@ impl<P> Login<P> {
             notice: None,
             expires: broker.clock.now() + broker.settings.login_lifetime,
             last_citizen: None,
+            app_override: None,
         }
     }
 
@@ -245,6 +249,16 @@ impl<P> Login<P> {
     /// strongest usable authenticator, and the CPR counts as confirmed.
     pub fn authenticate_directly(&mut self, broker: &Broker, citizen: &Identity) -> &Step {
         if let Err(failure) = self.admissible(citizen) {
+            self.fail(failure);
+            return &self.step;
+        }
+        // No page to wait on: a scripted app answer decides at once.
+        let scripted = self.apply_script(broker, citizen).or(match self.app_override {
+            Some(AppAnswer::Reject { .. }) => Some(Failure::AppRejected),
+            Some(AppAnswer::Never) => Some(Failure::AppTimedOut),
+            _ => None,
+        });
+        if let Some(failure) = scripted {
             self.fail(failure);
             return &self.step;
         }
@@ -265,6 +279,31 @@ impl<P> Login<P> {
             None => self.fail(Failure::InsufficientAssurance),
         }
         &self.step
+    }
+
+    /// Uses up the citizen's next scripted behaviour: the app's answer is replaced, or
+    /// (for other authenticators, and for aborts) the login ends as scripted.
+    fn apply_script(&mut self, broker: &Broker, citizen: &Identity) -> Option<Failure> {
+        let script = broker.scripts.take(citizen.uuid)?;
+        let app_first = self.usable_methods(broker, citizen).first() == Some(&Method::App);
+        match (script, app_first) {
+            (ScriptedLogin::Abort, _) => Some(Failure::Aborted),
+            (ScriptedLogin::Reject, true) => {
+                self.app_override = Some(AppAnswer::Reject { after_ms: 0 });
+                None
+            }
+            (ScriptedLogin::Timeout, true) => {
+                self.app_override = Some(AppAnswer::Never);
+                None
+            }
+            (ScriptedLogin::Delay { ms }, true) => {
+                self.app_override = Some(AppAnswer::Approve { after_ms: ms });
+                None
+            }
+            (ScriptedLogin::Reject, false) => Some(Failure::AppRejected),
+            (ScriptedLogin::Timeout, false) => Some(Failure::AppTimedOut),
+            (ScriptedLogin::Delay { .. }, false) => None,
+        }
     }
 
     fn admissible(&self, citizen: &Identity) -> Result<(), Failure> {
@@ -357,6 +396,10 @@ impl<P> Login<P> {
             self.fail(failure);
             return;
         }
+        if let Some(failure) = self.apply_script(broker, citizen) {
+            self.fail(failure);
+            return;
+        }
         match self.usable_methods(broker, citizen).first() {
             Some(first) => self.start_method(broker, citizen, *first),
             None => self.fail(Failure::InsufficientAssurance),
@@ -396,10 +439,14 @@ impl<P> Login<P> {
         let uuid = citizen.uuid;
         self.step = match method {
             Method::App | Method::KeyApp => {
+                let mut config = citizen.app.unwrap_or_default();
+                if let Some(answer) = self.app_override {
+                    config.answer = answer;
+                }
                 let started = broker.apps.start(
                     NewAppRequest {
                         citizen: uuid,
-                        config: citizen.app.unwrap_or_default(),
+                        config,
                         client_name: &self.requirements.client_name,
                         timeout: broker.settings.app_timeout,
                     },

@@ -223,8 +223,8 @@ impl Identity {
         methods
     }
 
-    /// Problems a fixture entry can have beyond its syntax.
-    fn problems(&self) -> Vec<String> {
+    /// Problems an entry can have beyond its syntax (fixtures and the admin API).
+    pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
         if self.all_methods().is_empty() && self.status == IdentityStatus::Active {
             problems.push(format!(

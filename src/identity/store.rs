@@ -36,6 +36,28 @@ impl IdentityStore {
         self.by_uuid.insert(identity.uuid, Arc::new(identity));
     }
 
+    /// Removes a citizen; returns it if it existed.
+    pub fn remove(&self, uuid: Uuid) -> Option<Arc<Identity>> {
+        let (_, identity) = self.by_uuid.remove(&uuid)?;
+        self.uuid_by_user_id.remove(&identity.user_id.key());
+        if let Some(cpr) = identity.cpr {
+            self.uuid_by_cpr.remove_if(&cpr, |_, owner| *owner == uuid);
+        }
+        self.order.remove(&uuid);
+        Some(identity)
+    }
+
+    /// Replaces every citizen (the admin API's reset to fixtures).
+    pub fn replace_all(&self, identities: impl IntoIterator<Item = Identity>) {
+        self.by_uuid.clear();
+        self.uuid_by_user_id.clear();
+        self.uuid_by_cpr.clear();
+        self.order.clear();
+        for identity in identities {
+            self.insert(identity);
+        }
+    }
+
     pub fn by_uuid(&self, uuid: Uuid) -> Option<Arc<Identity>> {
         self.by_uuid.get(&uuid).map(|i| Arc::clone(&i))
     }

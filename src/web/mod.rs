@@ -16,7 +16,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpResponse, HttpServer};
 
 use crate::broker::{Broker, Clock, KeySet, Settings};
-use crate::identity::{Identity, IdentityStore};
+use crate::identity::Identity;
 use crate::protocols::oidc::backchannel::{Backchannel, RetryPolicy};
 use crate::protocols::oidc::{paths, Client, ClientRegistry, Lifetimes, Provider};
 
@@ -85,7 +85,7 @@ pub fn start(config: Config) -> std::io::Result<Running> {
         config.settings,
         config.clock,
         config.keys,
-        IdentityStore::new(config.identities),
+        config.identities,
     );
     let mut provider = Provider::new(
         Arc::clone(&broker),
@@ -212,18 +212,57 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/sim/audio-reader/{user_id}/code.wav",
             web::get().to(devices::audio_reader_wav),
         )
-        .route("/admin/sessions", web::get().to(admin::sessions))
-        .route("/admin/sessions/{id}", web::delete().to(admin::end_session))
-        .route("/admin/logouts", web::get().to(admin::logouts))
-        .route("/admin/clock", web::get().to(admin::clock))
-        .route("/admin/clock", web::post().to(admin::shift_clock))
-        .route("/admin/citizens", web::get().to(admin::citizens))
-        .route("/admin/citizens/{user_id}", web::get().to(admin::citizen))
-        .route(
-            "/admin/citizens/{user_id}/unlock",
-            web::post().to(admin::unlock),
-        )
+        .service(admin_routes())
         .default_service(web::to(not_found));
+}
+
+fn admin_routes() -> actix_web::Scope {
+    use admin::*;
+    web::scope("/admin")
+        .route("/openapi.json", web::get().to(openapi))
+        .route("/citizens", web::get().to(citizens))
+        .route("/citizens", web::post().to(create_citizen))
+        .route("/citizens/reset", web::post().to(reset_citizens))
+        .route("/citizens/{user_id}", web::get().to(citizen))
+        .route("/citizens/{user_id}", web::put().to(replace_citizen))
+        .route("/citizens/{user_id}", web::patch().to(patch_citizen))
+        .route("/citizens/{user_id}", web::delete().to(delete_citizen))
+        .route("/citizens/{user_id}/lock", web::post().to(lock))
+        .route("/citizens/{user_id}/unlock", web::post().to(unlock))
+        .route("/citizens/{user_id}/script", web::get().to(scripts))
+        .route("/citizens/{user_id}/script", web::post().to(script))
+        .route("/citizens/{user_id}/script", web::delete().to(clear_scripts))
+        .route("/citizens/{user_id}/code", web::get().to(current_code))
+        .route("/citizens/{user_id}/card-key/{number}", web::get().to(card_key))
+        .route("/app-requests", web::get().to(app_requests))
+        .route("/app-requests/{id}/approve", web::post().to(approve_app))
+        .route("/app-requests/{id}/reject", web::post().to(reject_app))
+        .route("/clients", web::get().to(clients))
+        .route("/clients", web::post().to(register_client))
+        .route("/clients/{client_id}", web::get().to(client))
+        .route("/clients/{client_id}", web::delete().to(delete_client))
+        .route("/clients/{client_id}/faults", web::post().to(add_fault))
+        .route("/clients/{client_id}/faults", web::delete().to(clear_faults))
+        .route("/clients/{client_id}/backchannel", web::post().to(backchannel_switch))
+        .route("/keys", web::get().to(keys))
+        .route("/keys/rotate", web::post().to(rotate_keys))
+        .route("/sessions", web::get().to(sessions))
+        .route("/sessions/{id}", web::delete().to(end_session))
+        .route("/sessions/{id}/expire", web::post().to(expire_session))
+        .route("/clock", web::get().to(clock))
+        .route("/clock", web::post().to(shift_clock))
+        .route("/clock", web::delete().to(reset_clock))
+        .route("/record", web::get().to(record))
+        .route("/record", web::delete().to(clear_record))
+        .route("/logouts", web::get().to(logouts))
+        .default_service(web::to(admin_not_found))
+}
+
+async fn admin_not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(serde_json::json!({
+        "error": "not_found",
+        "message": "no such admin endpoint; see /admin/openapi.json",
+    }))
 }
 
 async fn not_found() -> HttpResponse {

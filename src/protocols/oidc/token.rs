@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::clients::{AuthMethod, Client};
 use super::error::{ErrorCode, OAuthError};
 use super::grants::{Redemption, Rotation, TokenGrant, TokenKind};
-use super::Provider;
+use super::{faults, Provider};
 use crate::broker::SigningAlg;
 use crate::protocols::claims::{self, IdTokenInput};
 
@@ -346,7 +346,7 @@ impl Provider {
             .sign(SigningAlg::ES256, "at+jwt", as_map(access_claims))
             .await
             .map_err(signing_failed)?;
-        let id_claims = claims::id_token(IdTokenInput {
+        let mut id_claims = claims::id_token(IdTokenInput {
             issuer: &self.issuer,
             client_id: &client.client_id,
             subject: &grant.subject,
@@ -356,12 +356,20 @@ impl Provider {
             lifetime: self.lifetimes.id_token,
             at_hash: Some(token_hash(&access_token)),
         });
-        let id_token = self
-            .broker
-            .keys
-            .sign(client.id_token_signed_response_alg, "JWT", id_claims)
-            .await
-            .map_err(signing_failed)?;
+        let id_token = match self.faults.next_id_token(&client.client_id) {
+            Some(fault) => {
+                tracing::info!(client = %client.client_id, fault = %fault.name(), "id_token fault injected");
+                faults::alter_claims(fault, &mut id_claims, now.unix_timestamp());
+                faults::sign_with_fault(&self.broker.keys, client.id_token_signed_response_alg, fault, id_claims).await
+            }
+            None => {
+                self.broker
+                    .keys
+                    .sign(client.id_token_signed_response_alg, "JWT", id_claims)
+                    .await
+            }
+        }
+        .map_err(signing_failed)?;
         let refresh_token = with_refresh.then(|| {
             self.grants.issue_refresh_token(TokenGrant {
                 expires: now + self.lifetimes.refresh_token,
@@ -429,6 +437,12 @@ impl Provider {
             "session_is_active": session_active,
         }))
     }
+}
+
+/// The client a token-endpoint-style request claims to be, for the request record.
+pub fn presented_client_id(pairs: &[(String, String)], authorization: Option<&str>) -> Option<String> {
+    let params: HashMap<String, String> = pairs.iter().cloned().collect();
+    credentials(&params, authorization).ok().map(|c| c.client_id)
 }
 
 fn single_valued(pairs: Vec<(String, String)>) -> Result<HashMap<String, String>, TokenFailure> {
