@@ -5,9 +5,11 @@
 
 pub mod authenticators;
 pub mod broker;
+pub mod control;
 pub mod fixtures;
 pub mod flow;
 pub mod identity;
+pub mod persistence;
 pub mod protocols;
 pub mod random;
 pub mod simulator;

@@ -32,6 +32,7 @@ pub struct SimulatorBuilder {
     lifetimes: Lifetimes,
     clock: Clock,
     backchannel_retry: RetryPolicy,
+    state_dir: Option<std::path::PathBuf>,
 }
 
 impl SimulatorBuilder {
@@ -68,6 +69,12 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Keeps runtime changes in this folder across restarts.
+    pub fn state_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.state_dir = Some(dir.into());
+        self
+    }
+
     /// A clock the test keeps a handle to, to make time pass.
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
@@ -100,6 +107,8 @@ impl SimulatorBuilder {
             clock: self.clock,
             workers: Some(2),
             backchannel_retry: self.backchannel_retry,
+            admin_token: None,
+            state_dir: self.state_dir,
         })?;
         let (addr, base_url, provider, handle) = running.spawn();
         Ok(Simulator {

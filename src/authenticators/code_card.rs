@@ -156,7 +156,7 @@ pub fn card_serial(pid: &Pid, index: u32) -> String {
     format!("NK {tail}-{:04}", index + 1)
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CardState {
     pub card_index: u32,
     pub used: HashSet<usize>,
@@ -318,6 +318,20 @@ impl CodeCards {
 
     pub fn reset(&self, citizen: Uuid) {
         self.cards.remove(&citizen);
+    }
+
+    /// Every card that has been used, for the state directory.
+    pub fn export(&self) -> Vec<(Uuid, CardState)> {
+        self.cards
+            .iter()
+            .map(|e| (*e.key(), e.value().clone()))
+            .collect()
+    }
+
+    pub fn import(&self, cards: Vec<(Uuid, CardState)>) {
+        for (citizen, state) in cards {
+            self.cards.insert(citizen, state);
+        }
     }
 }
 

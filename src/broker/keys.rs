@@ -12,9 +12,9 @@ use josekit::jws::{JwsHeader, JwsSigner, ES256, RS256};
 use josekit::jwt::{self, JwtPayload};
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
 pub const ES256_FILE: &str = "es256.pem";
@@ -138,9 +138,9 @@ impl Generation {
         let ec = ES256.generate_key_pair()?.to_pem_private_key();
         let (sender, receiver) = watch::channel(None);
         std::thread::spawn(move || {
-            let generated = RS256
-                .generate_key_pair(2048)
-                .and_then(|pair| SigningKey::from_pem(SigningAlg::RS256, &pair.to_pem_private_key()));
+            let generated = RS256.generate_key_pair(2048).and_then(|pair| {
+                SigningKey::from_pem(SigningAlg::RS256, &pair.to_pem_private_key())
+            });
             match generated {
                 Ok(key) => {
                     sender.send_replace(Some(Arc::new(key)));
@@ -246,11 +246,12 @@ impl KeySet {
             alg: "ES256",
             source,
         })?;
-        let generation = Generation::from_pems(&es_pem, &rs_pem).map_err(|source| KeyError::Parse {
-            path: rs_path,
-            alg: "RS256",
-            source,
-        })?;
+        let generation =
+            Generation::from_pems(&es_pem, &rs_pem).map_err(|source| KeyError::Parse {
+                path: rs_path,
+                alg: "RS256",
+                source,
+            })?;
         Ok(Self::with(generation))
     }
 
@@ -279,7 +280,11 @@ impl KeySet {
         let keep = RETIRED_KEYS_KEPT.whole_seconds();
         let retired = self.retired.load();
         if retired.iter().any(|(at, _)| now - at > keep) {
-            let kept: Vec<_> = retired.iter().filter(|(at, _)| now - at <= keep).cloned().collect();
+            let kept: Vec<_> = retired
+                .iter()
+                .filter(|(at, _)| now - at <= keep)
+                .cloned()
+                .collect();
             self.retired.store(Arc::new(kept));
         }
     }
@@ -289,7 +294,9 @@ impl KeySet {
     }
 
     /// Every published key, current first.
-    async fn published(&self) -> Result<Vec<(Arc<SigningKey>, &'static str, Option<i64>)>, KeyError> {
+    async fn published(
+        &self,
+    ) -> Result<Vec<(Arc<SigningKey>, &'static str, Option<i64>)>, KeyError> {
         let mut keys = Vec::new();
         let current = self.current();
         for alg in [SigningAlg::ES256, SigningAlg::RS256] {
@@ -311,7 +318,11 @@ impl KeySet {
             .map(|(key, alg, retired_at)| KeyInfo {
                 kid: key.kid.clone(),
                 alg,
-                status: if retired_at.is_some() { "retired" } else { "current" },
+                status: if retired_at.is_some() {
+                    "retired"
+                } else {
+                    "current"
+                },
                 retired_at,
             })
             .collect())
@@ -352,33 +363,53 @@ impl KeySet {
     /// Checks a token this broker signed (an `id_token_hint`, a logout request) and
     /// returns its claims. Expiry is the caller's business: expired hints are allowed.
     pub async fn verify(&self, token: &str) -> Result<Map<String, Value>, KeyError> {
-        let header = jwt::decode_header(token).map_err(|err| KeyError::Untrusted(format!("not a JWT: {err}")))?;
-        let alg = header.claim("alg").and_then(Value::as_str).unwrap_or_default().to_string();
-        let kid = header.claim("kid").and_then(Value::as_str).unwrap_or_default().to_string();
+        let header = jwt::decode_header(token)
+            .map_err(|err| KeyError::Untrusted(format!("not a JWT: {err}")))?;
+        let alg = header
+            .claim("alg")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let kid = header
+            .claim("kid")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let key = self
             .published()
             .await?
             .into_iter()
             .find(|(key, key_alg, _)| key.kid == kid && *key_alg == alg)
             .map(|(key, _, _)| key)
-            .ok_or_else(|| KeyError::Untrusted("the token is not signed with a key of this broker".into()))?;
+            .ok_or_else(|| {
+                KeyError::Untrusted("the token is not signed with a key of this broker".into())
+            })?;
         let verified = match alg.as_str() {
             "ES256" => jwt::decode_with_verifier(token, &ES256.verifier_from_jwk(&key.public_jwk)?),
             _ => jwt::decode_with_verifier(token, &RS256.verifier_from_jwk(&key.public_jwk)?),
         };
-        let (payload, _) =
-            verified.map_err(|err| KeyError::Untrusted(format!("the signature does not verify: {err}")))?;
+        let (payload, _) = verified
+            .map_err(|err| KeyError::Untrusted(format!("the signature does not verify: {err}")))?;
         Ok(payload.claims_set().clone())
     }
 
     /// Signs `claims` as a compact JWS with the given `typ` header.
-    pub async fn sign(&self, alg: SigningAlg, typ: &str, claims: Map<String, Value>) -> Result<String, KeyError> {
+    pub async fn sign(
+        &self,
+        alg: SigningAlg,
+        typ: &str,
+        claims: Map<String, Value>,
+    ) -> Result<String, KeyError> {
         let key = self.key(alg).await?;
         let mut header = JwsHeader::new();
         header.set_token_type(typ);
         header.set_key_id(&key.kid);
         let payload = JwtPayload::from_map(claims)?;
-        Ok(jwt::encode_with_signer(&payload, &header, key.signer.as_ref())?)
+        Ok(jwt::encode_with_signer(
+            &payload,
+            &header,
+            key.signer.as_ref(),
+        )?)
     }
 
     /// The public key of the current generation in PEM, for fault injection (HS256
@@ -386,8 +417,12 @@ impl KeySet {
     pub async fn public_pem(&self, alg: SigningAlg) -> Result<Vec<u8>, KeyError> {
         let key = self.key(alg).await?;
         let public = match alg {
-            SigningAlg::ES256 => ES256.key_pair_from_pem(&key.private_pem)?.to_pem_public_key(),
-            SigningAlg::RS256 => RS256.key_pair_from_pem(&key.private_pem)?.to_pem_public_key(),
+            SigningAlg::ES256 => ES256
+                .key_pair_from_pem(&key.private_pem)?
+                .to_pem_public_key(),
+            SigningAlg::RS256 => RS256
+                .key_pair_from_pem(&key.private_pem)?
+                .to_pem_public_key(),
         };
         Ok(public)
     }
@@ -428,14 +463,26 @@ mod tests {
         let old_kid = keys.kid(SigningAlg::ES256).await.unwrap();
         let mut claims = Map::new();
         claims.insert("sub".into(), "abc".into());
-        let old_token = keys.sign(SigningAlg::ES256, "JWT", claims.clone()).await.unwrap();
+        let old_token = keys
+            .sign(SigningAlg::ES256, "JWT", claims.clone())
+            .await
+            .unwrap();
         keys.rotate(1_000).unwrap();
         let new_kid = keys.kid(SigningAlg::ES256).await.unwrap();
         assert_ne!(old_kid, new_kid);
-        assert_eq!(keys.jwks().await.unwrap()["keys"].as_array().unwrap().len(), 4);
-        assert!(keys.verify(&old_token).await.is_ok(), "retired keys still verify");
+        assert_eq!(
+            keys.jwks().await.unwrap()["keys"].as_array().unwrap().len(),
+            4
+        );
+        assert!(
+            keys.verify(&old_token).await.is_ok(),
+            "retired keys still verify"
+        );
         keys.prune(1_000 + RETIRED_KEYS_KEPT.whole_seconds() + 1);
-        assert_eq!(keys.jwks().await.unwrap()["keys"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            keys.jwks().await.unwrap()["keys"].as_array().unwrap().len(),
+            2
+        );
         assert!(keys.verify(&old_token).await.is_err());
     }
 

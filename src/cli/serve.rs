@@ -40,6 +40,13 @@ pub struct ServeArgs {
     /// A broker session ends this long after it began, whatever the activity.
     #[arg(long, default_value = "8h", value_parser = parse_offset)]
     session_absolute: time::Duration,
+    /// Keep runtime changes (citizens, clients, keys, used code-card keys) in this folder
+    /// across restarts; without it, state lives in memory.
+    #[arg(long, value_name = "DIR", env = "MITID_SIM_STATE_DIR")]
+    state_dir: Option<PathBuf>,
+    /// Bearer token for the admin API; required when --host is not a loopback address.
+    #[arg(long, value_name = "TOKEN", env = "MITID_SIM_ADMIN_TOKEN")]
+    admin_token: Option<String>,
     #[command(flatten)]
     clock: ClockArgs,
 }
@@ -80,6 +87,8 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         clock: args.clock.clock(),
         workers: None,
         backchannel_retry: Default::default(),
+        admin_token: args.admin_token,
+        state_dir: args.state_dir,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -253,11 +253,13 @@ impl<P> Login<P> {
             return &self.step;
         }
         // No page to wait on: a scripted app answer decides at once.
-        let scripted = self.apply_script(broker, citizen).or(match self.app_override {
-            Some(AppAnswer::Reject { .. }) => Some(Failure::AppRejected),
-            Some(AppAnswer::Never) => Some(Failure::AppTimedOut),
-            _ => None,
-        });
+        let scripted = self
+            .apply_script(broker, citizen)
+            .or(match self.app_override {
+                Some(AppAnswer::Reject { .. }) => Some(Failure::AppRejected),
+                Some(AppAnswer::Never) => Some(Failure::AppTimedOut),
+                _ => None,
+            });
         if let Some(failure) = scripted {
             self.fail(failure);
             return &self.step;

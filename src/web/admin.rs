@@ -14,7 +14,8 @@ use crate::authenticators::Method;
 use crate::broker::clock::parse_offset;
 use crate::broker::scripts::ScriptedLogin;
 use crate::broker::sessions::EndReason;
-use crate::identity::{Identity, IdentityStatus};
+use crate::control::ControlError;
+use crate::identity::Identity;
 use crate::protocols::oidc::clients::Client;
 use crate::protocols::oidc::faults::TokenFault;
 use crate::protocols::oidc::Provider;
@@ -52,14 +53,21 @@ async fn saved(provider: &Provider, status: StatusCode, body: Value) -> HttpResp
 }
 
 pub async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(OPENAPI)
 }
 
 // ---- citizens ----
 
 pub async fn citizens(provider: Data) -> HttpResponse {
     let broker = &provider.broker;
-    let all: Vec<_> = broker.identities.all().iter().map(|c| broker.citizen_report(c)).collect();
+    let all: Vec<_> = broker
+        .identities
+        .all()
+        .iter()
+        .map(|c| broker.citizen_report(c))
+        .collect();
     HttpResponse::Ok().json(all)
 }
 
@@ -71,20 +79,12 @@ pub async fn citizen(provider: Data, path: web::Path<String>) -> HttpResponse {
     }
 }
 
-/// Checks a citizen as the fixtures would, and that it clashes with nobody else.
-fn admissible(provider: &Provider, identity: &Identity, replacing: Option<&Identity>) -> Result<(), String> {
-    if let Some(problem) = identity.problems().into_iter().next() {
-        return Err(problem);
+fn control_error(err: ControlError) -> HttpResponse {
+    match err {
+        ControlError::NotFound(message) => not_found(message),
+        ControlError::Conflict(message) => error(StatusCode::CONFLICT, "conflict", message),
+        ControlError::Invalid(message) => bad_request(message),
     }
-    let store = &provider.broker.identities;
-    let is_self = |other: &Identity| replacing.is_some_and(|r| r.uuid == other.uuid);
-    if let Some(other) = store.by_user_id(identity.user_id.as_str()).filter(|o| !is_self(o)) {
-        return Err(format!("user ID `{}` is taken by citizen {}", identity.user_id, other.uuid));
-    }
-    if let Some(other) = store.by_uuid(identity.uuid).filter(|o| !is_self(o)) {
-        return Err(format!("UUID {} belongs to `{}`", identity.uuid, other.user_id));
-    }
-    Ok(())
 }
 
 pub async fn create_citizen(provider: Data, body: web::Bytes) -> HttpResponse {
@@ -92,15 +92,26 @@ pub async fn create_citizen(provider: Data, body: web::Bytes) -> HttpResponse {
         Ok(identity) => identity,
         Err(err) => return bad_request(format!("not a citizen: {err}")),
     };
-    if let Err(problem) = admissible(&provider, &identity, None) {
-        return error(StatusCode::CONFLICT, "conflict", problem);
+    match provider.create_citizen(identity.clone()) {
+        Ok(()) => {
+            saved(
+                &provider,
+                StatusCode::CREATED,
+                provider.broker.citizen_report(&identity),
+            )
+            .await
+        }
+        Err(err) => control_error(err),
     }
-    provider.broker.identities.insert(identity.clone());
-    saved(&provider, StatusCode::CREATED, provider.broker.citizen_report(&identity)).await
 }
 
 /// PUT replaces the citizen; PATCH merges a JSON object into it (RFC 7396).
-async fn update_citizen(provider: Data, path: web::Path<String>, body: web::Bytes, merge: bool) -> HttpResponse {
+async fn update_citizen(
+    provider: Data,
+    path: web::Path<String>,
+    body: web::Bytes,
+    merge: bool,
+) -> HttpResponse {
     let Some(current) = provider.broker.identities.by_user_id(&path) else {
         return no_citizen(&path);
     };
@@ -119,15 +130,17 @@ async fn update_citizen(provider: Data, path: web::Path<String>, body: web::Byte
         Ok(identity) => identity,
         Err(err) => return bad_request(format!("not a citizen: {err}")),
     };
-    if let Err(problem) = admissible(&provider, &updated, Some(&current)) {
-        return error(StatusCode::CONFLICT, "conflict", problem);
+    match provider.replace_citizen(&path, updated.clone()) {
+        Ok(()) => {
+            saved(
+                &provider,
+                StatusCode::OK,
+                provider.broker.citizen_report(&updated),
+            )
+            .await
+        }
+        Err(err) => control_error(err),
     }
-    let store = &provider.broker.identities;
-    if updated.uuid != current.uuid || updated.user_id != current.user_id || updated.cpr != current.cpr {
-        store.remove(current.uuid);
-    }
-    store.insert(updated.clone());
-    saved(&provider, StatusCode::OK, provider.broker.citizen_report(&updated)).await
 }
 
 fn merge_patch(target: &mut Value, patch: &Value) {
@@ -145,56 +158,74 @@ fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
-pub async fn replace_citizen(provider: Data, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
+pub async fn replace_citizen(
+    provider: Data,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
     update_citizen(provider, path, body, false).await
 }
 
-pub async fn patch_citizen(provider: Data, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
+pub async fn patch_citizen(
+    provider: Data,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
     update_citizen(provider, path, body, true).await
 }
 
 pub async fn delete_citizen(provider: Data, path: web::Path<String>) -> HttpResponse {
-    let broker = &provider.broker;
-    let Some(citizen) = broker.identities.by_user_id(&path) else {
-        return no_citizen(&path);
-    };
-    broker.identities.remove(citizen.uuid);
-    broker.code_displays.unlock(citizen.uuid);
-    broker.code_cards.reset(citizen.uuid);
-    broker.scripts.clear(citizen.uuid);
-    saved(&provider, StatusCode::OK, json!({ "deleted": citizen.user_id.as_str() })).await
+    match provider.delete_citizen(&path) {
+        Ok(citizen) => {
+            saved(
+                &provider,
+                StatusCode::OK,
+                json!({ "deleted": citizen.user_id.as_str() }),
+            )
+            .await
+        }
+        Err(err) => control_error(err),
+    }
 }
 
 pub async fn lock(provider: Data, path: web::Path<String>) -> HttpResponse {
-    let broker = &provider.broker;
-    let Some(citizen) = broker.identities.by_user_id(&path) else {
-        return no_citizen(&path);
-    };
-    let mut locked = (*citizen).clone();
-    locked.status = IdentityStatus::Locked;
-    broker.identities.insert(locked.clone());
-    saved(&provider, StatusCode::OK, broker.citizen_report(&locked)).await
+    match provider.lock_citizen(&path) {
+        Ok(locked) => {
+            saved(
+                &provider,
+                StatusCode::OK,
+                provider.broker.citizen_report(&locked),
+            )
+            .await
+        }
+        Err(err) => control_error(err),
+    }
 }
 
 /// Lifts code-display blocks and wrong-code counts, and a `locked` status.
 pub async fn unlock(provider: Data, path: web::Path<String>) -> HttpResponse {
-    let broker = &provider.broker;
-    match broker.unlock(&path) {
-        Some(citizen) => saved(&provider, StatusCode::OK, broker.citizen_report(&citizen)).await,
-        None => no_citizen(&path),
+    match provider.unlock_citizen(&path) {
+        Ok(citizen) => {
+            saved(
+                &provider,
+                StatusCode::OK,
+                provider.broker.citizen_report(&citizen),
+            )
+            .await
+        }
+        Err(err) => control_error(err),
     }
 }
 
 /// Back to the citizens the broker started with, with fresh devices.
 pub async fn reset_citizens(provider: Data) -> HttpResponse {
-    let broker = &provider.broker;
-    for citizen in broker.identities.all() {
-        broker.code_displays.unlock(citizen.uuid);
-        broker.code_cards.reset(citizen.uuid);
-        broker.scripts.clear(citizen.uuid);
-    }
-    broker.identities.replace_all(broker.fixtures.clone());
-    saved(&provider, StatusCode::OK, json!({ "citizens": broker.identities.len() })).await
+    provider.reset_citizens();
+    saved(
+        &provider,
+        StatusCode::OK,
+        json!({ "citizens": provider.broker.identities.len() }),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -223,7 +254,9 @@ pub async fn script(provider: Data, path: web::Path<String>, body: web::Bytes) -
             ))
         }
     };
-    broker.scripts.push(citizen.uuid, request.behaviour, request.count);
+    broker
+        .scripts
+        .push(citizen.uuid, request.behaviour, request.count);
     HttpResponse::Ok().json(json!({ "user_id": citizen.user_id.as_str(), "pending": broker.scripts.pending(citizen.uuid) }))
 }
 
@@ -247,7 +280,11 @@ pub async fn clear_scripts(provider: Data, path: web::Path<String>) -> HttpRespo
 }
 
 /// The code a citizen's code display (or `?device=audio_reader`) shows now.
-pub async fn current_code(provider: Data, path: web::Path<String>, query: web::Query<HashMap<String, String>>) -> HttpResponse {
+pub async fn current_code(
+    provider: Data,
+    path: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
     let broker = &provider.broker;
     let Some(citizen) = broker.identities.by_user_id(&path) else {
         return no_citizen(&path);
@@ -255,7 +292,11 @@ pub async fn current_code(provider: Data, path: web::Path<String>, query: web::Q
     let method = match query.get("device").map(String::as_str) {
         None | Some("code_display") => Method::CodeDisplay,
         Some("audio_reader") => Method::AudioReader,
-        Some(other) => return bad_request(format!("device `{other}`: use code_display or audio_reader")),
+        Some(other) => {
+            return bad_request(format!(
+                "device `{other}`: use code_display or audio_reader"
+            ))
+        }
     };
     let Some(device) = citizen.totp_device(method) else {
         return not_found(format!("`{}` has no {}", citizen.user_id, method.slug()));
@@ -283,7 +324,10 @@ pub async fn card_key(provider: Data, path: web::Path<(String, String)>) -> Http
         return bad_request(format!("`{number}` is not a key number"));
     };
     let state = broker.code_cards.state(citizen.uuid, nemid);
-    for (index, card) in [(state.card_index, "current"), (state.card_index + 1, "next")] {
+    for (index, card) in [
+        (state.card_index, "current"),
+        (state.card_index + 1, "next"),
+    ] {
         let keys = code_card::card_keys(&nemid.pid, index);
         if let Some(position) = keys.iter().position(|k| k.number == wanted) {
             let used = card == "current" && state.used.contains(&position);
@@ -297,7 +341,9 @@ pub async fn card_key(provider: Data, path: web::Path<(String, String)>) -> Http
             }));
         }
     }
-    not_found(format!("key number {wanted:04} is on neither of `{user_id}`'s cards"))
+    not_found(format!(
+        "key number {wanted:04} is on neither of `{user_id}`'s cards"
+    ))
 }
 
 // ---- devices ----
@@ -328,7 +374,9 @@ async fn answer_app(provider: Data, path: web::Path<String>, approve: bool) -> H
     let broker = &provider.broker;
     match broker.apps.answer(&path, approve, broker.clock.now()) {
         Ok(state) => HttpResponse::Ok().json(json!({ "id": path.as_str(), "state": state })),
-        Err(crate::authenticators::app::AppError::Unknown) => not_found(format!("no app request `{path}`")),
+        Err(crate::authenticators::app::AppError::Unknown) => {
+            not_found(format!("no app request `{path}`"))
+        }
         Err(err) => error(StatusCode::CONFLICT, "not_pending", err.to_string()),
     }
 }
@@ -350,7 +398,12 @@ fn client_json(provider: &Provider, client: &Client) -> Value {
 }
 
 pub async fn clients(provider: Data) -> HttpResponse {
-    let all: Vec<_> = provider.clients.all().iter().map(|c| client_json(&provider, c)).collect();
+    let all: Vec<_> = provider
+        .clients
+        .all()
+        .iter()
+        .map(|c| client_json(&provider, c))
+        .collect();
     HttpResponse::Ok().json(all)
 }
 
@@ -367,22 +420,30 @@ pub async fn register_client(provider: Data, body: web::Bytes) -> HttpResponse {
         Ok(client) => client,
         Err(err) => return bad_request(format!("not a client registration: {err}")),
     };
-    if let Some(problem) = client.problems() {
-        return bad_request(problem);
+    match provider.register_client(client.clone()) {
+        Ok(new) => {
+            let status = if new {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            saved(&provider, status, client_json(&provider, &client)).await
+        }
+        Err(err) => control_error(err),
     }
-    let existed = provider.clients.get(&client.client_id).is_some();
-    provider.clients.insert(client.clone());
-    let status = if existed { StatusCode::OK } else { StatusCode::CREATED };
-    saved(&provider, status, client_json(&provider, &client)).await
 }
 
 pub async fn delete_client(provider: Data, path: web::Path<String>) -> HttpResponse {
-    match provider.clients.remove(&path) {
-        Some(client) => {
-            provider.faults.clear(&client.client_id);
-            saved(&provider, StatusCode::OK, json!({ "deleted": client.client_id })).await
+    match provider.delete_client(&path) {
+        Ok(client) => {
+            saved(
+                &provider,
+                StatusCode::OK,
+                json!({ "deleted": client.client_id }),
+            )
+            .await
         }
-        None => not_found(format!("no client `{path}`")),
+        Err(err) => control_error(err),
     }
 }
 
@@ -402,11 +463,16 @@ pub async fn add_fault(provider: Data, path: web::Path<String>, body: web::Bytes
         Ok(request) => request,
         Err(err) => {
             let names: Vec<String> = TokenFault::ALL.iter().map(|f| f.name()).collect();
-            return bad_request(format!("expected {{\"fault\": one of {}, \"count\": N}}: {err}", names.join(", ")));
+            return bad_request(format!(
+                "expected {{\"fault\": one of {}, \"count\": N}}: {err}",
+                names.join(", ")
+            ));
         }
     };
     provider.faults.push(&path, request.fault, request.count);
-    HttpResponse::Ok().json(json!({ "client_id": path.as_str(), "pending_faults": provider.faults.pending(&path) }))
+    HttpResponse::Ok().json(
+        json!({ "client_id": path.as_str(), "pending_faults": provider.faults.pending(&path) }),
+    )
 }
 
 pub async fn clear_faults(provider: Data, path: web::Path<String>) -> HttpResponse {
@@ -421,7 +487,11 @@ pub struct BackchannelSwitch {
 }
 
 /// Holds back (or resumes) back-channel logout to a client, to judge its own logout.
-pub async fn backchannel_switch(provider: Data, path: web::Path<String>, body: web::Json<BackchannelSwitch>) -> HttpResponse {
+pub async fn backchannel_switch(
+    provider: Data,
+    path: web::Path<String>,
+    body: web::Json<BackchannelSwitch>,
+) -> HttpResponse {
     if provider.clients.get(&path).is_none() {
         return not_found(format!("no client `{path}`"));
     }
@@ -434,7 +504,11 @@ pub async fn backchannel_switch(provider: Data, path: web::Path<String>, body: w
 pub async fn keys(provider: Data) -> HttpResponse {
     match provider.broker.keys.list().await {
         Ok(keys) => HttpResponse::Ok().json(keys),
-        Err(err) => error(StatusCode::SERVICE_UNAVAILABLE, "keys_unavailable", err.to_string()),
+        Err(err) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "keys_unavailable",
+            err.to_string(),
+        ),
     }
 }
 
@@ -442,11 +516,19 @@ pub async fn keys(provider: Data) -> HttpResponse {
 pub async fn rotate_keys(provider: Data) -> HttpResponse {
     let broker = &provider.broker;
     if let Err(err) = broker.keys.rotate(broker.clock.unix()) {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "rotation_failed", err.to_string());
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "rotation_failed",
+            err.to_string(),
+        );
     }
     match broker.keys.list().await {
         Ok(keys) => saved(&provider, StatusCode::OK, json!(keys)).await,
-        Err(err) => error(StatusCode::SERVICE_UNAVAILABLE, "keys_unavailable", err.to_string()),
+        Err(err) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "keys_unavailable",
+            err.to_string(),
+        ),
     }
 }
 
@@ -460,18 +542,13 @@ async fn end_with(provider: Data, path: web::Path<String>, reason: EndReason) ->
     let Ok(id) = uuid::Uuid::parse_str(&path) else {
         return bad_request(format!("`{path}` is not a session id (neb_sid)"));
     };
-    let now = provider.broker.clock.now();
-    match provider.broker.sessions.end(id, reason, now) {
-        Some(ended) => {
-            let body = json!({
-                "ended": ended.session.id,
-                "reason": reason,
-                "clients": ended.session.participants.keys().collect::<Vec<_>>(),
-            });
-            provider.announce_logout(ended);
-            HttpResponse::Ok().json(body)
-        }
-        None => not_found(format!("no live session {id}")),
+    match provider.end_session_now(id, reason) {
+        Ok(ended) => HttpResponse::Ok().json(json!({
+            "ended": ended.session.id,
+            "reason": reason,
+            "clients": ended.session.participants.keys().collect::<Vec<_>>(),
+        })),
+        Err(err) => control_error(err),
     }
 }
 
@@ -529,9 +606,12 @@ pub async fn reset_clock(provider: Data) -> HttpResponse {
 
 // ---- record ----
 
-fn record_filter(query: &HashMap<String, String>) -> Result<(Option<String>, Option<i64>), HttpResponse> {
+fn record_filter(query: &HashMap<String, String>) -> Result<(Option<String>, Option<i64>), String> {
     let since = match query.get("since") {
-        Some(text) => Some(text.parse::<i64>().map_err(|_| bad_request(format!("since `{text}` is not a Unix time")))?),
+        Some(text) => Some(
+            text.parse::<i64>()
+                .map_err(|_| format!("since `{text}` is not a Unix time"))?,
+        ),
         None => None,
     };
     Ok((query.get("client").cloned(), since))
@@ -541,7 +621,7 @@ fn record_filter(query: &HashMap<String, String>) -> Result<(Option<String>, Opt
 pub async fn record(provider: Data, query: web::Query<HashMap<String, String>>) -> HttpResponse {
     let (client, since) = match record_filter(&query) {
         Ok(filter) => filter,
-        Err(response) => return response,
+        Err(message) => return bad_request(message),
     };
     let requests = provider.recorder.list(client.as_deref(), since);
     let backchannel: Vec<_> = provider
@@ -554,7 +634,10 @@ pub async fn record(provider: Data, query: web::Query<HashMap<String, String>>) 
     HttpResponse::Ok().json(json!({ "requests": requests, "backchannel": backchannel }))
 }
 
-pub async fn clear_record(provider: Data, query: web::Query<HashMap<String, String>>) -> HttpResponse {
+pub async fn clear_record(
+    provider: Data,
+    query: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
     let client = query.get("client").cloned();
     provider.recorder.clear(client.as_deref());
     provider.backchannel.clear(client.as_deref());

@@ -372,6 +372,12 @@ async fn act(
             result.map_err(Some)
         },
     );
+    if matches!(outcome, Ok(Ok(()))) {
+        // Used code-card keys and activated key apps must survive a restart.
+        if let Err(err) = provider.persist().await {
+            tracing::error!("cannot save the state: {err}");
+        }
+    }
     match outcome {
         // The citizen has read why the login failed: now the RP hears it.
         Ok(Ok(())) if matches!(action, Action::Return) => deliver(&provider, &req, &login_id),

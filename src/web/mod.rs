@@ -17,6 +17,7 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 
 use crate::broker::{Broker, Clock, KeySet, Settings};
 use crate::identity::Identity;
+use crate::persistence::StateDir;
 use crate::protocols::oidc::backchannel::{Backchannel, RetryPolicy};
 use crate::protocols::oidc::{paths, Client, ClientRegistry, Lifetimes, Provider};
 
@@ -36,6 +37,19 @@ pub struct Config {
     pub clock: Clock,
     pub workers: Option<usize>,
     pub backchannel_retry: RetryPolicy,
+    /// Bearer token the admin API requires; mandatory when binding a non-loopback address.
+    pub admin_token: Option<String>,
+    /// Keeps runtime changes across restarts.
+    pub state_dir: Option<std::path::PathBuf>,
+}
+
+/// True for 127.0.0.0/8, ::1 and "localhost".
+pub fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A started broker.
@@ -71,6 +85,15 @@ impl Running {
 
 /// Binds the port and builds the broker. Call inside a Tokio runtime.
 pub fn start(config: Config) -> std::io::Result<Running> {
+    if !is_loopback(&config.host) && config.admin_token.is_none() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "{} is not a loopback address: give --admin-token so the admin API is not open to the network",
+                config.host
+            ),
+        ));
+    }
     let listener = TcpListener::bind((config.host.as_str(), config.port))?;
     let addr = listener.local_addr()?;
     let host = if addr.ip().is_ipv6() {
@@ -81,20 +104,43 @@ pub fn start(config: Config) -> std::io::Result<Running> {
     let base_url = config
         .public_url
         .unwrap_or_else(|| format!("http://{host}:{}", addr.port()));
-    let broker = Broker::new(
-        config.settings,
-        config.clock,
-        config.keys,
-        config.identities,
-    );
+    let state = config.state_dir.as_ref().map(StateDir::new);
+    let saved = match &state {
+        Some(state) => state.load().map_err(std::io::Error::other)?,
+        None => None,
+    };
+    let (keys, clients) = match &saved {
+        Some(saved) => (
+            KeySet::from_pems(saved.es256_pem.as_bytes(), saved.rs256_pem.as_bytes())
+                .map_err(std::io::Error::other)?,
+            saved.clients.clone(),
+        ),
+        None => (config.keys, config.clients),
+    };
+    let broker = Broker::new(config.settings, config.clock, keys, config.identities);
+    if let Some(saved) = saved {
+        broker.identities.replace_all(saved.citizens);
+        broker.code_cards.import(saved.cards);
+    }
     let mut provider = Provider::new(
         Arc::clone(&broker),
         &base_url,
-        ClientRegistry::new(config.clients),
+        ClientRegistry::new(clients),
         config.lifetimes,
     );
     provider.backchannel = Backchannel::new(config.backchannel_retry);
+    provider.state = state;
     let provider = web::Data::new(provider);
+
+    if provider.state.is_some() {
+        // The first save makes freshly generated keys survive a restart too.
+        let first = provider.clone();
+        tokio::spawn(async move {
+            if let Err(err) = first.persist().await {
+                tracing::error!("cannot save the state: {err}");
+            }
+        });
+    }
 
     let sweeper = provider.clone();
     tokio::spawn(async move {
@@ -112,9 +158,15 @@ pub fn start(config: Config) -> std::io::Result<Running> {
     });
 
     let data = provider.clone();
-    let mut server = HttpServer::new(move || App::new().app_data(data.clone()).configure(routes))
-        .listen(listener)?
-        .shutdown_timeout(2);
+    let admin_token = web::Data::new(AdminToken(config.admin_token));
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(admin_token.clone())
+            .configure(routes)
+    })
+    .listen(listener)?
+    .shutdown_timeout(2);
     if let Some(workers) = config.workers {
         server = server.workers(workers);
     }
@@ -216,9 +268,57 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(not_found));
 }
 
-fn admin_routes() -> actix_web::Scope {
+/// The admin API's bearer token, if one is required.
+pub struct AdminToken(pub Option<String>);
+
+/// Refuses admin requests without the configured bearer token.
+async fn require_admin_token(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<
+    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
+    actix_web::Error,
+> {
+    let expected = req
+        .app_data::<web::Data<AdminToken>>()
+        .and_then(|t| t.0.clone());
+    if let Some(expected) = expected {
+        let presented = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        let ok = presented.len() == expected.len()
+            && openssl::memcmp::eq(presented.as_bytes(), expected.as_bytes());
+        if !ok {
+            let response = HttpResponse::Unauthorized()
+                .insert_header((
+                    actix_web::http::header::WWW_AUTHENTICATE,
+                    "Bearer realm=\"mitid-sim admin\"",
+                ))
+                .json(serde_json::json!({
+                    "error": "unauthorized",
+                    "message": "the admin API needs Authorization: Bearer <--admin-token>",
+                }));
+            return Ok(req.into_response(response).map_into_right_body());
+        }
+    }
+    next.call(req).await.map(|r| r.map_into_left_body())
+}
+
+fn admin_routes() -> actix_web::Scope<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
     use admin::*;
     web::scope("/admin")
+        .wrap(actix_web::middleware::from_fn(require_admin_token))
         .route("/openapi.json", web::get().to(openapi))
         .route("/citizens", web::get().to(citizens))
         .route("/citizens", web::post().to(create_citizen))
@@ -231,9 +331,15 @@ fn admin_routes() -> actix_web::Scope {
         .route("/citizens/{user_id}/unlock", web::post().to(unlock))
         .route("/citizens/{user_id}/script", web::get().to(scripts))
         .route("/citizens/{user_id}/script", web::post().to(script))
-        .route("/citizens/{user_id}/script", web::delete().to(clear_scripts))
+        .route(
+            "/citizens/{user_id}/script",
+            web::delete().to(clear_scripts),
+        )
         .route("/citizens/{user_id}/code", web::get().to(current_code))
-        .route("/citizens/{user_id}/card-key/{number}", web::get().to(card_key))
+        .route(
+            "/citizens/{user_id}/card-key/{number}",
+            web::get().to(card_key),
+        )
         .route("/app-requests", web::get().to(app_requests))
         .route("/app-requests/{id}/approve", web::post().to(approve_app))
         .route("/app-requests/{id}/reject", web::post().to(reject_app))
@@ -242,8 +348,14 @@ fn admin_routes() -> actix_web::Scope {
         .route("/clients/{client_id}", web::get().to(client))
         .route("/clients/{client_id}", web::delete().to(delete_client))
         .route("/clients/{client_id}/faults", web::post().to(add_fault))
-        .route("/clients/{client_id}/faults", web::delete().to(clear_faults))
-        .route("/clients/{client_id}/backchannel", web::post().to(backchannel_switch))
+        .route(
+            "/clients/{client_id}/faults",
+            web::delete().to(clear_faults),
+        )
+        .route(
+            "/clients/{client_id}/backchannel",
+            web::post().to(backchannel_switch),
+        )
         .route("/keys", web::get().to(keys))
         .route("/keys/rotate", web::post().to(rotate_keys))
         .route("/sessions", web::get().to(sessions))

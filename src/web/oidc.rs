@@ -90,9 +90,20 @@ fn bad_authorize_request(detail: &str) -> HttpResponse {
 }
 
 fn authorize(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> HttpResponse {
-    let client_id = pairs.iter().find(|(k, _)| k == "client_id").map(|(_, v)| v.clone());
+    let client_id = pairs
+        .iter()
+        .find(|(k, _)| k == "client_id")
+        .map(|(_, v)| v.clone());
     let response = authorize_response(provider, req, pairs.clone());
-    record(provider, "authorize", req, &pairs, client_id, &response, None);
+    record(
+        provider,
+        "authorize",
+        req,
+        &pairs,
+        client_id,
+        &response,
+        None,
+    );
     response
 }
 
@@ -116,7 +127,11 @@ fn record(
             .map(|(_, v)| v)
     });
     let mut params = pairs.to_vec();
-    if let Some(auth) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(auth) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         params.push(("authorization".into(), auth.to_string()));
     }
     let known = client_id.filter(|id| provider.clients.get(id).is_some());
@@ -205,14 +220,19 @@ pub async fn token(
         Err(error) => return oauth_json(StatusCode::BAD_REQUEST, &error),
     };
     let client_id = presented_client_id(&pairs, authorization.as_deref());
-    let (response, error) = match provider.token(pairs.clone(), authorization.as_deref()).await {
+    let (response, error) = match provider
+        .token(pairs.clone(), authorization.as_deref())
+        .await
+    {
         Ok(body) => (no_store_json(body), None),
         Err(failure) => {
             let code = failure.error.code.to_string();
             (token_failure(failure), Some(code))
         }
     };
-    record(&provider, "token", &req, &pairs, client_id, &response, error);
+    record(
+        &provider, "token", &req, &pairs, client_id, &response, error,
+    );
     response
 }
 
@@ -228,7 +248,9 @@ pub async fn revocation(
     let client_id = presented_client_id(&pairs, authorization.as_deref());
     let (response, error) = match provider.revoke(pairs.clone(), authorization.as_deref()) {
         Ok(()) => (
-            HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).finish(),
+            HttpResponse::Ok()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish(),
             None,
         ),
         Err(failure) => {
@@ -236,7 +258,15 @@ pub async fn revocation(
             (token_failure(failure), Some(code))
         }
     };
-    record(&provider, "revocation", &req, &pairs, client_id, &response, error);
+    record(
+        &provider,
+        "revocation",
+        &req,
+        &pairs,
+        client_id,
+        &response,
+        error,
+    );
     response
 }
 
@@ -257,7 +287,15 @@ pub async fn introspection(
             (token_failure(failure), Some(code))
         }
     };
-    record(&provider, "introspection", &req, &pairs, client_id, &response, error);
+    record(
+        &provider,
+        "introspection",
+        &req,
+        &pairs,
+        client_id,
+        &response,
+        error,
+    );
     response
 }
 
@@ -296,13 +334,18 @@ pub async fn userinfo(
             .json(OAuthError::invalid_request("no bearer access token").to_json());
     };
     let now = provider.broker.clock.now();
-    let client_id = provider.grants.access_token(&token, now).map(|g| g.client_id);
+    let client_id = provider
+        .grants
+        .access_token(&token, now)
+        .map(|g| g.client_id);
     let params = vec![("access_token".to_string(), token.clone())];
     let (response, error) = match provider.userinfo(&token) {
         Ok(claims) => (userinfo_ok(claims), None),
         Err(error) => (userinfo_refused(&error), Some(error.code.to_string())),
     };
-    record(&provider, "userinfo", &req, &params, client_id, &response, error);
+    record(
+        &provider, "userinfo", &req, &params, client_id, &response, error,
+    );
     response
 }
 
@@ -322,7 +365,6 @@ fn userinfo_refused(error: &OAuthError) -> HttpResponse {
         .insert_header((header::WWW_AUTHENTICATE, challenge))
         .json(error.to_json())
 }
-
 
 pub async fn end_session_get(provider: web::Data<Provider>, req: HttpRequest) -> HttpResponse {
     match query_pairs(&req) {
@@ -355,12 +397,27 @@ fn bad_logout_request(detail: &str) -> HttpResponse {
 
 async fn end_session(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> HttpResponse {
     let (response, client_id) = end_session_response(provider, req, pairs.clone()).await;
-    record(provider, "endsession", req, &pairs, client_id, &response, None);
+    record(
+        provider,
+        "endsession",
+        req,
+        &pairs,
+        client_id,
+        &response,
+        None,
+    );
     response
 }
 
-async fn end_session_response(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> (HttpResponse, Option<String>) {
-    let named = pairs.iter().find(|(k, _)| k == "client_id").map(|(_, v)| v.clone());
+async fn end_session_response(
+    provider: &Provider,
+    req: &HttpRequest,
+    pairs: Pairs,
+) -> (HttpResponse, Option<String>) {
+    let named = pairs
+        .iter()
+        .find(|(k, _)| k == "client_id")
+        .map(|(_, v)| v.clone());
     let outcome = provider.end_session(pairs, sso_key(req).as_deref()).await;
     let client_id = match &outcome {
         EndSessionOutcome::LoggedOut { client_id, .. } => Some(client_id.clone()),

@@ -258,7 +258,8 @@ impl ClientRegistry {
 
     /// Registers (or replaces) a client at run time.
     pub fn insert(&self, client: Client) {
-        self.clients.insert(client.client_id.clone(), Arc::new(client));
+        self.clients
+            .insert(client.client_id.clone(), Arc::new(client));
     }
 
     pub fn remove(&self, client_id: &str) -> Option<Arc<Client>> {

@@ -126,7 +126,10 @@ impl Faults {
 pub fn alter_claims(fault: TokenFault, claims: &mut Map<String, Value>, now: i64) {
     match fault {
         TokenFault::WrongNonce => {
-            claims.insert("nonce".into(), format!("not-your-nonce-{}", crate::random::short_id()).into());
+            claims.insert(
+                "nonce".into(),
+                format!("not-your-nonce-{}", crate::random::short_id()).into(),
+            );
         }
         TokenFault::MissingNonce => {
             claims.remove("nonce");
@@ -142,7 +145,10 @@ pub fn alter_claims(fault: TokenFault, claims: &mut Map<String, Value>, now: i64
         }
         TokenFault::ExtraAud => {
             let own = claims.get("aud").cloned().unwrap_or(Value::Null);
-            claims.insert("aud".into(), Value::Array(vec![own.clone(), "untrusted-client".into()]));
+            claims.insert(
+                "aud".into(),
+                Value::Array(vec![own.clone(), "untrusted-client".into()]),
+            );
             claims.insert("azp".into(), own);
         }
         TokenFault::Expired => {
@@ -202,7 +208,11 @@ pub async fn sign_with_fault(
             header.set_token_type("JWT");
             header.set_key_id(keys.kid(SigningAlg::RS256).await?);
             let signer = HS256.signer_from_bytes(&public)?;
-            Ok(jwt::encode_with_signer(&JwtPayload::from_map(claims)?, &header, &signer)?)
+            Ok(jwt::encode_with_signer(
+                &JwtPayload::from_map(claims)?,
+                &header,
+                &signer,
+            )?)
         }
         TokenFault::UnknownKid => {
             let stranger = ES256.generate_key_pair()?;
@@ -210,7 +220,11 @@ pub async fn sign_with_fault(
             let mut header = JwsHeader::new();
             header.set_token_type("JWT");
             header.set_key_id(format!("unknown-{}", crate::random::short_id()));
-            Ok(jwt::encode_with_signer(&JwtPayload::from_map(claims)?, &header, &signer)?)
+            Ok(jwt::encode_with_signer(
+                &JwtPayload::from_map(claims)?,
+                &header,
+                &signer,
+            )?)
         }
         _ => keys.sign(alg, "JWT", claims).await,
     }

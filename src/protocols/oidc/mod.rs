@@ -103,6 +103,8 @@ pub struct Provider {
     pub backchannel: backchannel::Backchannel,
     pub faults: faults::Faults,
     pub recorder: record::Recorder,
+    /// Where runtime changes are kept across restarts (`--state-dir`).
+    pub state: Option<crate::persistence::StateDir>,
 }
 
 impl Provider {
@@ -124,6 +126,7 @@ impl Provider {
             backchannel: backchannel::Backchannel::new(backchannel::RetryPolicy::default()),
             faults: faults::Faults::default(),
             recorder: record::Recorder::default(),
+            state: None,
         }
     }
 
@@ -376,7 +379,14 @@ impl Provider {
                 OAuthError::new(ErrorCode::InvalidToken, "the citizen no longer exists")
             })?;
         let session_active = self.broker.sessions.is_active(grant.record.neb_sid, now);
-        let mut claims = claims::userinfo(&grant.subject, &citizen, &grant.record, &grant.scopes, session_active, now);
+        let mut claims = claims::userinfo(
+            &grant.subject,
+            &citizen,
+            &grant.record,
+            &grant.scopes,
+            session_active,
+            now,
+        );
         if self.faults.next_userinfo(&grant.client_id).is_some() {
             claims.insert("sub".into(), Uuid::new_v4().to_string().into());
         }
@@ -398,7 +408,10 @@ impl Provider {
 
     /// Saves runtime state when the broker keeps it (`--state-dir`); a no-op otherwise.
     pub async fn persist(&self) -> Result<(), String> {
-        Ok(())
+        match &self.state {
+            Some(state) => state.save(self).await.map_err(|err| err.to_string()),
+            None => Ok(()),
+        }
     }
 
     pub fn sweep(&self) {

@@ -35,7 +35,10 @@ pub struct Recorder {
 fn mask(key: &str, value: &str) -> String {
     match key {
         "client_secret" | "password" => "***".into(),
-        "authorization" => value.split_whitespace().next().map_or("***".into(), |scheme| format!("{scheme} ***")),
+        "authorization" => value
+            .split_whitespace()
+            .next()
+            .map_or("***".into(), |scheme| format!("{scheme} ***")),
         "access_token" | "refresh_token" | "token" | "id_token_hint" | "id_token" => {
             let head: String = value.chars().take(12).collect();
             format!("{head}…")

@@ -440,9 +440,14 @@ impl Provider {
 }
 
 /// The client a token-endpoint-style request claims to be, for the request record.
-pub fn presented_client_id(pairs: &[(String, String)], authorization: Option<&str>) -> Option<String> {
+pub fn presented_client_id(
+    pairs: &[(String, String)],
+    authorization: Option<&str>,
+) -> Option<String> {
     let params: HashMap<String, String> = pairs.iter().cloned().collect();
-    credentials(&params, authorization).ok().map(|c| c.client_id)
+    credentials(&params, authorization)
+        .ok()
+        .map(|c| c.client_id)
 }
 
 fn single_valued(pairs: Vec<(String, String)>) -> Result<HashMap<String, String>, TokenFailure> {

@@ -1,0 +1,188 @@
+//! `--state-dir`: runtime changes (citizens, clients, keys, used code-card keys and key
+//! apps) survive a restart. Every acknowledged change is on disk before the answer goes
+//! out, written atomically (temporary file, fsync, rename, fsync of the folder), so a
+//! `kill -9` at any moment leaves the previous or the new state, never a torn file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+use crate::authenticators::code_card::CardState;
+use crate::identity::Identity;
+use crate::protocols::oidc::clients::Client;
+use crate::protocols::oidc::Provider;
+
+pub const STATE_FILE: &str = "state.json";
+const FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    pub version: u32,
+    pub citizens: Vec<Identity>,
+    pub clients: Vec<Client>,
+    pub es256_pem: String,
+    pub rs256_pem: String,
+    pub cards: Vec<(Uuid, CardState)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a mitid-sim state file: {source}")]
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("{path} has format version {found}; this mitid-sim reads version {FORMAT_VERSION}")]
+    Version { path: String, found: u32 },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Keys(String),
+}
+
+/// The state folder; writes go one at a time so the newest state always wins.
+pub struct StateDir {
+    dir: PathBuf,
+    writing: Mutex<()>,
+}
+
+impl StateDir {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            writing: Mutex::new(()),
+        }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(STATE_FILE)
+    }
+
+    /// The saved state, if the folder has one.
+    pub fn load(&self) -> Result<Option<Snapshot>, StateError> {
+        let path = self.path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(StateError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })
+            }
+        };
+        let snapshot: Snapshot =
+            serde_json::from_str(&text).map_err(|source| StateError::Parse {
+                path: path.display().to_string(),
+                source,
+            })?;
+        if snapshot.version != FORMAT_VERSION {
+            return Err(StateError::Version {
+                path: path.display().to_string(),
+                found: snapshot.version,
+            });
+        }
+        Ok(Some(snapshot))
+    }
+
+    /// Takes a snapshot of the broker and writes it; returns once it is durable.
+    pub async fn save(&self, provider: &Provider) -> Result<(), StateError> {
+        let _one_at_a_time = self.writing.lock().await;
+        let broker = &provider.broker;
+        let (es256, rs256) = broker
+            .keys
+            .current()
+            .pems()
+            .await
+            .map_err(|err| StateError::Keys(err.to_string()))?;
+        let snapshot = Snapshot {
+            version: FORMAT_VERSION,
+            citizens: broker
+                .identities
+                .all()
+                .iter()
+                .map(|c| (**c).clone())
+                .collect(),
+            clients: provider
+                .clients
+                .all()
+                .iter()
+                .map(|c| (**c).clone())
+                .collect(),
+            es256_pem: String::from_utf8_lossy(&es256).into_owned(),
+            rs256_pem: String::from_utf8_lossy(&rs256).into_owned(),
+            cards: broker.code_cards.export(),
+        };
+        let bytes = serde_json::to_vec_pretty(&snapshot)
+            .map_err(|err| StateError::Keys(err.to_string()))?;
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || write_atomically(&dir, STATE_FILE, &bytes))
+            .await
+            .map_err(|err| StateError::Write {
+                path: STATE_FILE.into(),
+                source: std::io::Error::other(err),
+            })?
+    }
+}
+
+/// Temporary file, fsync, rename over the old file, fsync the folder.
+pub fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StateError> {
+    let failed = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| StateError::Write { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(failed(dir))?;
+    let target = dir.join(name);
+    let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let mut file = std::fs::File::create(&temporary).map_err(failed(&temporary))?;
+    file.write_all(bytes).map_err(failed(&temporary))?;
+    file.sync_all().map_err(failed(&temporary))?;
+    drop(file);
+    std::fs::rename(&temporary, &target).map_err(failed(&target))?;
+    std::fs::File::open(dir)
+        .and_then(|folder| folder.sync_all())
+        .map_err(failed(dir))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_atomic_write_replaces_the_whole_file_and_leaves_no_temporary() {
+        let dir = std::env::temp_dir().join(format!("mitid-sim-state-{}", Uuid::new_v4()));
+        write_atomically(&dir, "x.json", b"first").unwrap();
+        write_atomically(&dir, "x.json", b"second").unwrap();
+        assert_eq!(std::fs::read(dir.join("x.json")).unwrap(), b"second");
+        let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn a_missing_state_file_is_no_state_and_a_corrupt_one_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("mitid-sim-state-{}", Uuid::new_v4()));
+        let state = StateDir::new(&dir);
+        assert!(state.load().unwrap().is_none());
+        write_atomically(&dir, STATE_FILE, b"{ not json").unwrap();
+        let err = state.load().err().unwrap();
+        assert!(
+            err.to_string().contains("is not a mitid-sim state file"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
