@@ -1,12 +1,38 @@
 //! In-process use: start a broker inside your own `#[tokio::test]`, like wiremock's
-//! `MockServer`, on a free loopback port.
+//! `MockServer`, on a free loopback port, and steer it with typed methods.
+//!
+//! ```
+//! use mitid_sim::broker::scripts::ScriptedLogin;
+//! use mitid_sim::Simulator;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let sim = Simulator::builder().start().await.unwrap();
+//! assert!(sim.issuer().ends_with("/op"));
+//!
+//! // Point the RP under test at `sim.issuer()`; then script an edge case:
+//! sim.script_logins("app.approve", ScriptedLogin::Reject, 1).unwrap();
+//! sim.advance_clock(time::Duration::hours(2));
+//! assert!(sim.citizen("nobody").is_err());
+//! sim.stop().await;
+//! # }
+//! ```
 
 use std::net::SocketAddr;
 
 use actix_web::dev::ServerHandle;
 use actix_web::web::Data;
 
+use uuid::Uuid;
+
+use crate::authenticators::Method;
+use crate::broker::scripts::ScriptedLogin;
+use crate::broker::sessions::{EndReason, SsoSession};
 use crate::broker::{Clock, KeySet, Settings};
+use crate::control::ControlError;
+use crate::protocols::oidc::backchannel::Delivery;
+use crate::protocols::oidc::faults::TokenFault;
+use crate::protocols::oidc::record::Exchange;
 use crate::identity::{self, Identity};
 use crate::protocols::oidc::backchannel::RetryPolicy;
 use crate::protocols::oidc::clients::{self, Client};
@@ -156,5 +182,132 @@ impl Simulator {
 
     pub async fn stop(&self) {
         self.handle.stop(false).await;
+    }
+
+    // ---- control operations: the admin API's, as typed methods ----
+
+    /// Everything about one citizen, with live device state (as `GET /admin/citizens/<id>`).
+    pub fn citizen(&self, user_id: &str) -> Result<serde_json::Value, ControlError> {
+        self.provider.citizen_report(user_id)
+    }
+
+    pub fn create_citizen(&self, identity: Identity) -> Result<(), ControlError> {
+        self.provider.create_citizen(identity)
+    }
+
+    pub fn replace_citizen(&self, user_id: &str, identity: Identity) -> Result<(), ControlError> {
+        self.provider.replace_citizen(user_id, identity)
+    }
+
+    pub fn delete_citizen(&self, user_id: &str) -> Result<(), ControlError> {
+        self.provider.delete_citizen(user_id).map(|_| ())
+    }
+
+    pub fn lock_citizen(&self, user_id: &str) -> Result<(), ControlError> {
+        self.provider.lock_citizen(user_id).map(|_| ())
+    }
+
+    pub fn unlock_citizen(&self, user_id: &str) -> Result<(), ControlError> {
+        self.provider.unlock_citizen(user_id).map(|_| ())
+    }
+
+    pub fn reset_citizens(&self) {
+        self.provider.reset_citizens()
+    }
+
+    /// Scripts the next `count` logins of a citizen ("the next login is rejected").
+    pub fn script_logins(&self, user_id: &str, behaviour: ScriptedLogin, count: usize) -> Result<(), ControlError> {
+        let citizen = self
+            .provider
+            .broker
+            .identities
+            .by_user_id(user_id)
+            .ok_or_else(|| ControlError::NotFound(format!("no citizen has user ID `{user_id}`")))?;
+        self.provider.broker.scripts.push(citizen.uuid, behaviour, count);
+        Ok(())
+    }
+
+    /// Pending MitID app requests, as `(request id, user ID)`.
+    pub fn app_requests(&self) -> Vec<(String, String)> {
+        let broker = &self.provider.broker;
+        let now = broker.clock.now();
+        broker
+            .identities
+            .all()
+            .iter()
+            .filter_map(|c| broker.apps.pending_for(c.uuid, now).map(|r| (r.id, c.user_id.to_string())))
+            .collect()
+    }
+
+    /// The swipe on the citizen's phone (or a rejection).
+    pub fn answer_app_request(&self, id: &str, approve: bool) -> Result<(), ControlError> {
+        let broker = &self.provider.broker;
+        broker
+            .apps
+            .answer(id, approve, broker.clock.now())
+            .map(|_| ())
+            .map_err(|err| ControlError::Conflict(err.to_string()))
+    }
+
+    /// The code the citizen's code display shows now.
+    pub fn current_code(&self, user_id: &str) -> Result<String, ControlError> {
+        let broker = &self.provider.broker;
+        broker
+            .identities
+            .by_user_id(user_id)
+            .and_then(|c| c.totp_device(Method::CodeDisplay).map(|d| d.secret.code_at(broker.clock.now())))
+            .ok_or_else(|| ControlError::NotFound(format!("`{user_id}` has no code display")))
+    }
+
+    /// Registers (or replaces) a relying party.
+    pub fn register_client(&self, client: Client) -> Result<(), ControlError> {
+        self.provider.register_client(client).map(|_| ())
+    }
+
+    pub fn delete_client(&self, client_id: &str) -> Result<(), ControlError> {
+        self.provider.delete_client(client_id).map(|_| ())
+    }
+
+    /// Breaks the client's next `count` id_tokens (or userinfo answers) as `fault` says.
+    pub fn inject_fault(&self, client_id: &str, fault: TokenFault, count: usize) -> Result<(), ControlError> {
+        if self.provider.clients.get(client_id).is_none() {
+            return Err(ControlError::NotFound(format!("no client `{client_id}`")));
+        }
+        self.provider.faults.push(client_id, fault, count);
+        Ok(())
+    }
+
+    /// New signing keys; the old ones stay published for an hour.
+    pub fn rotate_keys(&self) -> Result<(), ControlError> {
+        let broker = &self.provider.broker;
+        broker
+            .keys
+            .rotate(broker.clock.unix())
+            .map_err(|err| ControlError::Invalid(err.to_string()))
+    }
+
+    pub fn sessions(&self) -> Vec<SsoSession> {
+        self.provider.broker.sessions.all()
+    }
+
+    /// Ends a broker session now; its clients get back-channel logout.
+    pub fn end_session(&self, neb_sid: Uuid) -> Result<(), ControlError> {
+        self.provider.end_session_now(neb_sid, EndReason::Admin).map(|_| ())
+    }
+
+    /// Moves the broker's clock; sessions that fall due end at once.
+    pub fn advance_clock(&self, by: time::Duration) {
+        self.provider.broker.clock.advance(by);
+        self.provider.expire_sessions();
+    }
+
+    /// What a client (or every client) sent the broker.
+    pub fn record(&self, client_id: Option<&str>) -> Vec<Exchange> {
+        self.provider.recorder.list(client_id, None)
+    }
+
+    /// Every back-channel logout delivery so far.
+    pub fn logouts(&self) -> Vec<Delivery> {
+        self.provider.backchannel.deliveries()
     }
 }

@@ -228,8 +228,8 @@ pub async fn reset_citizens(provider: Data) -> HttpResponse {
     .await
 }
 
+// No deny_unknown_fields here: serde cannot combine it with a flattened tagged enum.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ScriptRequest {
     #[serde(flatten)]
     behaviour: ScriptedLogin,
