@@ -1,5 +1,6 @@
 //! End-to-end tests against a real broker on a free port: one binary, one module per area.
 
+mod admin;
 mod app_login;
 mod authenticators;
 mod code_display_login;
@@ -11,6 +12,7 @@ mod logout;
 mod nemid;
 mod no_ui;
 mod openid_client;
+mod persistence;
 mod personas;
 mod refresh;
 mod sessions;
