@@ -146,7 +146,12 @@ pub fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Stat
     std::fs::create_dir_all(dir).map_err(failed(dir))?;
     let target = dir.join(name);
     let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut file = std::fs::File::create(&temporary).map_err(failed(&temporary))?;
+    // The state holds private keys, client secrets and passwords: owner only.
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&temporary).map_err(failed(&temporary))?;
     file.write_all(bytes).map_err(failed(&temporary))?;
     file.sync_all().map_err(failed(&temporary))?;
     drop(file);
@@ -167,6 +172,12 @@ mod tests {
         write_atomically(&dir, "x.json", b"first").unwrap();
         write_atomically(&dir, "x.json", b"second").unwrap();
         assert_eq!(std::fs::read(dir.join("x.json")).unwrap(), b"second");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("x.json")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "only the owner may read the state");
+        }
         let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
         std::fs::remove_dir_all(dir).ok();

@@ -128,9 +128,9 @@ struct DeviceState {
     last_accepted_step: Option<u64>,
 }
 
-/// Wrong-code counters and replay memory per device (citizen and kind: a code display
-/// and an audio code reader are separate devices), sharded so logins of different
-/// citizens never wait on each other.
+/// Wrong-guess counters and replay memory per citizen and secret (a code display, an
+/// audio code reader, the password, the NemID card are counted apart), sharded so
+/// logins of different citizens never wait on each other.
 #[derive(Debug)]
 pub struct CodeDisplayGuard {
     devices: DashMap<(Uuid, Method), DeviceState>,
@@ -180,18 +180,41 @@ impl CodeDisplayGuard {
                 device.last_accepted_step = Some(step);
                 CodeCheck::Accepted
             }
-            None => {
-                device.wrong_codes += 1;
-                if device.wrong_codes >= WRONG_CODES_BEFORE_BLOCK {
-                    let until = now + self.block_for;
-                    device.blocked_until = Some(until);
-                    CodeCheck::Blocked { until }
-                } else {
-                    CodeCheck::Wrong {
-                        attempts_left: WRONG_CODES_BEFORE_BLOCK - device.wrong_codes,
-                    }
-                }
+            None => Self::count_failure(&mut device, now, self.block_for),
+        }
+    }
+
+    fn count_failure(device: &mut DeviceState, now: OffsetDateTime, block_for: Duration) -> CodeCheck {
+        device.wrong_codes += 1;
+        if device.wrong_codes >= WRONG_CODES_BEFORE_BLOCK {
+            let until = now + block_for;
+            device.blocked_until = Some(until);
+            CodeCheck::Blocked { until }
+        } else {
+            CodeCheck::Wrong {
+                attempts_left: WRONG_CODES_BEFORE_BLOCK - device.wrong_codes,
             }
+        }
+    }
+
+    /// Counts a wrong password or code-card key: the third in a row blocks that secret
+    /// for the block time, like a wrong code does.
+    pub fn fail(&self, secret: (Uuid, Method), now: OffsetDateTime) -> CodeCheck {
+        let mut device = self.devices.entry(secret).or_default();
+        if let Some(until) = device.blocked_until.filter(|until| *until > now) {
+            return CodeCheck::Blocked { until };
+        }
+        if device.blocked_until.is_some() {
+            device.blocked_until = None;
+            device.wrong_codes = 0;
+        }
+        Self::count_failure(&mut device, now, self.block_for)
+    }
+
+    /// A right password or key ends the run of wrong ones.
+    pub fn succeed(&self, secret: (Uuid, Method)) {
+        if let Some(mut device) = self.devices.get_mut(&secret) {
+            device.wrong_codes = 0;
         }
     }
 

@@ -20,7 +20,9 @@ impl Clock {
 
     #[allow(clippy::disallowed_methods)] // the single sanctioned reading of wall time
     pub fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc() + self.offset()
+        let real = OffsetDateTime::now_utc();
+        // Offsets are bounded when set, so this cannot leave the calendar in practice.
+        real.checked_add(self.offset()).unwrap_or(real)
     }
 
     pub fn unix(&self) -> i64 {
@@ -31,16 +33,29 @@ impl Clock {
         Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
     }
 
+    /// Sets the offset from real time, clamped to ±[`MAX_OFFSET`].
     pub fn set_offset(&self, offset: Duration) {
-        self.offset_ms
-            .store(offset.whole_milliseconds() as i64, Ordering::Relaxed);
+        self.offset_ms.store(clamp(offset.whole_milliseconds()), Ordering::Relaxed);
     }
 
-    /// Moves the clock forward (or back, with a negative duration) for every holder.
+    /// Moves the clock forward (or back, with a negative duration) for every holder;
+    /// the total offset stays within ±[`MAX_OFFSET`].
     pub fn advance(&self, by: Duration) {
-        self.offset_ms
-            .fetch_add(by.whole_milliseconds() as i64, Ordering::Relaxed);
+        let by = by.whole_milliseconds();
+        let _ = self
+            .offset_ms
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |current| {
+                Some(clamp(i128::from(current) + by))
+            });
     }
+}
+
+/// The furthest the clock may be shifted: a century either way.
+pub const MAX_OFFSET: Duration = Duration::days(36_525);
+
+fn clamp(milliseconds: i128) -> i64 {
+    let limit = MAX_OFFSET.whole_milliseconds();
+    milliseconds.clamp(-limit, limit) as i64
 }
 
 /// Parses offsets such as `90s`, `-5m`, `2h`, `1d` or a bare number of seconds.
@@ -53,16 +68,20 @@ pub fn parse_offset(text: &str) -> Result<Duration, String> {
     let value: i64 = number
         .parse()
         .map_err(|_| format!("`{text}` is not a duration such as 90s, -5m, 2h or 1d"))?;
-    match unit {
-        "ms" => Ok(Duration::milliseconds(value)),
-        "s" => Ok(Duration::seconds(value)),
-        "m" => Ok(Duration::minutes(value)),
-        "h" => Ok(Duration::hours(value)),
-        "d" => Ok(Duration::days(value)),
-        other => Err(format!(
-            "unknown unit `{other}` in `{text}`: use ms, s, m, h or d"
-        )),
+    let milliseconds_per_unit: i64 = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        other => return Err(format!("unknown unit `{other}` in `{text}`: use ms, s, m, h or d")),
+    };
+    let too_far = || format!("`{text}` is more than a century: the clock shifts at most {} days", MAX_OFFSET.whole_days());
+    let milliseconds = value.checked_mul(milliseconds_per_unit).ok_or_else(too_far)?;
+    if i128::from(milliseconds).abs() > MAX_OFFSET.whole_milliseconds() {
+        return Err(too_far());
     }
+    Ok(Duration::milliseconds(milliseconds))
 }
 
 #[cfg(test)]
@@ -86,5 +105,19 @@ mod tests {
         assert_eq!(parse_offset("30"), Ok(Duration::seconds(30)));
         assert!(parse_offset("soon").is_err());
         assert!(parse_offset("3w").unwrap_err().contains("unknown unit"));
+        assert!(parse_offset("5000000d").unwrap_err().contains("century"));
+        assert!(parse_offset("999999999999999999d").unwrap_err().contains("century"));
+    }
+
+    #[test]
+    fn the_offset_never_leaves_a_century_whatever_is_added() {
+        let clock = Clock::default();
+        for _ in 0..3 {
+            clock.advance(MAX_OFFSET);
+        }
+        assert_eq!(clock.offset(), MAX_OFFSET);
+        clock.set_offset(Duration::days(-100_000));
+        assert_eq!(clock.offset(), -MAX_OFFSET);
+        let _ = clock.now();
     }
 }

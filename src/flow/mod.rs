@@ -135,7 +135,8 @@ pub enum Step {
         citizen: Uuid,
         key_number: u16,
     },
-    /// Three wrong codes: the device is blocked until the given time.
+    /// Three wrong guesses: the secret (`method`: a code device, `Password`, or `CodeCard`
+    /// for the NemID password and keys) is blocked until the given time.
     Blocked {
         citizen: Uuid,
         method: Method,
@@ -370,19 +371,35 @@ impl<P> Login<P> {
         if self.step != Step::NemIdCredentials {
             return Err(FlowError::WrongStep);
         }
-        let citizen = broker.identities.by_user_id(user_id);
-        let password_ok = citizen
-            .as_ref()
-            .and_then(|c| c.nemid.as_ref())
-            .is_some_and(|n| n.password.matches(password));
-        match citizen {
-            // Like the real NemID, an unknown user and a wrong password get one message.
-            Some(citizen) if password_ok || !citizen.status.can_log_in() => {
-                self.notice = None;
-                self.begin(broker, &citizen);
-            }
-            _ => self.notice = Some(Notice::WrongNemIdCredentials),
+        // Like the real NemID, an unknown user, a citizen without NemID and a wrong
+        // password all get one message, and nothing about the identity shows before the
+        // password is right.
+        let Some((citizen, nemid)) = broker
+            .identities
+            .by_user_id(user_id)
+            .and_then(|c| c.nemid.clone().map(|n| (c, n)))
+        else {
+            self.notice = Some(Notice::WrongNemIdCredentials);
+            return Ok(());
+        };
+        let now = broker.clock.now();
+        let secret = (citizen.uuid, Method::CodeCard);
+        if !nemid.password.matches(password) {
+            self.notice = Some(Notice::WrongNemIdCredentials);
+            broker.code_displays.fail(secret, now);
+            return Ok(());
         }
+        self.notice = None;
+        if let Some(until) = broker.code_displays.blocked_until(secret, now) {
+            self.step = Step::Blocked {
+                citizen: citizen.uuid,
+                method: Method::CodeCard,
+                until,
+            };
+            return Ok(());
+        }
+        broker.code_displays.succeed(secret);
+        self.begin(broker, &citizen);
         Ok(())
     }
 
@@ -505,8 +522,24 @@ impl<P> Login<P> {
         }
     }
 
-    /// Looks at the app request; finishes the login once the citizen has answered.
+    /// Looks at the app request (finishing the login once the citizen has answered) and
+    /// at a block (returning to the blocked step's input once the block has passed).
     pub fn poll(&mut self, broker: &Broker) {
+        if let Step::Blocked { citizen, method, .. } = self.step {
+            let now = broker.clock.now();
+            if broker.code_displays.blocked_until((citizen, method), now).is_none() {
+                if let Some(identity) = broker.identities.by_uuid(citizen) {
+                    self.notice = None;
+                    self.step = match method {
+                        Method::CodeDisplay | Method::AudioReader => Step::Code { citizen, method },
+                        Method::CodeCard => self.card_step(broker, &identity),
+                        // The password serves several methods: let the citizen pick again.
+                        _ => Step::ChooseMethod { citizen },
+                    };
+                }
+            }
+            return;
+        }
         let Step::App {
             citizen,
             method,
@@ -572,14 +605,25 @@ impl<P> Login<P> {
             .identities
             .by_uuid(citizen)
             .ok_or(FlowError::WrongStep)?;
-        if !identity
-            .password
-            .as_ref()
-            .is_some_and(|p| p.matches(password))
-        {
-            self.notice = Some(Notice::WrongPassword);
+        let now = broker.clock.now();
+        let secret = (citizen, Method::Password);
+        let blocked = |until| Step::Blocked {
+            citizen,
+            method: Method::Password,
+            until,
+        };
+        if let Some(until) = broker.code_displays.blocked_until(secret, now) {
+            self.step = blocked(until);
             return Ok(());
         }
+        if !identity.password.as_ref().is_some_and(|p| p.matches(password)) {
+            match broker.code_displays.fail(secret, now) {
+                CodeCheck::Blocked { until } => self.step = blocked(until),
+                _ => self.notice = Some(Notice::WrongPassword),
+            }
+            return Ok(());
+        }
+        broker.code_displays.succeed(secret);
         self.notice = None;
         if method == Method::Chip {
             self.step = Step::Chip { citizen };
@@ -620,6 +664,16 @@ impl<P> Login<P> {
             .by_uuid(citizen)
             .ok_or(FlowError::WrongStep)?;
         let nemid = identity.nemid.as_ref().ok_or(FlowError::WrongStep)?;
+        let now = broker.clock.now();
+        let secret = (citizen, Method::CodeCard);
+        if let Some(until) = broker.code_displays.blocked_until(secret, now) {
+            self.step = Step::Blocked {
+                citizen,
+                method: Method::CodeCard,
+                until,
+            };
+            return Ok(());
+        }
         let check = if activating {
             broker
                 .code_cards
@@ -629,12 +683,20 @@ impl<P> Login<P> {
         };
         self.notice = None;
         match check {
-            KeyCheck::Accepted => self.finish(
-                broker,
-                &identity,
-                Proof::of(Method::CodeCard, Loa::Substantial),
-            ),
-            KeyCheck::Wrong => self.notice = Some(Notice::WrongKey),
+            KeyCheck::Accepted => {
+                broker.code_displays.succeed(secret);
+                self.finish(broker, &identity, Proof::of(Method::CodeCard, Loa::Substantial))
+            }
+            KeyCheck::Wrong => match broker.code_displays.fail(secret, now) {
+                CodeCheck::Blocked { until } => {
+                    self.step = Step::Blocked {
+                        citizen,
+                        method: Method::CodeCard,
+                        until,
+                    }
+                }
+                _ => self.notice = Some(Notice::WrongKey),
+            },
             // Used meanwhile (another tab won the race): ask for another key.
             KeyCheck::Used => {
                 self.notice = Some(Notice::WrongKey);

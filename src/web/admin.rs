@@ -24,6 +24,9 @@ pub const OPENAPI: &str = include_str!("../../docs/admin-openapi.json");
 
 type Data = web::Data<Provider>;
 
+/// The most logins or responses one script or fault request may cover.
+const MAX_COUNT: usize = 1_000;
+
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> HttpResponse {
     HttpResponse::build(status).json(json!({ "error": code, "message": message.into() }))
 }
@@ -254,9 +257,10 @@ pub async fn script(provider: Data, path: web::Path<String>, body: web::Bytes) -
             ))
         }
     };
-    broker
-        .scripts
-        .push(citizen.uuid, request.behaviour, request.count);
+    if !(1..=MAX_COUNT).contains(&request.count) {
+        return bad_request(format!("count must be 1 to {MAX_COUNT}"));
+    }
+    broker.scripts.push(citizen.uuid, request.behaviour, request.count);
     HttpResponse::Ok().json(json!({ "user_id": citizen.user_id.as_str(), "pending": broker.scripts.pending(citizen.uuid) }))
 }
 
@@ -393,6 +397,9 @@ pub async fn reject_app(provider: Data, path: web::Path<String>) -> HttpResponse
 
 fn client_json(provider: &Provider, client: &Client) -> Value {
     let mut value = serde_json::to_value(client).unwrap_or(Value::Null);
+    if client.client_secret.is_some() {
+        value["client_secret"] = json!("***");
+    }
     value["pending_faults"] = json!(provider.faults.pending(&client.client_id));
     value
 }
@@ -469,6 +476,9 @@ pub async fn add_fault(provider: Data, path: web::Path<String>, body: web::Bytes
             ));
         }
     };
+    if !(1..=MAX_COUNT).contains(&request.count) {
+        return bad_request(format!("count must be 1 to {MAX_COUNT}"));
+    }
     provider.faults.push(&path, request.fault, request.count);
     HttpResponse::Ok().json(
         json!({ "client_id": path.as_str(), "pending_faults": provider.faults.pending(&path) }),

@@ -149,10 +149,18 @@ pub fn start(config: Config) -> std::io::Result<Running> {
         let mut tick = tokio::time::interval(StdDuration::from_secs(1));
         for round in 0u64.. {
             tick.tick().await;
-            sweeper.expire_sessions();
-            if round % 30 == 0 {
-                sweeper.sweep();
-                sweeper.broker.sweep();
+            let work = sweeper.clone();
+            // A task per round: should one ever panic, housekeeping still goes on.
+            let done = tokio::spawn(async move {
+                work.expire_sessions();
+                if round % 30 == 0 {
+                    work.sweep();
+                    work.broker.sweep();
+                }
+            })
+            .await;
+            if let Err(err) = done {
+                tracing::error!("housekeeping failed this round: {err}");
             }
         }
     });
@@ -279,6 +287,13 @@ async fn require_admin_token(
     actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
     actix_web::Error,
 > {
+    if let Some(refusal) = foreign_admin_request(&req) {
+        let response = HttpResponse::Forbidden().json(serde_json::json!({
+            "error": "forbidden",
+            "message": refusal,
+        }));
+        return Ok(req.into_response(response).map_into_right_body());
+    }
     let expected = req
         .app_data::<web::Data<AdminToken>>()
         .and_then(|t| t.0.clone());
@@ -305,6 +320,47 @@ async fn require_admin_token(
         }
     }
     next.call(req).await.map(|r| r.map_into_left_body())
+}
+
+/// Why an admin request that a web page could have made (CSRF) or that came through a
+/// foreign host name (DNS rebinding) is refused, if it is.
+fn foreign_admin_request(req: &actix_web::dev::ServiceRequest) -> Option<String> {
+    use actix_web::http::header::{HOST, ORIGIN};
+    let host = req.headers().get(HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if req
+        .headers()
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site")
+    {
+        return Some("the admin API does not answer other websites".into());
+    }
+    if let Some(origin) = req.headers().get(ORIGIN).and_then(|v| v.to_str().ok()) {
+        let origin_host = url::Url::parse(origin)
+            .ok()
+            .and_then(|u| u.host_str().map(|h| match u.port() {
+                Some(port) => format!("{h}:{port}"),
+                None => h.to_string(),
+            }));
+        if origin_host.as_deref() != Some(host) {
+            return Some(format!("the admin API does not answer requests from {origin}"));
+        }
+    }
+    let tokenless = req
+        .app_data::<web::Data<AdminToken>>()
+        .is_none_or(|t| t.0.is_none());
+    if tokenless {
+        let name = host.rsplit_once(':').map_or(host, |(name, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) { name } else { host }
+        });
+        let public = req
+            .app_data::<web::Data<Provider>>()
+            .and_then(|p| url::Url::parse(&p.base_url).ok())
+            .and_then(|u| u.host_str().map(str::to_string));
+        if !is_loopback(name) && public.as_deref() != Some(name) {
+            return Some(format!("the admin API answers loopback host names only, not `{host}`"));
+        }
+    }
+    None
 }
 
 fn admin_routes() -> actix_web::Scope<

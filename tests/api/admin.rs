@@ -306,3 +306,64 @@ async fn a_non_loopback_bind_needs_an_admin_token_and_the_api_then_demands_it() 
     assert_eq!(discovery.status(), StatusCode::OK, "the broker itself needs no token");
     handle.stop(false).await;
 }
+
+#[tokio::test]
+async fn other_websites_and_foreign_host_names_cannot_drive_the_admin_api() {
+    let app = spawn_app().await;
+    let lock = app.url("/admin/citizens/anna.jensen/lock");
+    let cross_site = app
+        .browser
+        .post(&lock)
+        .header("Origin", "https://evil.example")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("x=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+    let fetch = app.browser.post(&lock).header("Sec-Fetch-Site", "cross-site").send().await.unwrap();
+    assert_eq!(fetch.status(), StatusCode::FORBIDDEN);
+    let rebound = app.browser.get(app.url("/admin/clients")).header("Host", "attacker.example").send().await.unwrap();
+    assert_eq!(rebound.status(), StatusCode::FORBIDDEN, "DNS rebinding");
+    let (_, anna) = app.admin(Method::GET, "/citizens/anna.jensen", None).await;
+    assert_eq!(anna["status"], "active", "nothing was locked");
+
+    let same_origin = app
+        .browser
+        .post(&lock)
+        .header("Origin", app.sim.base_url())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same_origin.status(), StatusCode::OK);
+    let (_, clients) = app.admin(Method::GET, "/clients", None).await;
+    let demo = clients.as_array().unwrap().iter().find(|c| c["client_id"] == "demo-rp").unwrap();
+    assert_eq!(demo["client_secret"], "***", "secrets stay secret");
+}
+
+#[tokio::test]
+async fn counts_clock_shifts_and_uris_out_of_range_are_refused_without_harm() {
+    let app = spawn_app().await;
+    let (status, _) = app
+        .admin(Method::POST, "/clients/demo-rp/faults", Some(json!({ "fault": "wrong_nonce", "count": u64::MAX })))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = app.admin(Method::POST, "/clock", Some(json!({ "offset": "5000000d" }))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = app.admin(Method::POST, "/clock", Some(json!({ "advance": "999999999999d" }))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, clock) = app.admin(Method::GET, "/clock", None).await;
+    assert_eq!((status, clock["offset_seconds"].clone()), (StatusCode::OK, json!(0)), "still serving");
+    let (status, body) = app
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({
+                "client_id": "xss", "name": "x", "client_secret": "s",
+                "redirect_uris": ["http://localhost:1/cb"],
+                "post_logout_redirect_uris": ["javascript:alert(document.domain)//"]
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}

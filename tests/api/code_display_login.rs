@@ -63,7 +63,7 @@ async fn three_wrong_codes_block_the_code_display_until_the_block_expires() {
     let page = app.submit(&page, "code", &[("code", "000001")]).await;
     assert!(page.html.contains("1 forsøg tilbage"));
     let page = app.submit(&page, "code", &[("code", "000002")]).await;
-    assert!(page.html.contains("midlertidigt spærret"), "{}", page.html);
+    assert!(page.html.contains("Midlertidigt spærret"), "{}", page.html);
     assert!(
         !page.html.contains("name=\"code\""),
         "no code field while blocked"
@@ -75,7 +75,7 @@ async fn three_wrong_codes_block_the_code_display_until_the_block_expires() {
     let again = app
         .submit(&again, "user-id", &[("user_id", "kodeviser")])
         .await;
-    assert!(again.html.contains("midlertidigt spærret"));
+    assert!(again.html.contains("Midlertidigt spærret"));
 
     app.sim.clock().advance(Duration::minutes(2));
     let callback = app.login_with_code("kodeviser", "Kode2024", &[]).await;
@@ -107,4 +107,31 @@ async fn the_simulated_code_display_shows_the_current_code() {
     assert!(page.html.contains(&app.code_now("kodeviser")));
     let missing = app.page("/sim/code-display/app.only").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_same_login_continues_once_the_block_has_passed() {
+    let app = spawn_app().await;
+    let page = app.start_login(&[]).await;
+    let mut page = app.submit(&page, "user-id", &[("user_id", "kodeviser")]).await;
+    for wrong in ["000000", "000001", "000002"] {
+        page = app.submit(&page, "code", &[("code", wrong)]).await;
+    }
+    assert_eq!(crate::helpers::step_of(&page), "blocked");
+    app.sim.clock().advance(Duration::minutes(16));
+    let page = app.page(&page.url).await;
+    assert_eq!(crate::helpers::step_of(&page), "code", "back to the code, without a new login");
+}
+
+#[tokio::test]
+async fn three_wrong_passwords_block_the_password_too() {
+    let app = spawn_app().await;
+    let page = app.start_login(&[]).await;
+    let mut page = app.submit(&page, "user-id", &[("user_id", "kun.kode")]).await;
+    for _ in 0..3 {
+        page = app.submit(&page, "password", &[("password", "wrong")]).await;
+    }
+    assert_eq!(crate::helpers::step_of(&page), "blocked");
+    let again = app.submit(&page, "password", &[("password", "Kode1234")]).await;
+    assert_eq!(crate::helpers::step_of(&again), "blocked", "the right password does not help now");
 }

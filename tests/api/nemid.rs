@@ -80,7 +80,8 @@ async fn a_wrong_key_is_refused_and_a_key_works_only_once() {
     let retry = app.submit(&card, "card-key", &[("key", wrong_key)]).await;
     assert!(retry.html.contains("Nøglen er forkert"));
 
-    // Eight racing submissions of the right key: the card loses exactly one key.
+    // Eight simultaneous posts of the right key to one login use up exactly one key (the
+    // card-level race between logins is covered by the code card's unit test).
     let fields = [("key", key.as_str())];
     let posts = (0..8).map(|_| app.post_form(&retry, "card-key", &fields));
     let responses = futures::future::join_all(posts).await;

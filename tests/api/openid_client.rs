@@ -186,6 +186,29 @@ async fn subjects_are_stable_per_client_and_differ_between_organisations() {
         .await;
     let sub = |t: &serde_json::Value| decode_claims(t["id_token"].as_str().unwrap())["sub"].clone();
     assert_eq!(sub(&first), sub(&second));
+    let other_org = app
+        .get(&app.authorize_url(&[
+            ("client_id", "demo-rp-rs256"),
+            ("simulation", "no-ui"),
+            ("login_hint", "username:anna.jensen"),
+        ]))
+        .await;
+    let callback = crate::helpers::location(&other_org);
+    let response = app
+        .browser
+        .post(app.url("/op/connect/token"))
+        .basic_auth("demo-rp-rs256", Some("demo-secret"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", query_of(&callback)["code"].as_str()),
+            ("redirect_uri", "http://localhost:8080/callback"),
+            ("code_verifier", crate::helpers::VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let tokens: serde_json::Value = response.json().await.unwrap();
+    assert_ne!(sub(&tokens), sub(&first), "another organisation sees another sub");
     assert_ne!(
         sub(&first),
         serde_json::json!(app

@@ -62,11 +62,19 @@ impl RegisteredUri {
                 "`{text}` has a fragment, which redirect URIs must not have"
             ));
         }
+        // Schemes a browser would run or read locally instead of navigating to a service.
+        if matches!(url.scheme(), "javascript" | "data" | "vbscript" | "file" | "blob") {
+            return Err(format!("`{text}`: the {} scheme is not allowed", url.scheme()));
+        }
         Ok(Self(text.to_string()))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    pub fn is_http(&self) -> bool {
+        self.0.starts_with("https://") || self.0.starts_with("http://")
     }
 }
 
@@ -171,6 +179,22 @@ impl Client {
     }
 
     pub fn problems(&self) -> Option<String> {
+        let browser_facing = self
+            .post_logout_redirect_uris
+            .iter()
+            .chain(&self.frontchannel_logout_uri)
+            .chain(&self.backchannel_logout_uri);
+        if let Some(uri) = browser_facing.into_iter().find(|u| !u.is_http()) {
+            return Some(format!(
+                "client `{}`: `{}` must be an http or https URI",
+                self.client_id,
+                uri.as_str()
+            ));
+        }
+        self.basic_problems()
+    }
+
+    fn basic_problems(&self) -> Option<String> {
         if self.client_id.trim().is_empty() {
             return Some("`client_id` is empty".into());
         }
@@ -284,6 +308,9 @@ mod tests {
     #[test]
     fn redirect_uris_must_be_absolute_and_fragment_free() {
         assert!(RegisteredUri::parse("https://rp.example/cb").is_ok());
+        assert!(RegisteredUri::parse("dk.myapp:/callback").is_ok(), "native apps use custom schemes");
+        assert!(RegisteredUri::parse("javascript:alert(1)//").is_err());
+        assert!(RegisteredUri::parse("data:text/html,x").is_err());
         assert!(RegisteredUri::parse("/cb").is_err());
         assert!(RegisteredUri::parse("https://rp.example/cb#x").is_err());
     }

@@ -51,6 +51,8 @@ impl CodeGrant {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Redemption {
     Unknown,
+    /// Presented by another client: refused, and the code stays as it was.
+    OtherClient,
     Expired,
     /// The code was used before: everything it issued is now revoked.
     Replayed,
@@ -59,6 +61,8 @@ pub enum Redemption {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Rotation {
     Unknown,
+    /// Presented by another client: refused, and the family stays as it was.
+    OtherClient,
     Expired,
     /// A refresh token already exchanged was presented again: the family is revoked.
     Reused,
@@ -108,8 +112,12 @@ impl Grants {
 
     /// Marks the code used and returns its grant. The shard lock makes two racing
     /// redemptions see the code once.
-    pub fn redeem_code(&self, code: &str, now: OffsetDateTime) -> Result<CodeGrant, Redemption> {
+    pub fn redeem_code(&self, code: &str, client_id: &str, now: OffsetDateTime) -> Result<CodeGrant, Redemption> {
         let mut grant = self.codes.get_mut(code).ok_or(Redemption::Unknown)?;
+        // Checked first, so one client cannot burn another's code (RFC 6749 §4.1.3).
+        if grant.client_id != client_id {
+            return Err(Redemption::OtherClient);
+        }
         if grant.redeemed {
             let family = grant.family;
             drop(grant);
@@ -143,12 +151,18 @@ impl Grants {
     /// A token joins its family, unless the family was revoked meanwhile (a replay raced
     /// the issue): then it is revoked at once.
     fn join_family(&self, family: Family, token: String) {
+        // Checked while holding the family's entry: `revoke_family` marks the family
+        // revoked before it takes the entry, so a token is either seen and revoked by it,
+        // or sees the mark here.
+        let mut members = self.families.entry(family).or_default();
         if self.revoked_families.contains(&family) {
+            drop(members);
+            self.families.remove_if(&family, |_, tokens| tokens.is_empty());
             self.access_tokens.remove(&token);
             self.refresh_tokens.remove(&token);
             return;
         }
-        self.families.entry(family).or_default().push(token);
+        members.push(token);
     }
 
     pub fn revoke_family(&self, family: Family) {
@@ -172,12 +186,13 @@ impl Grants {
     pub fn rotate_refresh_token(
         &self,
         token: &str,
+        client_id: &str,
         now: OffsetDateTime,
     ) -> Result<TokenGrant, Rotation> {
-        let mut entry = self
-            .refresh_tokens
-            .get_mut(token)
-            .ok_or(Rotation::Unknown)?;
+        let mut entry = self.refresh_tokens.get_mut(token).ok_or(Rotation::Unknown)?;
+        if entry.grant.client_id != client_id {
+            return Err(Rotation::OtherClient);
+        }
         if entry.used {
             let family = entry.grant.family;
             drop(entry);

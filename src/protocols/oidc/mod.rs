@@ -195,7 +195,7 @@ impl Provider {
             };
             let Some(citizen) = citizen else {
                 let error =
-                    OAuthError::invalid_request(format!("login_hint: no citizen matches {hint:?}"));
+                    OAuthError::invalid_request("login_hint: no citizen matches the hint");
                 return AuthorizeOutcome::redirect(self.error_redirect(
                     &login.request.redirect_uri,
                     login.request.state.as_deref(),

@@ -214,18 +214,16 @@ impl Provider {
             .get("code")
             .ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
         let now = self.broker.clock.now();
-        let grant = self.grants.redeem_code(code, now).map_err(|redemption| {
+        let grant = self.grants.redeem_code(code, &client.client_id, now).map_err(|redemption| {
             OAuthError::invalid_grant(match redemption {
                 Redemption::Unknown => "the code is unknown",
+                Redemption::OtherClient => "the code was issued to another client",
                 Redemption::Expired => "the code has expired",
                 Redemption::Replayed => {
                     "the code was already used; the tokens it issued are revoked"
                 }
             })
         })?;
-        if grant.client_id != client.client_id {
-            return Err(OAuthError::invalid_grant("the code was issued to another client").into());
-        }
         if params.get("redirect_uri") != Some(&grant.redirect_uri) {
             return Err(OAuthError::invalid_grant(
                 "redirect_uri differs from the one in the authorization request",
@@ -264,22 +262,17 @@ impl Provider {
         let now = self.broker.clock.now();
         let previous = self
             .grants
-            .rotate_refresh_token(token, now)
+            .rotate_refresh_token(token, &client.client_id, now)
             .map_err(|rotation| {
                 OAuthError::invalid_grant(match rotation {
                     Rotation::Unknown => "the refresh token is unknown or revoked",
+                    Rotation::OtherClient => "the refresh token was issued to another client",
                     Rotation::Expired => "the refresh token has expired",
                     Rotation::Reused => {
                         "the refresh token was already used; its whole family is revoked"
                     }
                 })
             })?;
-        if previous.client_id != client.client_id {
-            return Err(OAuthError::invalid_grant(
-                "the refresh token was issued to another client",
-            )
-            .into());
-        }
         let session = previous.record.neb_sid;
         if !self.broker.sessions.is_active(session, now) {
             self.grants.revoke_family(previous.family);
