@@ -26,7 +26,11 @@ async fn one_login(http: &reqwest::Client, base: &str) -> Duration {
     let tokens: serde_json::Value = http
         .post(format!("{base}/op/connect/token"))
         .basic_auth("demo-rp", Some("demo-secret"))
-        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ])
         .send()
         .await
         .unwrap()
@@ -44,14 +48,20 @@ async fn one_login(http: &reqwest::Client, base: &str) -> Duration {
 }
 
 fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[tokio::main]
 async fn main() {
     let logins = env_number("LOGINS", 2_000);
     let concurrency = env_number("CONCURRENCY", 16);
-    let sim = Simulator::builder().start().await.expect("the broker starts");
+    let sim = Simulator::builder()
+        .start()
+        .await
+        .expect("the broker starts");
     let base = sim.base_url().to_string();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -79,7 +89,8 @@ async fn main() {
     }
     let elapsed = started.elapsed();
     latencies.sort();
-    let percentile = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    let percentile =
+        |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     println!(
         "{logins} logins (authorize + token + userinfo), {concurrency} at a time: {:.0} logins/s; \
          latency p50 {:.1} ms, p99 {:.1} ms",

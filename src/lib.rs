@@ -5,6 +5,7 @@
 
 pub mod authenticators;
 pub mod broker;
+pub mod conformance;
 pub mod control;
 pub mod fixtures;
 pub mod flow;

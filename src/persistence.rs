@@ -175,7 +175,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.join("x.json")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.join("x.json"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600, "only the owner may read the state");
         }
         let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();

@@ -30,12 +30,12 @@ use crate::broker::scripts::ScriptedLogin;
 use crate::broker::sessions::{EndReason, SsoSession};
 use crate::broker::{Clock, KeySet, Settings};
 use crate::control::ControlError;
-use crate::protocols::oidc::backchannel::Delivery;
-use crate::protocols::oidc::faults::TokenFault;
-use crate::protocols::oidc::record::Exchange;
 use crate::identity::{self, Identity};
+use crate::protocols::oidc::backchannel::Delivery;
 use crate::protocols::oidc::backchannel::RetryPolicy;
 use crate::protocols::oidc::clients::{self, Client};
+use crate::protocols::oidc::faults::TokenFault;
+use crate::protocols::oidc::record::Exchange;
 use crate::protocols::oidc::{Lifetimes, Provider};
 use crate::web;
 
@@ -216,14 +216,22 @@ impl Simulator {
     }
 
     /// Scripts the next `count` logins of a citizen ("the next login is rejected").
-    pub fn script_logins(&self, user_id: &str, behaviour: ScriptedLogin, count: usize) -> Result<(), ControlError> {
+    pub fn script_logins(
+        &self,
+        user_id: &str,
+        behaviour: ScriptedLogin,
+        count: usize,
+    ) -> Result<(), ControlError> {
         let citizen = self
             .provider
             .broker
             .identities
             .by_user_id(user_id)
             .ok_or_else(|| ControlError::NotFound(format!("no citizen has user ID `{user_id}`")))?;
-        self.provider.broker.scripts.push(citizen.uuid, behaviour, count);
+        self.provider
+            .broker
+            .scripts
+            .push(citizen.uuid, behaviour, count);
         Ok(())
     }
 
@@ -235,7 +243,12 @@ impl Simulator {
             .identities
             .all()
             .iter()
-            .filter_map(|c| broker.apps.pending_for(c.uuid, now).map(|r| (r.id, c.user_id.to_string())))
+            .filter_map(|c| {
+                broker
+                    .apps
+                    .pending_for(c.uuid, now)
+                    .map(|r| (r.id, c.user_id.to_string()))
+            })
             .collect()
     }
 
@@ -255,7 +268,10 @@ impl Simulator {
         broker
             .identities
             .by_user_id(user_id)
-            .and_then(|c| c.totp_device(Method::CodeDisplay).map(|d| d.secret.code_at(broker.clock.now())))
+            .and_then(|c| {
+                c.totp_device(Method::CodeDisplay)
+                    .map(|d| d.secret.code_at(broker.clock.now()))
+            })
             .ok_or_else(|| ControlError::NotFound(format!("`{user_id}` has no code display")))
     }
 
@@ -269,7 +285,12 @@ impl Simulator {
     }
 
     /// Breaks the client's next `count` id_tokens (or userinfo answers) as `fault` says.
-    pub fn inject_fault(&self, client_id: &str, fault: TokenFault, count: usize) -> Result<(), ControlError> {
+    pub fn inject_fault(
+        &self,
+        client_id: &str,
+        fault: TokenFault,
+        count: usize,
+    ) -> Result<(), ControlError> {
         if self.provider.clients.get(client_id).is_none() {
             return Err(ControlError::NotFound(format!("no client `{client_id}`")));
         }
@@ -292,7 +313,9 @@ impl Simulator {
 
     /// Ends a broker session now; its clients get back-channel logout.
     pub fn end_session(&self, neb_sid: Uuid) -> Result<(), ControlError> {
-        self.provider.end_session_now(neb_sid, EndReason::Admin).map(|_| ())
+        self.provider
+            .end_session_now(neb_sid, EndReason::Admin)
+            .map(|_| ())
     }
 
     /// Moves the broker's clock; sessions that fall due end at once.

@@ -184,7 +184,11 @@ impl CodeDisplayGuard {
         }
     }
 
-    fn count_failure(device: &mut DeviceState, now: OffsetDateTime, block_for: Duration) -> CodeCheck {
+    fn count_failure(
+        device: &mut DeviceState,
+        now: OffsetDateTime,
+        block_for: Duration,
+    ) -> CodeCheck {
         device.wrong_codes += 1;
         if device.wrong_codes >= WRONG_CODES_BEFORE_BLOCK {
             let until = now + block_for;

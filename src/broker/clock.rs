@@ -35,7 +35,8 @@ impl Clock {
 
     /// Sets the offset from real time, clamped to ±[`MAX_OFFSET`].
     pub fn set_offset(&self, offset: Duration) {
-        self.offset_ms.store(clamp(offset.whole_milliseconds()), Ordering::Relaxed);
+        self.offset_ms
+            .store(clamp(offset.whole_milliseconds()), Ordering::Relaxed);
     }
 
     /// Moves the clock forward (or back, with a negative duration) for every holder;
@@ -74,10 +75,21 @@ pub fn parse_offset(text: &str) -> Result<Duration, String> {
         "m" => 60_000,
         "h" => 3_600_000,
         "d" => 86_400_000,
-        other => return Err(format!("unknown unit `{other}` in `{text}`: use ms, s, m, h or d")),
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{text}`: use ms, s, m, h or d"
+            ))
+        }
     };
-    let too_far = || format!("`{text}` is more than a century: the clock shifts at most {} days", MAX_OFFSET.whole_days());
-    let milliseconds = value.checked_mul(milliseconds_per_unit).ok_or_else(too_far)?;
+    let too_far = || {
+        format!(
+            "`{text}` is more than a century: the clock shifts at most {} days",
+            MAX_OFFSET.whole_days()
+        )
+    };
+    let milliseconds = value
+        .checked_mul(milliseconds_per_unit)
+        .ok_or_else(too_far)?;
     if i128::from(milliseconds).abs() > MAX_OFFSET.whole_milliseconds() {
         return Err(too_far());
     }
@@ -106,7 +118,9 @@ mod tests {
         assert!(parse_offset("soon").is_err());
         assert!(parse_offset("3w").unwrap_err().contains("unknown unit"));
         assert!(parse_offset("5000000d").unwrap_err().contains("century"));
-        assert!(parse_offset("999999999999999999d").unwrap_err().contains("century"));
+        assert!(parse_offset("999999999999999999d")
+            .unwrap_err()
+            .contains("century"));
     }
 
     #[test]

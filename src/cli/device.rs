@@ -6,19 +6,28 @@ use mitid_sim::authenticators::code_card::{self, NemIdConfig};
 use mitid_sim::authenticators::Method;
 use mitid_sim::identity::Identity;
 
+use super::apps::{self, AppCommand};
+use super::output::print_json;
+use super::server::{segment, LiveArgs};
 use super::{ClockArgs, FixtureArgs};
 
 #[derive(Subcommand)]
 pub enum DeviceCommand {
-    /// Print the code the citizen's code display (or audio code reader) shows now.
+    /// Print the code the citizen's code display (or audio code reader) shows now (a
+    /// running broker's with --server, else from the fixtures and this machine's clock).
     Code {
         /// The citizen's user ID.
         user: String,
         /// Read the audio code reader instead of the code display.
         #[arg(long)]
         audio_reader: bool,
+        /// Print JSON (code, seconds_left) instead of the bare code.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         fixtures: FixtureArgs,
+        #[command(flatten)]
+        server: LiveArgs,
         #[command(flatten)]
         clock: ClockArgs,
     },
@@ -45,14 +54,22 @@ pub enum DeviceCommand {
         #[command(flatten)]
         fixtures: FixtureArgs,
     },
-    /// Print the key beside a key number on the citizen's code card.
+    /// Print the key beside a key number on the citizen's code card (the card a running
+    /// broker has the citizen on with --server, else the first two cards).
     Key {
         user: String,
         /// The 4-digit key number the login page shows.
         number: String,
+        /// Print JSON (key, card, card_serial, used) instead of the bare key.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         fixtures: FixtureArgs,
+        #[command(flatten)]
+        server: LiveArgs,
     },
+    #[command(flatten)]
+    Apps(AppCommand),
 }
 
 pub fn run(command: DeviceCommand) -> Result<(), String> {
@@ -60,24 +77,47 @@ pub fn run(command: DeviceCommand) -> Result<(), String> {
         DeviceCommand::Code {
             user,
             audio_reader,
+            json,
             fixtures,
+            server,
             clock,
         } => {
-            let citizen = fixtures.find(&user)?;
             let method = if audio_reader {
                 Method::AudioReader
             } else {
                 Method::CodeDisplay
             };
-            let device = citizen
-                .totp_device(method)
-                .ok_or_else(|| format!("`{user}` has no {}", method.slug()))?;
-            let now = clock.clock().now();
-            println!("{}", device.secret.code_at(now));
-            eprintln!(
-                "(valid for {} more seconds)",
-                device.secret.seconds_left(now)
-            );
+            let answer = match server.connect()? {
+                Some(server) => {
+                    let device = if audio_reader {
+                        "audio_reader"
+                    } else {
+                        "code_display"
+                    };
+                    server.get(&format!(
+                        "/citizens/{}/code?device={device}",
+                        segment(&user)
+                    ))?
+                }
+                None => {
+                    let citizen = fixtures.find(&user)?;
+                    let device = citizen
+                        .totp_device(method)
+                        .ok_or_else(|| format!("`{user}` has no {}", method.slug()))?;
+                    let now = clock.clock().now();
+                    serde_json::json!({
+                        "user_id": citizen.user_id.as_str(),
+                        "device": method,
+                        "code": device.secret.code_at(now),
+                        "seconds_left": device.secret.seconds_left(now),
+                    })
+                }
+            };
+            if json {
+                return print_json(&answer);
+            }
+            println!("{}", answer["code"].as_str().unwrap_or_default());
+            eprintln!("(valid for {} more seconds)", answer["seconds_left"]);
             Ok(())
         }
         DeviceCommand::Audio {
@@ -113,32 +153,62 @@ pub fn run(command: DeviceCommand) -> Result<(), String> {
         DeviceCommand::Key {
             user,
             number,
+            json,
             fixtures,
+            server,
         } => {
-            let citizen = fixtures.find(&user)?;
-            let nemid = nemid(&citizen)?;
-            let wanted: u16 = number.trim().parse().map_err(|_| {
-                format!("`{number}` is not a key number (4 digits, as the login page shows)")
-            })?;
-            for (index, label) in [(0, "current card"), (1, "next card")] {
-                if let Some(key) = code_card::card_keys(&nemid.pid, index)
-                    .into_iter()
-                    .find(|k| k.number == wanted)
-                {
-                    println!("{}", key.key_text());
-                    eprintln!(
-                        "(key {} on the {label}, {})",
-                        key.number_text(),
-                        code_card::card_serial(&nemid.pid, index)
-                    );
-                    return Ok(());
-                }
+            let answer = match server.connect()? {
+                Some(server) => server.get(&format!(
+                    "/citizens/{}/card-key/{}",
+                    segment(&user),
+                    segment(number.trim())
+                ))?,
+                None => offline_key(&fixtures.find(&user)?, &number)?,
+            };
+            if json {
+                return print_json(&answer);
             }
-            Err(format!(
-                "key number {wanted:04} is on neither of {user}'s cards"
-            ))
+            println!("{}", answer["key"].as_str().unwrap_or_default());
+            let used = if answer["used"] == true {
+                ", already used"
+            } else {
+                ""
+            };
+            eprintln!(
+                "(key {} on the {} card, {}{used})",
+                answer["number"].as_str().unwrap_or_default(),
+                answer["card"].as_str().unwrap_or_default(),
+                answer["card_serial"].as_str().unwrap_or_default(),
+            );
+            Ok(())
+        }
+        DeviceCommand::Apps(command) => apps::run(command),
+    }
+}
+
+/// The key beside `number` on the first two cards, as the admin API reports it.
+fn offline_key(citizen: &Identity, number: &str) -> Result<serde_json::Value, String> {
+    let nemid = nemid(citizen)?;
+    let wanted: u16 = number.trim().parse().map_err(|_| {
+        format!("`{number}` is not a key number (4 digits, as the login page shows)")
+    })?;
+    for (index, card) in [(0, "current"), (1, "next")] {
+        let keys = code_card::card_keys(&nemid.pid, index);
+        if let Some(position) = keys.iter().position(|k| k.number == wanted) {
+            return Ok(serde_json::json!({
+                "user_id": citizen.user_id.as_str(),
+                "number": keys[position].number_text(),
+                "key": keys[position].key_text(),
+                "card": card,
+                "card_serial": code_card::card_serial(&nemid.pid, index),
+                "used": index == 0 && position < usize::from(nemid.keys_used),
+            }));
         }
     }
+    Err(format!(
+        "key number {wanted:04} is on neither of {}'s cards",
+        citizen.user_id
+    ))
 }
 
 fn nemid(citizen: &Identity) -> Result<&NemIdConfig, String> {

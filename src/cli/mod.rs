@@ -1,7 +1,20 @@
-//! Subcommands: `serve`, `users`, `device`, `certs`.
+//! Subcommands: `serve`, `certs`, the offline readers of the fixtures (`users list|show|
+//! generate`, `device code|audio|card|key`) and the verbs that drive a running broker
+//! through its admin API (`users`, `device`, `clients`, `sessions`, `keys`, `clock`,
+//! `record`; see `server.rs`).
 
+mod apps;
+mod citizens;
+mod clients;
+mod clock;
 mod device;
+mod files;
+mod keys;
+mod output;
+mod record;
 mod serve;
+mod server;
+mod sessions;
 mod table;
 mod users;
 
@@ -10,7 +23,7 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 use mitid_sim::broker::clock::{parse_offset, Clock};
 use mitid_sim::identity::{self, Identity};
-use mitid_sim::protocols::oidc::clients::{self, Client};
+use mitid_sim::protocols::oidc::clients::{self as fixture_clients, Client};
 
 /// Default port of `mitid-sim serve`.
 pub const DEFAULT_PORT: u16 = 8088;
@@ -63,28 +76,44 @@ impl ClockArgs {
     }
 }
 
-/// A running broker to ask instead of the fixture files.
-#[derive(clap::Args, Clone)]
-pub struct ServerArgs {
-    /// Base URL of a running broker (e.g. http://127.0.0.1:8088) to read live state from.
-    #[arg(long, value_name = "URL", env = "MITID_SIM_SERVER")]
-    server: Option<String>,
-}
-
 #[derive(Subcommand)]
 enum Command {
     /// Run the broker.
     Serve(serve::ServeArgs),
-    /// Inspect, generate and unlock citizens.
+    /// Citizens: list, show and generate fixtures; create, change, lock and script them
+    /// on a running broker.
     Users {
         #[command(subcommand)]
         command: users::UsersCommand,
     },
-    /// Read a citizen's simulated device: code display, audio code reader, code card.
+    /// A citizen's simulated devices: code display, audio code reader, code card, and a
+    /// running broker's app requests.
     Device {
         #[command(subcommand)]
         command: device::DeviceCommand,
     },
+    /// Relying parties of a running broker: register, remove, inject token faults.
+    Clients {
+        #[command(subcommand)]
+        command: clients::ClientsCommand,
+    },
+    /// SSO sessions of a running broker: list, end, expire; back-channel logouts.
+    Sessions {
+        #[command(subcommand)]
+        command: sessions::SessionsCommand,
+    },
+    /// Signing keys of a running broker: list, rotate.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
+    /// The clock of a running broker: show, shift, set, reset.
+    Clock {
+        #[command(subcommand)]
+        command: clock::ClockCommand,
+    },
+    /// What clients sent a running broker, and its back-channel logout deliveries.
+    Record(record::RecordArgs),
     /// Manage signing keys.
     Certs {
         #[command(subcommand)]
@@ -106,6 +135,11 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Serve(args) => serve::run(args),
         Command::Users { command } => users::run(command),
         Command::Device { command } => device::run(command),
+        Command::Clients { command } => clients::run(command),
+        Command::Sessions { command } => sessions::run(command),
+        Command::Keys { command } => keys::run(command),
+        Command::Clock { command } => clock::run(command),
+        Command::Record(args) => record::run(args),
         Command::Certs {
             command: CertsCommand::Generate { out },
         } => {
@@ -123,8 +157,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
 
 pub fn load_clients(path: Option<&Path>) -> Result<Vec<Client>, String> {
     match path {
-        Some(path) => clients::load_clients(path),
-        None => clients::built_in_clients(),
+        Some(path) => fixture_clients::load_clients(path),
+        None => fixture_clients::built_in_clients(),
     }
     .map_err(|e| e.to_string())
 }
@@ -136,33 +170,4 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
         .build()
         .expect("a current-thread runtime starts")
         .block_on(future)
-}
-
-/// Sends an admin API request to a running broker and returns its JSON.
-pub fn admin_call(
-    server: &str,
-    method: reqwest::Method,
-    path: &str,
-) -> Result<serde_json::Value, String> {
-    let url = format!("{}/admin{path}", server.trim_end_matches('/'));
-    block_on(async {
-        let response = reqwest::Client::new()
-            .request(method, &url)
-            .send()
-            .await
-            .map_err(|e| format!("cannot reach the broker at {url}: {e}"))?;
-        let status = response.status();
-        let body: serde_json::Value = response
-            .json()
-            .await
-            .map_err(|e| format!("{url} answered {status} without JSON: {e}"))?;
-        if status.is_success() {
-            Ok(body)
-        } else {
-            Err(format!(
-                "{url} answered {status}: {}",
-                body["message"].as_str().unwrap_or("no message")
-            ))
-        }
-    })
 }

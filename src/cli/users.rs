@@ -8,35 +8,38 @@ use mitid_sim::broker::report::{citizen_report, Devices};
 use mitid_sim::identity::generate::{generate_users, GenerateOptions};
 use mitid_sim::identity::Identity;
 
-use super::{table, ClockArgs, FixtureArgs, ServerArgs};
+use super::citizens::{self, CitizenCommand};
+use super::output::pretty;
+use super::server::LiveArgs;
+use super::{table, ClockArgs, FixtureArgs};
 
 #[derive(Subcommand)]
 pub enum UsersCommand {
-    /// List the citizens with their authenticators and purpose.
+    /// List the citizens with their authenticators and purpose (a running broker's with
+    /// --server, else the fixtures').
     List {
         #[command(flatten)]
         fixtures: FixtureArgs,
+        #[command(flatten)]
+        server: LiveArgs,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
-    /// Everything about one citizen, with device state (live with --server).
+    /// Everything about one citizen, with device state (live with --server, else from the
+    /// fixtures with fresh devices).
     Show {
         /// The citizen's user ID.
         user: String,
         #[command(flatten)]
         fixtures: FixtureArgs,
         #[command(flatten)]
-        server: ServerArgs,
+        server: LiveArgs,
         #[command(flatten)]
         clock: ClockArgs,
     },
-    /// Lift a running broker's code-display blocks for a citizen.
-    Unlock {
-        user: String,
-        #[command(flatten)]
-        server: ServerArgs,
-    },
+    #[command(flatten)]
+    Live(CitizenCommand),
     /// Write N fictitious, valid, varied citizens as fixture TOML.
     Generate {
         #[arg(long, default_value_t = 10)]
@@ -52,7 +55,21 @@ pub enum UsersCommand {
 
 pub fn run(command: UsersCommand) -> Result<(), String> {
     match command {
-        UsersCommand::List { fixtures, json } => {
+        UsersCommand::List {
+            fixtures,
+            server,
+            json,
+        } => {
+            if let Some(server) = server.connect()? {
+                let reports = server.get("/citizens")?;
+                if json {
+                    println!("{}", pretty(&reports)?);
+                } else {
+                    let reports = reports.as_array().cloned().unwrap_or_default();
+                    print!("{}", citizens::live_table(&reports));
+                }
+                return Ok(());
+            }
             let identities = fixtures.load()?;
             if json {
                 let rows: Vec<_> = identities.iter().map(summary_json).collect();
@@ -68,9 +85,9 @@ pub fn run(command: UsersCommand) -> Result<(), String> {
             server,
             clock,
         } => {
-            let report = match &server.server {
-                Some(url) => {
-                    super::admin_call(url, reqwest::Method::GET, &format!("/citizens/{user}"))?
+            let report = match server.connect()? {
+                Some(server) => {
+                    server.get(&format!("/citizens/{}", super::server::segment(&user)))?
                 }
                 None => {
                     let citizen = fixtures.find(&user)?;
@@ -87,18 +104,7 @@ pub fn run(command: UsersCommand) -> Result<(), String> {
             println!("{}", pretty(&report)?);
             Ok(())
         }
-        UsersCommand::Unlock { user, server } => {
-            let url = server.server.ok_or(
-                "unlock changes a running broker: give --server URL (or MITID_SIM_SERVER)",
-            )?;
-            super::admin_call(
-                &url,
-                reqwest::Method::POST,
-                &format!("/citizens/{user}/unlock"),
-            )?;
-            println!("unlocked {user}");
-            Ok(())
-        }
+        UsersCommand::Live(command) => citizens::run(command),
         UsersCommand::Generate { count, seed, out } => generate(count, seed, out),
     }
 }
@@ -118,10 +124,6 @@ fn generate(count: usize, seed: u64, out: Option<PathBuf>) -> Result<(), String>
         None => print!("{text}"),
     }
     Ok(())
-}
-
-fn pretty<T: serde::Serialize>(value: &T) -> Result<String, String> {
-    serde_json::to_string_pretty(value).map_err(|e| e.to_string())
 }
 
 fn methods(identity: &Identity) -> String {

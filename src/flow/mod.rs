@@ -525,9 +525,16 @@ impl<P> Login<P> {
     /// Looks at the app request (finishing the login once the citizen has answered) and
     /// at a block (returning to the blocked step's input once the block has passed).
     pub fn poll(&mut self, broker: &Broker) {
-        if let Step::Blocked { citizen, method, .. } = self.step {
+        if let Step::Blocked {
+            citizen, method, ..
+        } = self.step
+        {
             let now = broker.clock.now();
-            if broker.code_displays.blocked_until((citizen, method), now).is_none() {
+            if broker
+                .code_displays
+                .blocked_until((citizen, method), now)
+                .is_none()
+            {
                 if let Some(identity) = broker.identities.by_uuid(citizen) {
                     self.notice = None;
                     self.step = match method {
@@ -616,7 +623,11 @@ impl<P> Login<P> {
             self.step = blocked(until);
             return Ok(());
         }
-        if !identity.password.as_ref().is_some_and(|p| p.matches(password)) {
+        if !identity
+            .password
+            .as_ref()
+            .is_some_and(|p| p.matches(password))
+        {
             match broker.code_displays.fail(secret, now) {
                 CodeCheck::Blocked { until } => self.step = blocked(until),
                 _ => self.notice = Some(Notice::WrongPassword),
@@ -685,7 +696,11 @@ impl<P> Login<P> {
         match check {
             KeyCheck::Accepted => {
                 broker.code_displays.succeed(secret);
-                self.finish(broker, &identity, Proof::of(Method::CodeCard, Loa::Substantial))
+                self.finish(
+                    broker,
+                    &identity,
+                    Proof::of(Method::CodeCard, Loa::Substantial),
+                )
             }
             KeyCheck::Wrong => match broker.code_displays.fail(secret, now) {
                 CodeCheck::Blocked { until } => {

@@ -260,7 +260,9 @@ pub async fn script(provider: Data, path: web::Path<String>, body: web::Bytes) -
     if !(1..=MAX_COUNT).contains(&request.count) {
         return bad_request(format!("count must be 1 to {MAX_COUNT}"));
     }
-    broker.scripts.push(citizen.uuid, request.behaviour, request.count);
+    broker
+        .scripts
+        .push(citizen.uuid, request.behaviour, request.count);
     HttpResponse::Ok().json(json!({ "user_id": citizen.user_id.as_str(), "pending": broker.scripts.pending(citizen.uuid) }))
 }
 

@@ -326,7 +326,11 @@ async fn require_admin_token(
 /// foreign host name (DNS rebinding) is refused, if it is.
 fn foreign_admin_request(req: &actix_web::dev::ServiceRequest) -> Option<String> {
     use actix_web::http::header::{HOST, ORIGIN};
-    let host = req.headers().get(HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let host = req
+        .headers()
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     if req
         .headers()
         .get("sec-fetch-site")
@@ -335,14 +339,16 @@ fn foreign_admin_request(req: &actix_web::dev::ServiceRequest) -> Option<String>
         return Some("the admin API does not answer other websites".into());
     }
     if let Some(origin) = req.headers().get(ORIGIN).and_then(|v| v.to_str().ok()) {
-        let origin_host = url::Url::parse(origin)
-            .ok()
-            .and_then(|u| u.host_str().map(|h| match u.port() {
+        let origin_host = url::Url::parse(origin).ok().and_then(|u| {
+            u.host_str().map(|h| match u.port() {
                 Some(port) => format!("{h}:{port}"),
                 None => h.to_string(),
-            }));
+            })
+        });
         if origin_host.as_deref() != Some(host) {
-            return Some(format!("the admin API does not answer requests from {origin}"));
+            return Some(format!(
+                "the admin API does not answer requests from {origin}"
+            ));
         }
     }
     let tokenless = req
@@ -350,14 +356,20 @@ fn foreign_admin_request(req: &actix_web::dev::ServiceRequest) -> Option<String>
         .is_none_or(|t| t.0.is_none());
     if tokenless {
         let name = host.rsplit_once(':').map_or(host, |(name, port)| {
-            if port.bytes().all(|b| b.is_ascii_digit()) { name } else { host }
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                name
+            } else {
+                host
+            }
         });
         let public = req
             .app_data::<web::Data<Provider>>()
             .and_then(|p| url::Url::parse(&p.base_url).ok())
             .and_then(|u| u.host_str().map(str::to_string));
         if !is_loopback(name) && public.as_deref() != Some(name) {
-            return Some(format!("the admin API answers loopback host names only, not `{host}`"));
+            return Some(format!(
+                "the admin API answers loopback host names only, not `{host}`"
+            ));
         }
     }
     None

@@ -6,8 +6,15 @@ use serde_json::{json, Value};
 use crate::helpers::{decode_claims, decode_header, query_of, spawn_app, TestApp};
 
 impl TestApp {
-    pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = self.browser.request(method, self.url(&format!("/admin{path}")));
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .browser
+            .request(method, self.url(&format!("/admin{path}")));
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -35,15 +42,28 @@ async fn the_openapi_document_describes_every_admin_route() {
     let app = spawn_app().await;
     let (status, doc) = app.admin(Method::GET, "/openapi.json", None).await;
     assert_eq!(status, StatusCode::OK);
-    let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/web/mod.rs")).unwrap();
+    let source =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/web/mod.rs")).unwrap();
     let scope = &source[source.find("web::scope(\"/admin\")").unwrap()..];
     let scope = &scope[..scope.find(".default_service").unwrap()];
     let mut routes = 0;
-    for line in scope.lines().filter(|l| l.trim_start().starts_with(".route(\"")) {
-        let path = line.split('"').nth(1).unwrap().replace("{user_id}", "{user_id}");
-        let verb = line.split("web::").nth(1).unwrap().split("()").next().unwrap();
+    for line in scope
+        .lines()
+        .filter(|l| l.trim_start().starts_with(".route(\""))
+    {
+        let path = line.split('"').nth(1).unwrap();
+        let verb = line
+            .split("web::")
+            .nth(1)
+            .unwrap()
+            .split("()")
+            .next()
+            .unwrap();
         let documented = &doc["paths"][format!("/admin{path}")][verb];
-        assert!(documented.is_object(), "{verb} /admin{path} is not in the OpenAPI document");
+        assert!(
+            documented.is_object(),
+            "{verb} /admin{path} is not in the OpenAPI document"
+        );
         routes += 1;
     }
     assert!(routes >= 30, "found {routes} routes");
@@ -53,109 +73,248 @@ async fn the_openapi_document_describes_every_admin_route() {
 async fn citizens_are_created_updated_locked_and_deleted_at_run_time() {
     let app = spawn_app().await;
     let uuid = "11111111-2222-4333-8444-555555555555";
-    let (status, created) = app.admin(Method::POST, "/citizens", Some(new_citizen("ny.borger", uuid))).await;
+    let (status, created) = app
+        .admin(
+            Method::POST,
+            "/citizens",
+            Some(new_citizen("ny.borger", uuid)),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(created["authenticators"], json!(["app"]));
     let callback = app.no_ui_login("username:ny.borger", &[]).await;
-    assert!(query_of(&callback).contains_key("code"), "the new citizen logs in");
+    assert!(
+        query_of(&callback).contains_key("code"),
+        "the new citizen logs in"
+    );
 
-    let (status, clash) = app.admin(Method::POST, "/citizens", Some(new_citizen("ny.borger", uuid))).await;
+    let (status, clash) = app
+        .admin(
+            Method::POST,
+            "/citizens",
+            Some(new_citizen("ny.borger", uuid)),
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(clash["message"].as_str().unwrap().contains("taken"));
     let mut bad = new_citizen("andet.navn", "11111111-2222-4333-8444-666666666666");
     bad["cpr"] = json!("321310-1010");
     let (status, invalid) = app.admin(Method::POST, "/citizens", Some(bad)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(invalid["message"].as_str().unwrap().contains("birth date"), "{invalid}");
+    assert!(
+        invalid["message"].as_str().unwrap().contains("birth date"),
+        "{invalid}"
+    );
 
     let (status, patched) = app
-        .admin(Method::PATCH, "/citizens/ny.borger", Some(json!({ "name": "Ny Navn", "name_address_protected": true })))
+        .admin(
+            Method::PATCH,
+            "/citizens/ny.borger",
+            Some(json!({ "name": "Ny Navn", "name_address_protected": true })),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(patched["name"], "Ny Navn");
     let mut replaced = new_citizen("ny.borger2", uuid);
     replaced["ial"] = json!("high");
-    let (status, _) = app.admin(Method::PUT, "/citizens/ny.borger", Some(replaced)).await;
+    let (status, _) = app
+        .admin(Method::PUT, "/citizens/ny.borger", Some(replaced))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(app.admin(Method::GET, "/citizens/ny.borger", None).await.0, StatusCode::NOT_FOUND, "renamed");
+    assert_eq!(
+        app.admin(Method::GET, "/citizens/ny.borger", None).await.0,
+        StatusCode::NOT_FOUND,
+        "renamed"
+    );
 
-    let (status, locked) = app.admin(Method::POST, "/citizens/ny.borger2/lock", None).await;
-    assert_eq!((status, locked["status"].clone()), (StatusCode::OK, json!("locked")));
+    let (status, locked) = app
+        .admin(Method::POST, "/citizens/ny.borger2/lock", None)
+        .await;
+    assert_eq!(
+        (status, locked["status"].clone()),
+        (StatusCode::OK, json!("locked"))
+    );
     let refused = app.no_ui_login("username:ny.borger2", &[]).await;
-    assert_eq!(query_of(&refused)["error_description"], "mitid_identity_locked");
-    app.admin(Method::POST, "/citizens/ny.borger2/unlock", None).await;
-    assert_eq!(app.admin(Method::DELETE, "/citizens/ny.borger2", None).await.0, StatusCode::OK);
-    assert_eq!(app.admin(Method::DELETE, "/citizens/ny.borger2", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        query_of(&refused)["error_description"],
+        "mitid_identity_locked"
+    );
+    app.admin(Method::POST, "/citizens/ny.borger2/unlock", None)
+        .await;
+    assert_eq!(
+        app.admin(Method::DELETE, "/citizens/ny.borger2", None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.admin(Method::DELETE, "/citizens/ny.borger2", None)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
 async fn reset_brings_back_the_fixtures_and_fresh_devices() {
     let app = spawn_app().await;
-    app.admin(Method::DELETE, "/citizens/anna.jensen", None).await;
-    app.admin(Method::POST, "/citizens", Some(new_citizen("midlertidig", "11111111-2222-4333-8444-777777777777")))
+    app.admin(Method::DELETE, "/citizens/anna.jensen", None)
         .await;
+    app.admin(
+        Method::POST,
+        "/citizens",
+        Some(new_citizen(
+            "midlertidig",
+            "11111111-2222-4333-8444-777777777777",
+        )),
+    )
+    .await;
     let (status, body) = app.admin(Method::POST, "/citizens/reset", None).await;
     assert_eq!(status, StatusCode::OK);
     let fixtures = mitid_sim::identity::built_in_users().unwrap().len();
     assert_eq!(body["citizens"], fixtures);
-    assert_eq!(app.admin(Method::GET, "/citizens/anna.jensen", None).await.0, StatusCode::OK);
-    assert_eq!(app.admin(Method::GET, "/citizens/midlertidig", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.admin(Method::GET, "/citizens/anna.jensen", None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.admin(Method::GET, "/citizens/midlertidig", None)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
 async fn scripted_logins_are_used_up_one_at_a_time() {
     let app = spawn_app().await;
     let (status, pending) = app
-        .admin(Method::POST, "/citizens/app.approve/script", Some(json!({ "behaviour": "reject", "count": 1 })))
+        .admin(
+            Method::POST,
+            "/citizens/app.approve/script",
+            Some(json!({ "behaviour": "reject", "count": 1 })),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(pending["pending"].as_array().unwrap().len(), 1);
     let rejected = app.drive_login("app.approve", &[]).await;
-    assert_eq!(query_of(&rejected)["error_description"], "mitid_user_aborted");
+    assert_eq!(
+        query_of(&rejected)["error_description"],
+        "mitid_user_aborted"
+    );
     let fine = app.drive_login("app.approve", &[("prompt", "login")]).await;
     assert!(query_of(&fine).contains_key("code"));
 
-    app.admin(Method::POST, "/citizens/kodeviser/script", Some(json!({ "behaviour": "abort" }))).await;
+    app.admin(
+        Method::POST,
+        "/citizens/kodeviser/script",
+        Some(json!({ "behaviour": "abort" })),
+    )
+    .await;
     let aborted = app.drive_login("kodeviser", &[("prompt", "login")]).await;
-    assert_eq!(query_of(&aborted)["error_description"], "mitid_user_aborted");
+    assert_eq!(
+        query_of(&aborted)["error_description"],
+        "mitid_user_aborted"
+    );
 
-    app.admin(Method::POST, "/citizens/app.only/script", Some(json!({ "behaviour": "delay", "ms": 200 }))).await;
+    app.admin(
+        Method::POST,
+        "/citizens/app.only/script",
+        Some(json!({ "behaviour": "delay", "ms": 200 })),
+    )
+    .await;
     let page = app.start_login(&[("prompt", "login")]).await;
-    let page = app.submit(&page, "user-id", &[("user_id", "app.only")]).await;
+    let page = app
+        .submit(&page, "user-id", &[("user_id", "app.only")])
+        .await;
     let delayed = app.poll_until_redirect(&page).await;
-    assert!(query_of(&delayed).contains_key("code"), "the manual app approved by itself");
+    assert!(
+        query_of(&delayed).contains_key("code"),
+        "the manual app approved by itself"
+    );
 
-    let (status, _) = app.admin(Method::POST, "/citizens/app.only/script", Some(json!({ "behaviour": "sometimes" }))).await;
+    let (status, _) = app
+        .admin(
+            Method::POST,
+            "/citizens/app.only/script",
+            Some(json!({ "behaviour": "sometimes" })),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn devices_answer_through_the_admin_api() {
     let app = spawn_app().await;
-    let (_, code) = app.admin(Method::GET, "/citizens/kodeviser/code", None).await;
+    let (_, code) = app
+        .admin(Method::GET, "/citizens/kodeviser/code", None)
+        .await;
     assert_eq!(code["code"], app.code_now("kodeviser"));
-    let (_, audio) = app.admin(Method::GET, "/citizens/kodeoplaeser/code?device=audio_reader", None).await;
+    let (_, audio) = app
+        .admin(
+            Method::GET,
+            "/citizens/kodeoplaeser/code?device=audio_reader",
+            None,
+        )
+        .await;
     assert_eq!(audio["code"].as_str().unwrap().len(), 6);
-    assert_eq!(app.admin(Method::GET, "/citizens/app.only/code", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.admin(Method::GET, "/citizens/app.only/code", None)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
 
     let citizen = app.citizen("nemid.kort");
-    let first = &mitid_sim::authenticators::code_card::card_keys(&citizen.nemid.as_ref().unwrap().pid, 0)[0];
-    let (_, key) = app.admin(Method::GET, &format!("/citizens/nemid.kort/card-key/{}", first.number_text()), None).await;
+    let first =
+        &mitid_sim::authenticators::code_card::card_keys(&citizen.nemid.as_ref().unwrap().pid, 0)
+            [0];
+    let (_, key) = app
+        .admin(
+            Method::GET,
+            &format!("/citizens/nemid.kort/card-key/{}", first.number_text()),
+            None,
+        )
+        .await;
     assert_eq!(key["key"], first.key_text());
-    assert_eq!(key["used"], true, "nemid.kort starts with 10 keys used, the first among them");
+    assert_eq!(
+        key["used"], true,
+        "nemid.kort starts with 10 keys used, the first among them"
+    );
 
     let page = app.start_login(&[]).await;
-    let page = app.submit(&page, "user-id", &[("user_id", "app.only")]).await;
-    let (_, requests) = app.admin(Method::GET, "/app-requests", None).await;
-    let request = requests.as_array().unwrap().iter().find(|r| r["user_id"] == "app.only").unwrap().clone();
-    let (status, answer) = app
-        .admin(Method::POST, &format!("/app-requests/{}/approve", request["id"].as_str().unwrap()), None)
+    let page = app
+        .submit(&page, "user-id", &[("user_id", "app.only")])
         .await;
-    assert_eq!((status, answer["state"].clone()), (StatusCode::OK, json!("approved")));
+    let (_, requests) = app.admin(Method::GET, "/app-requests", None).await;
+    let request = requests
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["user_id"] == "app.only")
+        .unwrap()
+        .clone();
+    let (status, answer) = app
+        .admin(
+            Method::POST,
+            &format!("/app-requests/{}/approve", request["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, answer["state"].clone()),
+        (StatusCode::OK, json!("approved"))
+    );
     let callback = app.poll_until_redirect(&page).await;
     assert!(query_of(&callback).contains_key("code"));
     let (status, _) = app
-        .admin(Method::POST, &format!("/app-requests/{}/reject", request["id"].as_str().unwrap()), None)
+        .admin(
+            Method::POST,
+            &format!("/app-requests/{}/reject", request["id"].as_str().unwrap()),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "already answered");
 }
@@ -171,19 +330,44 @@ async fn clients_are_registered_and_removed_at_run_time() {
         "allow_simulation": true,
         "backchannel_logout_uri": "http://localhost:9/bcl"
     });
-    let (status, client) = app.admin(Method::POST, "/clients", Some(registration.clone())).await;
+    let (status, client) = app
+        .admin(Method::POST, "/clients", Some(registration.clone()))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{client}");
-    assert_eq!(app.admin(Method::POST, "/clients", Some(registration)).await.0, StatusCode::OK, "replaced");
+    assert_eq!(
+        app.admin(Method::POST, "/clients", Some(registration))
+            .await
+            .0,
+        StatusCode::OK,
+        "replaced"
+    );
     let response = app
-        .get(&app.authorize_url(&[("client_id", "ny-rp"), ("simulation", "no-ui"), ("login_hint", "username:anna.jensen")]))
+        .get(&app.authorize_url(&[
+            ("client_id", "ny-rp"),
+            ("simulation", "no-ui"),
+            ("login_hint", "username:anna.jensen"),
+        ]))
         .await;
     assert!(query_of(&crate::helpers::location(&response)).contains_key("code"));
     let (_, all) = app.admin(Method::GET, "/clients", None).await;
-    assert!(all.as_array().unwrap().iter().any(|c| c["client_id"] == "ny-rp"));
-    assert_eq!(app.admin(Method::DELETE, "/clients/ny-rp", None).await.0, StatusCode::OK);
+    assert!(all
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["client_id"] == "ny-rp"));
+    assert_eq!(
+        app.admin(Method::DELETE, "/clients/ny-rp", None).await.0,
+        StatusCode::OK
+    );
     let refused = app.get(&app.authorize_url(&[("client_id", "ny-rp")])).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
-    let (status, _) = app.admin(Method::POST, "/clients", Some(json!({ "client_id": "x", "name": "x", "redirect_uris": [] }))).await;
+    let (status, _) = app
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({ "client_id": "x", "name": "x", "redirect_uris": [] })),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
@@ -192,10 +376,22 @@ async fn token_faults_break_exactly_the_next_responses() {
     let app = spawn_app().await;
     let fault = |name: &str| json!({ "fault": name });
     let mut seen = Vec::new();
-    for name in ["wrong_nonce", "alg_none", "hs256_with_public_key", "unknown_kid", "missing_sub", "expired", "extra_aud"] {
-        let (status, _) = app.admin(Method::POST, "/clients/demo-rp/faults", Some(fault(name))).await;
+    for name in [
+        "wrong_nonce",
+        "alg_none",
+        "hs256_with_public_key",
+        "unknown_kid",
+        "missing_sub",
+        "expired",
+        "extra_aud",
+    ] {
+        let (status, _) = app
+            .admin(Method::POST, "/clients/demo-rp/faults", Some(fault(name)))
+            .await;
         assert_eq!(status, StatusCode::OK, "{name}");
-        let tokens = app.tokens_for(&app.no_ui_login("username:anna.jensen", &[]).await).await;
+        let tokens = app
+            .tokens_for(&app.no_ui_login("username:anna.jensen", &[]).await)
+            .await;
         let id_token = tokens["id_token"].as_str().unwrap().to_string();
         seen.push((name, decode_header(&id_token), decode_claims(&id_token)));
     }
@@ -203,17 +399,43 @@ async fn token_faults_break_exactly_the_next_responses() {
     assert_ne!(by("wrong_nonce").2["nonce"], "nonce-456");
     assert_eq!(by("alg_none").1["alg"], "none");
     assert_eq!(by("hs256_with_public_key").1["alg"], "HS256");
-    assert!(by("unknown_kid").1["kid"].as_str().unwrap().starts_with("unknown-"));
+    assert!(by("unknown_kid").1["kid"]
+        .as_str()
+        .unwrap()
+        .starts_with("unknown-"));
     assert!(by("missing_sub").2.get("sub").is_none());
     assert!(by("expired").2["exp"].as_i64().unwrap() < app.sim.clock().unix());
-    assert_eq!(by("extra_aud").2["aud"], json!(["demo-rp", "untrusted-client"]));
-    let clean = app.tokens_for(&app.no_ui_login("username:anna.jensen", &[]).await).await;
-    assert_eq!(decode_claims(clean["id_token"].as_str().unwrap())["nonce"], "nonce-456", "faults are used up");
+    assert_eq!(
+        by("extra_aud").2["aud"],
+        json!(["demo-rp", "untrusted-client"])
+    );
+    let clean = app
+        .tokens_for(&app.no_ui_login("username:anna.jensen", &[]).await)
+        .await;
+    assert_eq!(
+        decode_claims(clean["id_token"].as_str().unwrap())["nonce"],
+        "nonce-456",
+        "faults are used up"
+    );
 
-    app.admin(Method::POST, "/clients/demo-rp/faults", Some(json!({ "fault": "userinfo_other_sub" }))).await;
+    app.admin(
+        Method::POST,
+        "/clients/demo-rp/faults",
+        Some(json!({ "fault": "userinfo_other_sub" })),
+    )
+    .await;
     let info: Value = app.userinfo_of(&clean).await.json().await.unwrap();
-    assert_ne!(info["sub"], decode_claims(clean["id_token"].as_str().unwrap())["sub"]);
-    let (status, _) = app.admin(Method::POST, "/clients/demo-rp/faults", Some(json!({ "fault": "nonsense" }))).await;
+    assert_ne!(
+        info["sub"],
+        decode_claims(clean["id_token"].as_str().unwrap())["sub"]
+    );
+    let (status, _) = app
+        .admin(
+            Method::POST,
+            "/clients/demo-rp/faults",
+            Some(json!({ "fault": "nonsense" })),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
@@ -232,43 +454,89 @@ async fn key_rotation_publishes_new_kids_and_signs_with_them() {
         .find(|k| k["status"] == "current" && k["alg"] == "ES256")
         .unwrap()["kid"]
         .clone();
-    let tokens = app.tokens_for(&app.no_ui_login("username:anna.jensen", &[]).await).await;
-    assert_eq!(decode_header(tokens["id_token"].as_str().unwrap())["kid"], current_es);
-    let jwks: Value = app.get(&app.url("/op/.well-known/openid-configuration/jwks")).await.json().await.unwrap();
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 4, "old keys still verify");
+    let tokens = app
+        .tokens_for(&app.no_ui_login("username:anna.jensen", &[]).await)
+        .await;
+    assert_eq!(
+        decode_header(tokens["id_token"].as_str().unwrap())["kid"],
+        current_es
+    );
+    let jwks: Value = app
+        .get(&app.url("/op/.well-known/openid-configuration/jwks"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        jwks["keys"].as_array().unwrap().len(),
+        4,
+        "old keys still verify"
+    );
 }
 
 #[tokio::test]
 async fn sessions_clock_and_record_are_steerable() {
     let app = spawn_app().await;
-    let tokens = app.tokens_for(&app.no_ui_login("username:anna.jensen", &[]).await).await;
+    let tokens = app
+        .tokens_for(&app.no_ui_login("username:anna.jensen", &[]).await)
+        .await;
     let neb_sid = decode_claims(tokens["id_token"].as_str().unwrap())["neb_sid"].clone();
     let (_, sessions) = app.admin(Method::GET, "/sessions", None).await;
     assert_eq!(sessions[0]["id"], neb_sid);
     let (status, ended) = app
-        .admin(Method::POST, &format!("/sessions/{}/expire", neb_sid.as_str().unwrap()), None)
+        .admin(
+            Method::POST,
+            &format!("/sessions/{}/expire", neb_sid.as_str().unwrap()),
+            None,
+        )
         .await;
-    assert_eq!((status, ended["reason"].clone()), (StatusCode::OK, json!("absolute_expiry")));
-    assert_eq!(app.admin(Method::DELETE, "/sessions/not-a-uuid", None).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        (status, ended["reason"].clone()),
+        (StatusCode::OK, json!("absolute_expiry"))
+    );
+    assert_eq!(
+        app.admin(Method::DELETE, "/sessions/not-a-uuid", None)
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
 
-    let (_, shifted) = app.admin(Method::POST, "/clock", Some(json!({ "advance": "2h" }))).await;
+    let (_, shifted) = app
+        .admin(Method::POST, "/clock", Some(json!({ "advance": "2h" })))
+        .await;
     assert_eq!(shifted["offset_seconds"], 7200);
-    let (_, set) = app.admin(Method::POST, "/clock", Some(json!({ "offset": "-5m" }))).await;
+    let (_, set) = app
+        .admin(Method::POST, "/clock", Some(json!({ "offset": "-5m" })))
+        .await;
     assert_eq!(set["offset_seconds"], -300);
     let (_, reset) = app.admin(Method::DELETE, "/clock", None).await;
     assert_eq!(reset["offset_seconds"], 0);
-    assert_eq!(app.admin(Method::POST, "/clock", Some(json!({ "advance": "soon" }))).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.admin(Method::POST, "/clock", Some(json!({ "advance": "soon" })))
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
 
     let (_, record) = app.admin(Method::GET, "/record?client=demo-rp", None).await;
     let requests = record["requests"].as_array().unwrap();
-    let endpoints: Vec<_> = requests.iter().map(|r| r["endpoint"].as_str().unwrap()).collect();
+    let endpoints: Vec<_> = requests
+        .iter()
+        .map(|r| r["endpoint"].as_str().unwrap())
+        .collect();
     assert_eq!(endpoints, ["authorize", "token"]);
     assert_eq!(requests[0]["params"]["state"], "state-123");
-    assert_eq!(requests[1]["params"]["authorization"], "Basic ***", "secrets are masked");
+    assert_eq!(
+        requests[1]["params"]["authorization"], "Basic ***",
+        "secrets are masked"
+    );
     app.admin(Method::DELETE, "/record", None).await;
     let (_, empty) = app.admin(Method::GET, "/record", None).await;
     assert!(empty["requests"].as_array().unwrap().is_empty());
-    assert_eq!(app.admin(Method::GET, "/nothing", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.admin(Method::GET, "/nothing", None).await.0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -296,14 +564,36 @@ async fn a_non_loopback_bind_needs_an_admin_token_and_the_api_then_demands_it() 
     let (addr, _, _, handle) = start(config(Some("s3cret-token"))).unwrap().spawn();
     let base = format!("http://127.0.0.1:{}", addr.port());
     let client = reqwest::Client::new();
-    let without = client.get(format!("{base}/admin/citizens")).send().await.unwrap();
+    let without = client
+        .get(format!("{base}/admin/citizens"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(without.status(), StatusCode::UNAUTHORIZED);
-    let wrong = client.get(format!("{base}/admin/citizens")).bearer_auth("guess").send().await.unwrap();
+    let wrong = client
+        .get(format!("{base}/admin/citizens"))
+        .bearer_auth("guess")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
-    let right = client.get(format!("{base}/admin/citizens")).bearer_auth("s3cret-token").send().await.unwrap();
+    let right = client
+        .get(format!("{base}/admin/citizens"))
+        .bearer_auth("s3cret-token")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(right.status(), StatusCode::OK);
-    let discovery = client.get(format!("{base}/op/.well-known/openid-configuration")).send().await.unwrap();
-    assert_eq!(discovery.status(), StatusCode::OK, "the broker itself needs no token");
+    let discovery = client
+        .get(format!("{base}/op/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        discovery.status(),
+        StatusCode::OK,
+        "the broker itself needs no token"
+    );
     handle.stop(false).await;
 }
 
@@ -321,9 +611,21 @@ async fn other_websites_and_foreign_host_names_cannot_drive_the_admin_api() {
         .await
         .unwrap();
     assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
-    let fetch = app.browser.post(&lock).header("Sec-Fetch-Site", "cross-site").send().await.unwrap();
+    let fetch = app
+        .browser
+        .post(&lock)
+        .header("Sec-Fetch-Site", "cross-site")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(fetch.status(), StatusCode::FORBIDDEN);
-    let rebound = app.browser.get(app.url("/admin/clients")).header("Host", "attacker.example").send().await.unwrap();
+    let rebound = app
+        .browser
+        .get(app.url("/admin/clients"))
+        .header("Host", "attacker.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(rebound.status(), StatusCode::FORBIDDEN, "DNS rebinding");
     let (_, anna) = app.admin(Method::GET, "/citizens/anna.jensen", None).await;
     assert_eq!(anna["status"], "active", "nothing was locked");
@@ -337,7 +639,12 @@ async fn other_websites_and_foreign_host_names_cannot_drive_the_admin_api() {
         .unwrap();
     assert_eq!(same_origin.status(), StatusCode::OK);
     let (_, clients) = app.admin(Method::GET, "/clients", None).await;
-    let demo = clients.as_array().unwrap().iter().find(|c| c["client_id"] == "demo-rp").unwrap();
+    let demo = clients
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["client_id"] == "demo-rp")
+        .unwrap();
     assert_eq!(demo["client_secret"], "***", "secrets stay secret");
 }
 
@@ -345,15 +652,35 @@ async fn other_websites_and_foreign_host_names_cannot_drive_the_admin_api() {
 async fn counts_clock_shifts_and_uris_out_of_range_are_refused_without_harm() {
     let app = spawn_app().await;
     let (status, _) = app
-        .admin(Method::POST, "/clients/demo-rp/faults", Some(json!({ "fault": "wrong_nonce", "count": u64::MAX })))
+        .admin(
+            Method::POST,
+            "/clients/demo-rp/faults",
+            Some(json!({ "fault": "wrong_nonce", "count": u64::MAX })),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = app.admin(Method::POST, "/clock", Some(json!({ "offset": "5000000d" }))).await;
+    let (status, _) = app
+        .admin(
+            Method::POST,
+            "/clock",
+            Some(json!({ "offset": "5000000d" })),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = app.admin(Method::POST, "/clock", Some(json!({ "advance": "999999999999d" }))).await;
+    let (status, _) = app
+        .admin(
+            Method::POST,
+            "/clock",
+            Some(json!({ "advance": "999999999999d" })),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, clock) = app.admin(Method::GET, "/clock", None).await;
-    assert_eq!((status, clock["offset_seconds"].clone()), (StatusCode::OK, json!(0)), "still serving");
+    assert_eq!(
+        (status, clock["offset_seconds"].clone()),
+        (StatusCode::OK, json!(0)),
+        "still serving"
+    );
     let (status, body) = app
         .admin(
             Method::POST,

@@ -144,16 +144,36 @@ async fn loa_is_the_lower_of_ial_and_aal() {
     let app = spawn_app().await;
     // A High identity with a Substantial device: loa is Substantial.
     let page = app.start_login(&[]).await;
-    let page = app.submit(&page, "user-id", &[("user_id", "alle.metoder")]).await;
-    let page = app.submit(&page, "choose", &[("method", "code-display")]).await;
-    let code = app.citizen("alle.metoder").code_display.as_ref().unwrap().secret.code_at(app.sim.clock().now());
+    let page = app
+        .submit(&page, "user-id", &[("user_id", "alle.metoder")])
+        .await;
+    let page = app
+        .submit(&page, "choose", &[("method", "code-display")])
+        .await;
+    let code = app
+        .citizen("alle.metoder")
+        .code_display
+        .as_ref()
+        .unwrap()
+        .secret
+        .code_at(app.sim.clock().now());
     let page = app.submit(&page, "code", &[("code", &code)]).await;
-    let response = app.post_form(&page, "password", &[("password", "Alle1234")]).await;
-    let done = app.get(&app.url(&crate::helpers::location(&response))).await;
+    let response = app
+        .post_form(&page, "password", &[("password", "Alle1234")])
+        .await;
+    let done = app
+        .get(&app.url(&crate::helpers::location(&response)))
+        .await;
     let claims = id_claims(&app, &crate::helpers::location(&done)).await;
     assert_eq!(claims["ial"], "https://data.gov.dk/concept/core/nsis/High");
-    assert_eq!(claims["aal"], "https://data.gov.dk/concept/core/nsis/Substantial");
-    assert_eq!(claims["loa"], "https://data.gov.dk/concept/core/nsis/Substantial");
+    assert_eq!(
+        claims["aal"],
+        "https://data.gov.dk/concept/core/nsis/Substantial"
+    );
+    assert_eq!(
+        claims["loa"],
+        "https://data.gov.dk/concept/core/nsis/Substantial"
+    );
     // A substantial identity with an ordinary app: High cannot be reached.
     let refused = app
         .drive_login("app.approve", &[("idp_params", HIGH)])

@@ -113,25 +113,41 @@ async fn the_simulated_code_display_shows_the_current_code() {
 async fn the_same_login_continues_once_the_block_has_passed() {
     let app = spawn_app().await;
     let page = app.start_login(&[]).await;
-    let mut page = app.submit(&page, "user-id", &[("user_id", "kodeviser")]).await;
+    let mut page = app
+        .submit(&page, "user-id", &[("user_id", "kodeviser")])
+        .await;
     for wrong in ["000000", "000001", "000002"] {
         page = app.submit(&page, "code", &[("code", wrong)]).await;
     }
     assert_eq!(crate::helpers::step_of(&page), "blocked");
     app.sim.clock().advance(Duration::minutes(16));
     let page = app.page(&page.url).await;
-    assert_eq!(crate::helpers::step_of(&page), "code", "back to the code, without a new login");
+    assert_eq!(
+        crate::helpers::step_of(&page),
+        "code",
+        "back to the code, without a new login"
+    );
 }
 
 #[tokio::test]
 async fn three_wrong_passwords_block_the_password_too() {
     let app = spawn_app().await;
     let page = app.start_login(&[]).await;
-    let mut page = app.submit(&page, "user-id", &[("user_id", "kun.kode")]).await;
+    let mut page = app
+        .submit(&page, "user-id", &[("user_id", "kun.kode")])
+        .await;
     for _ in 0..3 {
-        page = app.submit(&page, "password", &[("password", "wrong")]).await;
+        page = app
+            .submit(&page, "password", &[("password", "wrong")])
+            .await;
     }
     assert_eq!(crate::helpers::step_of(&page), "blocked");
-    let again = app.submit(&page, "password", &[("password", "Kode1234")]).await;
-    assert_eq!(crate::helpers::step_of(&again), "blocked", "the right password does not help now");
+    let again = app
+        .submit(&page, "password", &[("password", "Kode1234")])
+        .await;
+    assert_eq!(
+        crate::helpers::step_of(&again),
+        "blocked",
+        "the right password does not help now"
+    );
 }

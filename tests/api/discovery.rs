@@ -18,14 +18,30 @@ async fn discovery_document_describes_the_neb_endpoints_truthfully() {
     insta::assert_json_snapshot!("discovery", redact_base(&document, app.sim.base_url()));
 
     // Every advertised endpoint answers (none is a placeholder).
-    for key in ["jwks_uri", "authorization_endpoint", "userinfo_endpoint", "end_session_endpoint"] {
+    for key in [
+        "jwks_uri",
+        "authorization_endpoint",
+        "userinfo_endpoint",
+        "end_session_endpoint",
+    ] {
         let url = document[key].as_str().unwrap();
         let status = app.get(url).await.status();
         assert_ne!(status, 404, "{key} {url} does not exist");
     }
-    for key in ["token_endpoint", "revocation_endpoint", "introspection_endpoint"] {
+    for key in [
+        "token_endpoint",
+        "revocation_endpoint",
+        "introspection_endpoint",
+    ] {
         let url = document[key].as_str().unwrap();
-        let status = app.browser.post(url).form(&[("x", "y")]).send().await.unwrap().status();
+        let status = app
+            .browser
+            .post(url)
+            .form(&[("x", "y")])
+            .send()
+            .await
+            .unwrap()
+            .status();
         assert_ne!(status, 404, "{key} {url} does not exist");
     }
 }

@@ -289,7 +289,12 @@ async fn the_absolute_lifetime_ends_a_session_despite_activity() {
     assert_is_redirect_to(&response, "/login/");
     let received = wait_for_logout_tokens(&a, 1).await;
     assert_eq!(received.len(), 1);
-    let deliveries: Value = app.get(&app.url("/admin/logouts")).await.json().await.unwrap();
+    let deliveries: Value = app
+        .get(&app.url("/admin/logouts"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(deliveries[0]["reason"], "absolute_expiry");
 }
 

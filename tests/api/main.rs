@@ -3,7 +3,9 @@
 mod admin;
 mod app_login;
 mod authenticators;
+mod cli;
 mod code_display_login;
+mod conformance;
 mod cpr_entry;
 mod discovery;
 mod errors;
@@ -14,5 +16,6 @@ mod no_ui;
 mod openid_client;
 mod persistence;
 mod personas;
+mod reference_rp;
 mod refresh;
 mod sessions;

@@ -208,7 +208,11 @@ async fn subjects_are_stable_per_client_and_differ_between_organisations() {
         .await
         .unwrap();
     let tokens: serde_json::Value = response.json().await.unwrap();
-    assert_ne!(sub(&tokens), sub(&first), "another organisation sees another sub");
+    assert_ne!(
+        sub(&tokens),
+        sub(&first),
+        "another organisation sees another sub"
+    );
     assert_ne!(
         sub(&first),
         serde_json::json!(app

@@ -15,8 +15,18 @@ fn state_dir() -> std::path::PathBuf {
 }
 
 async fn jwks_kids(app: &TestApp) -> Vec<Value> {
-    let jwks: Value = app.get(&app.url("/op/.well-known/openid-configuration/jwks")).await.json().await.unwrap();
-    jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].clone()).collect()
+    let jwks: Value = app
+        .get(&app.url("/op/.well-known/openid-configuration/jwks"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].clone())
+        .collect()
 }
 
 #[tokio::test]
@@ -42,19 +52,45 @@ async fn citizens_clients_keys_and_used_card_keys_survive_a_restart() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    app.admin(reqwest::Method::DELETE, "/citizens/kodeviser", None).await;
-    let callback = app.drive_login("nemid.kort", &[("idp_values", "nemid")]).await;
+    app.admin(reqwest::Method::DELETE, "/citizens/kodeviser", None)
+        .await;
+    let callback = app
+        .drive_login("nemid.kort", &[("idp_values", "nemid")])
+        .await;
     assert!(crate::helpers::query_of(&callback).contains_key("code"));
     let kids = jwks_kids(&app).await;
     app.sim.stop().await;
 
     let again = spawn_with(Simulator::builder().state_dir(&dir)).await;
-    assert_eq!(again.admin(reqwest::Method::GET, "/citizens/varig", None).await.0, StatusCode::OK);
-    assert_eq!(again.admin(reqwest::Method::GET, "/citizens/kodeviser", None).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(again.admin(reqwest::Method::GET, "/clients/varig-rp", None).await.0, StatusCode::OK);
+    assert_eq!(
+        again
+            .admin(reqwest::Method::GET, "/citizens/varig", None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        again
+            .admin(reqwest::Method::GET, "/citizens/kodeviser", None)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        again
+            .admin(reqwest::Method::GET, "/clients/varig-rp", None)
+            .await
+            .0,
+        StatusCode::OK
+    );
     assert_eq!(jwks_kids(&again).await, kids, "the same signing keys");
-    let (_, card) = again.admin(reqwest::Method::GET, "/citizens/nemid.kort", None).await;
-    assert_eq!(card["nemid"]["keys_left"], 137, "the key used before the restart stays used");
+    let (_, card) = again
+        .admin(reqwest::Method::GET, "/citizens/nemid.kort", None)
+        .await;
+    assert_eq!(
+        card["nemid"]["keys_left"], 137,
+        "the key used before the restart stays used"
+    );
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -63,8 +99,16 @@ async fn a_corrupt_state_file_stops_the_start_with_a_clear_error() {
     let dir = state_dir();
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("state.json"), "{ half a file").unwrap();
-    let err = Simulator::builder().state_dir(&dir).start().await.err().expect("refused");
-    assert!(err.to_string().contains("is not a mitid-sim state file"), "{err}");
+    let err = Simulator::builder()
+        .state_dir(&dir)
+        .start()
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string().contains("is not a mitid-sim state file"),
+        "{err}"
+    );
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -116,8 +160,15 @@ async fn kill_9_during_writes_loses_nothing_acknowledged_and_leaves_a_readable_f
                 "uuid": format!("33333333-4444-4555-8666-{i:012}"),
                 "date_of_birth": "1980-01-01", "name": "Kill Ni", "app": { "answer": "approve" }
             });
-            match client.post(format!("{base}/admin/citizens")).json(&body).send().await {
-                Ok(response) if response.status() == StatusCode::CREATED => acknowledged.push(user_id),
+            match client
+                .post(format!("{base}/admin/citizens"))
+                .json(&body)
+                .send()
+                .await
+            {
+                Ok(response) if response.status() == StatusCode::CREATED => {
+                    acknowledged.push(user_id)
+                }
                 _ => break,
             }
         }
@@ -128,7 +179,11 @@ async fn kill_9_during_writes_loses_nothing_acknowledged_and_leaves_a_readable_f
     child.kill().unwrap(); // SIGKILL: no chance to flush anything
     child.wait().unwrap();
     let acknowledged = writer.await.unwrap();
-    assert!(acknowledged.len() > 3, "the writer got going ({} writes)", acknowledged.len());
+    assert!(
+        acknowledged.len() > 3,
+        "the writer got going ({} writes)",
+        acknowledged.len()
+    );
 
     let restarted = tokio::task::spawn_blocking({
         let dir = dir.clone();
@@ -136,14 +191,22 @@ async fn kill_9_during_writes_loses_nothing_acknowledged_and_leaves_a_readable_f
     })
     .await
     .unwrap();
-    let citizens: Value = reqwest::get(format!("{}/admin/citizens", restarted.base)).await.unwrap().json().await.unwrap();
+    let citizens: Value = reqwest::get(format!("{}/admin/citizens", restarted.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let present: std::collections::HashSet<_> = citizens
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c["user_id"].as_str().unwrap().to_string())
         .collect();
-    let lost: Vec<_> = acknowledged.iter().filter(|id| !present.contains(*id)).collect();
+    let lost: Vec<_> = acknowledged
+        .iter()
+        .filter(|id| !present.contains(*id))
+        .collect();
     assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
     let mut child = restarted.child;
     child.kill().ok();

@@ -63,8 +63,14 @@ impl RegisteredUri {
             ));
         }
         // Schemes a browser would run or read locally instead of navigating to a service.
-        if matches!(url.scheme(), "javascript" | "data" | "vbscript" | "file" | "blob") {
-            return Err(format!("`{text}`: the {} scheme is not allowed", url.scheme()));
+        if matches!(
+            url.scheme(),
+            "javascript" | "data" | "vbscript" | "file" | "blob"
+        ) {
+            return Err(format!(
+                "`{text}`: the {} scheme is not allowed",
+                url.scheme()
+            ));
         }
         Ok(Self(text.to_string()))
     }
@@ -308,7 +314,10 @@ mod tests {
     #[test]
     fn redirect_uris_must_be_absolute_and_fragment_free() {
         assert!(RegisteredUri::parse("https://rp.example/cb").is_ok());
-        assert!(RegisteredUri::parse("dk.myapp:/callback").is_ok(), "native apps use custom schemes");
+        assert!(
+            RegisteredUri::parse("dk.myapp:/callback").is_ok(),
+            "native apps use custom schemes"
+        );
         assert!(RegisteredUri::parse("javascript:alert(1)//").is_err());
         assert!(RegisteredUri::parse("data:text/html,x").is_err());
         assert!(RegisteredUri::parse("/cb").is_err());

@@ -112,7 +112,12 @@ impl Grants {
 
     /// Marks the code used and returns its grant. The shard lock makes two racing
     /// redemptions see the code once.
-    pub fn redeem_code(&self, code: &str, client_id: &str, now: OffsetDateTime) -> Result<CodeGrant, Redemption> {
+    pub fn redeem_code(
+        &self,
+        code: &str,
+        client_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<CodeGrant, Redemption> {
         let mut grant = self.codes.get_mut(code).ok_or(Redemption::Unknown)?;
         // Checked first, so one client cannot burn another's code (RFC 6749 §4.1.3).
         if grant.client_id != client_id {
@@ -157,7 +162,8 @@ impl Grants {
         let mut members = self.families.entry(family).or_default();
         if self.revoked_families.contains(&family) {
             drop(members);
-            self.families.remove_if(&family, |_, tokens| tokens.is_empty());
+            self.families
+                .remove_if(&family, |_, tokens| tokens.is_empty());
             self.access_tokens.remove(&token);
             self.refresh_tokens.remove(&token);
             return;
@@ -189,7 +195,10 @@ impl Grants {
         client_id: &str,
         now: OffsetDateTime,
     ) -> Result<TokenGrant, Rotation> {
-        let mut entry = self.refresh_tokens.get_mut(token).ok_or(Rotation::Unknown)?;
+        let mut entry = self
+            .refresh_tokens
+            .get_mut(token)
+            .ok_or(Rotation::Unknown)?;
         if entry.grant.client_id != client_id {
             return Err(Rotation::OtherClient);
         }

@@ -194,8 +194,7 @@ impl Provider {
                 IdentityHint::Cpr(cpr) => self.broker.identities.by_cpr(cpr),
             };
             let Some(citizen) = citizen else {
-                let error =
-                    OAuthError::invalid_request("login_hint: no citizen matches the hint");
+                let error = OAuthError::invalid_request("login_hint: no citizen matches the hint");
                 return AuthorizeOutcome::redirect(self.error_redirect(
                     &login.request.redirect_uri,
                     login.request.state.as_deref(),

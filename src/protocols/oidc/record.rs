@@ -39,7 +39,8 @@ fn mask(key: &str, value: &str) -> String {
             .split_whitespace()
             .next()
             .map_or("***".into(), |scheme| format!("{scheme} ***")),
-        "access_token" | "refresh_token" | "token" | "id_token_hint" | "id_token" | "code_verifier" => {
+        "access_token" | "refresh_token" | "token" | "id_token_hint" | "id_token"
+        | "code_verifier" => {
             let head: String = value.chars().take(12).collect();
             format!("{head}…")
         }

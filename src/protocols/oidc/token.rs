@@ -214,16 +214,19 @@ impl Provider {
             .get("code")
             .ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
         let now = self.broker.clock.now();
-        let grant = self.grants.redeem_code(code, &client.client_id, now).map_err(|redemption| {
-            OAuthError::invalid_grant(match redemption {
-                Redemption::Unknown => "the code is unknown",
-                Redemption::OtherClient => "the code was issued to another client",
-                Redemption::Expired => "the code has expired",
-                Redemption::Replayed => {
-                    "the code was already used; the tokens it issued are revoked"
-                }
-            })
-        })?;
+        let grant = self
+            .grants
+            .redeem_code(code, &client.client_id, now)
+            .map_err(|redemption| {
+                OAuthError::invalid_grant(match redemption {
+                    Redemption::Unknown => "the code is unknown",
+                    Redemption::OtherClient => "the code was issued to another client",
+                    Redemption::Expired => "the code has expired",
+                    Redemption::Replayed => {
+                        "the code was already used; the tokens it issued are revoked"
+                    }
+                })
+            })?;
         if params.get("redirect_uri") != Some(&grant.redirect_uri) {
             return Err(OAuthError::invalid_grant(
                 "redirect_uri differs from the one in the authorization request",

@@ -1,0 +1,72 @@
+//! The RP conformance kit: drives a relying party through the catalogue of DESIGN §6
+//! and judges what the RP itself does. It steers the broker only through the admin API.
+
+pub mod broker;
+pub mod driver;
+pub mod profile;
+pub mod report;
+pub mod scenario;
+pub mod scenarios;
+
+use std::time::Instant;
+
+use report::{RunReport, ScenarioResult};
+use scenario::{Ctx, Outcome, Scenario};
+
+/// Which scenarios to run: ids (`L01`) or groups (`login`, `token`, `logout`, `session`).
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    pub only: Vec<String>,
+    pub skip: Vec<String>,
+}
+
+impl Selection {
+    fn matches(list: &[String], scenario: &Scenario) -> bool {
+        list.iter().any(|item| {
+            item.eq_ignore_ascii_case(scenario.id)
+                || item.eq_ignore_ascii_case(scenario.group.name())
+        })
+    }
+
+    pub fn includes(&self, scenario: &Scenario) -> bool {
+        (self.only.is_empty() || Self::matches(&self.only, scenario))
+            && !Self::matches(&self.skip, scenario)
+    }
+}
+
+/// Runs the selected scenarios one after another, each isolated (fresh browser, the
+/// client's broker state reset), calling `progress` before and after each.
+pub async fn run(
+    profile: profile::TargetProfile,
+    selection: &Selection,
+    mut progress: impl FnMut(&Scenario, Option<&ScenarioResult>),
+) -> Result<RunReport, String> {
+    let ctx = Ctx {
+        broker: broker::BrokerControl::new(&profile),
+        profile,
+    };
+    if ctx.profile.client.register {
+        ctx.broker.register(&ctx.profile).await?;
+    }
+    let mut results = Vec::new();
+    for scenario in scenarios::catalogue()
+        .iter()
+        .filter(|s| selection.includes(s))
+    {
+        progress(scenario, None);
+        let started = Instant::now();
+        let outcome = match ctx.broker.reset_for(ctx.client_id()).await {
+            Ok(()) => (scenario.run)(&ctx).await,
+            Err(err) => Outcome::broken(err),
+        };
+        let result = ScenarioResult::new(scenario, outcome, started.elapsed());
+        progress(scenario, Some(&result));
+        results.push(result);
+    }
+    let _ = ctx.broker.reset_for(ctx.client_id()).await;
+    Ok(RunReport {
+        target: ctx.profile.target.base_url.clone(),
+        client_id: ctx.profile.client.client_id.clone(),
+        results,
+    })
+}

@@ -1,0 +1,222 @@
+//! L: the login itself.
+
+use url::Url;
+
+use crate::conformance::driver::Browser;
+use crate::conformance::scenario::{Ctx, Outcome, Status};
+
+fn query(url: &str, name: &str) -> Option<String> {
+    Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// L01: a valid code flow with state, nonce, PKCE S256 and the registered redirect URI.
+pub async fn l01_valid_code_flow(ctx: &Ctx) -> Outcome {
+    let mut browser = Browser::new();
+    if let Err(err) = ctx.login(&mut browser).await {
+        return Outcome::broken(err);
+    }
+    let logged_in = match ctx.logged_in(&mut browser).await {
+        Ok((logged_in, _)) => logged_in,
+        Err(err) => return Outcome::broken(err),
+    };
+    let authorize = match ctx.sent("authorize").await {
+        Ok(requests) => requests.into_iter().last(),
+        Err(err) => return Outcome::broken(err),
+    };
+    let Some(authorize) = authorize else {
+        return Outcome::failed("the broker saw no authorization request from this client");
+    };
+    let params = &authorize["params"];
+    let mut missing = Vec::new();
+    for name in ["state", "nonce", "code_challenge"] {
+        if params[name].as_str().is_none_or(str::is_empty) {
+            missing.push(name.to_string());
+        }
+    }
+    if params["code_challenge_method"] != "S256" {
+        missing.push("code_challenge_method=S256".into());
+    }
+    if params["redirect_uri"] != ctx.profile.client.redirect_uri.as_str() {
+        missing.push(format!("redirect_uri {}", ctx.profile.client.redirect_uri));
+    }
+    let evidence = format!("[S] authorize parameters: {params}");
+    match (logged_in, missing.is_empty()) {
+        (true, true) => Outcome::passed("logged in through a complete code flow").with(evidence),
+        (false, _) => {
+            Outcome::failed("the protected page is not logged in after a valid login [P+]")
+                .with(evidence)
+        }
+        (true, false) => Outcome::failed(format!(
+            "the authorization request lacks {}",
+            missing.join(", ")
+        ))
+        .with(evidence),
+    }
+}
+
+/// L02: a callback with a tampered or missing state makes no session.
+pub async fn l02_state_checked(ctx: &Ctx) -> Outcome {
+    for (variant, tamper) in [("tampered", true), ("missing", false)] {
+        let mut browser = Browser::new();
+        let callback = match ctx.login_until_callback(&mut browser).await {
+            Ok(callback) => callback,
+            Err(err) => return Outcome::broken(err),
+        };
+        let Ok(mut url) = Url::parse(&callback) else {
+            return Outcome::broken(format!("the callback `{callback}` is not a URL"));
+        };
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| k != "state")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let state = query(&callback, "state").unwrap_or_default();
+        {
+            let mut query = url.query_pairs_mut();
+            query.clear().extend_pairs(&pairs);
+            if tamper {
+                query.append_pair("state", &format!("{state}x"));
+            }
+        }
+        let page = match browser.get(url.as_str()).await {
+            Ok(page) => page,
+            Err(err) => return Outcome::broken(err),
+        };
+        if page.status.is_server_error() {
+            return Outcome::failed(format!(
+                "a {variant} state made the RP answer {}",
+                page.status
+            ));
+        }
+        let _ = browser.follow(page).await;
+        match ctx.logged_in(&mut browser).await {
+            Ok((true, _)) => {
+                return Outcome::failed(format!(
+                    "a callback with a {variant} state logged the citizen in [P−]"
+                ))
+                .with(format!("callback sent: {url}"))
+            }
+            Ok((false, _)) => {}
+            Err(err) => return Outcome::broken(err),
+        }
+    }
+    Outcome::passed("callbacks with a tampered or missing state make no session")
+}
+
+/// L04: the citizen cancels at the broker: the RP shows an error, makes no session, no 5xx.
+pub async fn l04_access_denied(ctx: &Ctx) -> Outcome {
+    let user = ctx.profile.citizens.user.clone();
+    let script = serde_json::json!({ "behaviour": "abort" });
+    if let Err(err) = ctx
+        .broker
+        .call(
+            reqwest::Method::POST,
+            &format!("/citizens/{user}/script"),
+            Some(script),
+        )
+        .await
+    {
+        return Outcome::broken(err);
+    }
+    let mut browser = Browser::new();
+    let callback = match ctx.login_until_callback(&mut browser).await {
+        Ok(callback) => callback,
+        Err(err) => return Outcome::broken(err),
+    };
+    if query(&callback, "error").as_deref() != Some("access_denied") {
+        return Outcome::broken(format!(
+            "the broker did not answer access_denied: {callback}"
+        ));
+    }
+    let page = match browser.get(&callback).await {
+        Ok(page) => page,
+        Err(err) => return Outcome::broken(err),
+    };
+    let status = page.status;
+    let _ = browser.follow(page).await;
+    let evidence = format!("[H] the callback with error=access_denied answered {status}");
+    if status.is_server_error() {
+        return Outcome::failed("the RP answered access_denied with a server error [H]")
+            .with(evidence);
+    }
+    match ctx.logged_in(&mut browser).await {
+        Ok((false, _)) => {
+            Outcome::passed("an aborted login is shown as an error, without a session")
+                .with(evidence)
+        }
+        Ok((true, _)) => Outcome::failed("an aborted login left a session [P−]").with(evidence),
+        Err(err) => Outcome::broken(err),
+    }
+}
+
+/// L07: the session cookie is HttpOnly and SameSite (Secure over https); no tokens in URLs.
+pub async fn l07_cookie_flags(ctx: &Ctx) -> Outcome {
+    let mut browser = Browser::new();
+    if let Err(err) = ctx.login(&mut browser).await {
+        return Outcome::broken(err);
+    }
+    let rp = ctx
+        .profile
+        .target
+        .base_url
+        .trim_end_matches('/')
+        .to_string();
+    let https = rp.starts_with("https://");
+    let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+    for hop in browser.hops.iter().filter(|h| h.url.starts_with(&rp)) {
+        for token in ["access_token=", "id_token=", "refresh_token="] {
+            if hop.url.contains(token) || hop.location.as_deref().is_some_and(|l| l.contains(token))
+            {
+                problems.push(format!("a token in a URL: {}", hop.url));
+            }
+        }
+    }
+    let (_, page) = match ctx.logged_in(&mut browser).await {
+        Ok(observed) => observed,
+        Err(err) => return Outcome::broken(err),
+    };
+    let _ = page;
+    let session_cookies: Vec<String> = browser
+        .cookies_for(&rp)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    let set_cookies = session_cookie_headers(&browser, &rp);
+    for header in &set_cookies {
+        let lower = header.to_ascii_lowercase();
+        let name = header.split('=').next().unwrap_or_default();
+        if !lower.contains("httponly") {
+            problems.push(format!("cookie `{name}` is not HttpOnly"));
+        }
+        if !lower.contains("samesite") {
+            warnings.push(format!("cookie `{name}` has no SameSite attribute"));
+        }
+        if https && !lower.contains("secure") {
+            problems.push(format!("cookie `{name}` is not Secure over https"));
+        }
+    }
+    let evidence = format!("[H] cookies: {session_cookies:?}; Set-Cookie seen: {set_cookies:?}");
+    if !problems.is_empty() {
+        Outcome::failed(problems.join("; ")).with(evidence)
+    } else if !warnings.is_empty() {
+        Outcome::new(Status::Warning, warnings.join("; ")).with(evidence)
+    } else {
+        Outcome::passed("session cookies are HttpOnly and SameSite; no tokens in URLs")
+            .with(evidence)
+    }
+}
+
+/// The Set-Cookie headers the RP sent during the run, replayed from the hops.
+fn session_cookie_headers(browser: &Browser, rp: &str) -> Vec<String> {
+    browser
+        .responses
+        .iter()
+        .filter(|(url, _)| url.starts_with(rp))
+        .flat_map(|(_, headers)| headers.clone())
+        .collect()
+}

@@ -1,0 +1,176 @@
+//! T: the broker breaks the id_token; the RP must refuse it [P−] and go no further [N].
+
+use reqwest::Method;
+
+use crate::conformance::driver::Browser;
+use crate::conformance::scenario::{Ctx, Outcome, Status};
+
+/// Logs in once with `fault` injected; returns whether the RP refused, with evidence.
+async fn refused_with(ctx: &Ctx, fault: &str) -> Result<(bool, Vec<String>), String> {
+    ctx.broker.inject_fault(ctx.client_id(), fault).await?;
+    let mut browser = Browser::new();
+    let callback = ctx.login_until_callback(&mut browser).await?;
+    let page = browser.get(&callback).await.map_err(|e| e.to_string())?;
+    let callback_status = page.status;
+    let _ = browser.follow(page).await;
+    let (logged_in, _) = ctx.logged_in(&mut browser).await?;
+    let requests = ctx.broker.requests(ctx.client_id()).await?;
+    let after_token: Vec<String> = requests
+        .iter()
+        .skip_while(|r| r["endpoint"] != "token")
+        .skip(1)
+        .filter(|r| r["endpoint"] == "userinfo")
+        .map(|r| format!("{} {}", r["method"], r["endpoint"]))
+        .collect();
+    let mut evidence = vec![format!(
+        "[H] fault `{fault}`: the callback answered {callback_status}"
+    )];
+    if callback_status.is_server_error() {
+        evidence.push("[H] the RP answered the broken token with a server error".into());
+    }
+    if !after_token.is_empty() {
+        evidence.push(format!(
+            "[N] the RP went on to call {after_token:?} with the broken token"
+        ));
+    }
+    let refused = !logged_in && after_token.is_empty() && !callback_status.is_server_error();
+    // Faults are used up by the login; clear leftovers so the next check starts clean.
+    let _ = ctx
+        .broker
+        .call(
+            Method::DELETE,
+            &format!("/clients/{}/faults", ctx.client_id()),
+            None,
+        )
+        .await;
+    Ok((refused, evidence))
+}
+
+/// Runs each fault; `must` faults fail the scenario, the others only warn.
+async fn judge(ctx: &Ctx, must: &[&str], should: &[&str], passed: &str) -> Outcome {
+    let mut failed = Vec::new();
+    let mut warned = Vec::new();
+    let mut evidence = Vec::new();
+    for (fault, strict) in must
+        .iter()
+        .map(|f| (f, true))
+        .chain(should.iter().map(|f| (f, false)))
+    {
+        match refused_with(ctx, fault).await {
+            Ok((true, found)) => evidence.extend(found),
+            Ok((false, found)) => {
+                evidence.extend(found);
+                if strict {
+                    failed.push(*fault);
+                } else {
+                    warned.push(*fault);
+                }
+            }
+            Err(err) => return Outcome::broken(err),
+        }
+    }
+    let outcome = if !failed.is_empty() {
+        Outcome::failed(format!("accepted an id_token with {}", failed.join(", ")))
+    } else if !warned.is_empty() {
+        Outcome::new(
+            Status::Warning,
+            format!("accepted an id_token with {}", warned.join(", ")),
+        )
+    } else {
+        Outcome::passed(passed)
+    };
+    evidence.into_iter().fold(outcome, Outcome::with)
+}
+
+pub async fn t01_nonce(ctx: &Ctx) -> Outcome {
+    judge(
+        ctx,
+        &["wrong_nonce", "missing_nonce"],
+        &[],
+        "a wrong or missing nonce is refused",
+    )
+    .await
+}
+
+pub async fn t02_iss(ctx: &Ctx) -> Outcome {
+    judge(ctx, &["wrong_iss"], &[], "a foreign issuer is refused").await
+}
+
+pub async fn t03_aud(ctx: &Ctx) -> Outcome {
+    judge(
+        ctx,
+        &["wrong_aud", "missing_aud", "extra_aud"],
+        &[],
+        "a wrong, missing or extra audience is refused",
+    )
+    .await
+}
+
+pub async fn t04_times(ctx: &Ctx) -> Outcome {
+    judge(
+        ctx,
+        &["expired", "missing_iat"],
+        &["iat_in_future"],
+        "expired tokens and tokens without iat are refused",
+    )
+    .await
+}
+
+pub async fn t05_alg_none(ctx: &Ctx) -> Outcome {
+    judge(
+        ctx,
+        &["alg_none"],
+        &[],
+        "an unsigned (alg none) id_token is refused",
+    )
+    .await
+}
+
+/// Over TLS from the token endpoint a bad signature may go unchecked (OIDC Core
+/// §3.1.3.7 item 6): a warning; HMAC keyed with the public key is key confusion: a failure.
+pub async fn t06_signature(ctx: &Ctx) -> Outcome {
+    judge(
+        ctx,
+        &["hs256_with_public_key"],
+        &["bad_signature"],
+        "bad signatures are refused",
+    )
+    .await
+}
+
+/// T07: after a key rotation the RP fetches the JWKS again and logs in; an unknown key is refused.
+pub async fn t07_key_rotation(ctx: &Ctx) -> Outcome {
+    if let Err(err) = ctx.broker.call(Method::POST, "/keys/rotate", None).await {
+        return Outcome::broken(err);
+    }
+    let mut browser = Browser::new();
+    if let Err(err) = ctx.login(&mut browser).await {
+        return Outcome::broken(err);
+    }
+    match ctx.logged_in(&mut browser).await {
+        Ok((true, _)) => {}
+        Ok((false, _)) => {
+            return Outcome::failed(
+                "after a key rotation the RP did not accept tokens signed with the new key [P+]",
+            )
+        }
+        Err(err) => return Outcome::broken(err),
+    }
+    judge(
+        ctx,
+        &["unknown_kid"],
+        &[],
+        "new keys are fetched; unknown keys are refused",
+    )
+    .await
+}
+
+pub async fn t08_sub(ctx: &Ctx) -> Outcome {
+    judge(
+        ctx,
+        &["missing_sub"],
+        &[],
+        "an id_token without sub is refused",
+    )
+    .await
+}
