@@ -7,6 +7,7 @@ mod apps;
 mod citizens;
 mod clients;
 mod clock;
+mod conformance;
 mod device;
 mod files;
 mod keys;
@@ -114,6 +115,11 @@ enum Command {
     },
     /// What clients sent a running broker, and its back-channel logout deliveries.
     Record(record::RecordArgs),
+    /// The RP conformance kit: drive your relying party through the catalogue.
+    Conformance {
+        #[command(subcommand)]
+        command: conformance::ConformanceCommand,
+    },
     /// Manage signing keys.
     Certs {
         #[command(subcommand)]
@@ -140,6 +146,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Keys { command } => keys::run(command),
         Command::Clock { command } => clock::run(command),
         Command::Record(args) => record::run(args),
+        Command::Conformance { command } => conformance::run(command),
         Command::Certs {
             command: CertsCommand::Generate { out },
         } => {

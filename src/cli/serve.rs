@@ -96,19 +96,19 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
         let requested = format!("{}:{}", config.host, config.port);
-        let running =
-            web::start(config).map_err(|e| format!("cannot listen on {requested}: {e}"))?;
-        println!("mitid-sim is running (NEB personality)");
-        println!("  issuer     {}", running.issuer());
-        println!(
-            "  discovery  {}/.well-known/openid-configuration",
-            running.issuer()
+        let running = web::start(config).map_err(|e| match e.kind() {
+            std::io::ErrorKind::PermissionDenied => e.to_string(),
+            _ => format!("cannot listen on {requested}: {e}"),
+        })?;
+        // A closed stdout (a supervisor that stopped reading) must not stop the broker.
+        let banner = format!(
+            "mitid-sim is running (NEB personality)\n  issuer     {issuer}\n  discovery  {issuer}/.well-known/openid-configuration\n  front page {base}/\n\n{citizens}\nPress Ctrl-C to stop.\n",
+            issuer = running.issuer(),
+            base = running.base_url,
         );
-        println!("  front page {}/", running.base_url);
-        println!();
-        print!("{citizens}");
-        println!();
-        println!("Press Ctrl-C to stop.");
+        let mut stdout = std::io::stdout();
+        let _ = std::io::Write::write_all(&mut stdout, banner.as_bytes());
+        let _ = std::io::Write::flush(&mut stdout);
         running
             .run_until_stopped()
             .await

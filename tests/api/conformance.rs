@@ -162,3 +162,112 @@ fn regex_free_redact(xml: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+fn kit(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_mitid-sim"))
+        .arg("conformance")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_cli_gates_ci_on_unexpected_failures_and_writes_reports() {
+    let sim = Simulator::builder().start().await.unwrap();
+    let rp = reference_rp::start(
+        sim.issuer(),
+        &[Fault::NoNoStore],
+        Duration::from_secs(60),
+        Duration::from_secs(600),
+    )
+    .await;
+    let dir = std::env::temp_dir().join(format!("mitid-sim-kit-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let profile_path = dir.join("target.toml");
+    let mut text = reference_rp::profile(&rp, sim.base_url(), 60, 600);
+    text.push_str("\n[citizens]\nuser = \"app.instant\"\n");
+    std::fs::write(&profile_path, text).unwrap();
+    let target = profile_path.to_str().unwrap().to_string();
+    let junit = dir.join("report.xml");
+    let json = dir.join("report.json");
+
+    let args = vec![
+        "run".to_string(),
+        "--target".into(),
+        target.clone(),
+        "--only".into(),
+        "L01,O03".into(),
+        "--junit".into(),
+        junit.to_str().unwrap().into(),
+        "--json".into(),
+        json.to_str().unwrap().into(),
+    ];
+    let failing = tokio::task::spawn_blocking({
+        let args = args.clone();
+        move || kit(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        failing.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&failing.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&failing.stdout);
+    assert!(
+        stdout.contains("O03") && stdout.contains("FAILED"),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&failing.stderr).contains("unexpected failures: O03"));
+    assert!(std::fs::read_to_string(&junit)
+        .unwrap()
+        .contains("<testcase name=\"O03"));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["results"].as_array().unwrap().len(), 2);
+
+    let known = dir.join("known.txt");
+    std::fs::write(&known, "O03 # no-store lands next sprint\n").unwrap();
+    let mut gated = args.clone();
+    gated.extend([
+        "--expected-failures".to_string(),
+        known.to_str().unwrap().into(),
+    ]);
+    let passing = tokio::task::spawn_blocking(move || {
+        kit(&gated.iter().map(String::as_str).collect::<Vec<_>>())
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        passing.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&passing.stderr)
+    );
+
+    std::fs::write(&profile_path, "[target]\nbase_url = 1\n").unwrap();
+    let broken = tokio::task::spawn_blocking(move || kit(&["run", "--target", &target]))
+        .await
+        .unwrap();
+    assert_eq!(broken.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&broken.stderr).contains("target.toml:2:"),
+        "{}",
+        String::from_utf8_lossy(&broken.stderr)
+    );
+    rp.stop().await;
+    sim.stop().await;
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn init_writes_a_template_that_the_kit_reads() {
+    let dir = std::env::temp_dir().join(format!("mitid-sim-init-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("rp.toml");
+    let output = kit(&["init", "-o", path.to_str().unwrap()]);
+    assert!(output.status.success());
+    assert!(profile::load(&path).is_ok());
+    std::fs::remove_dir_all(dir).ok();
+}

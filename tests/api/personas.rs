@@ -7,8 +7,10 @@ use crate::helpers::{query_of, spawn_app};
 /// What each persona's login ends in: `Ok(amr)` or `Err(error_description)`.
 fn expected(user: &str) -> Result<&'static str, &'static str> {
     match user {
-        "anna.jensen" | "app.only" | "app.approve" | "app.instant" | "beskyttet" | "uden.cpr" | "ung.16"
-        | "navne.forskel" | "lange.navne" | "foraelder" | "vaerge" | "fuldmagt" => Ok("code_app"),
+        "anna.jensen" | "app.only" | "app.approve" | "app.instant" | "beskyttet" | "uden.cpr"
+        | "ung.16" | "navne.forskel" | "lange.navne" | "foraelder" | "vaerge" | "fuldmagt" => {
+            Ok("code_app")
+        }
         "app.high" | "alle.metoder" => Ok("code_app_enchanced"),
         "kodeviser" => Ok("code_token"),
         "kodeoplaeser" => Ok("code_reader"),
