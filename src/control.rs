@@ -55,6 +55,17 @@ impl Provider {
                 identity.uuid, other.user_id
             )));
         }
+        if let Some(other) = identity
+            .cpr
+            .and_then(|cpr| store.by_cpr(&cpr))
+            .filter(|o| !is_self(o))
+        {
+            return Err(ControlError::Conflict(format!(
+                "CPR {} belongs to `{}`",
+                identity.cpr.map(|c| c.to_string()).unwrap_or_default(),
+                other.user_id
+            )));
+        }
         Ok(())
     }
 

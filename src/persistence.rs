@@ -70,8 +70,17 @@ impl StateDir {
         self.dir.join(STATE_FILE)
     }
 
-    /// The saved state, if the folder has one.
+    /// The saved state, if the folder has one. Temporary files a `kill -9` left behind
+    /// are cleared away.
     pub fn load(&self) -> Result<Option<Snapshot>, StateError> {
+        if let Ok(entries) = std::fs::read_dir(&self.dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with(&format!(".{STATE_FILE}.")) && name.ends_with(".tmp") {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
         let path = self.path();
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
@@ -145,7 +154,7 @@ pub fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Stat
     };
     std::fs::create_dir_all(dir).map_err(failed(dir))?;
     let target = dir.join(name);
-    let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let temporary = dir.join(format!(".{name}.{}.tmp", crate::random::short_id()));
     // The state holds private keys, client secrets and passwords: owner only.
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

@@ -191,28 +191,43 @@ impl Simulator {
         self.provider.citizen_report(user_id)
     }
 
-    pub fn create_citizen(&self, identity: Identity) -> Result<(), ControlError> {
-        self.provider.create_citizen(identity)
+    pub async fn create_citizen(&self, identity: Identity) -> Result<(), ControlError> {
+        self.provider.create_citizen(identity)?;
+        self.saved().await
     }
 
-    pub fn replace_citizen(&self, user_id: &str, identity: Identity) -> Result<(), ControlError> {
-        self.provider.replace_citizen(user_id, identity)
+    /// With a state directory, changes are on disk before the method returns.
+    async fn saved(&self) -> Result<(), ControlError> {
+        self.provider.persist().await.map_err(ControlError::Invalid)
     }
 
-    pub fn delete_citizen(&self, user_id: &str) -> Result<(), ControlError> {
-        self.provider.delete_citizen(user_id).map(|_| ())
+    pub async fn replace_citizen(
+        &self,
+        user_id: &str,
+        identity: Identity,
+    ) -> Result<(), ControlError> {
+        self.provider.replace_citizen(user_id, identity)?;
+        self.saved().await
     }
 
-    pub fn lock_citizen(&self, user_id: &str) -> Result<(), ControlError> {
-        self.provider.lock_citizen(user_id).map(|_| ())
+    pub async fn delete_citizen(&self, user_id: &str) -> Result<(), ControlError> {
+        self.provider.delete_citizen(user_id).map(|_| ())?;
+        self.saved().await
     }
 
-    pub fn unlock_citizen(&self, user_id: &str) -> Result<(), ControlError> {
-        self.provider.unlock_citizen(user_id).map(|_| ())
+    pub async fn lock_citizen(&self, user_id: &str) -> Result<(), ControlError> {
+        self.provider.lock_citizen(user_id).map(|_| ())?;
+        self.saved().await
     }
 
-    pub fn reset_citizens(&self) {
-        self.provider.reset_citizens()
+    pub async fn unlock_citizen(&self, user_id: &str) -> Result<(), ControlError> {
+        self.provider.unlock_citizen(user_id).map(|_| ())?;
+        self.saved().await
+    }
+
+    pub async fn reset_citizens(&self) -> Result<(), ControlError> {
+        self.provider.reset_citizens();
+        self.saved().await
     }
 
     /// Scripts the next `count` logins of a citizen ("the next login is rejected").
@@ -222,6 +237,7 @@ impl Simulator {
         behaviour: ScriptedLogin,
         count: usize,
     ) -> Result<(), ControlError> {
+        check_count(count)?;
         let citizen = self
             .provider
             .broker
@@ -276,12 +292,14 @@ impl Simulator {
     }
 
     /// Registers (or replaces) a relying party.
-    pub fn register_client(&self, client: Client) -> Result<(), ControlError> {
-        self.provider.register_client(client).map(|_| ())
+    pub async fn register_client(&self, client: Client) -> Result<(), ControlError> {
+        self.provider.register_client(client)?;
+        self.saved().await
     }
 
-    pub fn delete_client(&self, client_id: &str) -> Result<(), ControlError> {
-        self.provider.delete_client(client_id).map(|_| ())
+    pub async fn delete_client(&self, client_id: &str) -> Result<(), ControlError> {
+        self.provider.delete_client(client_id).map(|_| ())?;
+        self.saved().await
     }
 
     /// Breaks the client's next `count` id_tokens (or userinfo answers) as `fault` says.
@@ -291,6 +309,7 @@ impl Simulator {
         fault: TokenFault,
         count: usize,
     ) -> Result<(), ControlError> {
+        check_count(count)?;
         if self.provider.clients.get(client_id).is_none() {
             return Err(ControlError::NotFound(format!("no client `{client_id}`")));
         }
@@ -299,26 +318,29 @@ impl Simulator {
     }
 
     /// New signing keys; the old ones stay published for an hour.
-    pub fn rotate_keys(&self) -> Result<(), ControlError> {
+    pub async fn rotate_keys(&self) -> Result<(), ControlError> {
         let broker = &self.provider.broker;
         broker
             .keys
             .rotate(broker.clock.unix())
-            .map_err(|err| ControlError::Invalid(err.to_string()))
+            .map_err(|err| ControlError::Invalid(err.to_string()))?;
+        self.saved().await
     }
 
     pub fn sessions(&self) -> Vec<SsoSession> {
         self.provider.broker.sessions.all()
     }
 
-    /// Ends a broker session now; its clients get back-channel logout.
+    /// Ends a broker session now; its clients get back-channel logout (sent from a task
+    /// of the current Tokio runtime, as in `#[tokio::test]`).
     pub fn end_session(&self, neb_sid: Uuid) -> Result<(), ControlError> {
         self.provider
             .end_session_now(neb_sid, EndReason::Admin)
             .map(|_| ())
     }
 
-    /// Moves the broker's clock; sessions that fall due end at once.
+    /// Moves the broker's clock; sessions that fall due end at once (their back-channel
+    /// logout goes out from a task of the current Tokio runtime).
     pub fn advance_clock(&self, by: time::Duration) {
         self.provider.broker.clock.advance(by);
         self.provider.expire_sessions();
@@ -332,5 +354,18 @@ impl Simulator {
     /// Every back-channel logout delivery so far.
     pub fn logouts(&self) -> Vec<Delivery> {
         self.provider.backchannel.deliveries()
+    }
+}
+
+/// The most logins or responses one script or fault may cover (as the admin API).
+pub const MAX_COUNT: usize = 1_000;
+
+fn check_count(count: usize) -> Result<(), ControlError> {
+    if (1..=MAX_COUNT).contains(&count) {
+        Ok(())
+    } else {
+        Err(ControlError::Invalid(format!(
+            "count must be 1 to {MAX_COUNT}"
+        )))
     }
 }

@@ -187,8 +187,8 @@ impl Generation {
     }
 }
 
-/// A retired generation stays in the JWKS (and verifies hints) until this long after
-/// its retirement, so tokens signed just before a rotation still verify.
+/// The least time a retired generation stays in the JWKS (and verifies logout hints)
+/// after its retirement; the broker keeps it as long as a session lives, if longer.
 pub const RETIRED_KEYS_KEPT: time::Duration = time::Duration::hours(1);
 
 /// The broker's signing keys: the current generation signs; retired ones only verify.
@@ -269,24 +269,25 @@ impl KeySet {
     pub fn rotate(&self, now: i64) -> Result<(), KeyError> {
         let fresh = Arc::new(Generation::generate()?);
         let old = self.current.swap(fresh);
-        let mut retired = (**self.retired.load()).clone();
-        retired.push((now, old));
-        self.retired.store(Arc::new(retired));
+        // rcu: concurrent rotations each add their generation; none is lost.
+        self.retired.rcu(|retired| {
+            let mut next = (**retired).clone();
+            next.push((now, Arc::clone(&old)));
+            next
+        });
         Ok(())
     }
 
-    /// Forgets retired keys older than [`RETIRED_KEYS_KEPT`].
-    pub fn prune(&self, now: i64) {
-        let keep = RETIRED_KEYS_KEPT.whole_seconds();
-        let retired = self.retired.load();
-        if retired.iter().any(|(at, _)| now - at > keep) {
-            let kept: Vec<_> = retired
+    /// Forgets retired keys older than `keep` (at least [`RETIRED_KEYS_KEPT`]).
+    pub fn prune(&self, now: i64, keep: time::Duration) {
+        let keep = keep.max(RETIRED_KEYS_KEPT).whole_seconds();
+        self.retired.rcu(|retired| {
+            retired
                 .iter()
                 .filter(|(at, _)| now - at <= keep)
                 .cloned()
-                .collect();
-            self.retired.store(Arc::new(kept));
-        }
+                .collect::<Vec<_>>()
+        });
     }
 
     async fn key(&self, alg: SigningAlg) -> Result<Arc<SigningKey>, KeyError> {
@@ -478,7 +479,16 @@ mod tests {
             keys.verify(&old_token).await.is_ok(),
             "retired keys still verify"
         );
-        keys.prune(1_000 + RETIRED_KEYS_KEPT.whole_seconds() + 1);
+        keys.prune(1_000 + 3_599, time::Duration::ZERO);
+        assert_eq!(
+            keys.jwks().await.unwrap()["keys"].as_array().unwrap().len(),
+            4,
+            "kept an hour at least"
+        );
+        keys.prune(
+            1_000 + RETIRED_KEYS_KEPT.whole_seconds() + 1,
+            time::Duration::ZERO,
+        );
         assert_eq!(
             keys.jwks().await.unwrap()["keys"].as_array().unwrap().len(),
             2

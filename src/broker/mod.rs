@@ -91,6 +91,8 @@ impl Broker {
     /// Drops ended device requests; called periodically by the server.
     pub fn sweep(&self) {
         self.apps.sweep(self.clock.now());
-        self.keys.prune(self.clock.unix());
+        // Retired keys verify logout hints for as long as a session can live.
+        self.keys
+            .prune(self.clock.unix(), self.settings.sessions.absolute);
     }
 }

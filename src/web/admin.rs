@@ -502,13 +502,17 @@ pub struct BackchannelSwitch {
 pub async fn backchannel_switch(
     provider: Data,
     path: web::Path<String>,
-    body: web::Json<BackchannelSwitch>,
+    body: web::Bytes,
 ) -> HttpResponse {
     if provider.clients.get(&path).is_none() {
         return not_found(format!("no client `{path}`"));
     }
-    provider.backchannel.withhold(&path, body.withhold);
-    HttpResponse::Ok().json(json!({ "client_id": path.as_str(), "withheld": body.withhold }))
+    let switch: BackchannelSwitch = match serde_json::from_slice(&body) {
+        Ok(switch) => switch,
+        Err(err) => return bad_request(format!("expected {{\"withhold\": true|false}}: {err}")),
+    };
+    provider.backchannel.withhold(&path, switch.withhold);
+    HttpResponse::Ok().json(json!({ "client_id": path.as_str(), "withheld": switch.withhold }))
 }
 
 // ---- keys ----
@@ -595,7 +599,15 @@ pub struct ClockChange {
 }
 
 /// Shifts the broker's one clock; expiry that falls due is applied at once.
-pub async fn shift_clock(provider: Data, change: web::Json<ClockChange>) -> HttpResponse {
+pub async fn shift_clock(provider: Data, body: web::Bytes) -> HttpResponse {
+    let change: ClockChange = match serde_json::from_slice(&body) {
+        Ok(change) => change,
+        Err(err) => {
+            return bad_request(format!(
+                "expected {{\"advance\": \"1h\"}} or {{\"offset\": \"-5m\"}}: {err}"
+            ))
+        }
+    };
     let clock = &provider.broker.clock;
     let result = match (&change.advance, &change.offset) {
         (Some(by), None) => parse_offset(by).map(|d| clock.advance(d)),

@@ -428,6 +428,7 @@ async fn end_session_response(
         EndSessionOutcome::LoggedOut {
             frontchannel,
             redirect,
+            clear_sso_cookie,
             ..
         } => {
             let mut response = match (&redirect, frontchannel.is_empty()) {
@@ -449,7 +450,9 @@ async fn end_session_response(
                     },
                 ),
             };
-            response.add_removal_cookie(&expired_sso_cookie()).ok();
+            if clear_sso_cookie {
+                response.add_removal_cookie(&expired_sso_cookie()).ok();
+            }
             response
         }
     };

@@ -694,3 +694,21 @@ async fn counts_clock_shifts_and_uris_out_of_range_are_refused_without_harm() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
+
+#[tokio::test]
+async fn a_cpr_number_belongs_to_one_citizen() {
+    let app = spawn_app().await;
+    let mut twin = new_citizen("tvilling", "11111111-2222-4333-8444-888888888888");
+    twin["cpr"] = json!("120385-1234");
+    let (status, body) = app.admin(Method::POST, "/citizens", Some(twin)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(body["message"].as_str().unwrap().contains("anna.jensen"));
+    let (status, body) = app
+        .admin(Method::POST, "/clock", Some(json!("not an object")))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"], "invalid_request",
+        "JSON errors keep the admin API's shape"
+    );
+}

@@ -385,3 +385,122 @@ async fn the_admin_api_ends_a_session_now() {
     wait_for_logout_tokens(&a, 1).await;
     wait_for_logout_tokens(&b, 1).await;
 }
+
+#[tokio::test]
+async fn a_code_cannot_be_exchanged_once_its_session_has_ended() {
+    let (a, b) = (backchannel_ok().await, backchannel_ok().await);
+    let app = spawn_two_rps(&a, &b).await;
+    let callback = app.no_ui_login("username:kodeviser", &[]).await;
+    let sessions: Value = app
+        .get(&app.url("/admin/sessions"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let neb_sid = sessions[0]["id"].as_str().unwrap().to_string();
+    app.browser
+        .delete(app.url(&format!("/admin/sessions/{neb_sid}")))
+        .send()
+        .await
+        .unwrap();
+    let response = app.exchange(&query_of(&callback)["code"]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn logout_with_an_rp_that_never_saw_this_browser_session_still_ends_it() {
+    let (a, b) = (backchannel_ok().await, backchannel_ok().await);
+    let app = spawn_two_rps(&a, &b).await;
+    // rp-a's login, then its session ends; the same citizen logs in again at rp-b only.
+    let (tokens_a, _) = app.two_rp_logins("app.approve").await;
+    let first = decode_claims(tokens_a["id_token"].as_str().unwrap())["neb_sid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.browser
+        .delete(app.url(&format!("/admin/sessions/{first}")))
+        .send()
+        .await
+        .unwrap();
+    let callback_b = app
+        .drive_login(
+            "app.approve",
+            &[("client_id", "rp-b"), ("redirect_uri", RP_B)],
+        )
+        .await;
+    app.rp_tokens("rp-b", "secret-b", RP_B, &callback_b).await;
+    let response = app
+        .get(&end_session_url(
+            &app,
+            &[("id_token_hint", tokens_a["id_token"].as_str().unwrap())],
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let sessions: Value = app
+        .get(&app.url("/admin/sessions"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        sessions.as_array().unwrap().is_empty(),
+        "the browser's session ended too: {sessions}"
+    );
+}
+
+#[tokio::test]
+async fn a_withheld_client_gets_no_front_channel_iframe_either() {
+    let (a, b) = (backchannel_ok().await, backchannel_ok().await);
+    let app = spawn_two_rps(&a, &b).await;
+    let (tokens_a, _) = app.two_rp_logins("app.approve").await;
+    app.browser
+        .post(app.url("/admin/clients/rp-a/backchannel"))
+        .json(&serde_json::json!({ "withhold": true }))
+        .send()
+        .await
+        .unwrap();
+    let page = app
+        .get(&end_session_url(
+            &app,
+            &[("id_token_hint", tokens_a["id_token"].as_str().unwrap())],
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Du er logget af"));
+    assert!(!page.contains("rp-a.test/frontchannel"), "{page}");
+}
+
+#[tokio::test]
+async fn an_id_token_from_before_a_key_rotation_still_logs_out_hours_later() {
+    let (a, b) = (backchannel_ok().await, backchannel_ok().await);
+    let app = spawn_two_rps(&a, &b).await;
+    let (tokens_a, _) = app.two_rp_logins("app.approve").await;
+    app.browser
+        .post(app.url("/admin/keys/rotate"))
+        .send()
+        .await
+        .unwrap();
+    // Kept alive by SSO logins, two hours pass; the broker's housekeeping prunes keys.
+    for _ in 0..4 {
+        app.sim.clock().advance(Duration::minutes(30));
+        app.get(&app.rp_authorize_url("rp-b", RP_B, &[])).await;
+    }
+    app.sim.provider().broker.sweep();
+    let response = app
+        .get(&end_session_url(
+            &app,
+            &[("id_token_hint", tokens_a["id_token"].as_str().unwrap())],
+        ))
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "{}",
+        response.text().await.unwrap()
+    );
+    wait_for_logout_tokens(&b, 1).await;
+}

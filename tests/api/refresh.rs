@@ -89,7 +89,7 @@ async fn introspection_and_revocation_follow_rfc_7662_and_7009() {
         .unwrap();
     assert_eq!(info["active"], true);
     assert_eq!(info["client_id"], "rp-a");
-    assert_eq!(info["token_type"], "access_token");
+    assert_eq!(info["token_type"], "Bearer");
 
     let revoked = client_post(&app, "/op/connect/revocation", access).await;
     assert_eq!(revoked.status(), StatusCode::OK);
@@ -126,4 +126,71 @@ async fn introspection_and_revocation_follow_rfc_7662_and_7009() {
     client_post(&app, "/op/connect/revocation", refresh_token).await;
     let (status, _) = refresh(&app, refresh_token).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_narrowed_refresh_keeps_the_refresh_tokens_full_scope() {
+    let (a, b) = (backchannel_ok().await, backchannel_ok().await);
+    let app = spawn_two_rps(&a, &b).await;
+    let (tokens, _) = app.two_rp_logins("app.approve").await;
+    let narrow = app
+        .browser
+        .post(app.url("/op/connect/token"))
+        .basic_auth("rp-a", Some("secret-a"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ("scope", "openid"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let narrowed: Value = narrow.json().await.unwrap();
+    assert_eq!(narrowed["scope"], "openid");
+    let wide = app
+        .browser
+        .post(app.url("/op/connect/token"))
+        .basic_auth("rp-a", Some("secret-a"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", narrowed["refresh_token"].as_str().unwrap()),
+            ("scope", "openid mitid"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        wide.status(),
+        StatusCode::OK,
+        "RFC 6749 §6: the refresh token keeps its scope"
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_token_of_an_ended_session_is_inactive() {
+    let (a, b) = (backchannel_ok().await, backchannel_ok().await);
+    let app = spawn_two_rps(&a, &b).await;
+    let (tokens, _) = app.two_rp_logins("app.approve").await;
+    let refresh_token = tokens["refresh_token"].as_str().unwrap();
+    let info: Value = client_post(&app, "/op/connect/introspect", refresh_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["active"], true);
+    let neb_sid = crate::helpers::decode_claims(tokens["id_token"].as_str().unwrap())["neb_sid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.browser
+        .delete(app.url(&format!("/admin/sessions/{neb_sid}")))
+        .send()
+        .await
+        .unwrap();
+    let info: Value = client_post(&app, "/op/connect/introspect", refresh_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info, serde_json::json!({ "active": false }));
 }

@@ -360,3 +360,23 @@ async fn step_up_raises_the_session_level_without_asking_for_the_user_id() {
         "the same session, raised"
     );
 }
+
+#[tokio::test]
+async fn max_age_zero_always_asks_for_a_new_authentication() {
+    let (a, b) = (backchannel_ok().await, backchannel_ok().await);
+    let app = spawn_two_rps(&a, &b).await;
+    app.two_rp_logins("app.approve").await;
+    let response = app
+        .get(&app.rp_authorize_url("rp-b", RP_B, &[("max_age", "0")]))
+        .await;
+    assert_is_redirect_to(&response, "/login/");
+    let response = app
+        .get(&app.rp_authorize_url("rp-b", RP_B, &[("max_age", "0"), ("prompt", "none")]))
+        .await;
+    let to = assert_is_redirect_to(&response, RP_B);
+    assert_eq!(query_of(&to)["error"], "login_required");
+    let response = app
+        .get(&app.rp_authorize_url("rp-b", RP_B, &[("max_age", "18446744073709551615")]))
+        .await;
+    assert_is_redirect_to(&response, RP_B);
+}

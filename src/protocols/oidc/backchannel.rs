@@ -106,6 +106,27 @@ impl Backchannel {
         }
     }
 
+    /// Keeps the delivery log bounded under thousands of CI logins: oldest go first.
+    fn forget_oldest(&self) {
+        const KEPT: usize = 10_000;
+        if self.deliveries.len() > KEPT {
+            let mut all: Vec<(i64, String)> = self
+                .deliveries
+                .iter()
+                .map(|d| (d.created, d.jti.clone()))
+                .collect();
+            all.sort();
+            for (_, jti) in all.iter().take(all.len() - KEPT) {
+                self.deliveries.remove(jti);
+            }
+        }
+    }
+
+    /// Withheld clients get neither back- nor front-channel logout.
+    pub fn is_withheld(&self, client_id: &str) -> bool {
+        self.withheld.contains(client_id)
+    }
+
     /// Every delivery so far, oldest first.
     pub fn deliveries(&self) -> Vec<Delivery> {
         let mut all: Vec<_> = self.deliveries.iter().map(|d| d.clone()).collect();
@@ -142,6 +163,7 @@ impl Backchannel {
                 logout_token: None,
             };
             self.deliveries.insert(jti.clone(), delivery.clone());
+            self.forget_oldest();
             if withheld {
                 tracing::info!(client = %client_id, "back-channel logout withheld");
                 continue;

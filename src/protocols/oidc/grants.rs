@@ -2,7 +2,7 @@
 //! tokens and their rotations) is one *family*: a replayed code or a reused refresh
 //! token revokes the whole family (RFC 6749 §4.1.2, RFC 9700 §4.14).
 
-use dashmap::{DashMap, DashSet};
+use dashmap::DashMap;
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -94,13 +94,28 @@ pub enum TokenKind {
     RefreshToken,
 }
 
-#[derive(Default)]
 pub struct Grants {
     codes: DashMap<String, CodeGrant>,
     access_tokens: DashMap<String, TokenGrant>,
     refresh_tokens: DashMap<String, RefreshEntry>,
     families: DashMap<Family, Vec<String>>,
-    revoked_families: DashSet<Family>,
+    /// The broker time of the last sweep, to date revocations without a clock here.
+    swept: std::sync::Mutex<OffsetDateTime>,
+    /// When each family was revoked; kept as long as one of its tokens could come back.
+    revoked_families: DashMap<Family, OffsetDateTime>,
+}
+
+impl Default for Grants {
+    fn default() -> Self {
+        Self {
+            codes: DashMap::new(),
+            access_tokens: DashMap::new(),
+            refresh_tokens: DashMap::new(),
+            families: DashMap::new(),
+            swept: std::sync::Mutex::new(OffsetDateTime::UNIX_EPOCH),
+            revoked_families: DashMap::new(),
+        }
+    }
 }
 
 impl Grants {
@@ -160,7 +175,7 @@ impl Grants {
         // revoked before it takes the entry, so a token is either seen and revoked by it,
         // or sees the mark here.
         let mut members = self.families.entry(family).or_default();
-        if self.revoked_families.contains(&family) {
+        if self.revoked_families.contains_key(&family) {
             drop(members);
             self.families
                 .remove_if(&family, |_, tokens| tokens.is_empty());
@@ -172,7 +187,7 @@ impl Grants {
     }
 
     pub fn revoke_family(&self, family: Family) {
-        self.revoked_families.insert(family);
+        self.revoked_families.insert(family, self.last_sweep());
         if let Some((_, tokens)) = self.families.remove(&family) {
             for token in tokens {
                 self.access_tokens.remove(&token);
@@ -250,7 +265,29 @@ impl Grants {
 
     /// Forgets expired tokens and codes; redeemed codes are kept for a while after they
     /// expire, so replays are still recognised.
+    fn last_sweep(&self) -> OffsetDateTime {
+        *self.swept.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Revokes the families of refresh tokens whose broker session has ended.
+    pub fn forget_sessions(&self, ended: impl Fn(uuid::Uuid) -> bool) {
+        let dead: Vec<Family> = self
+            .refresh_tokens
+            .iter()
+            .filter(|e| ended(e.grant.record.neb_sid))
+            .map(|e| e.grant.family)
+            .collect();
+        for family in dead {
+            self.revoke_family(family);
+        }
+    }
+
     pub fn sweep(&self, now: OffsetDateTime) {
+        *self.swept.lock().unwrap_or_else(|p| p.into_inner()) = now;
+        // A revoked family's tokens are gone; remembering it past a code's replay window
+        // and a refresh token's life serves nothing.
+        let memory = time::Duration::days(31);
+        self.revoked_families.retain(|_, at| *at + memory > now);
         let replay_memory = time::Duration::minutes(10);
         self.codes
             .retain(|_, g| g.expires > now || (g.redeemed && g.expires + replay_memory > now));

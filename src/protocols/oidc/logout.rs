@@ -21,6 +21,8 @@ pub enum EndSessionOutcome {
         frontchannel: Vec<String>,
         /// The registered `post_logout_redirect_uri` with `state`, if the RP gave one.
         redirect: Option<String>,
+        /// The browser's own session ended (or there was none): drop its SSO cookie.
+        clear_sso_cookie: bool,
     },
 }
 
@@ -120,13 +122,15 @@ impl Provider {
             ended.extend(sessions.end(id, EndReason::RpLogout, now));
         }
         let browser_session = browser_key.and_then(|key| sessions.for_browser(key, now));
+        let mut browser_logged_out = browser_session.is_none();
         if let Some(session) = browser_session {
-            let same_citizen = session
-                .participants
-                .get(&hint.client_id)
-                .is_some_and(|p| p.subject == hint.subject);
+            // The hint's citizen, whichever clients that browser session has seen.
+            let same_citizen =
+                crate::protocols::claims::subject(client.organisation(), session.citizen)
+                    == hint.subject;
             if same_citizen {
                 ended.extend(sessions.end(session.id, EndReason::RpLogout, now));
+                browser_logged_out = true;
             }
         }
         let frontchannel = ended
@@ -140,6 +144,7 @@ impl Provider {
             client_id: hint.client_id,
             frontchannel,
             redirect,
+            clear_sso_cookie: browser_logged_out,
         }
     }
 
@@ -149,6 +154,9 @@ impl Provider {
             .participants
             .iter()
             .filter_map(|(client_id, participant)| {
+                if self.backchannel.is_withheld(client_id) {
+                    return None;
+                }
                 let client = self.clients.get(client_id)?;
                 let uri = client.frontchannel_logout_uri.as_ref()?;
                 let sid = participant.sid.to_string();

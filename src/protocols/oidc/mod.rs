@@ -231,9 +231,13 @@ impl Provider {
         now: OffsetDateTime,
     ) -> bool {
         let auth = &session.authentication;
-        let fresh_enough = request
-            .max_age
-            .is_none_or(|max_age| (now - auth.auth_time).whole_seconds() <= max_age as i64);
+        // max_age=0 means authenticate now, like prompt=login (OIDC WG issue 993).
+        let elapsed = (now - auth.auth_time).whole_seconds();
+        let fresh_enough = match request.max_age {
+            None => true,
+            Some(0) => false,
+            Some(max_age) => i64::try_from(max_age).map_or(true, |max| elapsed <= max),
+        };
         let citizen = self.broker.identities.by_uuid(session.citizen);
         let still_usable = citizen.as_ref().is_some_and(|c| c.status.can_log_in());
         let cpr_ok = !request.has_scope("ssn")
@@ -292,9 +296,14 @@ impl Provider {
                 (session.id, Some(session.browser_key))
             }
         };
-        let authentication = sessions
-            .get(session_id)
-            .map_or(authentication, |s| s.authentication);
+        // This login's own authentication (a parallel tab may have replaced the session's).
+        let authentication = Authentication {
+            cpr_verified: authentication.cpr_verified
+                || sessions
+                    .get(session_id)
+                    .is_some_and(|s| s.authentication.cpr_verified),
+            ..authentication
+        };
         Finished {
             location: self.issue_code(request, authentication, session_id),
             sso,
@@ -311,19 +320,25 @@ impl Provider {
         let now = self.broker.clock.now();
         let client = &request.client;
         let subject = claims::subject(client.organisation(), authentication.citizen);
-        let participant = self
+        let joined = self
             .broker
             .sessions
-            .join(session_id, &client.client_id, &subject);
-        let session_expiry = self
-            .broker
-            .sessions
-            .get(session_id)
-            .map_or(now, |s| s.absolute_expiry());
+            .join(session_id, &client.client_id, &subject)
+            .zip(self.broker.sessions.live(session_id, now));
+        // The session ended while the login finished (a logout raced it): no code for a
+        // dead session, or the RP would build a session nobody can log out.
+        let Some((participant, session)) = joined else {
+            let error = OAuthError::new(
+                ErrorCode::LoginRequired,
+                "the broker session ended while the login finished; log in again",
+            );
+            return self.error_redirect(&request.redirect_uri, request.state.as_deref(), &error);
+        };
+        let session_expiry = session.absolute_expiry();
         let record = LoginRecord {
             transaction_id: Uuid::new_v4(),
             neb_sid: session_id,
-            sid: participant.map_or_else(Uuid::new_v4, |p| p.sid),
+            sid: participant.sid,
             session_expiry,
             authentication,
         };
@@ -415,6 +430,9 @@ impl Provider {
 
     pub fn sweep(&self) {
         let now = self.broker.clock.now();
+        let sessions = &self.broker.sessions;
+        self.grants
+            .forget_sessions(|id| !sessions.is_active(id, now));
         self.logins.sweep(now);
         self.grants.sweep(now);
     }
@@ -448,6 +466,9 @@ fn failure_error(failure: Failure) -> OAuthError {
 
 /// Adds parameters to a registered URI that may already carry a query.
 pub(crate) fn append_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+    if pairs.is_empty() {
+        return uri.to_string();
+    }
     match Url::parse(uri) {
         Ok(mut url) => {
             url.query_pairs_mut().extend_pairs(pairs);

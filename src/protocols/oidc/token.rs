@@ -237,6 +237,13 @@ impl Provider {
             grant.code_challenge.as_deref(),
             params.get("code_verifier").map(String::as_str),
         )?;
+        if !self.broker.sessions.is_active(grant.record.neb_sid, now) {
+            self.grants.revoke_family(grant.family);
+            return Err(OAuthError::invalid_grant(
+                "the broker session this code belongs to has ended; log in again",
+            )
+            .into());
+        }
         let subject = claims::subject(client.organisation(), grant.record.authentication.citizen);
         let token_grant = TokenGrant {
             client_id: client.client_id.clone(),
@@ -248,7 +255,9 @@ impl Provider {
             expires: now + self.lifetimes.access_token,
             family: grant.family,
         };
-        let refresh = client.gets_refresh_token(&grant.scopes);
+        let refresh = client
+            .gets_refresh_token(&grant.scopes)
+            .then(|| grant.scopes.clone());
         Ok(self
             .issue_tokens(client, token_grant, grant.nonce.as_deref(), refresh)
             .await?)
@@ -298,22 +307,27 @@ impl Provider {
             None => previous.scopes.clone(),
         };
         self.broker.sessions.touch(session, now);
+        let refresh_scopes = previous.scopes.clone();
         let token_grant = TokenGrant {
             scopes,
             issued: now,
             expires: now + self.lifetimes.access_token,
             ..previous
         };
-        Ok(self.issue_tokens(client, token_grant, None, true).await?)
+        Ok(self
+            .issue_tokens(client, token_grant, None, Some(refresh_scopes))
+            .await?)
     }
 
     /// Signs an access token and an id_token (and makes a refresh token) for `grant`.
+    /// `refresh_scopes`: the scope a new refresh token carries (RFC 6749 §6: that of the
+    /// token presented, even when this access token was narrowed); `None` for no refresh token.
     async fn issue_tokens(
         &self,
         client: &Client,
         grant: TokenGrant,
         nonce: Option<&str>,
-        with_refresh: bool,
+        refresh_scopes: Option<Vec<String>>,
     ) -> Result<Value, OAuthError> {
         let now = grant.issued;
         let signing_failed = |err: crate::broker::keys::KeyError| {
@@ -366,9 +380,10 @@ impl Provider {
             }
         }
         .map_err(signing_failed)?;
-        let refresh_token = with_refresh.then(|| {
+        let refresh_token = refresh_scopes.map(|scopes| {
             self.grants.issue_refresh_token(TokenGrant {
                 expires: now + self.lifetimes.refresh_token,
+                scopes,
                 ..grant.clone()
             })
         });
@@ -418,9 +433,14 @@ impl Provider {
             return Ok(json!({ "active": false }));
         };
         let session_active = self.broker.sessions.is_active(grant.record.neb_sid, now);
+        // A refresh token is worth nothing once its session has ended.
+        if kind == TokenKind::RefreshToken && !session_active {
+            return Ok(json!({ "active": false }));
+        }
         Ok(json!({
             "active": true,
-            "token_type": match kind { TokenKind::AccessToken => "access_token", TokenKind::RefreshToken => "refresh_token" },
+            // RFC 7662 §2.2 uses RFC 6749's token types; refresh tokens have none.
+            "token_type": match kind { TokenKind::AccessToken => Some("Bearer"), TokenKind::RefreshToken => None },
             "scope": grant.scopes.join(" "),
             "client_id": grant.client_id,
             "sub": grant.subject,
