@@ -175,6 +175,14 @@ impl Sessions {
         Some(participant)
     }
 
+    /// Brings the absolute expiry forward to `expiry` (never later than it was); returns
+    /// the expiry now in force, or `None` for an unknown session.
+    pub fn shorten(&self, id: Uuid, expiry: OffsetDateTime) -> Option<OffsetDateTime> {
+        let mut session = self.sessions.get_mut(&id)?;
+        session.expires = session.expires.min(expiry.unix_timestamp());
+        Some(session.absolute_expiry())
+    }
+
     /// Ends a session; only the first caller gets it back, so logout fans out once.
     pub fn end(&self, id: Uuid, reason: EndReason, now: OffsetDateTime) -> Option<EndedSession> {
         let (_, session) = self.sessions.remove(&id)?;
@@ -196,6 +204,19 @@ impl Sessions {
         due.into_iter()
             .filter_map(|(id, reason)| self.end(id, reason, now))
             .collect()
+    }
+
+    /// `client_id`'s part in the newest live session it takes part in.
+    pub fn newest_participant(&self, client_id: &str, now: OffsetDateTime) -> Option<Participant> {
+        self.sessions
+            .iter()
+            .filter(|s| s.expiry_reason(now, &self.settings).is_none())
+            .filter_map(|s| {
+                let participant = s.participants.get(client_id)?;
+                Some(((s.created, s.last_active), participant.clone()))
+            })
+            .max_by_key(|(age, _)| *age)
+            .map(|(_, participant)| participant)
     }
 
     pub fn all(&self) -> Vec<SsoSession> {
@@ -264,6 +285,23 @@ mod tests {
         }
         let ended = sessions.end_expired(NOW + Duration::hours(8));
         assert_eq!(ended[0].reason, EndReason::AbsoluteExpiry);
+    }
+
+    #[test]
+    fn shortening_only_ever_brings_the_end_forward() {
+        let sessions = sessions();
+        let session = sessions.start(auth(), NOW);
+        let soon = NOW + Duration::seconds(65);
+        assert_eq!(sessions.shorten(session.id, soon), Some(soon));
+        assert_eq!(
+            sessions.shorten(session.id, NOW + Duration::hours(2)),
+            Some(soon),
+            "not lengthened"
+        );
+        assert!(sessions.is_active(session.id, soon - Duration::seconds(1)));
+        let ended = sessions.end_expired(soon);
+        assert_eq!(ended[0].reason, EndReason::AbsoluteExpiry);
+        assert_eq!(sessions.shorten(Uuid::new_v4(), soon), None);
     }
 
     #[test]

@@ -226,6 +226,15 @@ impl Browser {
         self.jar().clear();
     }
 
+    /// Sets a cookie as if `url` had sent it (for tampered values).
+    pub fn set_cookie(&self, url: &str, name: &str, value: &str) {
+        if let Ok(parsed) = Url::parse(url) {
+            let _ = self
+                .jar()
+                .parse(&format!("{name}={value}; Path=/"), &parsed);
+        }
+    }
+
     /// The cookies sent to `url`, as `name=value` pairs.
     pub fn cookies_for(&self, url: &str) -> Vec<(String, String)> {
         Url::parse(url)

@@ -48,11 +48,13 @@ pub async fn run(
     if ctx.profile.client.register {
         ctx.broker.register(&ctx.profile).await?;
     }
+    let catalogue = scenarios::catalogue();
+    // T07 rotates the broker's keys for good, which an RP without key refresh would feel
+    // in every later scenario: scenarios that change the broker for everyone run last.
+    let mut order: Vec<&Scenario> = catalogue.iter().filter(|s| selection.includes(s)).collect();
+    order.sort_by_key(|s| scenarios::CHANGES_THE_BROKER.contains(&s.id));
     let mut results = Vec::new();
-    for scenario in scenarios::catalogue()
-        .iter()
-        .filter(|s| selection.includes(s))
-    {
+    for scenario in order {
         progress(scenario, None);
         let started = Instant::now();
         let outcome = match ctx.broker.reset_for(ctx.client_id()).await {
@@ -64,6 +66,13 @@ pub async fn run(
         results.push(result);
     }
     let _ = ctx.broker.reset_for(ctx.client_id()).await;
+    let position = |id: &str| {
+        catalogue
+            .iter()
+            .position(|s| s.id == id)
+            .unwrap_or(usize::MAX)
+    };
+    results.sort_by_key(|r: &ScenarioResult| position(r.id));
     Ok(RunReport {
         target: ctx.profile.target.base_url.clone(),
         client_id: ctx.profile.client.client_id.clone(),

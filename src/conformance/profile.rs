@@ -32,9 +32,15 @@ pub struct Target {
     #[serde(default)]
     pub logged_in_marker: Option<String>,
     pub logout: Logout,
-    /// A page that asks for a fresh authentication (S06), if the RP has one.
+    /// A page that asks for a fresh authentication (S06, T10), if the RP has one.
     #[serde(default)]
     pub sensitive_path: Option<String>,
+    /// Text the sensitive page shows once access is granted.
+    #[serde(default)]
+    pub sensitive_marker: Option<String>,
+    /// A command that restarts the RP (T09: discovery is cached until a restart).
+    #[serde(default)]
+    pub restart_command: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -98,12 +104,30 @@ pub struct Citizens {
     /// A citizen whose app approves by itself (the built-in `app.approve`).
     #[serde(default = "approving")]
     pub user: String,
+    /// More citizens for L09 (unicode and long names, no CPR, protected address, High).
+    #[serde(default = "persona_classes")]
+    pub classes: Vec<String>,
 }
 
 impl Default for Citizens {
     fn default() -> Self {
-        Self { user: approving() }
+        Self {
+            user: approving(),
+            classes: persona_classes(),
+        }
     }
+}
+
+fn persona_classes() -> Vec<String> {
+    [
+        "beskyttet",
+        "uden.cpr",
+        "lange.navne",
+        "app.high",
+        "navne.forskel",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 fn approving() -> String {

@@ -104,17 +104,49 @@ impl Ctx {
     /// Starts the RP's login and completes the broker's pages; returns the broker's
     /// redirect to the RP's callback, not yet followed.
     pub async fn login_until_callback(&self, browser: &mut Browser) -> Result<String, String> {
-        let start = browser
-            .get(&self.profile.url(&self.profile.target.login_path))
+        let user = self.profile.citizens.user.clone();
+        self.login_as_until_callback(browser, &user).await
+    }
+
+    pub async fn login_as_until_callback(
+        &self,
+        browser: &mut Browser,
+        user: &str,
+    ) -> Result<String, String> {
+        let path = self.profile.target.login_path.clone();
+        self.enter_until_callback(browser, &path, user).await
+    }
+
+    /// GETs `path` at the RP (a login, or a page that asks for one) and completes the
+    /// broker's pages; returns the broker's redirect back to the RP, not yet followed.
+    pub async fn enter_until_callback(
+        &self,
+        browser: &mut Browser,
+        path: &str,
+        user: &str,
+    ) -> Result<String, String> {
+        let mut page = browser
+            .get(&self.profile.url(path))
             .await
             .map_err(|e| e.to_string())?;
-        if !start.is_redirect() {
-            return Err(format!(
-                "{} did not redirect to the broker ({})",
-                start.url, start.status
-            ));
+        // The RP may pass through pages of its own before it sends the citizen to the broker.
+        for _ in 0..5 {
+            if !page.is_redirect() {
+                return Err(format!(
+                    "{} answered {} instead of sending the citizen to the broker",
+                    page.url, page.status
+                ));
+            }
+            if page
+                .location()
+                .is_some_and(|next| next.starts_with(self.broker.base_url()))
+            {
+                break;
+            }
+            let next = page.location().unwrap_or_default();
+            page = browser.get(&next).await.map_err(|e| e.to_string())?;
         }
-        let back = complete_broker_login(browser, start, &self.profile.citizens.user)
+        let back = complete_broker_login(browser, page, user)
             .await
             .map_err(|e| e.to_string())?;
         back.location()

@@ -16,8 +16,9 @@ use crate::broker::scripts::ScriptedLogin;
 use crate::broker::sessions::EndReason;
 use crate::control::ControlError;
 use crate::identity::Identity;
+use crate::protocols::oidc::backchannel::{InjectionError, LogoutInjection};
 use crate::protocols::oidc::clients::Client;
-use crate::protocols::oidc::faults::TokenFault;
+use crate::protocols::oidc::faults::{LogoutTokenFault, TokenFault};
 use crate::protocols::oidc::Provider;
 
 pub const OPENAPI: &str = include_str!("../../docs/admin-openapi.json");
@@ -513,6 +514,39 @@ pub async fn backchannel_switch(
     };
     provider.backchannel.withhold(&path, switch.withhold);
     HttpResponse::Ok().json(json!({ "client_id": path.as_str(), "withheld": switch.withhold }))
+}
+
+/// Sends the client's back-channel logout URI one logout token now, valid or broken as
+/// asked, and answers with what the RP answered.
+pub async fn logout_token(
+    provider: Data,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    // Every field is optional, so an empty body asks for a valid token to the newest session.
+    let injection: LogoutInjection = if body.iter().all(u8::is_ascii_whitespace) {
+        LogoutInjection::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(injection) => injection,
+            Err(err) => {
+                let names: Vec<String> = LogoutTokenFault::ALL.iter().map(|f| f.name()).collect();
+                return bad_request(format!(
+                    "expected {{\"sid\": \"…\", \"sub\": \"…\", \"jti\": \"…\", \"fault\": one of {}}}, all optional: {err}",
+                    names.join(", ")
+                ));
+            }
+        }
+    };
+    match provider.inject_logout_token(&path, injection).await {
+        Ok(injected) => HttpResponse::Ok().json(injected),
+        Err(InjectionError::Refused(err)) => control_error(err),
+        Err(err @ InjectionError::Signing(_)) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "keys_unavailable",
+            err.to_string(),
+        ),
+    }
 }
 
 // ---- keys ----

@@ -424,6 +424,10 @@ fn admin_routes() -> actix_web::Scope<
             "/clients/{client_id}/backchannel",
             web::post().to(backchannel_switch),
         )
+        .route(
+            "/clients/{client_id}/logout-token",
+            web::post().to(logout_token),
+        )
         .route("/keys", web::get().to(keys))
         .route("/keys/rotate", web::post().to(rotate_keys))
         .route("/sessions", web::get().to(sessions))

@@ -47,12 +47,11 @@ async fn the_openapi_document_describes_every_admin_route() {
     let scope = &source[source.find("web::scope(\"/admin\")").unwrap()..];
     let scope = &scope[..scope.find(".default_service").unwrap()];
     let mut routes = 0;
-    for line in scope
-        .lines()
-        .filter(|l| l.trim_start().starts_with(".route(\""))
-    {
-        let path = line.split('"').nth(1).unwrap();
-        let verb = line
+    // rustfmt may break a route over several lines: read the scope as one line.
+    let flat: String = scope.split_whitespace().collect::<Vec<_>>().join(" ");
+    for route in flat.split(".route(").skip(1) {
+        let path = route.split('"').nth(1).unwrap();
+        let verb = route
             .split("web::")
             .nth(1)
             .unwrap()
@@ -711,4 +710,441 @@ async fn a_cpr_number_belongs_to_one_citizen() {
         body["error"], "invalid_request",
         "JSON errors keep the admin API's shape"
     );
+}
+
+#[tokio::test]
+async fn an_authorization_response_fault_changes_iss_in_exactly_the_next_code_redirect() {
+    let app = spawn_app().await;
+    let issuer = app.sim.issuer();
+    // A code from before the fault: redeeming it must leave the fault waiting.
+    let earlier = app.no_ui_login("username:anna.jensen", &[]).await;
+    let (status, queued) = app
+        .admin(
+            Method::POST,
+            "/clients/demo-rp/faults",
+            Some(json!({ "fault": "authorization_response_wrong_iss" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{queued}");
+    assert_eq!(
+        queued["pending_faults"],
+        json!(["authorization_response_wrong_iss"])
+    );
+    let tokens = app.tokens_for(&earlier).await;
+    assert_eq!(
+        decode_claims(tokens["id_token"].as_str().unwrap())["iss"],
+        issuer
+    );
+    let (_, client) = app.admin(Method::GET, "/clients/demo-rp", None).await;
+    assert_eq!(
+        client["pending_faults"],
+        json!(["authorization_response_wrong_iss"]),
+        "the token endpoint does not use up a code-redirect fault"
+    );
+
+    let faulty = app.no_ui_login("username:anna.jensen", &[]).await;
+    assert_eq!(query_of(&faulty)["iss"], "https://evil.example/op");
+    assert!(query_of(&faulty).contains_key("code"));
+    let tokens = app.tokens_for(&faulty).await;
+    assert_eq!(
+        decode_claims(tokens["id_token"].as_str().unwrap())["iss"],
+        issuer,
+        "only the redirect lies"
+    );
+    let next = app.no_ui_login("username:anna.jensen", &[]).await;
+    assert_eq!(query_of(&next)["iss"], issuer, "used up by one redirect");
+    let (_, client) = app.admin(Method::GET, "/clients/demo-rp", None).await;
+    assert_eq!(client["pending_faults"], json!([]));
+}
+
+#[tokio::test]
+async fn loa_low_makes_the_next_id_token_claim_low_assurance() {
+    let app = spawn_app().await;
+    let low = "https://data.gov.dk/concept/core/nsis/Low";
+    app.admin(
+        Method::POST,
+        "/clients/demo-rp/faults",
+        Some(json!({ "fault": "loa_low" })),
+    )
+    .await;
+    let tokens = app
+        .tokens_for(&app.no_ui_login("username:anna.jensen", &[]).await)
+        .await;
+    let claims = decode_claims(tokens["id_token"].as_str().unwrap());
+    for claim in ["loa", "ial", "aal"] {
+        assert_eq!(claims[claim], low, "{claim}");
+    }
+    let tokens = app
+        .tokens_for(&app.no_ui_login("username:anna.jensen", &[]).await)
+        .await;
+    assert_ne!(
+        decode_claims(tokens["id_token"].as_str().unwrap())["loa"],
+        low,
+        "used up by one id_token"
+    );
+}
+
+#[tokio::test]
+async fn short_session_expiry_ends_the_broker_session_65_seconds_after_the_login() {
+    let app = spawn_app().await;
+    app.admin(
+        Method::POST,
+        "/clients/demo-rp/faults",
+        Some(json!({ "fault": "short_session_expiry" })),
+    )
+    .await;
+    let callback = app.no_ui_login("username:anna.jensen", &[]).await;
+    let (_, client) = app.admin(Method::GET, "/clients/demo-rp", None).await;
+    assert_eq!(
+        client["pending_faults"],
+        json!([]),
+        "used up by the code redirect"
+    );
+    let tokens = app.tokens_for(&callback).await;
+    let claims = decode_claims(tokens["id_token"].as_str().unwrap());
+    let expiry: i64 = claims["session_expiry"].as_str().unwrap().parse().unwrap();
+    let ahead = expiry - app.sim.clock().unix();
+    assert!((60..=65).contains(&ahead), "session_expiry {ahead} s ahead");
+    let (_, sessions) = app.admin(Method::GET, "/sessions", None).await;
+    assert_eq!(
+        sessions[0]["expires"], expiry,
+        "the session itself is shorter"
+    );
+
+    let provider = app.sim.provider();
+    app.sim.clock().advance(time::Duration::seconds(30));
+    provider.expire_sessions();
+    let (_, sessions) = app.admin(Method::GET, "/sessions", None).await;
+    assert_eq!(sessions.as_array().unwrap().len(), 1, "alive before then");
+    app.sim.clock().advance(time::Duration::seconds(36));
+    provider.expire_sessions();
+    let (_, sessions) = app.admin(Method::GET, "/sessions", None).await;
+    assert_eq!(sessions, json!([]));
+
+    let tokens = app
+        .tokens_for(&app.no_ui_login("username:anna.jensen", &[]).await)
+        .await;
+    let claims = decode_claims(tokens["id_token"].as_str().unwrap());
+    let expiry: i64 = claims["session_expiry"].as_str().unwrap().parse().unwrap();
+    assert!(
+        expiry - app.sim.clock().unix() > 3600,
+        "the next login gets a full session"
+    );
+}
+
+const BACKCHANNEL_RP: &str = "bcl-rp";
+const BACKCHANNEL_RP_CALLBACK: &str = "http://localhost:8080/bcl-callback";
+
+/// Registers (or re-registers) a client whose back-channel logout endpoint is `backchannel_uri`.
+async fn register_backchannel_client(app: &TestApp, backchannel_uri: &str) {
+    let (status, client) = app
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({
+                "client_id": BACKCHANNEL_RP,
+                "name": "RP with back-channel logout",
+                "client_secret": "bcl-secret",
+                "redirect_uris": [BACKCHANNEL_RP_CALLBACK],
+                "allow_simulation": true,
+                "backchannel_logout_uri": backchannel_uri,
+            })),
+        )
+        .await;
+    assert!(status.is_success(), "{client}");
+}
+
+/// Logs anna.jensen in to the back-channel client; returns its part in the broker
+/// session (`sid`, `subject`).
+async fn log_in_to_backchannel_client(app: &TestApp) -> Value {
+    let response = app
+        .get(&app.authorize_url(&[
+            ("client_id", BACKCHANNEL_RP),
+            ("redirect_uri", BACKCHANNEL_RP_CALLBACK),
+            ("simulation", "no-ui"),
+            ("login_hint", "username:anna.jensen"),
+        ]))
+        .await;
+    assert!(query_of(&crate::helpers::location(&response)).contains_key("code"));
+    let (_, sessions) = app.admin(Method::GET, "/sessions", None).await;
+    sessions[0]["participants"][BACKCHANNEL_RP].clone()
+}
+
+/// Whether a token's signature verifies against the broker's JWKS.
+async fn signature_verifies(app: &TestApp, token: &str) -> bool {
+    use josekit::jwk::Jwk;
+    use josekit::jws::{ES256, RS256};
+    let jwks: Value = app
+        .get(&app.url("/op/.well-known/openid-configuration/jwks"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let header = decode_header(token);
+    let Some(key) = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+    else {
+        return false;
+    };
+    let jwk = Jwk::from_map(key.as_object().unwrap().clone()).unwrap();
+    match header["alg"].as_str() {
+        Some("ES256") => {
+            josekit::jwt::decode_with_verifier(token, &ES256.verifier_from_jwk(&jwk).unwrap())
+                .is_ok()
+        }
+        Some("RS256") => {
+            josekit::jwt::decode_with_verifier(token, &RS256.verifier_from_jwk(&jwk).unwrap())
+                .is_ok()
+        }
+        _ => false,
+    }
+}
+
+#[tokio::test]
+async fn the_logout_token_endpoint_delivers_a_valid_token_once_and_reports_the_rps_status() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let rp = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/backchannel"))
+        .respond_with(ResponseTemplate::new(400))
+        .up_to_n_times(1)
+        .mount(&rp)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/backchannel"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&rp)
+        .await;
+    let app = spawn_app().await;
+    register_backchannel_client(&app, &format!("{}/backchannel", rp.uri())).await;
+    let participant = log_in_to_backchannel_client(&app).await;
+
+    let (status, refused) = app
+        .admin(
+            Method::POST,
+            &format!("/clients/{BACKCHANNEL_RP}/logout-token"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{refused}");
+    assert_eq!(refused["status"], 400, "the RP's answer is reported");
+    assert_eq!(refused["error"], Value::Null);
+    let token = refused["logout_token"].as_str().unwrap();
+    let claims = crate::sessions::verified_logout_claims(&app, token, BACKCHANNEL_RP).await;
+    assert_eq!(claims["sid"], participant["sid"]);
+    assert_eq!(claims["sub"], participant["subject"]);
+    assert_eq!(
+        claims["exp"].as_i64(),
+        claims["iat"].as_i64().map(|t| t + 120)
+    );
+    assert_eq!(
+        (&refused["sid"], &refused["sub"], &refused["jti"]),
+        (&claims["sid"], &claims["sub"], &claims["jti"])
+    );
+    assert!(uuid::Uuid::parse_str(refused["jti"].as_str().unwrap()).is_ok());
+
+    let (status, accepted) = app
+        .admin(
+            Method::POST,
+            &format!("/clients/{BACKCHANNEL_RP}/logout-token"),
+            Some(json!({ "jti": "chosen-jti" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(accepted["status"], 200);
+    assert_eq!(
+        decode_claims(accepted["logout_token"].as_str().unwrap())["jti"],
+        "chosen-jti"
+    );
+
+    let (_, by_sid) = app
+        .admin(
+            Method::POST,
+            &format!("/clients/{BACKCHANNEL_RP}/logout-token"),
+            Some(json!({ "sid": "a-session-the-rp-never-saw" })),
+        )
+        .await;
+    let claims = decode_claims(by_sid["logout_token"].as_str().unwrap());
+    assert_eq!(claims["sid"], "a-session-the-rp-never-saw");
+    assert!(claims.get("sub").is_none(), "only what was asked for");
+    assert_eq!(by_sid["sub"], Value::Null);
+
+    let received = crate::sessions::logout_tokens(&rp).await;
+    assert_eq!(
+        received,
+        [&refused, &accepted, &by_sid].map(|a| a["logout_token"].as_str().unwrap().to_string()),
+        "one attempt each, no retries"
+    );
+    let (_, logouts) = app.admin(Method::GET, "/logouts", None).await;
+    assert_eq!(
+        logouts,
+        json!([]),
+        "injections stay out of the delivery log"
+    );
+    let (_, sessions) = app.admin(Method::GET, "/sessions", None).await;
+    assert_eq!(
+        sessions.as_array().unwrap().len(),
+        1,
+        "the broker session lives on"
+    );
+}
+
+#[tokio::test]
+async fn each_logout_token_fault_produces_the_token_it_names() {
+    let rp = crate::sessions::backchannel_ok().await;
+    let app = spawn_app().await;
+    register_backchannel_client(&app, &format!("{}/backchannel", rp.uri())).await;
+    let participant = log_in_to_backchannel_client(&app).await;
+    let mut sent = std::collections::HashMap::new();
+    for fault in [
+        "alg_none",
+        "bad_signature",
+        "wrong_iss",
+        "wrong_aud",
+        "expired",
+        "no_events",
+        "wrong_events",
+        "nonce",
+        "no_sub_no_sid",
+        "id_token",
+    ] {
+        let (status, answer) = app
+            .admin(
+                Method::POST,
+                &format!("/clients/{BACKCHANNEL_RP}/logout-token"),
+                Some(json!({ "fault": fault })),
+            )
+            .await;
+        assert_eq!(
+            (status, &answer["status"]),
+            (StatusCode::OK, &json!(200)),
+            "{fault}: {answer}"
+        );
+        assert_eq!(
+            answer["sid"], participant["sid"],
+            "{fault}: the session it is about"
+        );
+        let token = answer["logout_token"].as_str().unwrap().to_string();
+        let verifies = signature_verifies(&app, &token).await;
+        sent.insert(
+            fault,
+            (
+                decode_header(&token),
+                decode_claims(&token),
+                verifies,
+                token,
+            ),
+        );
+    }
+    let now = app.sim.clock().unix();
+    let event = json!({ "http://schemas.openid.net/event/backchannel-logout": {} });
+    for (fault, (header, claims, verifies, _)) in &sent {
+        let signature_fault = ["alg_none", "bad_signature"].contains(fault);
+        assert_eq!(*verifies, !signature_fault, "{fault}: signature");
+        if *fault != "id_token" {
+            assert_eq!(header["typ"], "logout+jwt", "{fault}");
+        }
+        if !["no_events", "wrong_events", "id_token"].contains(fault) {
+            assert_eq!(claims["events"], event, "{fault}");
+        }
+    }
+    let (header, _, _, token) = &sent["alg_none"];
+    assert_eq!(header["alg"], "none");
+    assert!(token.ends_with('.'), "no signature");
+    let (header, claims, _, _) = &sent["bad_signature"];
+    assert_eq!(header["alg"], "ES256");
+    assert_eq!(claims["sid"], participant["sid"], "otherwise a valid token");
+    assert_eq!(sent["wrong_iss"].1["iss"], "https://evil.example/op");
+    assert_eq!(sent["wrong_aud"].1["aud"], "another-client");
+    let expired = &sent["expired"].1;
+    assert!(expired["exp"].as_i64().unwrap() < now - 250);
+    assert!(expired["iat"].as_i64().unwrap() <= now - 550);
+    assert!(sent["no_events"].1.get("events").is_none());
+    assert_eq!(
+        sent["wrong_events"].1["events"],
+        json!({ "http://schemas.openid.net/event/other": {} })
+    );
+    assert!(sent["nonce"].1["nonce"].is_string());
+    let anonymous = &sent["no_sub_no_sid"].1;
+    assert!(anonymous.get("sub").is_none() && anonymous.get("sid").is_none());
+    let (header, id_token, _, _) = &sent["id_token"];
+    assert_eq!(header["typ"], "JWT");
+    assert!(id_token.get("events").is_none());
+    assert!(id_token["nonce"].is_string());
+    assert_eq!(id_token["aud"], BACKCHANNEL_RP);
+    assert_eq!(id_token["sub"], participant["subject"]);
+    assert_eq!(id_token["iss"], app.sim.issuer());
+
+    let (status, refused) = app
+        .admin(
+            Method::POST,
+            &format!("/clients/{BACKCHANNEL_RP}/logout-token"),
+            Some(json!({ "fault": "nonsense" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(refused["message"]
+        .as_str()
+        .unwrap()
+        .contains("no_sub_no_sid"));
+}
+
+#[tokio::test]
+async fn the_logout_token_endpoint_refuses_what_it_cannot_send() {
+    let rp = crate::sessions::backchannel_ok().await;
+    let app = spawn_app().await;
+    let send = |client: &str, body: Option<Value>| {
+        let path = format!("/clients/{client}/logout-token");
+        let app = &app;
+        async move { app.admin(Method::POST, &path, body).await }
+    };
+    let (status, unknown) = send("nobody", None).await;
+    assert_eq!(
+        (status, &unknown["error"]),
+        (StatusCode::NOT_FOUND, &json!("not_found"))
+    );
+    let (status, no_uri) = send("demo-rp", None).await;
+    assert_eq!(
+        (status, &no_uri["error"]),
+        (StatusCode::CONFLICT, &json!("conflict"))
+    );
+
+    register_backchannel_client(&app, &format!("{}/backchannel", rp.uri())).await;
+    let (status, no_session) = send(BACKCHANNEL_RP, None).await;
+    assert_eq!(
+        (status, &no_session["error"]),
+        (StatusCode::CONFLICT, &json!("conflict"))
+    );
+    log_in_to_backchannel_client(&app).await;
+    let (_, sessions) = app.admin(Method::GET, "/sessions", None).await;
+    let neb_sid = sessions[0]["id"].as_str().unwrap().to_string();
+    app.admin(Method::DELETE, &format!("/sessions/{neb_sid}"), None)
+        .await;
+    let (status, ended) = send(BACKCHANNEL_RP, None).await;
+    assert_eq!(
+        (status, &ended["error"]),
+        (StatusCode::CONFLICT, &json!("conflict")),
+        "an ended session is no session"
+    );
+
+    let (status, _) = send(
+        BACKCHANNEL_RP,
+        Some(json!({ "sid": "x", "fault": "id_token" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "an id_token needs a sub");
+    let (status, _) = send(BACKCHANNEL_RP, Some(json!({ "sub": "x", "extra": 1 }))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "unknown fields");
+    let (status, _) = send(BACKCHANNEL_RP, Some(json!(["not", "an", "object"]))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    register_backchannel_client(&app, "http://127.0.0.1:9/backchannel").await;
+    let (status, unreachable) = send(BACKCHANNEL_RP, Some(json!({ "sub": "someone" }))).await;
+    assert_eq!(status, StatusCode::OK, "{unreachable}");
+    assert_eq!(unreachable["status"], Value::Null);
+    assert!(unreachable["error"].as_str().is_some_and(|e| !e.is_empty()));
 }

@@ -33,11 +33,12 @@ async fn run_against(faults: &[Fault], selection: Selection) -> conformance::rep
     report
 }
 
+/// The scenarios that failed or warned (skipped ones say why they could not judge).
 fn failed(report: &conformance::report::RunReport) -> BTreeSet<&'static str> {
     report
         .results
         .iter()
-        .filter(|r| r.status != Status::Passed)
+        .filter(|r| matches!(r.status, Status::Failed | Status::Warning))
         .map(|r| r.id)
         .collect()
 }
@@ -51,7 +52,16 @@ async fn the_reference_rp_passes_the_whole_catalogue() {
         .filter(|r| r.status != Status::Passed)
         .map(|r| format!("{} {:?}: {} {:?}", r.id, r.status, r.summary, r.evidence))
         .collect();
-    assert!(not_passed.is_empty(), "{not_passed:#?}");
+    // T09 needs a restart command; S04 waits 65 s, more than this profile allows (its
+    // own test below waits).
+    let skipped: BTreeSet<_> = report
+        .results
+        .iter()
+        .filter(|r| r.status == Status::Skipped)
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(skipped, BTreeSet::from(["S04", "T09"]), "{not_passed:#?}");
+    assert!(failed(&report).is_empty(), "{not_passed:#?}");
     assert_eq!(
         report.results.len(),
         conformance::scenarios::catalogue().len()
@@ -60,27 +70,33 @@ async fn the_reference_rp_passes_the_whole_catalogue() {
 
 #[tokio::test]
 async fn every_seeded_fault_is_caught_by_exactly_its_scenarios() {
-    let cases: [(Fault, &[&str]); 10] = [
+    let cases: [(Fault, &[&str]); 13] = [
         (Fault::NoStateCheck, &["L02"]),
         (Fault::NoNonceCheck, &["T01"]),
         (Fault::IssNotChecked, &["T02"]),
         (Fault::AudNotChecked, &["T03"]),
         (Fault::ExpiredAccepted, &["T04"]),
-        (Fault::AlgNoneAccepted, &["T05"]),
+        // Its signature check is shared, so unsigned logout tokens pass too.
+        (Fault::AlgNoneAccepted, &["T05", "O08"]),
+        (Fault::NoKeyRefresh, &["T07"]),
         (Fault::LocalOnlyLogout, &["O01", "O04"]),
         (Fault::SessionNotInvalidated, &["O02"]),
         (Fault::NoNoStore, &["O03"]),
-        (Fault::BackchannelIgnored, &["O06"]),
+        (Fault::OpenPostLogoutRedirect, &["O05"]),
+        (Fault::BackchannelIgnored, &["O06", "O07"]),
+        (Fault::BadLogoutTokensAccepted, &["O08"]),
     ];
     let without_waits = Selection {
         only: Vec::new(),
         skip: vec!["session".into()],
     };
-    let mut table = Vec::new();
-    for (fault, expected) in cases {
-        let report = run_against(&[fault], without_waits.clone()).await;
+    // Each fault gets its own broker and RP, so the runs go side by side.
+    let runs = cases
+        .iter()
+        .map(|(fault, _)| run_against(std::slice::from_ref(fault), without_waits.clone()));
+    let reports = futures::future::join_all(runs).await;
+    for ((fault, expected), report) in cases.iter().zip(reports) {
         let caught = failed(&report);
-        table.push((fault, caught.clone()));
         assert_eq!(
             caught,
             expected.iter().copied().collect(),
@@ -89,17 +105,20 @@ async fn every_seeded_fault_is_caught_by_exactly_its_scenarios() {
         );
     }
     let sessions = Selection {
-        only: vec!["session".into()],
-        skip: Vec::new(),
+        only: vec!["session".into(), "T10".into()],
+        skip: vec!["S04".into()],
     };
-    for (fault, expected) in [
-        (Fault::NoIdleTimeout, "S01"),
-        (Fault::NoAbsoluteTimeout, "S02"),
-    ] {
+    let session_cases: [(Fault, &[&str]); 3] = [
+        (Fault::NoIdleTimeout, &["S01", "S03"]),
+        (Fault::NoAbsoluteTimeout, &["S02"]),
+        (Fault::NoReauthentication, &["S06"]),
+    ];
+    for (fault, expected) in session_cases {
         let report = run_against(&[fault], sessions.clone()).await;
+        let caught = failed(&report);
         assert_eq!(
-            failed(&report),
-            BTreeSet::from([expected]),
+            caught,
+            expected.iter().copied().collect(),
             "{fault:?}: {}",
             report.summary_table()
         );

@@ -2,7 +2,8 @@
 //! in through the broker over HTTP and validates everything a careful RP validates —
 //! unless a seeded fault tells it to skip one thing.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use actix_web::cookie::{Cookie, SameSite};
@@ -16,6 +17,7 @@ use serde_json::Value;
 
 pub const CLIENT_ID: &str = "conformance-rp";
 pub const SECRET: &str = "conformance-secret";
+const LOW: &str = "https://data.gov.dk/concept/core/nsis/Low";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Fault {
@@ -25,27 +27,42 @@ pub enum Fault {
     IssNotChecked,
     AudNotChecked,
     ExpiredAccepted,
+    NoKeyRefresh,
     LocalOnlyLogout,
     SessionNotInvalidated,
     NoNoStore,
+    OpenPostLogoutRedirect,
     BackchannelIgnored,
+    BadLogoutTokensAccepted,
     NoIdleTimeout,
     NoAbsoluteTimeout,
+    NoReauthentication,
 }
 
 struct Pending {
     state: String,
     nonce: String,
     verifier: String,
+    /// Started by the sensitive action: the login must be fresh.
+    reauth: bool,
 }
 
 struct Session {
     sub: String,
     sid: String,
     id_token: String,
+    access_token: String,
+    session_expiry: i64,
     created: Instant,
     last_seen: Instant,
+    /// When the last fresh authentication for the sensitive action happened.
+    fresh_at: Option<Instant>,
+    /// The broker session is asked about (userinfo) at most every few seconds.
+    checked_broker_at: Instant,
 }
+
+/// How often the RP asks the broker whether its session is still active.
+const BROKER_CHECK_EVERY: Duration = Duration::from_secs(8);
 
 struct Rp {
     base: String,
@@ -56,6 +73,16 @@ struct Rp {
     http: reqwest::Client,
     pending: DashMap<String, Pending>,
     sessions: DashMap<String, Session>,
+    /// With `NoKeyRefresh`, the JWKS first fetched is used for ever.
+    cached_jwks: Mutex<Option<Value>>,
+    /// Logout-token ids already seen: replays are refused.
+    seen_jtis: DashMap<String, ()>,
+}
+
+impl Rp {
+    fn has(&self, fault: Fault) -> bool {
+        self.faults.contains(&fault)
+    }
 }
 
 pub struct ReferenceRp {
@@ -102,6 +129,8 @@ pub async fn start(
             .unwrap(),
         pending: DashMap::new(),
         sessions: DashMap::new(),
+        cached_jwks: Mutex::new(None),
+        seen_jtis: DashMap::new(),
     });
     let server = HttpServer::new(move || {
         App::new()
@@ -110,6 +139,7 @@ pub async fn start(
             .route("/login", web::get().to(login))
             .route("/callback", web::get().to(callback))
             .route("/me", web::get().to(me))
+            .route("/transfer", web::get().to(transfer))
             .route("/logout", web::post().to(logout))
             .route("/backchannel-logout", web::post().to(backchannel))
     })
@@ -122,28 +152,49 @@ pub async fn start(
     ReferenceRp { base, handle }
 }
 
-async fn home() -> HttpResponse {
+type Query = web::Query<HashMap<String, String>>;
+
+/// The post-logout landing page; a `return_to` remembered at logout is honoured only as
+/// a path on this site (unless the open-redirect fault is seeded).
+async fn home(rp: web::Data<Rp>, req: HttpRequest) -> HttpResponse {
+    if let Some(target) = req.cookie("rp_return").map(|c| c.value().to_string()) {
+        let local = target.starts_with('/') && !target.starts_with("//");
+        if local || rp.has(Fault::OpenPostLogoutRedirect) {
+            let mut removal = Cookie::build("rp_return", "").path("/").finish();
+            removal.make_removal();
+            return HttpResponse::SeeOther()
+                .insert_header(("Location", target))
+                .cookie(removal)
+                .finish();
+        }
+    }
     HttpResponse::Ok().body("Home")
 }
 
-async fn login(rp: web::Data<Rp>) -> HttpResponse {
+async fn login(rp: web::Data<Rp>, query: Query) -> HttpResponse {
+    let reauth = query.contains_key("reauth");
     let (state, nonce, verifier) = (random(), random(), random() + &random());
     let challenge = URL_SAFE_NO_PAD.encode(openssl::sha::sha256(verifier.as_bytes()));
     let id = random();
+    let redirect_uri = format!("{}/callback", rp.base);
+    let mut params = vec![
+        ("client_id", CLIENT_ID),
+        ("redirect_uri", redirect_uri.as_str()),
+        ("response_type", "code"),
+        ("scope", "openid mitid"),
+        ("state", state.as_str()),
+        ("nonce", nonce.as_str()),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+        ("idp_params", r#"{"mitid":{"loa_value":"substantial"}}"#),
+    ];
+    if reauth {
+        params.push(("max_age", "0"));
+    }
     let url = format!(
         "{}/connect/authorize?{}",
         rp.issuer,
-        serde_urlencoded::to_string([
-            ("client_id", CLIENT_ID),
-            ("redirect_uri", &format!("{}/callback", rp.base)),
-            ("response_type", "code"),
-            ("scope", "openid mitid"),
-            ("state", &state),
-            ("nonce", &nonce),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-        ])
-        .unwrap()
+        serde_urlencoded::to_string(&params).unwrap()
     );
     rp.pending.insert(
         id.clone(),
@@ -151,6 +202,7 @@ async fn login(rp: web::Data<Rp>) -> HttpResponse {
             state,
             nonce,
             verifier,
+            reauth,
         },
     );
     HttpResponse::SeeOther()
@@ -174,27 +226,29 @@ fn header_of(token: &str) -> Option<Value> {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').next()?).ok()?).ok()
 }
 
-/// Verifies the signature against the broker's JWKS, fetched each time (so rotated keys
-/// are always found).
+async fn jwks(rp: &Rp) -> Option<Value> {
+    let cached = rp.cached_jwks.lock().unwrap().clone();
+    if let Some(jwks) = cached.filter(|_| rp.has(Fault::NoKeyRefresh)) {
+        return Some(jwks);
+    }
+    let url = format!("{}/.well-known/openid-configuration/jwks", rp.issuer);
+    let jwks: Value = rp.http.get(url).send().await.ok()?.json().await.ok()?;
+    *rp.cached_jwks.lock().unwrap() = Some(jwks.clone());
+    Some(jwks)
+}
+
+/// Verifies the signature against the broker's JWKS (fetched again for every token, so
+/// rotated keys are found, unless `NoKeyRefresh`).
 async fn signature_ok(rp: &Rp, token: &str) -> bool {
     let Some(header) = header_of(token) else {
         return false;
     };
     let alg = header["alg"].as_str().unwrap_or_default().to_string();
     if alg == "none" {
-        return rp.faults.contains(&Fault::AlgNoneAccepted);
+        return rp.has(Fault::AlgNoneAccepted);
     }
-    let jwks: Value = match rp
-        .http
-        .get(format!(
-            "{}/.well-known/openid-configuration/jwks",
-            rp.issuer
-        ))
-        .send()
-        .await
-    {
-        Ok(response) => response.json().await.unwrap_or(Value::Null),
-        Err(_) => return false,
+    let Some(jwks) = jwks(rp).await else {
+        return false;
     };
     let Some(key) = jwks["keys"]
         .as_array()
@@ -219,12 +273,11 @@ async fn signature_ok(rp: &Rp, token: &str) -> bool {
     verified.unwrap_or(false)
 }
 
-async fn id_token_ok(rp: &Rp, token: &str, nonce: &str) -> bool {
+async fn id_token_ok(rp: &Rp, token: &str, nonce: &str, reauth: bool) -> bool {
     let Some(claims) = claims_of(token) else {
         return false;
     };
     let now = unix_now();
-    let has = |f: Fault| rp.faults.contains(&f);
     let aud_ok = match &claims["aud"] {
         Value::String(aud) => aud == CLIENT_ID,
         Value::Array(auds) => auds.len() == 1 && auds[0] == CLIENT_ID,
@@ -233,18 +286,17 @@ async fn id_token_ok(rp: &Rp, token: &str, nonce: &str) -> bool {
     let iat_ok = claims["iat"].as_i64().is_some_and(|iat| iat <= now + 60);
     let exp_ok = claims["exp"].as_i64().is_some_and(|exp| exp > now);
     signature_ok(rp, token).await
-        && (has(Fault::IssNotChecked) || claims["iss"] == rp.issuer.as_str())
-        && (has(Fault::AudNotChecked) || aud_ok)
-        && (has(Fault::ExpiredAccepted) || (exp_ok && iat_ok))
-        && (has(Fault::NoNonceCheck) || claims["nonce"] == nonce)
+        && (rp.has(Fault::IssNotChecked) || claims["iss"] == rp.issuer.as_str())
+        && (rp.has(Fault::AudNotChecked) || aud_ok)
+        && (rp.has(Fault::ExpiredAccepted) || (exp_ok && iat_ok))
+        && (rp.has(Fault::NoNonceCheck) || claims["nonce"] == nonce)
         && claims["sub"].as_str().is_some_and(|s| !s.is_empty())
+        && claims["loa"] != LOW
+        // The fresh login for the sensitive action (max_age=0) is at most a minute old.
+        && (!reauth || claims["auth_time"].as_i64().is_some_and(|t| t >= now - 60))
 }
 
-async fn callback(
-    rp: web::Data<Rp>,
-    req: HttpRequest,
-    query: web::Query<std::collections::HashMap<String, String>>,
-) -> HttpResponse {
+async fn callback(rp: web::Data<Rp>, req: HttpRequest, query: Query) -> HttpResponse {
     if let Some(error) = query.get("error") {
         return HttpResponse::Ok().body(format!("Login failed: {error}"));
     }
@@ -254,32 +306,38 @@ async fn callback(
     else {
         return HttpResponse::BadRequest().body("no login in progress");
     };
-    if !rp.faults.contains(&Fault::NoStateCheck) && query.get("state") != Some(&pending.state) {
+    if !rp.has(Fault::NoStateCheck) && query.get("state") != Some(&pending.state) {
         return HttpResponse::BadRequest().body("state mismatch");
+    }
+    // RFC 9207: the authorization response names its issuer.
+    if query.get("iss").is_some_and(|iss| *iss != rp.issuer) {
+        return HttpResponse::BadRequest()
+            .body("the authorization response comes from another issuer");
     }
     let Some(code) = query.get("code") else {
         return HttpResponse::BadRequest().body("no code");
     };
-    let tokens: Value = match rp
+    let redirect_uri = format!("{}/callback", rp.base);
+    let response = rp
         .http
         .post(format!("{}/connect/token", rp.issuer))
         .basic_auth(CLIENT_ID, Some(SECRET))
         .form(&[
             ("grant_type", "authorization_code"),
             ("code", code.as_str()),
-            ("redirect_uri", &format!("{}/callback", rp.base)),
-            ("code_verifier", &pending.verifier),
+            ("redirect_uri", redirect_uri.as_str()),
+            ("code_verifier", pending.verifier.as_str()),
         ])
         .send()
-        .await
-    {
+        .await;
+    let tokens: Value = match response {
         Ok(response) => response.json().await.unwrap_or(Value::Null),
         Err(_) => return HttpResponse::BadGateway().body("token endpoint unreachable"),
     };
     let Some(id_token) = tokens["id_token"].as_str() else {
         return HttpResponse::BadRequest().body("no id_token");
     };
-    if !id_token_ok(&rp, id_token, &pending.nonce).await {
+    if !id_token_ok(&rp, id_token, &pending.nonce, pending.reauth).await {
         return HttpResponse::BadRequest().body("the id_token is not valid");
     }
     let claims = claims_of(id_token).unwrap_or(Value::Null);
@@ -290,12 +348,23 @@ async fn callback(
             sub: claims["sub"].as_str().unwrap_or_default().to_string(),
             sid: claims["sid"].as_str().unwrap_or_default().to_string(),
             id_token: id_token.to_string(),
+            access_token: tokens["access_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            session_expiry: claims["session_expiry"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(i64::MAX),
             created: Instant::now(),
             last_seen: Instant::now(),
+            fresh_at: pending.reauth.then(Instant::now),
+            checked_broker_at: Instant::now(),
         },
     );
+    let next = if pending.reauth { "/transfer" } else { "/me" };
     HttpResponse::SeeOther()
-        .insert_header(("Location", "/me"))
+        .insert_header(("Location", next))
         .cookie(
             Cookie::build("rp_session", session)
                 .path("/")
@@ -306,27 +375,61 @@ async fn callback(
         .finish()
 }
 
-fn live_session(rp: &Rp, req: &HttpRequest) -> Option<String> {
+/// The session behind the cookie, if it is alive by every rule this RP keeps: its own
+/// idle and absolute limits, the broker's session_expiry, and the broker session itself
+/// (userinfo's session_is_active).
+async fn live_session(rp: &Rp, req: &HttpRequest) -> Option<(String, String)> {
     let id = req.cookie("rp_session")?.value().to_string();
-    let mut session = rp.sessions.get_mut(&id)?;
-    let idle_over =
-        session.last_seen.elapsed() >= rp.idle && !rp.faults.contains(&Fault::NoIdleTimeout);
-    let absolute_over =
-        session.created.elapsed() >= rp.absolute && !rp.faults.contains(&Fault::NoAbsoluteTimeout);
-    if idle_over || absolute_over {
-        drop(session);
+    let (access_token, over, due) = {
+        let session = rp.sessions.get(&id)?;
+        let idle_over = session.last_seen.elapsed() >= rp.idle && !rp.has(Fault::NoIdleTimeout);
+        let absolute_over =
+            session.created.elapsed() >= rp.absolute && !rp.has(Fault::NoAbsoluteTimeout);
+        let broker_over = unix_now() >= session.session_expiry;
+        let due = session.checked_broker_at.elapsed() >= BROKER_CHECK_EVERY;
+        (
+            session.access_token.clone(),
+            idle_over || absolute_over || broker_over,
+            due,
+        )
+    };
+    if over {
         rp.sessions.remove(&id);
         return None;
     }
+    if !due {
+        let mut session = rp.sessions.get_mut(&id)?;
+        session.last_seen = Instant::now();
+        return Some((id, session.sub.clone()));
+    }
+    let userinfo = rp
+        .http
+        .get(format!("{}/connect/userinfo", rp.issuer))
+        .bearer_auth(&access_token)
+        .send()
+        .await;
+    let broker_active = match userinfo {
+        Ok(response) if response.status().is_success() => {
+            let info: Value = response.json().await.unwrap_or(Value::Null);
+            info["session_is_active"] != "false"
+        }
+        _ => false,
+    };
+    if !broker_active {
+        rp.sessions.remove(&id);
+        return None;
+    }
+    let mut session = rp.sessions.get_mut(&id)?;
     session.last_seen = Instant::now();
-    Some(session.sub.clone())
+    session.checked_broker_at = Instant::now();
+    Some((id, session.sub.clone()))
 }
 
 async fn me(rp: web::Data<Rp>, req: HttpRequest) -> HttpResponse {
-    match live_session(&rp, &req) {
-        Some(sub) => {
+    match live_session(&rp, &req).await {
+        Some((_, sub)) => {
             let mut response = HttpResponse::Ok();
-            if !rp.faults.contains(&Fault::NoNoStore) {
+            if !rp.has(Fault::NoNoStore) {
                 response.insert_header(("Cache-Control", "no-store"));
             }
             response.body(format!("Logged in as {sub}"))
@@ -335,18 +438,39 @@ async fn me(rp: web::Data<Rp>, req: HttpRequest) -> HttpResponse {
     }
 }
 
-async fn logout(rp: web::Data<Rp>, req: HttpRequest) -> HttpResponse {
+/// The sensitive action: only after a fresh authentication (max_age=0).
+async fn transfer(rp: web::Data<Rp>, req: HttpRequest) -> HttpResponse {
+    let Some((id, _)) = live_session(&rp, &req).await else {
+        return HttpResponse::Unauthorized().body("Not logged in");
+    };
+    let fresh = rp
+        .sessions
+        .get(&id)
+        .and_then(|s| s.fresh_at)
+        .is_some_and(|at| at.elapsed() < Duration::from_secs(60));
+    if fresh || rp.has(Fault::NoReauthentication) {
+        HttpResponse::Ok()
+            .insert_header(("Cache-Control", "no-store"))
+            .body("Transfer approved")
+    } else {
+        HttpResponse::SeeOther()
+            .insert_header(("Location", "/login?reauth=1"))
+            .finish()
+    }
+}
+
+async fn logout(rp: web::Data<Rp>, req: HttpRequest, query: Query) -> HttpResponse {
     let id = req
         .cookie("rp_session")
         .map(|c| c.value().to_string())
         .unwrap_or_default();
     let id_token = rp.sessions.get(&id).map(|s| s.id_token.clone());
-    if !rp.faults.contains(&Fault::SessionNotInvalidated) {
+    if !rp.has(Fault::SessionNotInvalidated) {
         rp.sessions.remove(&id);
     }
     let mut removal = Cookie::build("rp_session", "").path("/").finish();
     removal.make_removal();
-    let location = match (id_token, rp.faults.contains(&Fault::LocalOnlyLogout)) {
+    let location = match (id_token, rp.has(Fault::LocalOnlyLogout)) {
         (Some(hint), false) => format!(
             "{}/connect/endsession?{}",
             rp.issuer,
@@ -359,16 +483,22 @@ async fn logout(rp: web::Data<Rp>, req: HttpRequest) -> HttpResponse {
         ),
         _ => "/".to_string(),
     };
-    HttpResponse::SeeOther()
+    let mut response = HttpResponse::SeeOther();
+    response
         .insert_header(("Location", location))
-        .cookie(removal)
-        .finish()
+        .cookie(removal);
+    if let Some(target) = query.get("return_to") {
+        response.cookie(
+            Cookie::build("rp_return", target.clone())
+                .path("/")
+                .http_only(true)
+                .finish(),
+        );
+    }
+    response.finish()
 }
 
-async fn backchannel(
-    rp: web::Data<Rp>,
-    form: web::Form<std::collections::HashMap<String, String>>,
-) -> HttpResponse {
+async fn backchannel(rp: web::Data<Rp>, form: web::Form<HashMap<String, String>>) -> HttpResponse {
     let Some(token) = form.get("logout_token") else {
         return HttpResponse::BadRequest().finish();
     };
@@ -378,19 +508,27 @@ async fn backchannel(
     let events_ok = claims["events"]
         .get("http://schemas.openid.net/event/backchannel-logout")
         .is_some();
+    let fresh = claims["exp"].as_i64().is_some_and(|exp| exp > unix_now());
     let valid = signature_ok(&rp, token).await
         && header_of(token).is_some_and(|h| h["typ"] == "logout+jwt")
         && claims["iss"] == rp.issuer.as_str()
         && claims["aud"] == CLIENT_ID
+        && fresh
         && events_ok
         && claims.get("nonce").is_none()
         && (claims["sid"].is_string() || claims["sub"].is_string());
-    if !valid {
+    let jti = claims["jti"].as_str().unwrap_or_default().to_string();
+    if !(valid || rp.has(Fault::BadLogoutTokensAccepted)) || rp.seen_jtis.insert(jti, ()).is_some()
+    {
         return HttpResponse::BadRequest().finish();
     }
-    if !rp.faults.contains(&Fault::BackchannelIgnored) {
-        let sid = claims["sid"].as_str().unwrap_or_default().to_string();
-        rp.sessions.retain(|_, s| s.sid != sid);
+    if !rp.has(Fault::BackchannelIgnored) {
+        let (sid, sub) = (claims["sid"].as_str(), claims["sub"].as_str());
+        rp.sessions.retain(|_, s| match (sid, sub) {
+            (Some(sid), _) => s.sid != sid,
+            (None, Some(sub)) => s.sub != sub,
+            (None, None) => true,
+        });
     }
     HttpResponse::Ok().finish()
 }
@@ -404,6 +542,8 @@ base_url = "{base}"
 login_path = "/login"
 protected_path = "/me"
 logged_in_marker = "Logged in as"
+sensitive_path = "/transfer"
+sensitive_marker = "Transfer approved"
 
 [target.logout]
 method = "POST"

@@ -220,3 +220,179 @@ fn session_cookie_headers(browser: &Browser, rp: &str) -> Vec<String> {
         .flat_map(|(_, headers)| headers.clone())
         .collect()
 }
+
+/// L03: a callback replayed into another browser makes no session there.
+pub async fn l03_callback_bound_to_browser(ctx: &Ctx) -> Outcome {
+    let mut victim = Browser::new();
+    let callback = match ctx.login_until_callback(&mut victim).await {
+        Ok(callback) => callback,
+        Err(err) => return Outcome::broken(err),
+    };
+    let mut attacker = Browser::new();
+    let page = match attacker.get(&callback).await {
+        Ok(page) => page,
+        Err(err) => return Outcome::broken(err),
+    };
+    let status = page.status;
+    let _ = attacker.follow(page).await;
+    let evidence = format!("[H] the callback in a fresh browser answered {status}");
+    match ctx.logged_in(&mut attacker).await {
+        Ok((false, _)) if status.is_server_error() => Outcome::new(
+            Status::Warning,
+            "the replayed callback made no session, but the RP answered with a server error",
+        )
+        .with(evidence),
+        Ok((false, _)) => {
+            Outcome::passed("a callback replayed into another browser makes no session")
+                .with(evidence)
+        }
+        Ok((true, _)) => {
+            Outcome::failed("a callback replayed into another browser logged that browser in [P−]")
+                .with(evidence)
+        }
+        Err(err) => Outcome::broken(err),
+    }
+}
+
+/// L05: a wrong `iss` in the authorization response (RFC 9207) is refused. Clients may
+/// ignore the parameter, so accepting it is a warning.
+pub async fn l05_authorization_response_iss(ctx: &Ctx) -> Outcome {
+    if let Err(err) = ctx
+        .broker
+        .inject_fault(ctx.client_id(), "authorization_response_wrong_iss")
+        .await
+    {
+        return Outcome::broken(err);
+    }
+    let mut browser = Browser::new();
+    if let Err(err) = ctx.login(&mut browser).await {
+        return Outcome::broken(err);
+    }
+    match ctx.logged_in(&mut browser).await {
+        Ok((false, _)) => {
+            Outcome::passed("an authorization response from a foreign iss is refused")
+        }
+        Ok((true, _)) => Outcome::new(
+            Status::Warning,
+            "an authorization response with iss=https://evil.example/op was accepted (RFC 9207)",
+        ),
+        Err(err) => Outcome::broken(err),
+    }
+}
+
+/// L06: the session id changes at login (no session fixation).
+pub async fn l06_session_id_changes(ctx: &Ctx) -> Outcome {
+    let mut browser = Browser::new();
+    let rp = ctx
+        .profile
+        .target
+        .base_url
+        .trim_end_matches('/')
+        .to_string();
+    if let Err(err) = browser
+        .get(&ctx.profile.url(&ctx.profile.target.protected_path))
+        .await
+    {
+        return Outcome::broken(err);
+    }
+    let before = browser.cookies_for(&rp);
+    if let Err(err) = ctx.login(&mut browser).await {
+        return Outcome::broken(err);
+    }
+    let after = browser.cookies_for(&rp);
+    let kept: Vec<String> = after
+        .iter()
+        .filter(|cookie| before.contains(cookie))
+        .map(|(name, _)| name.clone())
+        .collect();
+    let evidence = format!(
+        "[H] cookies before login: {:?}; after: {:?}",
+        names(&before),
+        names(&after)
+    );
+    if kept.is_empty() {
+        Outcome::passed("no cookie from before the login survives it unchanged").with(evidence)
+    } else {
+        Outcome::failed(format!(
+            "cookies {kept:?} keep their pre-login value after login (fixation)"
+        ))
+        .with(evidence)
+    }
+}
+
+fn names(cookies: &[(String, String)]) -> Vec<String> {
+    cookies.iter().map(|(name, _)| name.clone()).collect()
+}
+
+/// L08: the RP asked for a level (Substantial or High); an id_token at Low is refused.
+pub async fn l08_assurance(ctx: &Ctx) -> Outcome {
+    let mut probe = Browser::new();
+    if let Err(err) = ctx.login(&mut probe).await {
+        return Outcome::broken(err);
+    }
+    let asked = match ctx.sent("authorize").await {
+        Ok(requests) => requests
+            .last()
+            .and_then(|r| r["params"]["idp_params"].as_str().map(str::to_string))
+            .and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok())
+            .and_then(|p| p["mitid"]["loa_value"].as_str().map(str::to_string)),
+        Err(err) => return Outcome::broken(err),
+    };
+    let Some(level) = asked else {
+        return Outcome::new(
+            Status::Warning,
+            "the RP asks for no level of assurance (idp_params.mitid.loa_value), so any level is accepted",
+        );
+    };
+    if let Err(err) = ctx.broker.inject_fault(ctx.client_id(), "loa_low").await {
+        return Outcome::broken(err);
+    }
+    let mut browser = Browser::new();
+    if let Err(err) = ctx.login(&mut browser).await {
+        return Outcome::broken(err);
+    }
+    let evidence = format!("[S] the RP asked loa_value={level}; the broker answered Low");
+    match ctx.logged_in(&mut browser).await {
+        Ok((false, _)) => {
+            Outcome::passed("a login below the requested level is refused").with(evidence)
+        }
+        Ok((true, _)) => {
+            Outcome::failed("the RP accepted Low although it asked for more [P−]").with(evidence)
+        }
+        Err(err) => Outcome::broken(err),
+    }
+}
+
+/// L09: every persona class logs in without a server error.
+pub async fn l09_persona_classes(ctx: &Ctx) -> Outcome {
+    let mut problems = Vec::new();
+    let mut evidence = Vec::new();
+    for user in &ctx.profile.citizens.classes {
+        let mut browser = Browser::new();
+        let page = match ctx.login_as_until_callback(&mut browser, user).await {
+            Ok(callback) => match browser.get(&callback).await {
+                Ok(page) => page,
+                Err(err) => return Outcome::broken(err),
+            },
+            Err(err) => return Outcome::broken(format!("{user}: {err}")),
+        };
+        let status = page.status;
+        let _ = browser.follow(page).await;
+        evidence.push(format!("[H] {user}: callback answered {status}"));
+        if status.is_server_error() {
+            problems.push(format!("{user}: the RP answered {status}"));
+            continue;
+        }
+        match ctx.logged_in(&mut browser).await {
+            Ok((true, _)) => {}
+            Ok((false, _)) => problems.push(format!("{user}: not logged in [P+]")),
+            Err(err) => return Outcome::broken(err),
+        }
+    }
+    let outcome = if problems.is_empty() {
+        Outcome::passed("every persona class logs in")
+    } else {
+        Outcome::failed(problems.join("; "))
+    };
+    evidence.into_iter().fold(outcome, Outcome::with)
+}

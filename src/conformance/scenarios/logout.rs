@@ -1,7 +1,7 @@
 //! O: logout completeness.
 
 use crate::conformance::driver::Browser;
-use crate::conformance::scenario::{Ctx, Outcome};
+use crate::conformance::scenario::{Ctx, Outcome, Status};
 
 async fn logged_in_browser(ctx: &Ctx) -> Result<Browser, String> {
     let mut browser = Browser::new();
@@ -206,5 +206,241 @@ pub async fn o06_backchannel(ctx: &Ctx) -> Outcome {
                 .with(evidence)
         }
         Err(err) => Outcome::broken(err),
+    }
+}
+
+/// O05: the logout return URL cannot be bent to another site.
+pub async fn o05_no_open_redirect(ctx: &Ctx) -> Outcome {
+    let mut browser = match logged_in_browser(ctx).await {
+        Ok(browser) => browser,
+        Err(err) => return Outcome::broken(err),
+    };
+    const EVIL: &str = "https://evil.example/phish";
+    let logout = &ctx.profile.target.logout;
+    let bent: Vec<(String, String)> = [
+        "return_to",
+        "returnUrl",
+        "redirect",
+        "redirect_uri",
+        "next",
+        "post_logout_redirect_uri",
+        "continue",
+    ]
+    .iter()
+    .map(|name| (name.to_string(), EVIL.to_string()))
+    .collect();
+    let query = serde_urlencoded::to_string(&bent).unwrap_or_default();
+    let url = format!("{}?{query}", ctx.profile.url(&logout.path));
+    let page = if logout.method.eq_ignore_ascii_case("GET") {
+        browser.get(&url).await
+    } else {
+        let fields = match &logout.form_page {
+            Some(form_page) => match browser.get(&ctx.profile.url(form_page)).await {
+                Ok(page) => page.form_fields(&logout.path),
+                Err(err) => return Outcome::broken(err),
+            },
+            None => Vec::new(),
+        };
+        let mut fields = fields;
+        fields.extend(bent.iter().cloned());
+        browser
+            .send(reqwest::Method::POST, &url, Some(&fields))
+            .await
+    };
+    let page = match page {
+        Ok(page) => page,
+        Err(err) => return Outcome::broken(err),
+    };
+    let mut current = page;
+    for _ in 0..15 {
+        let Some(next) = current.location().filter(|_| current.is_redirect()) else {
+            break;
+        };
+        if next.starts_with("https://evil.example") {
+            return Outcome::failed(format!("the logout sent the browser to {next} [H]"))
+                .with(format!("[H] {} → {next}", current.url));
+        }
+        current = match browser.get(&next).await {
+            Ok(page) => page,
+            Err(err) => return Outcome::broken(err),
+        };
+    }
+    Outcome::passed("logout return parameters pointing at another site are ignored")
+}
+
+/// Sends a logout token through the broker to the RP's back-channel endpoint.
+async fn logout_token(ctx: &Ctx, body: serde_json::Value) -> Result<serde_json::Value, String> {
+    ctx.broker
+        .call(
+            reqwest::Method::POST,
+            &format!("/clients/{}/logout-token", ctx.client_id()),
+            Some(body),
+        )
+        .await
+}
+
+async fn participant(ctx: &Ctx) -> Result<(String, String), String> {
+    let sessions = ctx.broker.sessions_of(ctx.client_id()).await?;
+    let session = sessions.last().ok_or("the login left no broker session")?;
+    let me = &session["participants"][ctx.client_id()];
+    Ok((
+        me["sid"].as_str().unwrap_or_default().to_string(),
+        me["subject"].as_str().unwrap_or_default().to_string(),
+    ))
+}
+
+/// O07: a logout token with `sub` only ends the citizen's sessions in every browser.
+pub async fn o07_sub_only(ctx: &Ctx) -> Outcome {
+    if ctx.profile.client.backchannel_logout_uri.is_none() {
+        return Outcome::skipped("the target declares no back-channel endpoint");
+    }
+    let (mut first, mut second) = match (logged_in_browser(ctx).await, logged_in_browser(ctx).await)
+    {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(err), _) | (_, Err(err)) => return Outcome::broken(err),
+    };
+    let (_, sub) = match participant(ctx).await {
+        Ok(found) => found,
+        Err(err) => return Outcome::broken(err),
+    };
+    let answer = match logout_token(ctx, serde_json::json!({ "sub": sub })).await {
+        Ok(answer) => answer,
+        Err(err) => return Outcome::broken(err),
+    };
+    let evidence = format!(
+        "[H] the RP answered {} to a token with sub only",
+        answer["status"]
+    );
+    if !answer["status"]
+        .as_u64()
+        .is_some_and(|s| (200..300).contains(&s))
+    {
+        return Outcome::failed("a valid logout token with sub only was refused [H]")
+            .with(evidence);
+    }
+    let mut alive = Vec::new();
+    if matches!(ctx.logged_in(&mut first).await, Ok((true, _))) {
+        alive.push("first");
+    }
+    if matches!(ctx.logged_in(&mut second).await, Ok((true, _))) {
+        alive.push("second");
+    }
+    if alive.is_empty() {
+        Outcome::passed("a logout token with sub only ends the citizen's sessions in both browsers")
+            .with(evidence)
+    } else {
+        Outcome::failed(format!(
+            "the {} browser's session survived [P−]",
+            alive.join(" and ")
+        ))
+        .with(evidence)
+    }
+}
+
+/// O08: bad logout tokens are answered 400 and change nothing.
+pub async fn o08_bad_logout_tokens(ctx: &Ctx) -> Outcome {
+    if ctx.profile.client.backchannel_logout_uri.is_none() {
+        return Outcome::skipped("the target declares no back-channel endpoint");
+    }
+    let mut browser = match logged_in_browser(ctx).await {
+        Ok(browser) => browser,
+        Err(err) => return Outcome::broken(err),
+    };
+    let (sid, sub) = match participant(ctx).await {
+        Ok(found) => found,
+        Err(err) => return Outcome::broken(err),
+    };
+    let mut accepted = Vec::new();
+    let mut evidence = Vec::new();
+    for fault in [
+        "alg_none",
+        "bad_signature",
+        "wrong_iss",
+        "wrong_aud",
+        "expired",
+        "no_events",
+        "wrong_events",
+        "nonce",
+        "no_sub_no_sid",
+        "id_token",
+    ] {
+        let answer = match logout_token(
+            ctx,
+            serde_json::json!({ "sid": sid, "sub": sub, "fault": fault }),
+        )
+        .await
+        {
+            Ok(answer) => answer,
+            Err(err) => return Outcome::broken(err),
+        };
+        evidence.push(format!("[H] {fault}: {}", answer["status"]));
+        let alive = matches!(ctx.logged_in(&mut browser).await, Ok((true, _)));
+        if answer["status"] != 400 || !alive {
+            accepted.push(format!(
+                "{fault} ({}, session {})",
+                answer["status"],
+                if alive { "alive" } else { "ended" }
+            ));
+            if !alive {
+                // The session is gone; the remaining tokens would prove nothing.
+                break;
+            }
+        }
+    }
+    let outcome = if accepted.is_empty() {
+        Outcome::passed("every bad logout token is answered 400 and the session lives on [P+]")
+    } else {
+        Outcome::failed(format!(
+            "bad logout tokens not refused with 400: {}",
+            accepted.join(", ")
+        ))
+    };
+    evidence.into_iter().fold(outcome, Outcome::with)
+}
+
+/// O09: the same `jti` twice: the second should be refused (optional for RPs: a warning).
+pub async fn o09_jti_replay(ctx: &Ctx) -> Outcome {
+    if ctx.profile.client.backchannel_logout_uri.is_none() {
+        return Outcome::skipped("the target declares no back-channel endpoint");
+    }
+    let mut first_browser = match logged_in_browser(ctx).await {
+        Ok(browser) => browser,
+        Err(err) => return Outcome::broken(err),
+    };
+    let (sid, _) = match participant(ctx).await {
+        Ok(found) => found,
+        Err(err) => return Outcome::broken(err),
+    };
+    let jti = format!("replayed-{sid}");
+    let first = match logout_token(ctx, serde_json::json!({ "sid": sid, "jti": jti })).await {
+        Ok(answer) => answer,
+        Err(err) => return Outcome::broken(err),
+    };
+    let _ = ctx.logged_in(&mut first_browser).await;
+    let mut second_browser = match logged_in_browser(ctx).await {
+        Ok(browser) => browser,
+        Err(err) => return Outcome::broken(err),
+    };
+    let (sid2, _) = match participant(ctx).await {
+        Ok(found) => found,
+        Err(err) => return Outcome::broken(err),
+    };
+    let replay = match logout_token(ctx, serde_json::json!({ "sid": sid2, "jti": jti })).await {
+        Ok(answer) => answer,
+        Err(err) => return Outcome::broken(err),
+    };
+    let evidence = format!(
+        "[H] first jti: {}, the same jti again: {}",
+        first["status"], replay["status"]
+    );
+    let still_in = matches!(ctx.logged_in(&mut second_browser).await, Ok((true, _)));
+    if replay["status"] == 400 && still_in {
+        Outcome::passed("a replayed jti is refused").with(evidence)
+    } else {
+        Outcome::new(
+            Status::Warning,
+            "a logout token with a jti seen before was accepted",
+        )
+        .with(evidence)
     }
 }

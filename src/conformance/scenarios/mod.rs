@@ -8,6 +8,9 @@ mod token;
 use crate::conformance::scenario::{Group, Scenario};
 use crate::scenario_fn;
 
+/// Scenarios whose change to the broker cannot be undone (a key rotation).
+pub const CHANGES_THE_BROKER: [&str; 1] = ["T07"];
+
 pub fn catalogue() -> Vec<Scenario> {
     vec![
         Scenario {
@@ -25,6 +28,13 @@ pub fn catalogue() -> Vec<Scenario> {
             run: scenario_fn!(login::l02_state_checked),
         },
         Scenario {
+            id: "L03",
+            group: Group::Login,
+            title: "a callback replayed into another browser makes no session",
+            references: &["RFC 6749 10.12", "RFC 9700 4.5"],
+            run: scenario_fn!(login::l03_callback_bound_to_browser),
+        },
+        Scenario {
             id: "L04",
             group: Group::Login,
             title: "access_denied (citizen aborts): error shown, no session, no 5xx",
@@ -32,11 +42,39 @@ pub fn catalogue() -> Vec<Scenario> {
             run: scenario_fn!(login::l04_access_denied),
         },
         Scenario {
+            id: "L05",
+            group: Group::Login,
+            title: "wrong iss in the authorization response is refused",
+            references: &["RFC 9207 2.4"],
+            run: scenario_fn!(login::l05_authorization_response_iss),
+        },
+        Scenario {
+            id: "L06",
+            group: Group::Login,
+            title: "the session id changes at login (no fixation)",
+            references: &["ASVS 3.2.1"],
+            run: scenario_fn!(login::l06_session_id_changes),
+        },
+        Scenario {
             id: "L07",
             group: Group::Login,
             title: "session cookie HttpOnly/SameSite (Secure over https), no tokens in URLs",
             references: &["ASVS 3.4.2", "ASVS 3.4.3", "RFC 6750 2.3"],
             run: scenario_fn!(login::l07_cookie_flags),
+        },
+        Scenario {
+            id: "L08",
+            group: Group::Login,
+            title: "a level below the one the RP asked for is refused",
+            references: &["NSIS 2.0", "OIDC Core 3.1.2.1"],
+            run: scenario_fn!(login::l08_assurance),
+        },
+        Scenario {
+            id: "L09",
+            group: Group::Login,
+            title: "every persona class logs in (unicode names, no CPR, protected address)",
+            references: &["DESIGN 4"],
+            run: scenario_fn!(login::l09_persona_classes),
         },
         Scenario {
             id: "T01",
@@ -95,6 +133,20 @@ pub fn catalogue() -> Vec<Scenario> {
             run: scenario_fn!(token::t08_sub),
         },
         Scenario {
+            id: "T09",
+            group: Group::Token,
+            title: "discovery issuer mismatch is noticed (needs a restart)",
+            references: &["OIDC Discovery 4.3"],
+            run: scenario_fn!(token::t09_discovery_issuer),
+        },
+        Scenario {
+            id: "T10",
+            group: Group::Token,
+            title: "auth_time older than the max_age the RP sent is refused",
+            references: &["OIDC Core 3.1.3.7 item 13"],
+            run: scenario_fn!(token::t10_auth_time),
+        },
+        Scenario {
             id: "O01",
             group: Group::Logout,
             title: "RP logout calls end_session with id_token_hint and registered post_logout_redirect_uri",
@@ -123,11 +175,39 @@ pub fn catalogue() -> Vec<Scenario> {
             run: scenario_fn!(logout::o04_broker_session_gone),
         },
         Scenario {
+            id: "O05",
+            group: Group::Logout,
+            title: "the logout return URL cannot be bent to another site",
+            references: &["ASVS 5.1.5", "OIDC RP-Initiated Logout 1.0 3"],
+            run: scenario_fn!(logout::o05_no_open_redirect),
+        },
+        Scenario {
             id: "O06",
             group: Group::Logout,
             title: "valid back-channel logout token → 2xx and that session dead",
             references: &["OIDC Back-Channel Logout 1.0 2.6-2.8"],
             run: scenario_fn!(logout::o06_backchannel),
+        },
+        Scenario {
+            id: "O07",
+            group: Group::Logout,
+            title: "a logout token with sub only ends the sessions in both browsers",
+            references: &["OIDC Back-Channel Logout 1.0 2.4"],
+            run: scenario_fn!(logout::o07_sub_only),
+        },
+        Scenario {
+            id: "O08",
+            group: Group::Logout,
+            title: "bad logout tokens are answered 400 and the session lives",
+            references: &["OIDC Back-Channel Logout 1.0 2.6"],
+            run: scenario_fn!(logout::o08_bad_logout_tokens),
+        },
+        Scenario {
+            id: "O09",
+            group: Group::Logout,
+            title: "a replayed jti is refused",
+            references: &["OIDC Back-Channel Logout 1.0 2.6 item 7"],
+            run: scenario_fn!(logout::o09_jti_replay),
         },
         Scenario {
             id: "S01",
@@ -142,6 +222,34 @@ pub fn catalogue() -> Vec<Scenario> {
             title: "absolute timeout enforced despite activity",
             references: &["ASVS 3.3.2"],
             run: scenario_fn!(session::s02_absolute_timeout),
+        },
+        Scenario {
+            id: "S03",
+            group: Group::Session,
+            title: "old or tampered cookies after expiry stay logged out",
+            references: &["ASVS 3.3.1"],
+            run: scenario_fn!(session::s03_old_or_tampered_cookie),
+        },
+        Scenario {
+            id: "S04",
+            group: Group::Session,
+            title: "the broker's session_expiry passing makes the RP re-authenticate",
+            references: &["NEB session_expiry"],
+            run: scenario_fn!(session::s04_broker_session_expiry),
+        },
+        Scenario {
+            id: "S05",
+            group: Group::Session,
+            title: "an ended broker session (session_is_active=false) ends the RP session",
+            references: &["NEB userinfo session_is_active", "RFC 6749 6"],
+            run: scenario_fn!(session::s05_session_state_checked),
+        },
+        Scenario {
+            id: "S06",
+            group: Group::Session,
+            title: "the sensitive action asks for prompt=login or max_age",
+            references: &["OIDC Core 3.1.2.1", "ASVS 3.7.1"],
+            run: scenario_fn!(session::s06_sensitive_action),
         },
     ]
 }

@@ -15,10 +15,14 @@ async fn refused_with(ctx: &Ctx, fault: &str) -> Result<(bool, Vec<String>), Str
     let _ = browser.follow(page).await;
     let (logged_in, _) = ctx.logged_in(&mut browser).await?;
     let requests = ctx.broker.requests(ctx.client_id()).await?;
-    let after_token: Vec<String> = requests
+    // Only what followed this login's token request counts (an earlier login may have
+    // called userinfo legitimately).
+    let last_token = requests
         .iter()
-        .skip_while(|r| r["endpoint"] != "token")
-        .skip(1)
+        .rposition(|r| r["endpoint"] == "token")
+        .map_or(requests.len(), |i| i + 1);
+    let after_token: Vec<String> = requests[last_token..]
+        .iter()
         .filter(|r| r["endpoint"] == "userinfo")
         .map(|r| format!("{} {}", r["method"], r["endpoint"]))
         .collect();
@@ -173,4 +177,56 @@ pub async fn t08_sub(ctx: &Ctx) -> Outcome {
         "an id_token without sub is refused",
     )
     .await
+}
+
+/// T09: a changed discovery issuer is noticed after a restart: needs the RP restarted.
+pub async fn t09_discovery_issuer(ctx: &Ctx) -> Outcome {
+    match &ctx.profile.target.restart_command {
+        None => Outcome::skipped("the profile gives no restart_command: RP libraries cache discovery until a restart"),
+        Some(_) => Outcome::skipped(
+            "this version of the kit cannot yet serve a second discovery document with another issuer",
+        ),
+    }
+}
+
+/// T10: at the sensitive action, an `auth_time` older than the `max_age` the RP sent is refused.
+pub async fn t10_auth_time(ctx: &Ctx) -> Outcome {
+    let (Some(path), Some(marker)) = (
+        &ctx.profile.target.sensitive_path,
+        &ctx.profile.target.sensitive_marker,
+    ) else {
+        return Outcome::skipped("the profile declares no sensitive_path with a sensitive_marker");
+    };
+    let mut browser = Browser::new();
+    if let Err(err) = ctx.login(&mut browser).await {
+        return Outcome::broken(err);
+    }
+    if let Err(err) = ctx
+        .broker
+        .inject_fault(ctx.client_id(), "stale_auth_time")
+        .await
+    {
+        return Outcome::broken(err);
+    }
+    let user = ctx.profile.citizens.user.clone();
+    let page = match ctx.enter_until_callback(&mut browser, path, &user).await {
+        Ok(callback) => match browser.get(&callback).await {
+            Ok(page) => browser.follow(page).await,
+            Err(err) => return Outcome::broken(err),
+        },
+        // No re-authentication at all: S06 judges that.
+        Err(_) => {
+            return Outcome::skipped(
+                "the sensitive action asks for no new authentication (see S06)",
+            )
+        }
+    };
+    match page {
+        Ok(page) if page.body.contains(marker.as_str()) && page.status.is_success() => Outcome::new(
+            Status::Warning,
+            "the sensitive action accepted an auth_time a day old after asking for a fresh login",
+        ),
+        Ok(_) => Outcome::passed("a stale auth_time is refused at the sensitive action"),
+        Err(err) => Outcome::broken(err),
+    }
 }

@@ -23,6 +23,7 @@ use crate::broker::sessions::{EndReason, EndedSession, SsoSession};
 use crate::broker::Broker;
 use crate::flow::{Authentication, Failure, Login, Logins, Outcome, Requirements};
 use crate::protocols::claims::{self, LoginRecord};
+use faults::TokenFault;
 
 pub use authorize::{AuthorizeRequest, IdentityHint, Language, Rejection};
 pub use clients::{Client, ClientRegistry};
@@ -334,7 +335,20 @@ impl Provider {
             );
             return self.error_redirect(&request.redirect_uri, request.state.as_deref(), &error);
         };
-        let session_expiry = session.absolute_expiry();
+        let fault = self.faults.next_authorization_response(&client.client_id);
+        if let Some(fault) = fault {
+            tracing::info!(client = %client.client_id, fault = %fault.name(), "authorization response fault injected");
+        }
+        let mut session_expiry = session.absolute_expiry();
+        if fault == Some(TokenFault::ShortSessionExpiry) {
+            // The session itself ends early, not just the claim: the RP must notice the
+            // session is gone after `session_expiry`, as it would be at the real broker.
+            session_expiry = self
+                .broker
+                .sessions
+                .shorten(session_id, now + faults::SHORT_SESSION)
+                .unwrap_or(session_expiry);
+        }
         let record = LoginRecord {
             transaction_id: Uuid::new_v4(),
             neb_sid: session_id,
@@ -355,7 +369,11 @@ impl Provider {
         if let Some(state) = request.state.as_deref() {
             pairs.push(("state", state));
         }
-        pairs.push(("iss", &self.issuer));
+        let issuer = match fault {
+            Some(TokenFault::AuthorizationResponseWrongIss) => faults::FOREIGN_ISSUER,
+            _ => self.issuer.as_str(),
+        };
+        pairs.push(("iss", issuer));
         append_query(&request.redirect_uri, &pairs)
     }
 

@@ -370,7 +370,7 @@ impl Provider {
             Some(fault) => {
                 tracing::info!(client = %client.client_id, fault = %fault.name(), "id_token fault injected");
                 faults::alter_claims(fault, &mut id_claims, now.unix_timestamp());
-                faults::sign_with_fault(&self.broker.keys, client.id_token_signed_response_alg, fault, id_claims).await
+                faults::sign_with_fault(&self.broker.keys, client.id_token_signed_response_alg, "JWT", fault, id_claims).await
             }
             None => {
                 self.broker
