@@ -706,3 +706,32 @@ pub async fn clear_record(
 pub async fn logouts(provider: Data) -> HttpResponse {
     HttpResponse::Ok().json(provider.backchannel.deliveries())
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoveryChange {
+    /// The issuer discovery announces; null for the real one.
+    issuer: Option<String>,
+}
+
+/// Makes the discovery document announce another issuer (T09), or the real one again.
+pub async fn discovery_issuer(provider: Data, body: web::Bytes) -> HttpResponse {
+    let change: DiscoveryChange = match serde_json::from_slice(&body) {
+        Ok(change) => change,
+        Err(err) => {
+            return bad_request(format!(
+                "expected {{\"issuer\": \"https://…\"|null}}: {err}"
+            ))
+        }
+    };
+    if let Some(issuer) = &change.issuer {
+        if url::Url::parse(issuer).is_err() {
+            return bad_request(format!("`{issuer}` is not a URL"));
+        }
+    }
+    provider
+        .discovery_issuer
+        .store(change.issuer.clone().map(std::sync::Arc::new));
+    HttpResponse::Ok()
+        .json(json!({ "issuer": change.issuer.unwrap_or_else(|| provider.issuer.clone()) }))
+}

@@ -433,6 +433,7 @@ fn admin_routes() -> actix_web::Scope<
         .route("/sessions", web::get().to(sessions))
         .route("/sessions/{id}", web::delete().to(end_session))
         .route("/sessions/{id}/expire", web::post().to(expire_session))
+        .route("/discovery", web::post().to(discovery_issuer))
         .route("/clock", web::get().to(clock))
         .route("/clock", web::post().to(shift_clock))
         .route("/clock", web::delete().to(reset_clock))

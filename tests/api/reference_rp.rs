@@ -37,6 +37,7 @@ pub enum Fault {
     NoIdleTimeout,
     NoAbsoluteTimeout,
     NoReauthentication,
+    DiscoveryIssuerIgnored,
 }
 
 struct Pending {
@@ -77,6 +78,8 @@ struct Rp {
     cached_jwks: Mutex<Option<Value>>,
     /// Logout-token ids already seen: replays are refused.
     seen_jtis: DashMap<String, ()>,
+    /// The issuer the broker's discovery document announced at the last (re)start.
+    discovered_issuer: Mutex<Option<String>>,
 }
 
 impl Rp {
@@ -131,7 +134,9 @@ pub async fn start(
         sessions: DashMap::new(),
         cached_jwks: Mutex::new(None),
         seen_jtis: DashMap::new(),
+        discovered_issuer: Mutex::new(None),
     });
+    discover(&rp).await;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(rp.clone())
@@ -142,6 +147,7 @@ pub async fn start(
             .route("/transfer", web::get().to(transfer))
             .route("/logout", web::post().to(logout))
             .route("/backchannel-logout", web::post().to(backchannel))
+            .route("/__restart", web::post().to(restart))
     })
     .workers(1)
     .listen(listener)
@@ -153,6 +159,27 @@ pub async fn start(
 }
 
 type Query = web::Query<HashMap<String, String>>;
+
+/// Reads the broker's discovery document, as an RP library does at start.
+async fn discover(rp: &Rp) {
+    let url = format!("{}/.well-known/openid-configuration", rp.issuer);
+    let issuer = match rp.http.get(url).send().await {
+        Ok(response) => response
+            .json::<Value>()
+            .await
+            .ok()
+            .and_then(|d| d["issuer"].as_str().map(str::to_string)),
+        Err(_) => None,
+    };
+    *rp.discovered_issuer.lock().unwrap() = issuer;
+}
+
+/// What `restart_command` triggers: the RP starts over with fresh discovery.
+async fn restart(rp: web::Data<Rp>) -> HttpResponse {
+    rp.sessions.clear();
+    discover(&rp).await;
+    HttpResponse::Ok().finish()
+}
 
 /// The post-logout landing page; a `return_to` remembered at logout is honoured only as
 /// a path on this site (unless the open-redirect fault is seeded).
@@ -172,6 +199,12 @@ async fn home(rp: web::Data<Rp>, req: HttpRequest) -> HttpResponse {
 }
 
 async fn login(rp: web::Data<Rp>, query: Query) -> HttpResponse {
+    // OIDC Discovery §4.3: the document must name the issuer the RP was configured with.
+    let discovered = rp.discovered_issuer.lock().unwrap().clone();
+    if discovered.as_deref() != Some(rp.issuer.as_str()) && !rp.has(Fault::DiscoveryIssuerIgnored) {
+        return HttpResponse::ServiceUnavailable()
+            .body("the broker's discovery document names another issuer");
+    }
     let reauth = query.contains_key("reauth");
     let (state, nonce, verifier) = (random(), random(), random() + &random());
     let challenge = URL_SAFE_NO_PAD.encode(openssl::sha::sha256(verifier.as_bytes()));
@@ -539,6 +572,7 @@ pub fn profile(rp: &ReferenceRp, broker_base: &str, idle: u64, absolute: u64) ->
         r#"
 [target]
 base_url = "{base}"
+restart_command = "curl -fsS -X POST {base}/__restart"
 login_path = "/login"
 protected_path = "/me"
 logged_in_marker = "Logged in as"

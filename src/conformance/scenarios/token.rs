@@ -179,13 +179,73 @@ pub async fn t08_sub(ctx: &Ctx) -> Outcome {
     .await
 }
 
-/// T09: a changed discovery issuer is noticed after a restart: needs the RP restarted.
+/// Runs the profile's restart command and waits until the RP answers again.
+async fn restart(ctx: &Ctx, command: &str) -> Result<(), String> {
+    let status = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .status()
+        .await
+        .map_err(|err| format!("cannot run the restart command: {err}"))?;
+    if !status.success() {
+        return Err(format!("the restart command `{command}` failed ({status})"));
+    }
+    let http = reqwest::Client::new();
+    for _ in 0..60 {
+        if http.get(ctx.profile.url("/")).send().await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    Err("the RP did not answer within 30 s of its restart".into())
+}
+
+async fn announce_issuer(ctx: &Ctx, issuer: Option<&str>) -> Result<(), String> {
+    ctx.broker
+        .call(
+            Method::POST,
+            "/discovery",
+            Some(serde_json::json!({ "issuer": issuer })),
+        )
+        .await
+        .map(|_| ())
+}
+
+/// T09: after a restart, an RP whose discovery document names another issuer refuses to
+/// log in with it (RP libraries cache discovery, hence the restart).
 pub async fn t09_discovery_issuer(ctx: &Ctx) -> Outcome {
-    match &ctx.profile.target.restart_command {
-        None => Outcome::skipped("the profile gives no restart_command: RP libraries cache discovery until a restart"),
-        Some(_) => Outcome::skipped(
-            "this version of the kit cannot yet serve a second discovery document with another issuer",
-        ),
+    let Some(command) = ctx.profile.target.restart_command.clone() else {
+        return Outcome::skipped(
+            "the profile gives no restart_command: RP libraries cache discovery until a restart",
+        );
+    };
+    if let Err(err) = announce_issuer(ctx, Some("https://evil.example/op")).await {
+        return Outcome::broken(err);
+    }
+    let verdict = async {
+        restart(ctx, &command).await?;
+        let mut browser = Browser::new();
+        // An RP that refuses the discovery document may not even start the login.
+        let logged_in = match ctx.login(&mut browser).await {
+            Ok(_) => ctx.logged_in(&mut browser).await?.0,
+            Err(_) => false,
+        };
+        Ok::<bool, String>(logged_in)
+    }
+    .await;
+    // Put the real discovery back, and the RP on it, whatever happened.
+    let restored = match announce_issuer(ctx, None).await {
+        Ok(()) => restart(ctx, &command).await,
+        Err(err) => Err(err),
+    };
+    match (verdict, restored) {
+        (Err(err), _) | (_, Err(err)) => Outcome::broken(err),
+        (Ok(false), Ok(())) => {
+            Outcome::passed("a discovery document naming another issuer is refused")
+        }
+        (Ok(true), Ok(())) => {
+            Outcome::failed("the RP logged in although discovery named another issuer [P−]")
+        }
     }
 }
 

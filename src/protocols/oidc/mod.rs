@@ -104,6 +104,8 @@ pub struct Provider {
     pub backchannel: backchannel::Backchannel,
     pub faults: faults::Faults,
     pub recorder: record::Recorder,
+    /// An issuer the discovery document announces instead of the real one (fault T09).
+    pub discovery_issuer: arc_swap::ArcSwapOption<String>,
     /// Where runtime changes are kept across restarts (`--state-dir`).
     pub state: Option<crate::persistence::StateDir>,
 }
@@ -127,6 +129,7 @@ impl Provider {
             backchannel: backchannel::Backchannel::new(backchannel::RetryPolicy::default()),
             faults: faults::Faults::default(),
             recorder: record::Recorder::default(),
+            discovery_issuer: arc_swap::ArcSwapOption::empty(),
             state: None,
         }
     }
