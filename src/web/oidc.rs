@@ -210,30 +210,44 @@ fn no_store_json(body: serde_json::Value) -> HttpResponse {
         .json(body)
 }
 
-pub async fn token(
-    provider: web::Data<Provider>,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> HttpResponse {
-    let (pairs, authorization) = match client_request(&req, &body) {
+/// The shape every client-authenticated endpoint shares: read the form, call the
+/// provider, answer errors per RFC 6749 §5.2, and record the exchange.
+async fn client_endpoint<Fut>(
+    provider: &Provider,
+    req: &HttpRequest,
+    body: &[u8],
+    endpoint: &'static str,
+    call: impl FnOnce(Pairs, Option<String>) -> Fut,
+) -> HttpResponse
+where
+    Fut: std::future::Future<Output = Result<HttpResponse, TokenFailure>>,
+{
+    let (pairs, authorization) = match client_request(req, body) {
         Ok(parts) => parts,
         Err(error) => return oauth_json(StatusCode::BAD_REQUEST, &error),
     };
     let client_id = presented_client_id(&pairs, authorization.as_deref());
-    let (response, error) = match provider
-        .token(pairs.clone(), authorization.as_deref())
-        .await
-    {
-        Ok(body) => (no_store_json(body), None),
+    let (response, error) = match call(pairs.clone(), authorization).await {
+        Ok(response) => (response, None),
         Err(failure) => {
             let code = failure.error.code.to_string();
             (token_failure(failure), Some(code))
         }
     };
-    record(
-        &provider, "token", &req, &pairs, client_id, &response, error,
-    );
+    record(provider, endpoint, req, &pairs, client_id, &response, error);
     response
+}
+
+pub async fn token(
+    provider: web::Data<Provider>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let p = provider.clone();
+    client_endpoint(&provider, &req, &body, "token", |pairs, auth| async move {
+        p.token(pairs, auth.as_deref()).await.map(no_store_json)
+    })
+    .await
 }
 
 pub async fn revocation(
@@ -241,33 +255,21 @@ pub async fn revocation(
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (pairs, authorization) = match client_request(&req, &body) {
-        Ok(parts) => parts,
-        Err(error) => return oauth_json(StatusCode::BAD_REQUEST, &error),
-    };
-    let client_id = presented_client_id(&pairs, authorization.as_deref());
-    let (response, error) = match provider.revoke(pairs.clone(), authorization.as_deref()) {
-        Ok(()) => (
-            HttpResponse::Ok()
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .finish(),
-            None,
-        ),
-        Err(failure) => {
-            let code = failure.error.code.to_string();
-            (token_failure(failure), Some(code))
-        }
-    };
-    record(
+    let p = provider.clone();
+    client_endpoint(
         &provider,
-        "revocation",
         &req,
-        &pairs,
-        client_id,
-        &response,
-        error,
-    );
-    response
+        &body,
+        "revocation",
+        |pairs, auth| async move {
+            p.revoke(pairs, auth.as_deref()).map(|()| {
+                HttpResponse::Ok()
+                    .insert_header((header::CACHE_CONTROL, "no-store"))
+                    .finish()
+            })
+        },
+    )
+    .await
 }
 
 pub async fn introspection(
@@ -275,28 +277,15 @@ pub async fn introspection(
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (pairs, authorization) = match client_request(&req, &body) {
-        Ok(parts) => parts,
-        Err(error) => return oauth_json(StatusCode::BAD_REQUEST, &error),
-    };
-    let client_id = presented_client_id(&pairs, authorization.as_deref());
-    let (response, error) = match provider.introspect(pairs.clone(), authorization.as_deref()) {
-        Ok(body) => (no_store_json(body), None),
-        Err(failure) => {
-            let code = failure.error.code.to_string();
-            (token_failure(failure), Some(code))
-        }
-    };
-    record(
+    let p = provider.clone();
+    client_endpoint(
         &provider,
-        "introspection",
         &req,
-        &pairs,
-        client_id,
-        &response,
-        error,
-    );
-    response
+        &body,
+        "introspection",
+        |pairs, auth| async move { p.introspect(pairs, auth.as_deref()).map(no_store_json) },
+    )
+    .await
 }
 
 fn oauth_json(status: StatusCode, error: &OAuthError) -> HttpResponse {
