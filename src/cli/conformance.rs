@@ -116,26 +116,28 @@ fn start(
         ),
         None => Default::default(),
     };
-    let mut report =
-        super::block_on(conformance::run(
-            profile,
-            &selection,
-            |scenario, result| match result {
-                None => {
-                    print!("{} {:<60} … ", scenario.id, scenario.title);
-                    let _ = std::io::stdout().flush();
-                }
-                Some(result) => {
-                    let status = match result.status {
-                        Status::Passed => "PASSED",
-                        Status::Failed => "FAILED",
-                        Status::Warning => "WARNING",
-                        Status::Skipped => "SKIPPED",
-                    };
-                    println!("{status} ({:.1} s)", result.seconds);
-                }
-            },
-        ))?;
+    let mut report = super::block_on(conformance::run(
+        profile.clone(),
+        &selection,
+        |scenario, result| match result {
+            None => {
+                let wait = conformance::expected_wait(scenario.id, &profile)
+                    .map(|s| format!(" (waits up to {s} s for the RP's clock)"))
+                    .unwrap_or_default();
+                print!("{} {}{wait} … ", scenario.id, scenario.title);
+                let _ = std::io::stdout().flush();
+            }
+            Some(result) => {
+                let status = match result.status {
+                    Status::Passed => "PASSED",
+                    Status::Failed => "FAILED",
+                    Status::Warning => "WARNING",
+                    Status::Skipped => "SKIPPED",
+                };
+                println!("{status} ({:.1} s)", result.seconds);
+            }
+        },
+    ))?;
     report.apply_expected(&expected);
     Ok(report)
 }

@@ -34,6 +34,21 @@ impl Selection {
     }
 }
 
+/// How long a scenario will wait for the RP's own clocks, from what the profile
+/// declares, so the progress can say so before the wait starts.
+pub fn expected_wait(id: &str, profile: &profile::TargetProfile) -> Option<u64> {
+    let limits = &profile.sessions;
+    let wait = match id {
+        "S01" => limits.idle_seconds.map(|idle| 2 * idle)?,
+        "S02" => limits.absolute_seconds.map(|absolute| absolute + 1)?,
+        "S03" => limits.idle_seconds.map(|idle| idle + 1)?,
+        "S04" => 67,
+        "S05" => limits.max_wait_seconds.min(15),
+        _ => return None,
+    };
+    (wait <= limits.max_wait_seconds).then_some(wait)
+}
+
 /// Runs the selected scenarios one after another, each isolated (fresh browser, the
 /// client's broker state reset), calling `progress` before and after each.
 pub async fn run(

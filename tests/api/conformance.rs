@@ -321,3 +321,17 @@ async fn the_rp_asks_for_a_new_login_once_the_broker_session_expiry_passes() {
     rp.stop().await;
     sim.stop().await;
 }
+
+#[test]
+fn the_example_profile_and_known_gaps_in_conformance_are_valid() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/conformance");
+    let example = profile::load(std::path::Path::new(&format!("{dir}/example-rp.toml"))).unwrap();
+    assert_eq!(example.target.sensitive_path.as_deref(), Some("/transfer"));
+    let gaps = std::fs::read_to_string(format!("{dir}/known-gaps.example.txt")).unwrap();
+    let ids = conformance::report::parse_expected(&gaps);
+    let known: BTreeSet<_> = conformance::scenarios::catalogue()
+        .iter()
+        .map(|s| s.id.to_string())
+        .collect();
+    assert!(!ids.is_empty() && ids.is_subset(&known), "{ids:?}");
+}
