@@ -63,7 +63,7 @@ struct Session {
 }
 
 /// How often the RP asks the broker whether its session is still active.
-const BROKER_CHECK_EVERY: Duration = Duration::from_secs(8);
+const BROKER_CHECK_EVERY: Duration = Duration::from_secs(12);
 
 struct Rp {
     base: String,
