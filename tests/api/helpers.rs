@@ -181,7 +181,7 @@ impl TestApp {
 
     /// Polls the login page until it redirects away (to the RP), as a headless client does.
     pub async fn poll_until_redirect(&self, page: &Page) -> String {
-        for _ in 0..100 {
+        for _ in 0..300 {
             let response = self.get(&page.url).await;
             if response.status() == StatusCode::SEE_OTHER {
                 return location(&response);

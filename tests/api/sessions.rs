@@ -152,7 +152,7 @@ pub async fn logout_tokens(server: &MockServer) -> Vec<String> {
 }
 
 pub async fn wait_for_logout_tokens(server: &MockServer, count: usize) -> Vec<String> {
-    for _ in 0..100 {
+    for _ in 0..300 {
         let tokens = logout_tokens(server).await;
         if tokens.len() >= count {
             return tokens;
