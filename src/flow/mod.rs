@@ -41,6 +41,8 @@ pub struct Requirements {
     pub client_name: String,
     pub min_loa: Loa,
     pub idp: Idp,
+    /// Several identity providers: the citizen picks one first.
+    pub idp_choices: Vec<Idp>,
     /// The `ssn` scope: the citizen confirms their CPR number after authenticating.
     pub cpr_entry: bool,
 }
@@ -99,6 +101,8 @@ pub enum Outcome {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Step {
+    /// `idp_values` named several: MitID or NemID.
+    ChooseIdp,
     EnterUserId,
     /// NemID asks for user ID and password on one page.
     NemIdCredentials,
@@ -164,13 +168,17 @@ impl Step {
             | Step::Blocked { citizen, .. } => Some(*citizen),
             Step::CprEntry { auth, .. } => Some(auth.citizen),
             Step::Finished(Outcome::Authenticated(auth)) => Some(auth.citizen),
-            Step::EnterUserId | Step::NemIdCredentials | Step::Finished(Outcome::Failed(_)) => None,
+            Step::ChooseIdp
+            | Step::EnterUserId
+            | Step::NemIdCredentials
+            | Step::Finished(Outcome::Failed(_)) => None,
         }
     }
 
     /// A stable name, for the waiting page's script and for tests.
     pub fn name(&self) -> &'static str {
         match self {
+            Step::ChooseIdp => "choose_idp",
             Step::EnterUserId => "user_id",
             Step::NemIdCredentials => "nemid_credentials",
             Step::ChooseMethod { .. } => "choose",
@@ -228,9 +236,10 @@ pub struct Login<P> {
 
 impl<P> Login<P> {
     pub fn new(request: P, requirements: Requirements, broker: &Broker) -> Self {
-        let step = match requirements.idp {
-            Idp::MitId => Step::EnterUserId,
-            Idp::NemId => Step::NemIdCredentials,
+        let step = if requirements.idp_choices.len() > 1 {
+            Step::ChooseIdp
+        } else {
+            first_step(requirements.idp)
         };
         Self {
             id: crate::random::short_id(),
@@ -346,6 +355,16 @@ impl<P> Login<P> {
             .into_iter()
             .filter(|m| proof_for(citizen, *m).aal >= wanted)
             .collect()
+    }
+
+    /// The chooser: the citizen picks one of the identity providers the RP offered.
+    pub fn choose_idp(&mut self, idp: Idp) -> Result<(), FlowError> {
+        if self.step != Step::ChooseIdp || !self.requirements.idp_choices.contains(&idp) {
+            return Err(FlowError::WrongStep);
+        }
+        self.requirements.idp = idp;
+        self.step = first_step(idp);
+        Ok(())
     }
 
     pub fn submit_user_id(&mut self, broker: &Broker, text: &str) -> Result<(), FlowError> {
@@ -885,6 +904,13 @@ impl<P> Login<P> {
         } else {
             Step::Finished(Outcome::Authenticated(auth))
         };
+    }
+}
+
+fn first_step(idp: Idp) -> Step {
+    match idp {
+        Idp::MitId => Step::EnterUserId,
+        Idp::NemId => Step::NemIdCredentials,
     }
 }
 

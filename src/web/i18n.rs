@@ -52,6 +52,7 @@ pub struct Texts {
     pub cpr_title: &'static str,
     pub cpr_text: &'static str,
     pub cpr_label: &'static str,
+    pub choose_idp_title: &'static str,
 }
 
 pub const DA: Texts = Texts {
@@ -101,6 +102,7 @@ pub const DA: Texts = Texts {
     cpr_title: "Bekræft dit CPR-nummer",
     cpr_text: "Tjenesten har brug for dit CPR-nummer. Indtast det for at bekræfte, at det er dit.",
     cpr_label: "CPR-nummer (DDMMÅÅ-XXXX)",
+    choose_idp_title: "Vælg hvordan du vil logge på",
 };
 
 pub const EN: Texts = Texts {
@@ -150,6 +152,7 @@ pub const EN: Texts = Texts {
     cpr_title: "Confirm your CPR number",
     cpr_text: "The service needs your CPR number. Type it to confirm it is yours.",
     cpr_label: "CPR number (DDMMYY-XXXX)",
+    choose_idp_title: "Choose how to log on",
 };
 
 pub fn texts(language: Language) -> &'static Texts {

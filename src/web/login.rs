@@ -108,6 +108,10 @@ fn render(provider: &Provider, login: &Login<AuthorizeRequest>) -> View {
     page.step = login.step.name();
     page.can_choose = usable.len() > 1;
     match &login.step {
+        Step::ChooseIdp => {
+            page.heading = t.choose_idp_title.to_string();
+            page.brand = "MitID · NemID";
+        }
         Step::EnterUserId => page.heading = t.user_id.to_string(),
         Step::NemIdCredentials => page.heading = t.nemid_title.to_string(),
         Step::ChooseMethod { .. } => {
@@ -302,9 +306,11 @@ form_handler!(chip, Action::Chip);
 form_handler!(card_key, Action::CardKey);
 form_handler!(activate_card, Action::ActivateCard);
 form_handler!(cpr, Action::Cpr);
+form_handler!(idp, Action::Idp);
 
 #[derive(Clone, Copy)]
 pub enum Action {
+    Idp,
     UserId,
     NemId,
     Code,
@@ -343,6 +349,11 @@ async fn act(
             }
             let broker = &provider.broker;
             let result = match action {
+                Action::Idp => match field("idp") {
+                    "mitid" => login.choose_idp(Idp::MitId),
+                    "nemid" => login.choose_idp(Idp::NemId),
+                    _ => Err(FlowError::WrongStep),
+                },
                 Action::UserId => login.submit_user_id(broker, field("user_id")),
                 Action::NemId => {
                     login.submit_nemid_credentials(broker, field("user_id"), field("password"))

@@ -242,6 +242,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login/{id}/choose", web::post().to(login::choose))
         .route("/login/{id}/cancel", web::post().to(login::cancel))
         .route("/login/{id}/nemid", web::post().to(login::nemid))
+        .route("/login/{id}/idp", web::post().to(login::idp))
         .route("/login/{id}/chip", web::post().to(login::chip))
         .route("/login/{id}/card-key", web::post().to(login::card_key))
         .route(

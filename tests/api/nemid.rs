@@ -287,3 +287,51 @@ async fn a_citizen_without_nemid_is_told_so() {
     );
     let _ = page;
 }
+
+#[tokio::test]
+async fn several_idp_values_let_the_citizen_choose_nemid() {
+    let app = spawn_app().await;
+    let page = app.start_login(&[("idp_values", "mitid nemid")]).await;
+    assert_eq!(step_of(&page), "choose_idp");
+    assert!(page.html.contains("choose-mitid") && page.html.contains("choose-nemid"));
+
+    let nemid = app.submit(&page, "idp", &[("idp", "nemid")]).await;
+    assert_eq!(step_of(&nemid), "nemid_credentials");
+    let again = app.submit(&nemid, "idp", &[("idp", "mitid")]).await;
+    assert_eq!(
+        step_of(&again),
+        "nemid_credentials",
+        "the choice is made once"
+    );
+}
+
+#[tokio::test]
+async fn the_chooser_refuses_an_idp_the_rp_did_not_offer() {
+    let app = spawn_app().await;
+    let page = app.start_login(&[("idp_values", "nemid mitid")]).await;
+    assert_eq!(step_of(&page), "choose_idp");
+    let mitid = app.submit(&page, "idp", &[("idp", "mitid")]).await;
+    assert_eq!(step_of(&mitid), "user_id");
+
+    let page = app.start_login(&[("idp_values", "mitid nemid")]).await;
+    let bogus = app.submit(&page, "idp", &[("idp", "idura")]).await;
+    assert_eq!(step_of(&bogus), "choose_idp");
+}
+
+#[tokio::test]
+async fn a_mitid_session_answers_a_request_offering_both_without_the_chooser() {
+    let app = spawn_app().await;
+    app.drive_login("app.approve", &[]).await;
+    let response = app
+        .get(&app.authorize_url(&[("idp_values", "nemid mitid")]))
+        .await;
+    let to = location(&response);
+    assert!(query_of(&to).contains_key("code"), "{to}");
+
+    let page = app.start_login(&[NEMID]).await;
+    assert_eq!(
+        step_of(&page),
+        "nemid_credentials",
+        "a NemID-only request asks again"
+    );
+}

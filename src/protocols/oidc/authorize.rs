@@ -86,6 +86,8 @@ pub struct AuthorizeRequest {
     pub max_age: Option<u64>,
     pub min_loa: Loa,
     pub idp: Idp,
+    /// Every identity provider `idp_values` named, in order; more than one shows a chooser.
+    pub idp_choices: Vec<Idp>,
     /// `idp_params.mitid.enable_step_up`: with `prompt=login`, raise an existing session's level.
     pub enable_step_up: bool,
     pub no_ui: Option<IdentityHint>,
@@ -300,8 +302,8 @@ pub fn parse(
         None => None,
     };
 
-    // Several values would show NEB's chooser; the simulator takes the first it offers.
-    let mut idp = None;
+    // Several values show NEB's chooser; the first is the default for pageless logins.
+    let mut idp_choices: Vec<Idp> = Vec::new();
     for value in get("idp_values").unwrap_or("mitid").split_whitespace() {
         let parsed = match value {
             "mitid" => Idp::MitId,
@@ -315,9 +317,14 @@ pub fn parse(
                 ))
             }
         };
-        idp.get_or_insert(parsed);
+        if !idp_choices.contains(&parsed) {
+            idp_choices.push(parsed);
+        }
     }
-    let idp = idp.unwrap_or_default();
+    if idp_choices.is_empty() {
+        idp_choices.push(Idp::default());
+    }
+    let idp = idp_choices[0];
     let idp_params: IdpParams = match get("idp_params") {
         Some(json) => serde_json::from_str(json).map_err(|err| {
             refuse(
@@ -379,6 +386,7 @@ pub fn parse(
         max_age,
         min_loa,
         idp,
+        idp_choices,
         enable_step_up: idp_params.mitid.enable_step_up.unwrap_or(false),
         no_ui,
         client,

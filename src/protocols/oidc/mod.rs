@@ -186,6 +186,7 @@ impl Provider {
             client_name: request.client.name.clone(),
             min_loa: request.min_loa,
             idp: request.idp,
+            idp_choices: request.idp_choices.clone(),
             cpr_entry: request.has_scope("ssn"),
         };
         let hint = request.no_ui.clone();
@@ -251,7 +252,7 @@ impl Provider {
             && fresh_enough
             && still_usable
             && cpr_ok
-            && auth.idp == request.idp
+            && request.idp_choices.contains(&auth.idp)
             && auth.loa >= request.min_loa
     }
 
