@@ -85,7 +85,6 @@ pub struct AuthorizeRequest {
     pub prompt_none: bool,
     pub max_age: Option<u64>,
     pub min_loa: Loa,
-    pub idp: Idp,
     /// Every identity provider `idp_values` named, in order; more than one shows a chooser.
     pub idp_choices: Vec<Idp>,
     /// `idp_params.mitid.enable_step_up`: with `prompt=login`, raise an existing session's level.
@@ -94,6 +93,11 @@ pub struct AuthorizeRequest {
 }
 
 impl AuthorizeRequest {
+    /// The IdP a login starts with when no chooser is shown: the first one offered.
+    pub fn first_idp(&self) -> Idp {
+        self.idp_choices.first().copied().unwrap_or_default()
+    }
+
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
     }
@@ -324,7 +328,6 @@ pub fn parse(
     if idp_choices.is_empty() {
         idp_choices.push(Idp::default());
     }
-    let idp = idp_choices[0];
     let idp_params: IdpParams = match get("idp_params") {
         Some(json) => serde_json::from_str(json).map_err(|err| {
             refuse(
@@ -385,7 +388,6 @@ pub fn parse(
         prompt_none: prompts.contains(&"none"),
         max_age,
         min_loa,
-        idp,
         idp_choices,
         enable_step_up: idp_params.mitid.enable_step_up.unwrap_or(false),
         no_ui,

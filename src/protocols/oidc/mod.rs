@@ -185,7 +185,7 @@ impl Provider {
         let requirements = Requirements {
             client_name: request.client.name.clone(),
             min_loa: request.min_loa,
-            idp: request.idp,
+            idp: request.first_idp(),
             idp_choices: request.idp_choices.clone(),
             cpr_entry: request.has_scope("ssn"),
         };
