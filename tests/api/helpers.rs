@@ -203,6 +203,18 @@ impl TestApp {
         device.secret.code_at(self.sim.clock().now())
     }
 
+    /// Runs `reading` and returns what it read with the display's codes just before and
+    /// just after: a 30-second step can end mid-read, so either one is the current code.
+    pub async fn codes_around<T>(
+        &self,
+        user_id: &str,
+        reading: impl std::future::Future<Output = T>,
+    ) -> (T, [String; 2]) {
+        let before = self.code_now(user_id);
+        let read = reading.await;
+        (read, [before, self.code_now(user_id)])
+    }
+
     /// The code-display login of `user_id`, ending at the RP's redirect URI.
     pub async fn login_with_code(
         &self,
