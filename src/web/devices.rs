@@ -22,12 +22,16 @@ fn not_found(what: &str) -> HttpResponse {
     )
 }
 
+fn no_such_citizen(user_id: &str) -> HttpResponse {
+    not_found(&format!("No citizen has user ID `{user_id}`."))
+}
+
 /// The phone of one citizen: shows the pending login request, if any.
 pub async fn phone(provider: web::Data<Provider>, path: web::Path<String>) -> HttpResponse {
     let user_id = path.into_inner();
     let broker = &provider.broker;
     let Some(citizen) = broker.identities.by_user_id(&user_id) else {
-        return not_found(&format!("No citizen has user ID `{user_id}`."));
+        return no_such_citizen(&user_id);
     };
     let pending = broker.apps.pending_for(citizen.uuid, broker.clock.now());
     render_phone(
@@ -137,7 +141,7 @@ pub async fn code_display(provider: web::Data<Provider>, path: web::Path<String>
     let user_id = path.into_inner();
     let broker = &provider.broker;
     let Some(citizen) = broker.identities.by_user_id(&user_id) else {
-        return not_found(&format!("No citizen has user ID `{user_id}`."));
+        return no_such_citizen(&user_id);
     };
     let Some(device) = &citizen.code_display else {
         return not_found(&format!("`{user_id}` has no code display."));
@@ -166,7 +170,7 @@ pub async fn code_card(
     let user_id = path.into_inner();
     let broker = &provider.broker;
     let Some(citizen) = broker.identities.by_user_id(&user_id) else {
-        return not_found(&format!("No citizen has user ID `{user_id}`."));
+        return no_such_citizen(&user_id);
     };
     let Some(nemid) = &citizen.nemid else {
         return not_found(&format!("`{user_id}` has no NemID code card."));
@@ -233,7 +237,7 @@ pub async fn audio_reader(
     let user_id = path.into_inner();
     let broker = &provider.broker;
     let Some(citizen) = broker.identities.by_user_id(&user_id) else {
-        return not_found(&format!("No citizen has user ID `{user_id}`."));
+        return no_such_citizen(&user_id);
     };
     let Some(device) = citizen.totp_device(Method::AudioReader) else {
         return not_found(&format!("`{user_id}` has no audio code reader."));

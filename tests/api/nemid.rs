@@ -1,8 +1,24 @@
 use reqwest::StatusCode;
 
-use crate::helpers::{decode_claims, location, query_of, spawn_app, step_of, TestApp};
+use crate::helpers::{decode_claims, location, query_of, spawn_app, step_of, Page, TestApp};
 
 const NEMID: (&str, &str) = ("idp_values", "nemid");
+
+/// Starts a NemID login and submits the user ID and password page.
+async fn nemid_credentials(
+    app: &TestApp,
+    extra: &[(&str, &str)],
+    user_id: &str,
+    password: &str,
+) -> Page {
+    let page = app.start_login(&[&[NEMID], extra].concat()).await;
+    app.submit(
+        &page,
+        "nemid",
+        &[("user_id", user_id), ("password", password)],
+    )
+    .await
+}
 
 fn keys_left(app: &TestApp, user: &str) -> usize {
     let citizen = app.citizen(user);
@@ -67,14 +83,7 @@ async fn a_nemid_code_card_login_releases_the_pid() {
 async fn a_wrong_key_is_refused_and_a_key_works_only_once() {
     let app = spawn_app().await;
     let before = keys_left(&app, "nemid.kort");
-    let page = app.start_login(&[NEMID]).await;
-    let card = app
-        .submit(
-            &page,
-            "nemid",
-            &[("user_id", "nemid.kort"), ("password", "1234")],
-        )
-        .await;
+    let card = nemid_credentials(&app, &[], "nemid.kort", "1234").await;
     let key = app.card_key_for(&card, "nemid.kort", false);
     let wrong_key = if key == "000000" { "000001" } else { "000000" };
     let retry = app.submit(&card, "card-key", &[("key", wrong_key)]).await;
@@ -105,14 +114,7 @@ async fn at_20_keys_left_a_new_card_is_sent_and_can_be_activated() {
     assert_eq!(report["nemid"]["keys_left"], 20);
     assert_eq!(report["nemid"]["new_card_sent"], true);
 
-    let page = app.start_login(&[NEMID]).await;
-    let card = app
-        .submit(
-            &page,
-            "nemid",
-            &[("user_id", "nemid.20"), ("password", "2020")],
-        )
-        .await;
+    let card = nemid_credentials(&app, &[], "nemid.20", "2020").await;
     assert!(card.html.contains("Aktivér dit nye nøglekort"));
     let activate = app.submit(&card, "activate-card", &[]).await;
     assert_eq!(step_of(&activate), "activate_card");
@@ -145,14 +147,7 @@ async fn a_used_up_card_refuses_with_the_real_message_until_the_new_card_is_acti
     assert!(query_of(&first).contains_key("code"), "the last key works");
     assert_eq!(keys_left(&app, "nemid.1"), 0);
 
-    let page = app.start_login(&[NEMID, ("prompt", "login")]).await;
-    let refused = app
-        .submit(
-            &page,
-            "nemid",
-            &[("user_id", "nemid.1"), ("password", "1111")],
-        )
-        .await;
+    let refused = nemid_credentials(&app, &[("prompt", "login")], "nemid.1", "1111").await;
     assert_eq!(step_of(&refused), "failed");
     assert!(
         refused.html.contains("Dit nøglekort er opbrugt"),
@@ -165,14 +160,7 @@ async fn a_used_up_card_refuses_with_the_real_message_until_the_new_card_is_acti
     assert_eq!(params["error_description"], "nemid_code_card_exhausted");
 
     // The new card that was sent makes the next login possible.
-    let page = app.start_login(&[NEMID, ("prompt", "login")]).await;
-    let refused = app
-        .submit(
-            &page,
-            "nemid",
-            &[("user_id", "nemid.1"), ("password", "1111")],
-        )
-        .await;
+    let refused = nemid_credentials(&app, &[("prompt", "login")], "nemid.1", "1111").await;
     let activate = app.submit(&refused, "activate-card", &[]).await;
     assert_eq!(step_of(&activate), "activate_card");
     let key = app.card_key_for(&activate, "nemid.1", true);
@@ -184,14 +172,7 @@ async fn a_used_up_card_refuses_with_the_real_message_until_the_new_card_is_acti
 #[tokio::test]
 async fn the_key_app_needs_two_unused_keys_then_approves_on_the_phone() {
     let app = spawn_app().await;
-    let page = app.start_login(&[NEMID]).await;
-    let card = app
-        .submit(
-            &page,
-            "nemid",
-            &[("user_id", "nemid.1"), ("password", "1111")],
-        )
-        .await;
+    let card = nemid_credentials(&app, &[], "nemid.1", "1111").await;
     let key = app.card_key_for(&card, "nemid.1", false);
     let refused = app
         .submit(
@@ -206,14 +187,7 @@ async fn the_key_app_needs_two_unused_keys_then_approves_on_the_phone() {
         refused.html
     );
 
-    let page = app.start_login(&[NEMID]).await;
-    let card = app
-        .submit(
-            &page,
-            "nemid",
-            &[("user_id", "nemid.kort"), ("password", "1234")],
-        )
-        .await;
+    let card = nemid_credentials(&app, &[], "nemid.kort", "1234").await;
     let key = app.card_key_for(&card, "nemid.kort", false);
     let response = app
         .post_form(
@@ -225,14 +199,7 @@ async fn the_key_app_needs_two_unused_keys_then_approves_on_the_phone() {
     let done = app.get(&app.url(&location(&response))).await;
     assert!(query_of(&location(&done)).contains_key("code"));
 
-    let page = app.start_login(&[NEMID, ("prompt", "login")]).await;
-    let waiting = app
-        .submit(
-            &page,
-            "nemid",
-            &[("user_id", "nemid.kort"), ("password", "1234")],
-        )
-        .await;
+    let waiting = nemid_credentials(&app, &[("prompt", "login")], "nemid.kort", "1234").await;
     assert_eq!(
         step_of(&waiting),
         "app",
@@ -273,14 +240,7 @@ async fn the_code_card_page_and_cli_agree_on_the_keys() {
 #[tokio::test]
 async fn a_citizen_without_nemid_is_told_so() {
     let app = spawn_app().await;
-    let page = app.start_login(&[NEMID]).await;
-    let page = app
-        .submit(
-            &page,
-            "nemid",
-            &[("user_id", "app.only"), ("password", "1234")],
-        )
-        .await;
+    let page = nemid_credentials(&app, &[], "app.only", "1234").await;
     assert!(
         page.html.contains("Forkert bruger-id"),
         "no hint that the user exists"

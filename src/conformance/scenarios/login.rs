@@ -159,12 +159,7 @@ pub async fn l07_cookie_flags(ctx: &Ctx) -> Outcome {
     if let Err(err) = ctx.login(&mut browser).await {
         return Outcome::broken(err);
     }
-    let rp = ctx
-        .profile
-        .target
-        .base_url
-        .trim_end_matches('/')
-        .to_string();
+    let rp = ctx.profile.url("");
     let https = rp.starts_with("https://");
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
@@ -283,12 +278,7 @@ pub async fn l05_authorization_response_iss(ctx: &Ctx) -> Outcome {
 /// L06: the session id changes at login (no session fixation).
 pub async fn l06_session_id_changes(ctx: &Ctx) -> Outcome {
     let mut browser = Browser::new();
-    let rp = ctx
-        .profile
-        .target
-        .base_url
-        .trim_end_matches('/')
-        .to_string();
+    let rp = ctx.profile.url("");
     if let Err(err) = browser
         .get(&ctx.profile.url(&ctx.profile.target.protected_path))
         .await

@@ -95,12 +95,7 @@ pub async fn s03_old_or_tampered_cookie(ctx: &Ctx) -> Outcome {
     if let Err(err) = ctx.login(&mut browser).await {
         return Outcome::broken(err);
     }
-    let rp = ctx
-        .profile
-        .target
-        .base_url
-        .trim_end_matches('/')
-        .to_string();
+    let rp = ctx.profile.url("");
     // Tampered: every RP cookie with one character changed.
     let original = browser.export_cookies();
     let tampered: Vec<(String, String)> = browser
