@@ -3,7 +3,6 @@
 //! out, written atomically (temporary file, fsync, rename, fsync of the folder), so a
 //! `kill -9` at any moment leaves the previous or the new state, never a torn file.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -13,7 +12,7 @@ use uuid::Uuid;
 use crate::authenticators::code_card::CardState;
 use crate::identity::Identity;
 use crate::protocols::oidc::clients::Client;
-use crate::protocols::oidc::Provider;
+use crate::protocols::oidc::{BoxFuture, Provider, StateKeeper};
 
 pub const STATE_FILE: &str = "state.json";
 const FORMAT_VERSION: u32 = 1;
@@ -24,7 +23,9 @@ pub struct Snapshot {
     pub version: u32,
     pub citizens: Vec<Identity>,
     pub clients: Vec<Client>,
+    /// The EC key and its certificate (PEM); older versions wrote the key alone.
     pub es256_pem: String,
+    /// The RSA key and its certificate (PEM); older versions wrote the key alone.
     pub rs256_pem: String,
     pub cards: Vec<(Uuid, CardState)>,
 }
@@ -110,9 +111,8 @@ impl StateDir {
     pub async fn save(&self, provider: &Provider) -> Result<(), StateError> {
         let _one_at_a_time = self.writing.lock().await;
         let broker = &provider.broker;
-        let (es256, rs256) = broker
+        let pems = broker
             .keys
-            .current()
             .pems()
             .await
             .map_err(|err| StateError::Keys(err.to_string()))?;
@@ -130,8 +130,8 @@ impl StateDir {
                 .iter()
                 .map(|c| (**c).clone())
                 .collect(),
-            es256_pem: String::from_utf8_lossy(&es256).into_owned(),
-            rs256_pem: String::from_utf8_lossy(&rs256).into_owned(),
+            es256_pem: String::from_utf8_lossy(&pems.ec).into_owned(),
+            rs256_pem: String::from_utf8_lossy(&pems.rsa).into_owned(),
             cards: broker.code_cards.export(),
         };
         let bytes = serde_json::to_vec_pretty(&snapshot)
@@ -144,6 +144,25 @@ impl StateDir {
                 source: std::io::Error::other(err),
             })?
     }
+}
+
+impl StateKeeper for StateDir {
+    fn save<'a>(&'a self, provider: &'a Provider) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            StateDir::save(self, provider)
+                .await
+                .map_err(|err| err.to_string())
+        })
+    }
+}
+
+/// The folder under [`user_state_dir`] where `serve` keeps its signing keys and
+/// certificates when no `--state-dir`, `--keys` or `--fresh-keys` is given.
+pub const KEYS_FOLDER: &str = "signing-keys";
+
+/// Where `serve` keeps its signing keys by default, if the platform names a per-user folder.
+pub fn kept_keys_dir() -> Option<PathBuf> {
+    user_state_dir().map(|dir| dir.join(KEYS_FOLDER))
 }
 
 /// Environment variable that names the per-user folder, overriding the platform default.
@@ -163,29 +182,13 @@ pub fn user_state_dir() -> Option<PathBuf> {
         .map(|dir| dir.join("mitid-sim"))
 }
 
-/// Temporary file, fsync, rename over the old file, fsync the folder.
+/// Temporary file (owner-only: the state holds private keys, client secrets and
+/// passwords), fsync, rename over the old file, fsync the folder.
 pub fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StateError> {
-    let failed = |path: &Path| {
-        let path = path.display().to_string();
-        move |source| StateError::Write { path, source }
-    };
-    std::fs::create_dir_all(dir).map_err(failed(dir))?;
-    let target = dir.join(name);
-    let temporary = dir.join(format!(".{name}.{}.tmp", crate::random::short_id()));
-    // The state holds private keys, client secrets and passwords: owner only.
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&temporary).map_err(failed(&temporary))?;
-    file.write_all(bytes).map_err(failed(&temporary))?;
-    file.sync_all().map_err(failed(&temporary))?;
-    drop(file);
-    std::fs::rename(&temporary, &target).map_err(failed(&target))?;
-    std::fs::File::open(dir)
-        .and_then(|folder| folder.sync_all())
-        .map_err(failed(dir))?;
-    Ok(())
+    crate::files::write_atomically(dir, name, bytes).map_err(|err| StateError::Write {
+        path: err.path,
+        source: err.source,
+    })
 }
 
 #[cfg(test)]

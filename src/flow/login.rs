@@ -383,6 +383,7 @@ impl<P> Login<P> {
             proof,
             auth_time: broker.clock.now(),
             cpr_verified: false,
+            idp_transaction_id: Uuid::new_v4(),
         }
     }
 

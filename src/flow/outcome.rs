@@ -18,6 +18,9 @@ pub struct Authentication {
     pub auth_time: OffsetDateTime,
     /// The citizen confirmed their CPR number, so `dk.cpr` may be released.
     pub cpr_verified: bool,
+    /// The identity provider's own transaction (MitID's transaction ID): one per
+    /// authentication, shared by every client an SSO session answers.
+    pub idp_transaction_id: Uuid,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,4 +2,5 @@
 //! broker's endpoints and claims.
 
 pub mod claims;
+pub mod fidelity;
 pub mod oidc;

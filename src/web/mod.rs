@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod devices;
+pub mod fidelity;
 pub mod i18n;
 pub mod login;
 pub mod oidc;
@@ -19,7 +20,7 @@ use crate::broker::{Broker, Clock, KeySet, Settings};
 use crate::identity::Identity;
 use crate::persistence::StateDir;
 use crate::protocols::oidc::backchannel::{Backchannel, RetryPolicy};
-use crate::protocols::oidc::{paths, Client, ClientRegistry, Lifetimes, Provider};
+use crate::protocols::oidc::{paths, Client, ClientRegistry, Lifetimes, Provider, StateKeeper};
 
 /// Everything a broker needs to start.
 pub struct Config {
@@ -31,7 +32,7 @@ pub struct Config {
     pub public_url: Option<String>,
     pub identities: Vec<Identity>,
     pub clients: Vec<Client>,
-    pub keys: KeySet,
+    pub keys: KeySource,
     pub settings: Settings,
     pub lifetimes: Lifetimes,
     pub clock: Clock,
@@ -41,6 +42,55 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Keeps runtime changes across restarts.
     pub state_dir: Option<std::path::PathBuf>,
+}
+
+/// Where the broker's signing keys come from.
+pub enum KeySource {
+    /// As RPs that pin the certificate need: the state folder's keys with `--state-dir`
+    /// (generated on its first start), else the keys kept in the per-user folder
+    /// ([`crate::persistence::kept_keys_dir`]), generated on the very first start.
+    Default,
+    /// Kept in this folder across restarts; generated on the first start.
+    KeptIn(std::path::PathBuf),
+    /// New keys for this run only (`--fresh-keys`).
+    Fresh,
+    /// Exactly these (`--keys DIR`; the in-process simulator's test keys).
+    Given(KeySet),
+}
+
+impl KeySource {
+    /// The keys, and a line saying where they come from.
+    fn resolve(
+        self,
+        saved: Option<&crate::persistence::Snapshot>,
+        state_dir: Option<&std::path::Path>,
+    ) -> Result<(KeySet, String), crate::broker::keys::KeyError> {
+        Ok(match (self, saved, state_dir) {
+            (KeySource::Given(keys), ..) => (keys, "given".into()),
+            (KeySource::Fresh, ..) => (KeySet::generate()?, "fresh for this run".into()),
+            (KeySource::KeptIn(dir), ..) => {
+                (KeySet::kept(&dir)?, format!("kept in {}", dir.display()))
+            }
+            (KeySource::Default, Some(saved), Some(dir)) => (
+                KeySet::from_pems(saved.rs256_pem.as_bytes(), saved.es256_pem.as_bytes())?,
+                format!("kept in {}", dir.display()),
+            ),
+            // The state's first save keeps them.
+            (KeySource::Default, _, Some(dir)) => {
+                (KeySet::generate()?, format!("kept in {}", dir.display()))
+            }
+            (KeySource::Default, ..) => match crate::persistence::kept_keys_dir() {
+                Some(dir) => (KeySet::kept(&dir)?, format!("kept in {}", dir.display())),
+                None => {
+                    tracing::warn!("no per-user folder to keep the signing keys in: they are new at every start");
+                    (
+                        KeySet::generate()?,
+                        "fresh for this run (no per-user folder)".into(),
+                    )
+                }
+            },
+        })
+    }
 }
 
 /// True for 127.0.0.0/8, ::1 and "localhost".
@@ -56,6 +106,8 @@ pub fn is_loopback(host: &str) -> bool {
 pub struct Running {
     pub addr: SocketAddr,
     pub base_url: String,
+    /// Where the signing keys come from, for the banner.
+    pub keys_origin: String,
     pub provider: web::Data<Provider>,
     server: Server,
 }
@@ -106,16 +158,18 @@ pub fn start(config: Config) -> std::io::Result<Running> {
         .unwrap_or_else(|| format!("http://{host}:{}", addr.port()));
     let state = config.state_dir.as_ref().map(StateDir::new);
     let saved = match &state {
-        Some(state) => state.load().map_err(std::io::Error::other)?,
+        Some(state) => state
+            .load()
+            .map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidData, err))?,
         None => None,
     };
-    let (keys, clients) = match &saved {
-        Some(saved) => (
-            KeySet::from_pems(saved.es256_pem.as_bytes(), saved.rs256_pem.as_bytes())
-                .map_err(std::io::Error::other)?,
-            saved.clients.clone(),
-        ),
-        None => (config.keys, config.clients),
+    let (keys, keys_origin) = config
+        .keys
+        .resolve(saved.as_ref(), config.state_dir.as_deref())
+        .map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidData, err))?;
+    let clients = match &saved {
+        Some(saved) => saved.clients.clone(),
+        None => config.clients,
     };
     let broker = Broker::new(config.settings, config.clock, keys, config.identities);
     if let Some(saved) = saved {
@@ -129,7 +183,7 @@ pub fn start(config: Config) -> std::io::Result<Running> {
         config.lifetimes,
     );
     provider.backchannel = Backchannel::new(config.backchannel_retry);
-    provider.state = state;
+    provider.state = state.map(|state| Arc::new(state) as Arc<dyn StateKeeper>);
     let provider = web::Data::new(provider);
 
     if provider.state.is_some() {
@@ -181,6 +235,7 @@ pub fn start(config: Config) -> std::io::Result<Running> {
     Ok(Running {
         addr,
         base_url,
+        keys_origin,
         provider,
         server: server.run(),
     })
@@ -273,6 +328,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/sim/audio-reader/{user_id}/code.wav",
             web::get().to(devices::audio_reader_wav),
         )
+        .route(
+            crate::protocols::fidelity::LEDGER_PATH,
+            web::get().to(fidelity::ledger),
+        )
+        .route(
+            &format!("{}/{{row}}", crate::protocols::fidelity::LEDGER_PATH),
+            web::get().to(fidelity::row),
+        )
+        .configure(fidelity::unemulated_endpoints)
         .service(admin_routes())
         .default_service(web::to(not_found));
 }
@@ -431,6 +495,7 @@ fn admin_routes() -> actix_web::Scope<
         )
         .route("/keys", web::get().to(keys))
         .route("/keys/rotate", web::post().to(rotate_keys))
+        .route("/keys/certificate", web::get().to(certificate))
         .route("/sessions", web::get().to(sessions))
         .route("/sessions/{id}", web::delete().to(end_session))
         .route("/sessions/{id}/expire", web::post().to(expire_session))
@@ -441,6 +506,7 @@ fn admin_routes() -> actix_web::Scope<
         .route("/record", web::get().to(record))
         .route("/record", web::delete().to(clear_record))
         .route("/logouts", web::get().to(logouts))
+        .route("/fidelity", web::get().to(fidelity::ledger))
         .default_service(web::to(admin_not_found))
 }
 

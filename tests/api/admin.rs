@@ -552,7 +552,7 @@ async fn a_non_loopback_bind_needs_an_admin_token_and_the_api_then_demands_it() 
         public_url: None,
         identities: mitid_sim::identity::built_in_users().unwrap(),
         clients: built_in_clients().unwrap(),
-        keys: mitid_sim::broker::KeySet::generate().unwrap(),
+        keys: mitid_sim::web::KeySource::Fresh,
         settings: Default::default(),
         lifetimes: Default::default(),
         clock: Default::default(),

@@ -107,7 +107,17 @@ pub struct Provider {
     /// An issuer the discovery document announces instead of the real one (fault T09).
     pub discovery_issuer: arc_swap::ArcSwapOption<String>,
     /// Where runtime changes are kept across restarts (`--state-dir`).
-    pub state: Option<crate::persistence::StateDir>,
+    pub state: Option<Arc<dyn StateKeeper>>,
+}
+
+/// A future that a trait object can return.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Keeps runtime state across restarts. The provider only asks for a save after a change;
+/// what is kept, and where, is decided above the protocols (`persistence::StateDir`).
+pub trait StateKeeper: Send + Sync {
+    /// Returns once the provider's current state is durable.
+    fn save<'a>(&'a self, provider: &'a Provider) -> BoxFuture<'a, Result<(), String>>;
 }
 
 impl Provider {
@@ -167,7 +177,7 @@ impl Provider {
             {
                 self.broker.sessions.touch(session.id, now);
                 let location =
-                    self.issue_code(&request, session.authentication.clone(), session.id);
+                    self.issue_code(&request, session.authentication.clone(), session.id, false);
                 return AuthorizeOutcome::redirect(location);
             }
             if request.prompt_none {
@@ -187,7 +197,7 @@ impl Provider {
             min_loa: request.min_loa,
             idp: request.first_idp(),
             idp_choices: request.idp_choices.clone(),
-            cpr_entry: request.has_scope("ssn"),
+            cpr_entry: request.needs_cpr(),
         };
         let hint = request.no_ui.clone();
         let step_up = request.enable_step_up && request.prompt_login;
@@ -245,7 +255,7 @@ impl Provider {
         };
         let citizen = self.broker.identities.by_uuid(session.citizen);
         let still_usable = citizen.as_ref().is_some_and(|c| c.status.can_log_in());
-        let cpr_ok = !request.has_scope("ssn")
+        let cpr_ok = !request.needs_cpr()
             || auth.cpr_verified
             || citizen.as_ref().is_some_and(|c| c.cpr.is_none());
         !request.prompt_login
@@ -310,17 +320,20 @@ impl Provider {
             ..authentication
         };
         Finished {
-            location: self.issue_code(request, authentication, session_id),
+            location: self.issue_code(request, authentication, session_id, true),
             sso,
         }
     }
 
     /// A code for `request`'s client in session `session_id`, which the client joins.
+    /// `authenticated_here`: this request's login authenticated the citizen (rather than
+    /// the SSO session answering it).
     fn issue_code(
         &self,
         request: &AuthorizeRequest,
         authentication: Authentication,
         session_id: Uuid,
+        authenticated_here: bool,
     ) -> String {
         let now = self.broker.clock.now();
         let client = &request.client;
@@ -355,10 +368,10 @@ impl Provider {
         }
         let record = LoginRecord {
             transaction_id: Uuid::new_v4(),
-            neb_sid: session_id,
-            sid: participant.sid,
+            neb_sid: participant.sid,
             session_expiry,
             authentication,
+            idp_transaction: authenticated_here.then(|| request.idp_transaction()),
         };
         let code = self.grants.issue_code(grants::CodeGrant::new(
             client.client_id.clone(),
@@ -445,7 +458,7 @@ impl Provider {
     /// Saves runtime state when the broker keeps it (`--state-dir`); a no-op otherwise.
     pub async fn persist(&self) -> Result<(), String> {
         match &self.state {
-            Some(state) => state.save(self).await.map_err(|err| err.to_string()),
+            Some(state) => state.save(self).await,
             None => Ok(()),
         }
     }
@@ -457,6 +470,22 @@ impl Provider {
             .forget_sessions(|id| !sessions.is_active(id, now));
         self.logins.sweep(now);
         self.grants.sweep(now);
+    }
+}
+
+impl AuthorizeRequest {
+    /// Scopes that make the citizen confirm their CPR number after MitID: `ssn` releases
+    /// it, and `nemid.pid` needs it to look up the NemID PID.
+    pub fn needs_cpr(&self) -> bool {
+        self.has_scope("ssn") || self.has_scope("nemid.pid")
+    }
+
+    /// What this request carries into MitID's transaction, for the claims only the
+    /// authenticating client gets. `require_psd2` and `reference_text` are read from
+    /// `idp_params` by the authorize request's parser when it supports them; until then
+    /// the flow is not PSD2-compliant and has no reference text.
+    fn idp_transaction(&self) -> claims::IdpTransaction {
+        claims::IdpTransaction::default()
     }
 }
 
