@@ -64,46 +64,54 @@ pub struct IdTokenInput<'a> {
     pub at_hash: Option<String>,
 }
 
-/// The id_token's claims. No `jti`: recorded id_tokens carry none (the access token does).
+/// The id_token's claims, in the recorded order (serde_json keeps insertion order here).
+/// No `jti`: recorded id_tokens carry none (the access token does).
 pub fn id_token(input: IdTokenInput<'_>) -> Map<String, Value> {
     let record = input.record;
     let auth = &record.authentication;
     let iat = input.issued_at.unix_timestamp();
-    let mut claims = json!({
-        "iss": input.issuer,
-        "nbf": iat,
-        "iat": iat,
-        "exp": iat + input.lifetime.whole_seconds(),
-        "aud": input.client_id,
-        "amr": [auth.proof.amr],
-        "sid": record.neb_sid.to_string(),
-        "sub": input.subject,
-        "auth_time": auth.auth_time.unix_timestamp(),
-        "idp": auth.idp.claim(),
-        "acr": auth.loa.uri(),
-        "neb_sid": record.neb_sid.to_string(),
-        "loa": auth.loa.uri(),
-        "aal": auth.proof.aal.uri(),
-        "ial": auth.ial.uri(),
-        "identity_type": "private",
-        "transaction_id": record.transaction_id.to_string(),
-        "idp_transaction_id": auth.idp_transaction_id.to_string(),
-        "session_expiry": record.session_expiry.unix_timestamp().to_string(),
-        "idtoken_type": IDTOKEN_TYPE,
-        "subject_type": SUBJECT_TYPE,
-    });
-    let map = claims.as_object_mut().expect("a JSON object literal");
+    let mut claims = Map::new();
+    let mut put = |name: &str, value: Value| {
+        claims.insert(name.to_string(), value);
+    };
+    put("iss", input.issuer.into());
+    put("nbf", iat.into());
+    put("iat", iat.into());
+    put("exp", (iat + input.lifetime.whole_seconds()).into());
+    put("aud", input.client_id.into());
+    put("amr", json!([auth.proof.amr]));
     if let Some(nonce) = input.nonce {
-        map.insert("nonce".into(), nonce.into());
+        put("nonce", nonce.into());
     }
     if let Some(at_hash) = input.at_hash {
-        map.insert("at_hash".into(), at_hash.into());
+        put("at_hash", at_hash.into());
     }
+    put("sid", record.neb_sid.to_string().into());
+    put("sub", input.subject.into());
+    put("auth_time", auth.auth_time.unix_timestamp().into());
+    put("idp", auth.idp.claim().into());
+    put("acr", auth.loa.uri().into());
+    put("neb_sid", record.neb_sid.to_string().into());
+    put("loa", auth.loa.uri().into());
+    put("aal", auth.proof.aal.uri().into());
+    put("ial", auth.ial.uri().into());
+    put("identity_type", "private".into());
+    put("transaction_id", record.transaction_id.to_string().into());
+    put(
+        "idp_transaction_id",
+        auth.idp_transaction_id.to_string().into(),
+    );
+    put(
+        "session_expiry",
+        record.session_expiry.unix_timestamp().to_string().into(),
+    );
+    put("idtoken_type", IDTOKEN_TYPE.into());
+    put("subject_type", SUBJECT_TYPE.into());
     // Documented as issued in the id_token only when the authentication was PSD2-compliant.
     if auth.idp == Idp::MitId && record.idp_transaction.as_ref().is_some_and(|t| t.psd2) {
-        map.insert("mitid.psd2".into(), "true".into());
+        put("mitid.psd2", "true".into());
     }
-    std::mem::take(map)
+    claims
 }
 
 pub struct AccessTokenInput<'a> {
@@ -116,7 +124,7 @@ pub struct AccessTokenInput<'a> {
     pub expires: OffsetDateTime,
 }
 
-/// The access token's claims, as recorded: no `aud`, `scope` as a JSON array, the
+/// The access token's claims, as recorded (members and order): no `aud`, `scope` as a JSON array, the
 /// session and transaction ids, and a `jti` of 32 upper-case hex digits.
 pub fn access_token(input: AccessTokenInput<'_>) -> Map<String, Value> {
     let record = input.record;
@@ -209,13 +217,6 @@ fn active_claims(
         }
         put("mitid.has_cpr", citizen.cpr.is_some().to_string());
         put("mitid.identity_name", name.to_string());
-        if let Some(transaction) = &record.idp_transaction {
-            put("mitid.psd2", transaction.psd2.to_string());
-            if let Some(text) = &transaction.reference_text {
-                put("mitid.reference_text", text.clone());
-            }
-            put("mitid.geo_ip_distance_km", GEO_IP_DISTANCE_KM.to_string());
-        }
     }
     if has("ssn") && auth.cpr_verified {
         if let Some(cpr) = citizen.cpr {
@@ -228,6 +229,15 @@ fn active_claims(
             put("nemid.pid", pid);
         }
         put("nemid.pid_status", status.as_str().to_string());
+    }
+    // MitID's transaction: only for the client whose request authenticated the citizen.
+    let transaction = record.idp_transaction.as_ref();
+    if let Some(transaction) = transaction.filter(|_| has("mitid") && auth.idp == Idp::MitId) {
+        put("mitid.psd2", transaction.psd2.to_string());
+        if let Some(text) = &transaction.reference_text {
+            put("mitid.reference_text", text.clone());
+        }
+        put("mitid.geo_ip_distance_km", GEO_IP_DISTANCE_KM.to_string());
     }
 }
 

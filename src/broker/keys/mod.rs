@@ -376,9 +376,11 @@ impl KeySet {
         claims: Map<String, Value>,
     ) -> Result<String, KeyError> {
         let key = self.key(alg).await?;
+        // The real broker's header order: alg, kid, typ.
         let mut header = JwsHeader::new();
-        header.set_token_type(typ);
+        header.set_algorithm(alg.name());
         header.set_key_id(&key.kid);
+        header.set_token_type(typ);
         let payload = JwtPayload::from_map(claims)?;
         Ok(jwt::encode_with_signer(
             &payload,

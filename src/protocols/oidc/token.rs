@@ -385,11 +385,12 @@ impl Provider {
         });
         self.grants
             .issue_access_token(access_token.clone(), grant.clone());
+        // The recorded members, in the recorded order.
         let mut body = json!({
-            "access_token": access_token,
-            "token_type": "Bearer",
-            "expires_in": (grant.expires - now).whole_seconds(),
             "id_token": id_token,
+            "access_token": access_token,
+            "expires_in": (grant.expires - now).whole_seconds(),
+            "token_type": "Bearer",
             "scope": scope,
         });
         if let Some(refresh_token) = refresh_token {
