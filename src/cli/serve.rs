@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use mitid_sim::broker::clock::parse_offset;
-use mitid_sim::broker::{KeySet, SessionSettings, Settings};
+use mitid_sim::broker::{SessionSettings, Settings};
 use mitid_sim::protocols::oidc::Lifetimes;
 use mitid_sim::web::{self, KeySource};
 
@@ -73,7 +73,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     let identities = args.fixtures.load()?;
     let clients = super::load_clients(args.clients.as_deref())?;
     let keys = match &args.keys {
-        Some(dir) => KeySource::Given(KeySet::load(dir).map_err(|e| e.to_string())?),
+        Some(dir) => KeySource::Folder(dir.clone()),
         None if args.fresh_keys => KeySource::Fresh,
         None => KeySource::Default,
     };

@@ -4,9 +4,12 @@ pub mod admin;
 pub mod devices;
 pub mod fidelity;
 pub mod i18n;
+mod key_source;
 pub mod login;
 pub mod oidc;
 pub mod pages;
+
+pub use key_source::KeySource;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -16,7 +19,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpResponse, HttpServer};
 
-use crate::broker::{Broker, Clock, KeySet, Settings};
+use crate::broker::{Broker, Clock, Settings};
 use crate::identity::Identity;
 use crate::persistence::StateDir;
 use crate::protocols::oidc::backchannel::{Backchannel, RetryPolicy};
@@ -42,55 +45,6 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Keeps runtime changes across restarts.
     pub state_dir: Option<std::path::PathBuf>,
-}
-
-/// Where the broker's signing keys come from.
-pub enum KeySource {
-    /// As RPs that pin the certificate need: the state folder's keys with `--state-dir`
-    /// (generated on its first start), else the keys kept in the per-user folder
-    /// ([`crate::persistence::kept_keys_dir`]), generated on the very first start.
-    Default,
-    /// Kept in this folder across restarts; generated on the first start.
-    KeptIn(std::path::PathBuf),
-    /// New keys for this run only (`--fresh-keys`).
-    Fresh,
-    /// Exactly these (`--keys DIR`; the in-process simulator's test keys).
-    Given(KeySet),
-}
-
-impl KeySource {
-    /// The keys, and a line saying where they come from.
-    fn resolve(
-        self,
-        saved: Option<&crate::persistence::Snapshot>,
-        state_dir: Option<&std::path::Path>,
-    ) -> Result<(KeySet, String), crate::broker::keys::KeyError> {
-        Ok(match (self, saved, state_dir) {
-            (KeySource::Given(keys), ..) => (keys, "given".into()),
-            (KeySource::Fresh, ..) => (KeySet::generate()?, "fresh for this run".into()),
-            (KeySource::KeptIn(dir), ..) => {
-                (KeySet::kept(&dir)?, format!("kept in {}", dir.display()))
-            }
-            (KeySource::Default, Some(saved), Some(dir)) => (
-                KeySet::from_pems(saved.rs256_pem.as_bytes(), saved.es256_pem.as_bytes())?,
-                format!("kept in {}", dir.display()),
-            ),
-            // The state's first save keeps them.
-            (KeySource::Default, _, Some(dir)) => {
-                (KeySet::generate()?, format!("kept in {}", dir.display()))
-            }
-            (KeySource::Default, ..) => match crate::persistence::kept_keys_dir() {
-                Some(dir) => (KeySet::kept(&dir)?, format!("kept in {}", dir.display())),
-                None => {
-                    tracing::warn!("no per-user folder to keep the signing keys in: they are new at every start");
-                    (
-                        KeySet::generate()?,
-                        "fresh for this run (no per-user folder)".into(),
-                    )
-                }
-            },
-        })
-    }
 }
 
 /// True for 127.0.0.0/8, ::1 and "localhost".

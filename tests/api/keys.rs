@@ -219,6 +219,20 @@ async fn fresh_and_given_keys_replace_the_kept_certificate() {
         "--fresh-keys leaves the kept keys alone"
     );
 
+    // A per-user folder that cannot be written (a read-only home) does not stop the start.
+    let unwritable = tokio::task::spawn_blocking(|| serve(Path::new("/dev/null/home"), &[]))
+        .await
+        .unwrap();
+    assert!(
+        unwritable
+            .keys_line
+            .starts_with("fresh for this run (cannot keep keys: "),
+        "{}",
+        unwritable.keys_line
+    );
+    assert!(!jwks_kid(unwritable.base.clone()).await.is_empty());
+    drop(unwritable);
+
     let certs = concat!(env!("CARGO_MANIFEST_DIR"), "/certs");
     let given = tokio::task::spawn_blocking({
         let home = home.clone();
@@ -226,6 +240,7 @@ async fn fresh_and_given_keys_replace_the_kept_certificate() {
     })
     .await
     .unwrap();
+    assert_eq!(given.keys_line, format!("from {certs}"));
     let test_keys = mitid_sim::broker::KeySet::load(Path::new(certs)).unwrap();
     assert_eq!(
         jwks_kid(given.base.clone()).await,
