@@ -389,7 +389,7 @@ impl<P> Login<P> {
 
     pub(super) fn finish(&mut self, broker: &Broker, citizen: &Identity, proof: Proof) {
         let auth = self.authentication(broker, citizen, proof);
-        self.step = if self.requirements.cpr_entry && citizen.cpr.is_some() {
+        self.step = if self.requirements.cpr_entry.applies_to(auth.idp) && citizen.cpr.is_some() {
             Step::CprEntry {
                 deadline: auth.auth_time + CPR_ENTRY_WINDOW,
                 auth,

@@ -97,3 +97,30 @@ async fn nemid_pid_on_a_mitid_login_asks_for_the_cpr_then_gives_the_pid() {
     let info = userinfo(&app, &app.tokens_for(&callback).await).await;
     assert_eq!(info["nemid.pid_status"], "unable_to_lookup");
 }
+
+#[tokio::test]
+async fn a_nemid_login_knows_its_pid_without_the_cpr_step() {
+    let app = spawn_app().await;
+    let page = app
+        .start_login(&[("idp_values", "nemid"), ("scope", "openid nemid.pid")])
+        .await;
+    let card = app
+        .submit(
+            &page,
+            "nemid",
+            &[("user_id", "nemid.kort"), ("password", "1234")],
+        )
+        .await;
+    let key = app.card_key_for(&card, "nemid.kort", false);
+    let response = app.post_form(&card, "card-key", &[("key", &key)]).await;
+    let shown = app.get(&app.url(&location(&response))).await;
+    assert_eq!(shown.status(), 303, "straight back to the RP, no CPR page");
+    let callback = location(&shown);
+    assert!(
+        callback.starts_with(crate::helpers::REDIRECT_URI),
+        "{callback}"
+    );
+    let info = userinfo(&app, &app.tokens_for(&callback).await).await;
+    assert_eq!(info["nemid.pid"], "9208-2002-2-150371166201");
+    assert_eq!(info["nemid.pid_status"], "success");
+}

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 
 use crate::broker::sessions::{EndReason, EndedSession, SsoSession};
 use crate::broker::Broker;
-use crate::flow::{Authentication, Failure, Login, Logins, Outcome, Requirements};
+use crate::flow::{Authentication, CprEntry, Failure, Login, Logins, Outcome, Requirements};
 use crate::protocols::claims::{self, LoginRecord};
 use faults::TokenFault;
 
@@ -197,7 +197,7 @@ impl Provider {
             min_loa: request.min_loa,
             idp: request.first_idp(),
             idp_choices: request.idp_choices.clone(),
-            cpr_entry: request.needs_cpr(),
+            cpr_entry: request.cpr_entry(),
         };
         let hint = request.no_ui.clone();
         let step_up = request.enable_step_up && request.prompt_login;
@@ -255,7 +255,7 @@ impl Provider {
         };
         let citizen = self.broker.identities.by_uuid(session.citizen);
         let still_usable = citizen.as_ref().is_some_and(|c| c.status.can_log_in());
-        let cpr_ok = !request.needs_cpr()
+        let cpr_ok = !request.cpr_entry().applies_to(auth.idp)
             || auth.cpr_verified
             || citizen.as_ref().is_some_and(|c| c.cpr.is_none());
         !request.prompt_login
@@ -474,10 +474,16 @@ impl Provider {
 }
 
 impl AuthorizeRequest {
-    /// Scopes that make the citizen confirm their CPR number after MitID: `ssn` releases
-    /// it, and `nemid.pid` needs it to look up the NemID PID.
-    pub fn needs_cpr(&self) -> bool {
-        self.has_scope("ssn") || self.has_scope("nemid.pid")
+    /// Whether the citizen confirms their CPR number: `ssn` releases it, and `nemid.pid`
+    /// needs it to look up the NemID PID of a MitID identity.
+    pub fn cpr_entry(&self) -> CprEntry {
+        if self.has_scope("ssn") {
+            CprEntry::Always
+        } else if self.has_scope("nemid.pid") {
+            CprEntry::AfterMitId
+        } else {
+            CprEntry::Never
+        }
     }
 
     /// What this request carries into MitID's transaction, for the claims only the
