@@ -391,9 +391,11 @@ impl TryFrom<ProfessionalEntry> for ProfessionalIdentity {
                 };
                 Person::Cpr { cpr, login }
             }
-            (None, Some(_), _) => return Err(format!(
+            (None, Some(_), _) => {
+                return Err(format!(
                 "{who} has `private_mitid` but no `cpr`: the private MitID is found by CPR number"
-            )),
+            ))
+            }
             (None, None, Some(erhverv_user_id)) => Person::NoCpr {
                 erhverv_user_id,
                 date_of_birth: entry.date_of_birth,
