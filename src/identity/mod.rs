@@ -473,6 +473,7 @@ secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
             count: 300,
             seed: 42,
             today,
+            organisations: 0,
         });
         let users = load(&text).unwrap();
         assert_eq!(users.len(), 300);
