@@ -2,6 +2,8 @@
 //! who acts for an organisation: test organisations and professional identities (MitID
 //! Erhverv).
 
+#[macro_use]
+mod newtype;
 mod assurance;
 mod cpr;
 pub mod generate;

@@ -82,11 +82,11 @@ impl From<PrivilegeScope> for String {
     }
 }
 
-/// A URI naming a privilege or a constraint (`urn:…` or `http(s)://…`), as the service
-/// that defines it spells it.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct PrivilegeUri(String);
+text_newtype!(
+    /// A URI naming a privilege or a constraint (`urn:…` or `http(s)://…`), as the service
+    /// that defines it spells it.
+    PrivilegeUri
+);
 
 impl PrivilegeUri {
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -101,35 +101,6 @@ impl PrivilegeUri {
             ));
         }
         Ok(Self(text.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for PrivilegeUri {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for PrivilegeUri {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PrivilegeUri({})", self.0)
-    }
-}
-
-impl TryFrom<String> for PrivilegeUri {
-    type Error = String;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<PrivilegeUri> for String {
-    fn from(uri: PrivilegeUri) -> Self {
-        uri.0
     }
 }
 

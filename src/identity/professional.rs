@@ -6,19 +6,17 @@
 //! only a dedicated eID. The persistent professional ID (the UUID NemLog-in's EIA keeps)
 //! is what RPs store; NEB releases it as `nemlogin.persistent_professional_id`.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use time::Date;
 use uuid::Uuid;
 
 use super::{Cpr, Cvr, EidKind, Identity, Loa, PNumber, PrivilegeGroup, SeNumber, UserId};
 
-/// The RID number (from the NemID employee certificate, or assigned by NemLog-in):
-/// `nemlogin.nemid.rid`. Digits only; unique within its organisation.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Rid(String);
+text_newtype!(
+    /// The RID number (from the NemID employee certificate, or assigned by NemLog-in):
+    /// `nemlogin.nemid.rid`. Digits only; unique within its organisation.
+    Rid
+);
 
 impl Rid {
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -28,41 +26,12 @@ impl Rid {
         }
         Ok(Self(text.to_string()))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for Rid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for Rid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Rid({})", self.0)
-    }
-}
-
-impl TryFrom<String> for Rid {
-    type Error = String;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Rid> for String {
-    fn from(rid: Rid) -> Self {
-        rid.0
-    }
-}
-
-/// A work e-mail address (`nemlogin.email`): one `@`, a dotted domain, no spaces.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Email(String);
+text_newtype!(
+    /// A work e-mail address (`nemlogin.email`): one `@`, a dotted domain, no spaces.
+    Email
+);
 
 impl Email {
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -81,35 +50,6 @@ impl Email {
             ));
         }
         Ok(Self(text.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Email({})", self.0)
-    }
-}
-
-impl TryFrom<String> for Email {
-    type Error = String;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Email> for String {
-    fn from(email: Email) -> Self {
-        email.0
     }
 }
 

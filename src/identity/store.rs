@@ -190,14 +190,12 @@ impl IdentityStore {
 
     /// Every organisation, in fixture order.
     pub fn organisations(&self) -> Vec<Arc<Organisation>> {
-        let mut all: Vec<_> = self
-            .workforce
-            .organisations
-            .iter()
-            .map(|entry| entry.value().clone())
-            .collect();
-        all.sort_by_key(|(position, _)| *position);
-        all.into_iter().map(|(_, o)| o).collect()
+        in_fixture_order(
+            self.workforce
+                .organisations
+                .iter()
+                .map(|e| e.value().clone()),
+        )
     }
 
     /// A professional identity by its persistent professional ID (`mitid_erhverv_uuid:`).
@@ -214,14 +212,12 @@ impl IdentityStore {
 
     /// Every professional identity, in fixture order.
     pub fn professionals(&self) -> Vec<Arc<ProfessionalIdentity>> {
-        let mut all: Vec<_> = self
-            .workforce
-            .professionals
-            .iter()
-            .map(|entry| entry.value().clone())
-            .collect();
-        all.sort_by_key(|(position, _)| *position);
-        all.into_iter().map(|(_, p)| p).collect()
+        in_fixture_order(
+            self.workforce
+                .professionals
+                .iter()
+                .map(|e| e.value().clone()),
+        )
     }
 
     /// The professional identities of the person with this CPR number, however they log in.
@@ -272,13 +268,19 @@ impl IdentityStore {
     }
 
     fn in_order(&self, uuids: Vec<Uuid>) -> Vec<Arc<ProfessionalIdentity>> {
-        let mut found: Vec<_> = uuids
-            .into_iter()
-            .filter_map(|uuid| self.workforce.professionals.get(&uuid).map(|e| e.clone()))
-            .collect();
-        found.sort_by_key(|(position, _)| *position);
-        found.into_iter().map(|(_, p)| p).collect()
+        in_fixture_order(
+            uuids
+                .into_iter()
+                .filter_map(|uuid| self.workforce.professionals.get(&uuid).map(|e| e.clone())),
+        )
     }
+}
+
+/// Entries kept with their position in the fixtures, sorted back into that order.
+fn in_fixture_order<T>(entries: impl Iterator<Item = (usize, Arc<T>)>) -> Vec<Arc<T>> {
+    let mut all: Vec<_> = entries.collect();
+    all.sort_by_key(|(position, _)| *position);
+    all.into_iter().map(|(_, entry)| entry).collect()
 }
 
 #[cfg(test)]
