@@ -249,6 +249,7 @@ mod tests {
             auth_time: NOW,
             cpr_verified: false,
             idp_transaction_id: Uuid::new_v4(),
+            professional: None,
         }
     }
 

@@ -3,12 +3,14 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::Idp;
+use super::{ErhvervFailure, Idp};
 use crate::authenticators::Proof;
 use crate::identity::{IdentityStatus, Loa};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Authentication {
+    /// The MitID eID that authenticated: a citizen's private MitID, or a dedicated MitID
+    /// Erhverv eID.
     pub citizen: Uuid,
     pub idp: Idp,
     pub proof: Proof,
@@ -21,6 +23,9 @@ pub struct Authentication {
     /// The identity provider's own transaction (MitID's transaction ID): one per
     /// authentication, shared by every client an SSO session answers.
     pub idp_transaction_id: Uuid,
+    /// The professional identity (persistent professional ID) the person acts as, in a
+    /// MitID Erhverv login; `None` for a private login.
+    pub professional: Option<Uuid>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +45,8 @@ pub enum Failure {
     },
     CprNotMatched,
     CprTimedOut,
+    /// A MitID Erhverv login could not end in a professional identity.
+    Erhverv(ErhvervFailure),
 }
 
 impl Failure {

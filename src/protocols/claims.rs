@@ -195,7 +195,7 @@ fn active_claims(
     );
     put("idp", auth.idp.claim().to_string());
     put("subject_type", SUBJECT_TYPE.to_string());
-    if let Some(id) = idp_identity_id(citizen, auth.idp) {
+    if let Some(id) = idp_identity_id(citizen, auth) {
         put("idp_identity_id", id);
     }
     put("loa", auth.loa.uri().to_string());
@@ -241,10 +241,12 @@ fn active_claims(
     }
 }
 
-/// The identity provider's own identifier of the citizen: the MitID UUID, or the NemID PID.
-fn idp_identity_id(citizen: &Identity, idp: Idp) -> Option<String> {
-    match idp {
+/// The identity provider's own identifier of the citizen: the MitID UUID, the persistent
+/// ID of the professional identity a MitID Erhverv login acts as, or the NemID PID.
+fn idp_identity_id(citizen: &Identity, auth: &Authentication) -> Option<String> {
+    match auth.idp {
         Idp::MitId => Some(citizen.uuid.to_string()),
+        Idp::MitIdErhverv => Some(auth.professional.unwrap_or(citizen.uuid).to_string()),
         Idp::NemId => citizen.nemid.as_ref().map(|n| n.pid.number().to_string()),
     }
 }

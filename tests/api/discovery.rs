@@ -43,5 +43,8 @@ async fn front_page_lists_the_demo_citizens() {
     assert_eq!(page.status, 200);
     assert!(page.html.contains("anna.jensen"));
     assert!(page.html.contains("SIMULATOR"));
-    assert!(page.html.contains("href=\"/sim/fidelity\""), "links the fidelity ledger");
+    assert!(
+        page.html.contains("href=\"/sim/fidelity\""),
+        "links the fidelity ledger"
+    );
 }
