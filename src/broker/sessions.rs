@@ -248,6 +248,7 @@ mod tests {
             ial: Loa::Substantial,
             auth_time: NOW,
             cpr_verified: false,
+            psd2: false,
             idp_transaction_id: Uuid::new_v4(),
             professional: None,
         }

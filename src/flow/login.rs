@@ -401,6 +401,7 @@ impl<P> Login<P> {
             proof,
             auth_time: broker.clock.now(),
             cpr_verified: false,
+            psd2: false,
             idp_transaction_id: Uuid::new_v4(),
             professional: None,
         }

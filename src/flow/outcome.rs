@@ -20,6 +20,9 @@ pub struct Authentication {
     pub auth_time: OffsetDateTime,
     /// The citizen confirmed their CPR number, so `dk.cpr` may be released.
     pub cpr_verified: bool,
+    /// PSD2-compliant: the RP asked for it (`require_psd2`) and the authenticator has two
+    /// factors. Nothing asks for it yet, so it is false.
+    pub psd2: bool,
     /// The identity provider's own transaction (MitID's transaction ID): one per
     /// authentication, shared by every client an SSO session answers.
     pub idp_transaction_id: Uuid,

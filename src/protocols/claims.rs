@@ -23,12 +23,11 @@ pub const SUBJECT_TYPE: &str = "org_mapped";
 pub const GEO_IP_DISTANCE_KM: &str = "0";
 
 /// What the authorization request that authenticated the citizen carried into MitID's
-/// transaction. The real broker returns these claims only to that client: another client
-/// answered from the SSO session later gets none of them.
+/// transaction. The real broker returns its claims (`mitid.psd2`, `mitid.reference_text`,
+/// `mitid.geo_ip_distance_km`) only to that client: another client answered from the SSO
+/// session later gets none of them.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IdpTransaction {
-    /// The flow was PSD2-compliant (`idp_params.mitid.require_psd2`).
-    pub psd2: bool,
     /// `idp_params.mitid.reference_text`, passed through (base64).
     pub reference_text: Option<String>,
 }
@@ -108,7 +107,7 @@ pub fn id_token(input: IdTokenInput<'_>) -> Map<String, Value> {
     put("idtoken_type", IDTOKEN_TYPE.into());
     put("subject_type", SUBJECT_TYPE.into());
     // Documented as issued in the id_token only when the authentication was PSD2-compliant.
-    if auth.idp == Idp::MitId && record.idp_transaction.as_ref().is_some_and(|t| t.psd2) {
+    if auth.psd2 {
         put("mitid.psd2", "true".into());
     }
     claims
@@ -233,7 +232,7 @@ fn active_claims(
     // MitID's transaction: only for the client whose request authenticated the citizen.
     let transaction = record.idp_transaction.as_ref();
     if let Some(transaction) = transaction.filter(|_| has("mitid") && auth.idp == Idp::MitId) {
-        put("mitid.psd2", transaction.psd2.to_string());
+        put("mitid.psd2", auth.psd2.to_string());
         if let Some(text) = &transaction.reference_text {
             put("mitid.reference_text", text.clone());
         }

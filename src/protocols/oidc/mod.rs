@@ -488,9 +488,8 @@ impl AuthorizeRequest {
     }
 
     /// What this request carries into MitID's transaction, for the claims only the
-    /// authenticating client gets. `require_psd2` and `reference_text` are read from
-    /// `idp_params` by the authorize request's parser when it supports them; until then
-    /// the flow is not PSD2-compliant and has no reference text.
+    /// authenticating client gets. `reference_text` is passed through once the authorize
+    /// request's parser reads it from `idp_params`; until then there is none.
     fn idp_transaction(&self) -> claims::IdpTransaction {
         claims::IdpTransaction::default()
     }
