@@ -22,7 +22,7 @@ pub const LEDGER_PATH: &str = "/sim/fidelity";
 pub struct Ledger {
     /// Short source keys (`SG/oidc`) and what they name.
     pub sources: BTreeMap<String, String>,
-    #[serde(rename = "row")]
+    #[serde(rename(serialize = "rows", deserialize = "row"))]
     pub rows: Vec<Row>,
 }
 

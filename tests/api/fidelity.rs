@@ -105,7 +105,7 @@ async fn the_ledger_is_served_as_json_publicly_and_in_the_admin_api() {
         .json()
         .await
         .unwrap();
-    let rows = public["row"].as_array().unwrap();
+    let rows = public["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 92);
     assert!(rows
         .iter()
