@@ -63,14 +63,7 @@ pub fn run(command: CertsCommand) -> Result<(), String> {
             })
             .map_err(|e| e.to_string())?
             .ok_or("the current key has no certificate")?;
-            match out {
-                Some(path) => std::fs::write(&path, pem)
-                    .map_err(|e| format!("cannot write {}: {e}", path.display())),
-                None => {
-                    print!("{pem}");
-                    Ok(())
-                }
-            }
+            super::output::write_or_print(out.as_deref(), &pem)
         }
     }
 }

@@ -48,14 +48,7 @@ pub fn run(command: KeysCommand) -> Result<(), String> {
             let pem = answer["pem"]
                 .as_str()
                 .ok_or("the broker sent no certificate")?;
-            match out {
-                Some(file) => std::fs::write(&file, pem)
-                    .map_err(|e| format!("cannot write {}: {e}", file.display())),
-                None => {
-                    print!("{pem}");
-                    Ok(())
-                }
-            }
+            super::output::write_or_print(out.as_deref(), pem)
         }
         KeysCommand::Rotate { server } => {
             server.print(Method::POST, "/keys/rotate", None, |keys| {
