@@ -1,0 +1,9 @@
+//! The NemLog-in personality: an OIOSAML 3.0 (SAML 2.0) identity provider.
+//!
+//! Building blocks, independent of the login pages: IdP keys and metadata, the SP
+//! registry, AuthnRequest and LogoutRequest parsing over the Redirect, POST and SOAP
+//! bindings, and the Response with its signed, encrypted assertion. The domain never sees a
+//! SAML type; `Subject` is what the login flow hands over.
+
+pub mod credential;
+pub mod xmlsec;
