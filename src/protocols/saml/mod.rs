@@ -5,5 +5,15 @@
 //! bindings, and the Response with its signed, encrypted assertion. The domain never sees a
 //! SAML type; `Subject` is what the login flow hands over.
 
+pub mod attributes;
 pub mod credential;
+pub mod idp;
+pub mod metadata;
+pub mod sp;
+pub mod subject;
+pub mod vocabulary;
+mod xml;
 pub mod xmlsec;
+
+#[cfg(test)]
+pub(crate) mod testkit;
