@@ -15,5 +15,6 @@ pub mod vocabulary;
 mod xml;
 pub mod xmlsec;
 
+pub mod response;
 #[cfg(test)]
 pub(crate) mod testkit;

@@ -49,3 +49,73 @@ pub fn sp_metadata() -> String {
 "#
     )
 }
+
+pub fn idp() -> super::idp::IdentityProvider {
+    super::idp::IdentityProvider::new(
+        "http://127.0.0.1:8080",
+        super::idp::IdpKeys {
+            signing: idp_signing().clone(),
+            encryption: idp_encryption().clone(),
+        },
+    )
+}
+
+pub fn sp() -> super::sp::ServiceProvider {
+    super::sp::ServiceProvider::from_metadata(&sp_metadata(), "sp.xml").unwrap()
+}
+
+pub fn person() -> super::subject::Subject {
+    use time::macros::{date, datetime};
+    super::subject::Subject {
+        uuid: uuid::uuid!("6c5e9f7a-3c1b-4d8e-9a2f-1b2c3d4e5f60"),
+        cpr_number: Some("0101901234".into()),
+        cpr_uuid: Some(uuid::uuid!("0e3f1c2d-4b5a-4c6d-8e7f-9a0b1c2d3e4f")),
+        first_name: "Søren".into(),
+        last_name: "Æbelø".into(),
+        full_name: "Søren Æbelø".into(),
+        alias: None,
+        email: Some("soren@example.dk".into()),
+        date_of_birth: Some(date!(1990 - 01 - 01)),
+        age: Some(36),
+        pid: Some("PID:9208-2002-2-123456789012".into()),
+        loa: crate::identity::Loa::Substantial,
+        ial: crate::identity::Loa::Substantial,
+        aal: crate::identity::Loa::Substantial,
+        authn_instant: datetime!(2026-11-29 10:00:00 UTC),
+        professional: None,
+    }
+}
+
+pub fn employee() -> super::subject::Subject {
+    let mut subject = person();
+    subject.professional = Some(super::subject::Professional {
+        uuid: uuid::uuid!("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"),
+        cvr: "98765432".into(),
+        organisation_name: "Testfirma ApS".into(),
+        rid: Some("CVR:98765432-RID:12345678".into()),
+        production_unit: None,
+        se_number: None,
+        authorized_to_represent: None,
+        privileges: vec![super::subject::PrivilegeGroup {
+            scope: "urn:dk:gov:saml:cvrNumberIdentifier:98765432".into(),
+            privileges: vec!["urn:dk:some_domain:myPrivilege1A".into()],
+        }],
+    });
+    subject
+}
+
+/// The assertion of a response, decrypted with the test SP's key (or as is when it
+/// travels in clear).
+pub fn assertion_of(response_xml: &str) -> String {
+    let doc = roxmltree::Document::parse(response_xml).unwrap();
+    let root = doc.root_element();
+    let node = root
+        .children()
+        .find(|n| matches!(n.tag_name().name(), "EncryptedAssertion" | "Assertion"))
+        .expect("an assertion");
+    if node.tag_name().name() == "Assertion" {
+        return response_xml[node.range()].to_string();
+    }
+    let data = node.first_element_child().unwrap();
+    super::xmlsec::decrypt_root(&response_xml[data.range()], sp_key().private_key_pem()).unwrap()
+}
