@@ -15,6 +15,8 @@ pub mod vocabulary;
 mod xml;
 pub mod xmlsec;
 
+pub mod authn_request;
+pub mod binding;
 pub mod response;
 #[cfg(test)]
 pub(crate) mod testkit;

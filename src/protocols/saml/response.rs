@@ -310,7 +310,7 @@ fn wrap_signature(
             .ok_or_else(|| XmlSecError::Shape("signing left no signature".into()))?,
     };
     let mut forged_subject = subject.clone();
-    forged_subject.uuid = uuid::Uuid::from_u128(0x0bad_5a11_0000_4000_8000_000000000001);
+    forged_subject.uuid = uuid::uuid!("0bad5a11-0000-4000-8000-000000000001");
     forged_subject.full_name = "Forged Identity".into();
     forged_subject.first_name = "Forged".into();
     forged_subject.last_name = "Identity".into();

@@ -119,3 +119,35 @@ pub fn assertion_of(response_xml: &str) -> String {
     let data = node.first_element_child().unwrap();
     super::xmlsec::decrypt_root(&response_xml[data.range()], sp_key().private_key_pem()).unwrap()
 }
+
+/// An AuthnRequest from the test SP to the test IdP, issued at 10:00:00; `inner` goes
+/// after the Issuer, `attributes` on the root.
+pub fn authn_request(attributes: &str, inner: &str) -> String {
+    format!(
+        r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_req1" Version="2.0" IssueInstant="2026-11-29T10:00:00Z" Destination="{}" AssertionConsumerServiceURL="{SP_ACS}" {attributes}><saml:Issuer>{SP_ENTITY_ID}</saml:Issuer>{inner}</samlp:AuthnRequest>"#,
+        idp().endpoint
+    )
+}
+
+pub fn registry() -> super::sp::SpRegistry {
+    let registry = super::sp::SpRegistry::new();
+    registry.register(sp()).unwrap();
+    registry
+}
+
+/// Signs `xml` as the test SP (enveloped), or with another key.
+pub fn sp_signed(xml: &str, key: &Credential) -> String {
+    super::xmlsec::sign_root(
+        xml,
+        &super::xmlsec::SigningCredentials {
+            private_key_pem: key.private_key_pem(),
+            certificate_pem: key.certificate().pem(),
+        },
+    )
+    .unwrap()
+}
+
+/// The raw query string of a Redirect-binding URL.
+pub fn query_of(url: &str) -> &str {
+    url.split_once('?').unwrap().1
+}

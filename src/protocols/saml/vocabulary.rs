@@ -161,6 +161,7 @@ pub mod status {
     pub const INVALID_NAMEID_POLICY: &str =
         "urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy";
     pub const UNKNOWN_PRINCIPAL: &str = "urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal";
+    pub const UNSUPPORTED_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:status:UnsupportedBinding";
     pub const PARTIAL_LOGOUT: &str = "urn:oasis:names:tc:SAML:2.0:status:PartialLogout";
 }
 

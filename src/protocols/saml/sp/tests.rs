@@ -71,8 +71,7 @@ fn a_toml_fixture_registers_an_sp_inline_or_by_metadata_file() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("sp.xml"), sp_metadata()).unwrap();
     std::fs::write(dir.join("sp.crt"), sp_key().certificate().pem()).unwrap();
-    let toml = format!(
-        r#"
+    let toml = r#"
 [[service_provider]]
 metadata = "sp.xml"
 
@@ -80,11 +79,10 @@ metadata = "sp.xml"
 entity_id = "https://other.example.dk"
 signing_certificate = ["sp.crt"]
 encryption_certificate = "sp.crt"
-assertion_consumer_service = [{{ binding = "post", location = "https://other.example.dk/acs", index = 0 }}]
-single_logout_service = [{{ binding = "redirect", location = "https://other.example.dk/slo" }}]
-"#
-    );
-    let sps = from_toml(&toml, "sps.toml", Some(&dir)).unwrap();
+assertion_consumer_service = [{ binding = "post", location = "https://other.example.dk/acs", index = 0 }]
+single_logout_service = [{ binding = "redirect", location = "https://other.example.dk/slo" }]
+"#;
+    let sps = from_toml(toml, "sps.toml", Some(&dir)).unwrap();
     assert_eq!(sps[0].entity_id, SP_ENTITY_ID);
     assert_eq!(sps[1].entity_id, "https://other.example.dk");
     assert_eq!(sps[1].data_encryption(), DataEncryption::Aes256Cbc);
