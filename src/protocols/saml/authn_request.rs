@@ -7,16 +7,17 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use super::binding::{BindingError, Received};
+use super::binding::Received;
 use super::idp::IdentityProvider;
+pub use super::inbound::RequestProblem;
+use super::inbound::{check_destination, is, issuer_sp, verify_signature};
 use super::sp::{ServiceProvider, SpRegistry};
 use super::vocabulary::{
     loa_from_class_ref, status, Binding, Profile, Status, ASSERTION_NS, CLOCK_SKEW,
-    MESSAGE_LIFETIME, NAMEID_ENTITY, NAMEID_PERSISTENT, NAMEID_TRANSIENT, NAMEID_UNSPECIFIED,
+    MESSAGE_LIFETIME, NAMEID_PERSISTENT, NAMEID_TRANSIENT, NAMEID_UNSPECIFIED,
     NEMLOGIN_EXTENSIONS_NS, PROTOCOL_NS,
 };
 use super::xml::parse_instant;
-use super::xmlsec;
 use crate::identity::Loa;
 
 /// A trusted, checked authentication request.
@@ -59,39 +60,6 @@ pub enum AppSwitchPlatform {
     Ios,
 }
 
-/// Why a request cannot even be answered: shown to the user, never sent anywhere.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RequestProblem {
-    #[error(transparent)]
-    Binding(#[from] BindingError),
-    #[error("the request is not well-formed XML: {0}")]
-    Malformed(String),
-    #[error("expected a samlp:{expected}, got {found}")]
-    WrongMessage {
-        expected: &'static str,
-        found: String,
-    },
-    #[error("the request has no Issuer")]
-    NoIssuer,
-    #[error("no service provider is registered with entity ID {0}")]
-    UnknownIssuer(String),
-    #[error("the request is not signed; NemLog-in accepts signed requests only")]
-    Unsigned,
-    #[error("the request's signature does not verify: {0}")]
-    BadSignature(String),
-    #[error("the request's Destination {found:?} is not this IdP's endpoint {expected}")]
-    WrongDestination {
-        found: Option<String>,
-        expected: String,
-    },
-    #[error(
-        "AssertionConsumerService {0} is not registered for this SP with the HTTP-POST binding"
-    )]
-    UnregisteredAcs(String),
-    #[error("the request has no ID")]
-    NoId,
-}
-
 /// A problem with a trusted request: answered at `acs_url` with `status`.
 #[derive(Debug, Clone)]
 pub struct Refusal {
@@ -112,67 +80,6 @@ impl From<RequestProblem> for AuthnRequestError {
     fn from(problem: RequestProblem) -> Self {
         AuthnRequestError::Page(problem)
     }
-}
-
-/// The signature checks shared by every request from an SP: a query signature over the
-/// Redirect binding, an enveloped one otherwise.
-pub(crate) fn verify_signature(
-    received: &Received,
-    sp: &ServiceProvider,
-) -> Result<(), RequestProblem> {
-    if let Some(query) = &received.query_signature {
-        return query
-            .verify(&sp.signing_certificates)
-            .map_err(|err| RequestProblem::BadSignature(err.to_string()));
-    }
-    let mut last = None;
-    for certificate in &sp.signing_certificates {
-        match xmlsec::verify_root(&received.xml, certificate.der()) {
-            Ok(true) => return Ok(()),
-            Ok(false) => return Err(RequestProblem::Unsigned),
-            Err(err) => last = Some(err),
-        }
-    }
-    Err(RequestProblem::BadSignature(
-        last.map(|e| e.to_string()).unwrap_or_default(),
-    ))
-}
-
-/// The issuer of a message from an SP, looked up in the registry.
-pub(crate) fn issuer_sp(
-    root: roxmltree::Node,
-    registry: &SpRegistry,
-) -> Result<Arc<ServiceProvider>, RequestProblem> {
-    let issuer = root
-        .children()
-        .find(|n| is(n, "Issuer", ASSERTION_NS))
-        .ok_or(RequestProblem::NoIssuer)?;
-    if let Some(format) = issuer.attribute("Format") {
-        if format != NAMEID_ENTITY {
-            return Err(RequestProblem::NoIssuer);
-        }
-    }
-    let entity_id = issuer.text().unwrap_or_default().trim();
-    registry
-        .get(entity_id)
-        .ok_or_else(|| RequestProblem::UnknownIssuer(entity_id.to_string()))
-}
-
-pub(crate) fn check_destination(
-    root: roxmltree::Node,
-    idp: &IdentityProvider,
-) -> Result<(), RequestProblem> {
-    match root.attribute("Destination") {
-        Some(destination) if destination == idp.endpoint => Ok(()),
-        found => Err(RequestProblem::WrongDestination {
-            found: found.map(str::to_string),
-            expected: idp.endpoint.clone(),
-        }),
-    }
-}
-
-pub(crate) fn is(node: &roxmltree::Node, name: &str, ns: &str) -> bool {
-    node.is_element() && node.tag_name().name() == name && node.tag_name().namespace() == Some(ns)
 }
 
 /// Reads, verifies and checks an AuthnRequest taken off its binding.

@@ -8,6 +8,7 @@
 pub mod attributes;
 pub mod credential;
 pub mod idp;
+pub mod inbound;
 pub mod metadata;
 pub mod sp;
 pub mod subject;
@@ -17,6 +18,7 @@ pub mod xmlsec;
 
 pub mod authn_request;
 pub mod binding;
+pub mod logout;
 pub mod response;
 #[cfg(test)]
 pub(crate) mod testkit;

@@ -1,7 +1,7 @@
 use time::macros::datetime;
 
 use super::*;
-use crate::protocols::saml::binding::{self, Field};
+use crate::protocols::saml::binding::{self, BindingError, Field};
 use crate::protocols::saml::testkit::*;
 
 const NOW: OffsetDateTime = datetime!(2026-11-29 10:00:30 UTC);
