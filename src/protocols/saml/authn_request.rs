@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use super::binding::Received;
 use super::idp::IdentityProvider;
 pub use super::inbound::RequestProblem;
-use super::inbound::{check_destination, is, issuer_sp, verify_signature};
+use super::inbound::{is, parse_message, trusted_sender};
 use super::sp::{ServiceProvider, SpRegistry};
 use super::vocabulary::{
     loa_from_class_ref, status, Binding, Profile, Status, ASSERTION_NS, CLOCK_SKEW,
@@ -89,19 +89,9 @@ pub fn parse(
     registry: &SpRegistry,
     now: OffsetDateTime,
 ) -> Result<AuthnRequest, AuthnRequestError> {
-    let doc = roxmltree::Document::parse(&received.xml)
-        .map_err(|err| RequestProblem::Malformed(err.to_string()))?;
+    let doc = parse_message(received, "AuthnRequest")?;
     let root = doc.root_element();
-    if !is(&root, "AuthnRequest", PROTOCOL_NS) {
-        return Err(RequestProblem::WrongMessage {
-            expected: "AuthnRequest",
-            found: root.tag_name().name().to_string(),
-        }
-        .into());
-    }
-    let sp = issuer_sp(root, registry)?;
-    verify_signature(received, &sp)?;
-    check_destination(root, idp)?;
+    let sp = trusted_sender(root, received, idp, registry)?;
     let id = root
         .attribute("ID")
         .filter(|id| !id.is_empty())

@@ -45,10 +45,7 @@ pub enum RequestProblem {
 
 /// The signature checks shared by every request from an SP: a query signature over the
 /// Redirect binding, an enveloped one otherwise.
-pub(crate) fn verify_signature(
-    received: &Received,
-    sp: &ServiceProvider,
-) -> Result<(), RequestProblem> {
+fn verify_signature(received: &Received, sp: &ServiceProvider) -> Result<(), RequestProblem> {
     if let Some(query) = &received.query_signature {
         return query
             .verify(&sp.signing_certificates)
@@ -68,7 +65,7 @@ pub(crate) fn verify_signature(
 }
 
 /// The issuer of a message from an SP, looked up in the registry.
-pub(crate) fn issuer_sp(
+fn issuer_sp(
     root: roxmltree::Node,
     registry: &SpRegistry,
 ) -> Result<Arc<ServiceProvider>, RequestProblem> {
@@ -87,10 +84,7 @@ pub(crate) fn issuer_sp(
         .ok_or_else(|| RequestProblem::UnknownIssuer(entity_id.to_string()))
 }
 
-pub(crate) fn check_destination(
-    root: roxmltree::Node,
-    idp: &IdentityProvider,
-) -> Result<(), RequestProblem> {
+fn check_destination(root: roxmltree::Node, idp: &IdentityProvider) -> Result<(), RequestProblem> {
     match root.attribute("Destination") {
         Some(destination) if destination == idp.endpoint => Ok(()),
         found => Err(RequestProblem::WrongDestination {
@@ -98,6 +92,37 @@ pub(crate) fn check_destination(
             expected: idp.endpoint.clone(),
         }),
     }
+}
+
+/// Parses a message and checks that its root is `samlp:<expected>`.
+pub(crate) fn parse_message<'x>(
+    received: &'x Received,
+    expected: &'static str,
+) -> Result<roxmltree::Document<'x>, RequestProblem> {
+    let doc = roxmltree::Document::parse(&received.xml)
+        .map_err(|err| RequestProblem::Malformed(err.to_string()))?;
+    let root = doc.root_element();
+    if !is(&root, expected, super::vocabulary::PROTOCOL_NS) {
+        return Err(RequestProblem::WrongMessage {
+            expected,
+            found: root.tag_name().name().to_string(),
+        });
+    }
+    Ok(doc)
+}
+
+/// The SP that sent the message whose root is `root`, once its signature verifies with
+/// that SP's certificate and the message names this IdP as its destination.
+pub(crate) fn trusted_sender(
+    root: roxmltree::Node,
+    received: &Received,
+    idp: &IdentityProvider,
+    registry: &SpRegistry,
+) -> Result<Arc<ServiceProvider>, RequestProblem> {
+    let sp = issuer_sp(root, registry)?;
+    verify_signature(received, &sp)?;
+    check_destination(root, idp)?;
+    Ok(sp)
 }
 
 pub(crate) fn is(node: &roxmltree::Node, name: &str, ns: &str) -> bool {

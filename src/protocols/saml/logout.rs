@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::binding::{self, Field, PostForm, Received};
 use super::idp::IdentityProvider;
-use super::inbound::{check_destination, is, issuer_sp, verify_signature, RequestProblem};
+use super::inbound::{is, parse_message, trusted_sender, RequestProblem};
 use super::response::status_xml;
 use super::sp::{Endpoint, ServiceProvider, SpRegistry};
 use super::vocabulary::{
@@ -83,20 +83,9 @@ pub fn parse_request(
     registry: &SpRegistry,
     now: OffsetDateTime,
 ) -> Result<LogoutRequest, LogoutError> {
-    let doc = roxmltree::Document::parse(&received.xml)
-        .map_err(|err| RequestProblem::Malformed(err.to_string()))?;
+    let doc = parse_message(received, "LogoutRequest")?;
     let root = doc.root_element();
-    if !is(&root, "LogoutRequest", PROTOCOL_NS) {
-        return Err(RequestProblem::WrongMessage {
-            expected: "LogoutRequest",
-            found: root.tag_name().name().to_string(),
-        }
-        .into());
-    }
-    let sp = issuer_sp(root, registry)?;
-    verify_signature(received, &sp)?;
-    // SOAP messages travel back-channel, straight to the endpoint; browsers carry the rest.
-    check_destination(root, idp)?;
+    let sp = trusted_sender(root, received, idp, registry)?;
     check_time(root, now)?;
     if let Some(until) = root.attribute("NotOnOrAfter") {
         match parse_instant(until) {
@@ -140,19 +129,9 @@ pub fn parse_response(
     expected_in_response_to: &str,
     now: OffsetDateTime,
 ) -> Result<LogoutResponse, LogoutError> {
-    let doc = roxmltree::Document::parse(&received.xml)
-        .map_err(|err| RequestProblem::Malformed(err.to_string()))?;
+    let doc = parse_message(received, "LogoutResponse")?;
     let root = doc.root_element();
-    if !is(&root, "LogoutResponse", PROTOCOL_NS) {
-        return Err(RequestProblem::WrongMessage {
-            expected: "LogoutResponse",
-            found: root.tag_name().name().to_string(),
-        }
-        .into());
-    }
-    let sp = issuer_sp(root, registry)?;
-    verify_signature(received, &sp)?;
-    check_destination(root, idp)?;
+    let sp = trusted_sender(root, received, idp, registry)?;
     check_time(root, now)?;
     let in_response_to = root.attribute("InResponseTo").unwrap_or_default();
     if in_response_to != expected_in_response_to {

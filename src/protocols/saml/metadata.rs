@@ -87,3 +87,6 @@ pub fn idp_metadata(idp: &IdentityProvider) -> Result<String, XmlSecError> {
         },
     )
 }
+
+#[cfg(test)]
+mod tests;

@@ -151,3 +151,29 @@ pub fn sp_signed(xml: &str, key: &Credential) -> String {
 pub fn query_of(url: &str) -> &str {
     url.split_once('?').unwrap().1
 }
+
+/// Replaces the values that change on every run (IDs, signature and digest values, the
+/// certificate) so the snapshot shows the structure and the attributes.
+pub fn redact(xml: &str) -> String {
+    let doc = roxmltree::Document::parse(xml).unwrap();
+    let mut out = xml.to_string();
+    let mut volatile: Vec<String> = Vec::new();
+    for node in doc.descendants() {
+        if let Some(id) = node.attribute("ID") {
+            volatile.push(id.to_string());
+        }
+        if matches!(
+            node.tag_name().name(),
+            "SignatureValue" | "DigestValue" | "X509Certificate"
+        ) {
+            if let Some(text) = node.text() {
+                volatile.push(text.to_string());
+            }
+        }
+    }
+    for value in volatile {
+        out = out.replace(&value, "[redacted]");
+    }
+    // One element per line, so a change shows as a readable diff.
+    out.replace("><", ">\n<")
+}

@@ -43,46 +43,34 @@ fn an_sp_logout_request_is_read_over_every_binding() {
     }
 }
 
+fn refusal(received: &Received, now: OffsetDateTime) -> LogoutError {
+    parse_request(received, &idp(), &registry(), now).unwrap_err()
+}
+
 #[test]
 fn unsigned_badly_signed_and_stale_logout_requests_are_refused() {
     let xml = sp_logout_request();
-    let err = parse_request(&over_redirect(&xml, None), &idp(), &registry(), NOW).unwrap_err();
+    let unsigned = refusal(&over_redirect(&xml, None), NOW);
     assert!(
-        matches!(err, LogoutError::Problem(RequestProblem::Unsigned)),
-        "{err}"
-    );
-    let err = parse_request(
-        &over_redirect(&xml, Some(other_key())),
-        &idp(),
-        &registry(),
-        NOW,
-    )
-    .unwrap_err();
-    assert!(
-        matches!(err, LogoutError::Problem(RequestProblem::BadSignature(_))),
-        "{err}"
+        matches!(unsigned, LogoutError::Problem(RequestProblem::Unsigned)),
+        "{unsigned}"
     );
     let soap = binding::soap_envelope(&sp_signed(&xml, other_key()));
-    let err = parse_request(
-        &binding::from_soap(&soap).unwrap(),
-        &idp(),
-        &registry(),
-        NOW,
-    )
-    .unwrap_err();
-    assert!(
-        matches!(err, LogoutError::Problem(RequestProblem::BadSignature(_))),
-        "{err}"
-    );
-    let later = datetime!(2026-11-29 10:30:00 UTC);
-    let err = parse_request(
+    for forged in [
+        over_redirect(&xml, Some(other_key())),
+        binding::from_soap(&soap).unwrap(),
+    ] {
+        let err = refusal(&forged, NOW);
+        assert!(
+            matches!(err, LogoutError::Problem(RequestProblem::BadSignature(_))),
+            "{err}"
+        );
+    }
+    let stale = refusal(
         &over_redirect(&xml, Some(sp_key())),
-        &idp(),
-        &registry(),
-        later,
-    )
-    .unwrap_err();
-    assert!(err.to_string().contains("clock skew"), "{err}");
+        datetime!(2026-11-29 10:30:00 UTC),
+    );
+    assert!(stale.to_string().contains("clock skew"), "{stale}");
 }
 
 #[test]

@@ -202,15 +202,15 @@ fn init() -> Result<(), XmlSecError> {
 struct Key(*mut ffi::xmlSecKey);
 
 impl Key {
-    fn private_pem(key_pem: &[u8], cert_pem: Option<&[u8]>) -> Result<Key, XmlSecError> {
+    fn load(bytes: &[u8], format: ffi::xmlSecKeyDataFormat) -> Result<Key, XmlSecError> {
         init()?;
         clear_errors();
         // SAFETY: the buffer outlives the call; a null result is checked.
         let key = unsafe {
             ffi::xmlSecOpenSSLAppKeyLoadMemory(
-                key_pem.as_ptr(),
-                key_pem.len() as _,
-                ffi::xmlSecKeyDataFormat_xmlSecKeyDataFormatPem,
+                bytes.as_ptr(),
+                bytes.len() as _,
+                format,
                 ptr::null(),
                 ptr::null_mut(),
                 ptr::null_mut(),
@@ -219,7 +219,12 @@ impl Key {
         if key.is_null() {
             return Err(XmlSecError::Key(take_errors()));
         }
-        let key = Key(key);
+        Ok(Key(key))
+    }
+
+    /// A private key (PEM), with its certificate (PEM) for the signature's `KeyInfo`.
+    fn private_pem(key_pem: &[u8], cert_pem: Option<&[u8]>) -> Result<Key, XmlSecError> {
+        let key = Key::load(key_pem, ffi::xmlSecKeyDataFormat_xmlSecKeyDataFormatPem)?;
         if let Some(cert) = cert_pem {
             // SAFETY: key is a live xmlSecKey; the buffer outlives the call.
             let rc = unsafe {
@@ -239,23 +244,10 @@ impl Key {
 
     /// The public key of a certificate (DER).
     fn certificate(cert_der: &[u8]) -> Result<Key, XmlSecError> {
-        init()?;
-        clear_errors();
-        // SAFETY: as above.
-        let key = unsafe {
-            ffi::xmlSecOpenSSLAppKeyLoadMemory(
-                cert_der.as_ptr(),
-                cert_der.len() as _,
-                ffi::xmlSecKeyDataFormat_xmlSecKeyDataFormatCertDer,
-                ptr::null(),
-                ptr::null_mut(),
-                ptr::null_mut(),
-            )
-        };
-        if key.is_null() {
-            return Err(XmlSecError::Key(take_errors()));
-        }
-        Ok(Key(key))
+        Key::load(
+            cert_der,
+            ffi::xmlSecKeyDataFormat_xmlSecKeyDataFormatCertDer,
+        )
     }
 
     fn into_raw(self) -> *mut ffi::xmlSecKey {
