@@ -12,6 +12,7 @@ mod errors;
 mod helpers;
 mod logout;
 mod nemid;
+mod nemlogin;
 mod no_ui;
 mod openid_client;
 mod persistence;
