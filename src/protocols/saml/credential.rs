@@ -15,6 +15,8 @@ pub enum CredentialError {
     Key(openssl::error::ErrorStack),
     #[error("not an X.509 certificate: {0}")]
     Certificate(openssl::error::ErrorStack),
+    #[error("the certificate is not valid base64")]
+    Base64,
     #[error("the certificate does not belong to the private key")]
     Mismatch,
     #[error("the key is not RSA; SAML signatures here are RSA-SHA256")]
@@ -137,7 +139,7 @@ impl Certificate {
         let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
         let der = base64::engine::general_purpose::STANDARD
             .decode(compact)
-            .map_err(|_| CredentialError::Certificate(openssl::error::ErrorStack::get()))?;
+            .map_err(|_| CredentialError::Base64)?;
         Certificate::from_der(&der)
     }
 

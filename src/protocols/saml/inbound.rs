@@ -24,6 +24,8 @@ pub enum RequestProblem {
     },
     #[error("the request has no Issuer")]
     NoIssuer,
+    #[error("the Issuer's Format must be omitted or {NAMEID_ENTITY}, not {0}")]
+    IssuerFormat(String),
     #[error("no service provider is registered with entity ID {0}")]
     UnknownIssuer(String),
     #[error("the request is not signed; NemLog-in accepts signed requests only")]
@@ -75,7 +77,7 @@ fn issuer_sp(
         .ok_or(RequestProblem::NoIssuer)?;
     if let Some(format) = issuer.attribute("Format") {
         if format != NAMEID_ENTITY {
-            return Err(RequestProblem::NoIssuer);
+            return Err(RequestProblem::IssuerFormat(format.to_string()));
         }
     }
     let entity_id = issuer.text().unwrap_or_default().trim();

@@ -161,6 +161,19 @@ fn unknown_sps_foreign_acs_urls_and_misdirected_requests_get_an_error_page() {
         )),
         RequestProblem::WrongDestination { .. }
     ));
+    let email_issuer = authn_request("", "").replace(
+        "<saml:Issuer>",
+        "<saml:Issuer Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\">",
+    );
+    assert!(matches!(
+        page(parse(
+            &redirect(&email_issuer, None, Some(sp_key())),
+            &idp(),
+            &registry(),
+            NOW
+        )),
+        RequestProblem::IssuerFormat(_)
+    ));
     let logout = authn_request("", "").replace("AuthnRequest", "LogoutRequest");
     assert!(matches!(
         page(parse(
