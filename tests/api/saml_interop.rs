@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use mitid_sim::identity::Loa;
+use mitid_sim::identity::{Cvr, PrivilegeGroup, PrivilegeScope, PrivilegeUri};
 use mitid_sim::protocols::saml::authn_request::{self, AuthnRequest};
 use mitid_sim::protocols::saml::binding::{self, Field};
 use mitid_sim::protocols::saml::credential::Credential;
@@ -22,7 +23,7 @@ use mitid_sim::protocols::saml::logout;
 use mitid_sim::protocols::saml::metadata::idp_metadata;
 use mitid_sim::protocols::saml::response::{build_response, Delivery, ResponseFault};
 use mitid_sim::protocols::saml::sp::{ServiceProvider, SpRegistry};
-use mitid_sim::protocols::saml::subject::{PrivilegeGroup, Professional, Subject};
+use mitid_sim::protocols::saml::subject::{Professional, Subject};
 use mitid_sim::protocols::saml::vocabulary::{status, Profile, Status};
 use mitid_sim::protocols::saml::xmlsec::DataEncryption;
 
@@ -298,15 +299,16 @@ fn pysaml2_logs_an_employee_in_with_the_professional_attributes_and_decrypts_aes
     let mut employee = person(Loa::Substantial);
     employee.professional = Some(Professional {
         uuid: uuid::uuid!("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"),
-        cvr: "98765432".into(),
+        cvr: Cvr::parse("98765432").unwrap(),
         organisation_name: "Testfirma ApS".into(),
         rid: None,
         production_unit: None,
         se_number: None,
         authorized_to_represent: None,
         privileges: vec![PrivilegeGroup {
-            scope: "urn:dk:gov:saml:cvrNumberIdentifier:98765432".into(),
-            privileges: vec!["urn:dk:example:privilege:read".into()],
+            scope: PrivilegeScope::parse("urn:dk:gov:saml:cvrNumberIdentifier:98765432").unwrap(),
+            privileges: vec![PrivilegeUri::parse("urn:dk:example:privilege:read").unwrap()],
+            constraints: Default::default(),
         }],
     });
     let (answer, _) = world.respond(&request, &employee, &[], false);

@@ -3,9 +3,10 @@
 
 use base64::Engine;
 
-use super::subject::{PrivilegeGroup, Subject};
+use super::subject::Subject;
 use super::vocabulary::{attribute as a, loa_value, ATTRNAME_URI};
 use super::xml::escape;
+use crate::identity::PrivilegeGroup;
 
 /// Namespace of the OIO Basic Privilege Profile (`privilegesIntermediate`).
 pub const BASIC_PRIVILEGE_PROFILE_NS: &str = "http://itst.dk/oiosaml/basic_privilege_profile";
@@ -66,7 +67,7 @@ pub fn attributes(subject: &Subject) -> Vec<(&'static str, &'static str, String)
             Some(professional.uuid.to_string()),
         );
         optional(a::RID, "Rid", professional.rid.clone());
-        optional(a::CVR, "Cvr", Some(professional.cvr.clone()));
+        optional(a::CVR, "Cvr", Some(professional.cvr.to_string()));
         optional(
             a::ORG_NAME,
             "OrganizationName",
@@ -75,13 +76,19 @@ pub fn attributes(subject: &Subject) -> Vec<(&'static str, &'static str, String)
         optional(
             a::PRODUCTION_UNIT,
             "ProductionUnit",
-            professional.production_unit.clone(),
+            professional.production_unit.map(|p| p.to_string()),
         );
-        optional(a::SE_NUMBER, "SeNumber", professional.se_number.clone());
+        optional(
+            a::SE_NUMBER,
+            "SeNumber",
+            professional.se_number.map(|se| se.to_string()),
+        );
         optional(
             a::AUTHORIZED_TO_REPRESENT,
             "AuthorizedToRepresent",
-            professional.authorized_to_represent.clone(),
+            professional
+                .authorized_to_represent
+                .map(|cvr| cvr.to_string()),
         );
         if !professional.privileges.is_empty() {
             optional(
@@ -118,10 +125,20 @@ pub fn privileges_intermediate(groups: &[PrivilegeGroup]) -> String {
     for group in groups {
         xml.push_str(&format!(
             "<PrivilegeGroup Scope=\"{}\">",
-            escape(&group.scope)
+            escape(&group.scope.urn())
         ));
+        for (name, value) in &group.constraints {
+            xml.push_str(&format!(
+                "<Constraint Name=\"{}\">{}</Constraint>",
+                escape(name.as_str()),
+                escape(value)
+            ));
+        }
         for privilege in &group.privileges {
-            xml.push_str(&format!("<Privilege>{}</Privilege>", escape(privilege)));
+            xml.push_str(&format!(
+                "<Privilege>{}</Privilege>",
+                escape(privilege.as_str())
+            ));
         }
         xml.push_str("</PrivilegeGroup>");
     }

@@ -4,7 +4,7 @@
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::identity::Loa;
+use crate::identity::{Cvr, Loa, PNumber, PrivilegeGroup, SeNumber};
 
 /// A person authenticated by MitID (or NemID), with the optional professional part of a
 /// MitID Erhverv login.
@@ -34,31 +34,23 @@ pub struct Subject {
     pub professional: Option<Professional>,
 }
 
-/// The employee part of a professional login.
+/// The employee part of a professional login (from the domain's `ProfessionalIdentity`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Professional {
     /// The persistent professional UUID: the NameID
     /// `https://data.gov.dk/model/core/eid/professional/uuid/<uuid>` and the
     /// `…/professional/uuid/persistent` attribute.
     pub uuid: Uuid,
-    /// Eight digits; fictitious test CVRs start with 9.
-    pub cvr: String,
+    pub cvr: Cvr,
     pub organisation_name: String,
     /// Legacy NemID employee RID, when the employee has one.
     pub rid: Option<String>,
-    pub production_unit: Option<String>,
-    pub se_number: Option<String>,
-    /// CVR numbers this employee may represent.
-    pub authorized_to_represent: Option<String>,
+    pub production_unit: Option<PNumber>,
+    pub se_number: Option<SeNumber>,
+    /// The CVR number this employee may represent (a company signatory's own).
+    pub authorized_to_represent: Option<Cvr>,
     /// Rights granted in the organisation, released as an OIO Basic Privilege Profile.
     pub privileges: Vec<PrivilegeGroup>,
-}
-
-/// Privileges within one scope (usually `urn:dk:gov:saml:cvrNumberIdentifier:<cvr>`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PrivilegeGroup {
-    pub scope: String,
-    pub privileges: Vec<String>,
 }
 
 impl Subject {

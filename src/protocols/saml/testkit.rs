@@ -90,15 +90,26 @@ pub fn employee() -> super::subject::Subject {
     let mut subject = person();
     subject.professional = Some(super::subject::Professional {
         uuid: uuid::uuid!("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"),
-        cvr: "98765432".into(),
+        cvr: crate::identity::Cvr::parse("98765432").unwrap(),
         organisation_name: "Testfirma ApS".into(),
-        rid: Some("CVR:98765432-RID:12345678".into()),
-        production_unit: None,
+        rid: Some("12345678".into()),
+        production_unit: Some(crate::identity::PNumber::parse("1012345678").unwrap()),
         se_number: None,
-        authorized_to_represent: None,
-        privileges: vec![super::subject::PrivilegeGroup {
-            scope: "urn:dk:gov:saml:cvrNumberIdentifier:98765432".into(),
-            privileges: vec!["urn:dk:some_domain:myPrivilege1A".into()],
+        authorized_to_represent: Some(crate::identity::Cvr::parse("98765432").unwrap()),
+        privileges: vec![crate::identity::PrivilegeGroup {
+            scope: crate::identity::PrivilegeScope::parse(
+                "urn:dk:gov:saml:cvrNumberIdentifier:98765432",
+            )
+            .unwrap(),
+            privileges: vec![crate::identity::PrivilegeUri::parse(
+                "urn:dk:some_domain:myPrivilege1A",
+            )
+            .unwrap()],
+            constraints: [(
+                crate::identity::PrivilegeUri::parse("urn:dk:kombit:KLE").unwrap(),
+                "25.*".to_string(),
+            )]
+            .into(),
         }],
     });
     subject

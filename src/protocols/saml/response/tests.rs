@@ -164,3 +164,19 @@ fn the_decrypted_assertion_matches_the_oiosaml_3_attribute_profile() {
         insta::assert_snapshot!(format!("assertion_{name}"), redacted);
     }
 }
+
+#[test]
+fn privileges_travel_as_a_base64_oio_basic_privilege_profile() {
+    use base64::Engine;
+    let professional = employee().professional.unwrap();
+    let encoded =
+        crate::protocols::saml::attributes::privileges_intermediate(&professional.privileges);
+    let xml = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap(),
+    )
+    .unwrap();
+    roxmltree::Document::parse(&xml).expect("well-formed");
+    insta::assert_snapshot!("privileges_intermediate", xml.replace("><", ">\n<"));
+}
