@@ -4,3 +4,4 @@
 pub mod claims;
 pub mod fidelity;
 pub mod oidc;
+pub mod saml;
