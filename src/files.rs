@@ -1,9 +1,9 @@
 //! Writing files that hold secrets (private keys, client secrets, passwords) so that a
 //! crash at any moment leaves the old or the new content, never a torn file, and only the
-//! owner can read them.
+//! owner can read them; and the per-user folder they are kept in between runs.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A write that failed, naming the path.
 #[derive(Debug, thiserror::Error)]
@@ -48,4 +48,21 @@ pub fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Writ
         .and_then(|folder| folder.sync_all())
         .map_err(failed(dir))?;
     Ok(())
+}
+
+/// Environment variable that names the per-user folder, overriding the platform default.
+pub const HOME_VARIABLE: &str = "MITID_SIM_HOME";
+
+/// The per-user folder where mitid-sim keeps what must outlive a run without `--state-dir`
+/// (the signing certificates RPs pin, the local TLS CA): `$MITID_SIM_HOME` if set, else
+/// `$XDG_STATE_HOME/mitid-sim` (`~/.local/state/mitid-sim`) on Linux,
+/// `~/Library/Application Support/mitid-sim` on macOS, `%LOCALAPPDATA%\mitid-sim` on Windows.
+/// `None` when the platform names no such folder (no home directory).
+pub fn user_state_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(HOME_VARIABLE).filter(|dir| !dir.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .map(|dir| dir.join("mitid-sim"))
 }

@@ -171,22 +171,7 @@ pub fn kept_keys_dir() -> Option<PathBuf> {
     user_state_dir().map(|dir| dir.join(KEYS_FOLDER))
 }
 
-/// Environment variable that names the per-user folder, overriding the platform default.
-pub const HOME_VARIABLE: &str = "MITID_SIM_HOME";
-
-/// The per-user folder where mitid-sim keeps what must outlive a run without `--state-dir`
-/// (the signing certificates RPs pin, the local TLS CA): `$MITID_SIM_HOME` if set, else
-/// `$XDG_STATE_HOME/mitid-sim` (`~/.local/state/mitid-sim`) on Linux,
-/// `~/Library/Application Support/mitid-sim` on macOS, `%LOCALAPPDATA%\mitid-sim` on Windows.
-/// `None` when the platform names no such folder (no home directory).
-pub fn user_state_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os(HOME_VARIABLE).filter(|dir| !dir.is_empty()) {
-        return Some(PathBuf::from(dir));
-    }
-    dirs::state_dir()
-        .or_else(dirs::data_local_dir)
-        .map(|dir| dir.join("mitid-sim"))
-}
+pub use crate::files::{user_state_dir, HOME_VARIABLE};
 
 /// Temporary file (owner-only: the state holds private keys, client secrets and
 /// passwords), fsync, rename over the old file, fsync the folder.
