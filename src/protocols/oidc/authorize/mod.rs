@@ -1,0 +1,117 @@
+//! The authorization request (OIDC Core §3.1.2.1 with NEB's extensions), parsed once.
+//!
+//! Each file reads one concern: `client` who asks and where the answer goes, `response`
+//! what comes back, `scopes`, `pkce`, `prompt` (session reuse), `idp` (`idp_values` and
+//! `idp_params`), `simulation`, and `language`.
+
+mod client;
+mod idp;
+mod language;
+mod params;
+mod pkce;
+mod prompt;
+mod response;
+mod scopes;
+mod simulation;
+
+use std::sync::Arc;
+
+use super::clients::{Client, ClientRegistry};
+use super::error::OAuthError;
+use crate::flow::Idp;
+use crate::identity::Loa;
+
+pub use idp::MitidRequest;
+pub use language::Language;
+pub use prompt::Reauthentication;
+pub use simulation::IdentityHint;
+
+/// A validated authorization request, kept with the login until it ends.
+#[derive(Clone, Debug)]
+pub struct AuthorizeRequest {
+    pub client: Arc<Client>,
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub scopes: Vec<String>,
+    pub code_challenge: Option<String>,
+    pub language: Language,
+    pub prompt_login: bool,
+    /// `prompt=none`: answer from the SSO session or with `login_required`, never a page.
+    pub prompt_none: bool,
+    pub max_age: Option<u64>,
+    pub min_loa: Loa,
+    /// Every identity provider `idp_values` named, in order; more than one shows a chooser.
+    pub idp_choices: Vec<Idp>,
+    /// `idp_params.mitid.enable_step_up`: with `prompt=login`, raise an existing session's level.
+    pub enable_step_up: bool,
+    pub no_ui: Option<IdentityHint>,
+}
+
+impl AuthorizeRequest {
+    /// The IdP a login starts with when no chooser is shown: the first one offered.
+    pub fn first_idp(&self) -> Idp {
+        self.idp_choices.first().copied().unwrap_or_default()
+    }
+
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+/// Why a request was refused, and where the refusal goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// Client or redirect URI cannot be trusted: show a page, never redirect (RFC 6749 §4.1.2.1).
+    Page(String),
+    /// Tell the RP at its registered redirect URI.
+    Redirect {
+        redirect_uri: String,
+        state: Option<String>,
+        error: OAuthError,
+    },
+}
+
+pub fn parse(
+    pairs: Vec<(String, String)>,
+    clients: &ClientRegistry,
+) -> Result<AuthorizeRequest, Rejection> {
+    let params = params::Params::new(pairs);
+    let (client, redirect_uri) = client::resolve(&params, clients)?;
+    let state = params.get("state").map(str::to_string);
+    let refuse = |error: OAuthError| Rejection::Redirect {
+        redirect_uri: redirect_uri.clone(),
+        state: state.clone(),
+        error,
+    };
+
+    if let Some(key) = &params.repeated {
+        return Err(refuse(OAuthError::invalid_request(format!(
+            "parameter `{key}` appears more than once"
+        ))));
+    }
+    response::check(&params).map_err(refuse)?;
+    let scopes = scopes::parse(&params).map_err(refuse)?;
+    let code_challenge = pkce::parse(&params, &client).map_err(refuse)?;
+    let reauthentication = prompt::parse(&params).map_err(refuse)?;
+    let idp_choices = idp::choices(&params).map_err(refuse)?;
+    let mitid = idp::mitid(&params).map_err(refuse)?;
+    let no_ui = simulation::parse(&params, &client).map_err(refuse)?;
+
+    Ok(AuthorizeRequest {
+        state,
+        nonce: params.get("nonce").map(str::to_string),
+        scopes,
+        code_challenge,
+        language: Language::parse(params.get("language").or(params.get("ui_locales"))),
+        prompt_login: reauthentication.prompt_login,
+        prompt_none: reauthentication.prompt_none,
+        max_age: reauthentication.max_age,
+        min_loa: mitid.min_loa,
+        idp_choices,
+        enable_step_up: mitid.enable_step_up,
+        no_ui,
+        client,
+        redirect_uri,
+    })
+}
