@@ -416,6 +416,10 @@ fn admin_routes() -> actix_web::Scope<
         .route("/clients", web::post().to(register_client))
         .route("/clients/{client_id}", web::get().to(client))
         .route("/clients/{client_id}", web::delete().to(delete_client))
+        .route(
+            "/clients/{client_id}/sso-group",
+            web::put().to(set_sso_group),
+        )
         .route("/clients/{client_id}/faults", web::post().to(add_fault))
         .route(
             "/clients/{client_id}/faults",

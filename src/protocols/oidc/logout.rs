@@ -21,7 +21,7 @@ pub enum EndSessionOutcome {
         frontchannel: Vec<String>,
         /// The registered `post_logout_redirect_uri` with `state`, if the RP gave one.
         redirect: Option<String>,
-        /// The browser's own session ended (or there was none): drop its SSO cookie.
+        /// The browser has no session left with any client: drop its SSO cookie.
         clear_sso_cookie: bool,
     },
 }
@@ -121,18 +121,21 @@ impl Provider {
         if let Some(id) = hint.session {
             ended.extend(sessions.end(id, EndReason::RpLogout, now));
         }
-        let browser_session = browser_key.and_then(|key| sessions.for_browser(key, now));
-        let mut browser_logged_out = browser_session.is_none();
+        // The browser's own session for the hint's client, if it is the hint's citizen's
+        // (the hint may be from an earlier session of the same browser).
+        let browser_session =
+            browser_key.and_then(|key| sessions.for_browser(key, &client.sso_scope(), now));
         if let Some(session) = browser_session {
-            // The hint's citizen, whichever clients that browser session has seen.
             let same_citizen =
                 crate::protocols::claims::subject(client.organisation(), session.citizen)
                     == hint.subject;
             if same_citizen {
                 ended.extend(sessions.end(session.id, EndReason::RpLogout, now));
-                browser_logged_out = true;
             }
         }
+        // The cookie stays while it still carries the browser's sessions with other clients.
+        let browser_logged_out =
+            browser_key.is_none_or(|key| !sessions.browser_has_sessions(key, now));
         let frontchannel = ended
             .iter()
             .flat_map(|e| self.frontchannel_uris(e))

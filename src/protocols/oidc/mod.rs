@@ -159,7 +159,9 @@ impl Provider {
             }
         };
         let now = self.broker.clock.now();
-        let session = browser_key.and_then(|key| self.broker.sessions.for_browser(key, now));
+        let scope = request.client.sso_scope();
+        let session =
+            browser_key.and_then(|key| self.broker.sessions.for_browser(key, &scope, now));
         if request.no_ui.is_none() {
             if let Some(session) = session
                 .as_ref()
@@ -257,7 +259,7 @@ impl Provider {
     }
 
     /// The redirect back to the RP for a finished login: a code, or an error. A success
-    /// starts or refreshes the browser's SSO session.
+    /// starts or refreshes the browser's session for the client's SSO scope.
     pub fn finish(&self, login: Login<AuthorizeRequest>, browser_key: Option<&str>) -> Finished {
         let request = &login.request;
         let authentication = match login.outcome() {
@@ -279,7 +281,8 @@ impl Provider {
         };
         let now = self.broker.clock.now();
         let sessions = &self.broker.sessions;
-        let existing = browser_key.and_then(|key| sessions.for_browser(key, now));
+        let scope = request.client.sso_scope();
+        let existing = browser_key.and_then(|key| sessions.for_browser(key, &scope, now));
         let (session_id, sso) = match existing {
             Some(session) if session.citizen == authentication.citizen => {
                 let authentication = Authentication {
@@ -292,12 +295,13 @@ impl Provider {
             }
             other => {
                 if let Some(previous) = other {
-                    // Another citizen in the same browser: the old session ends for its RPs too.
+                    // Another citizen in the same browser and scope: the old session ends
+                    // for its RPs too.
                     if let Some(ended) = sessions.end(previous.id, EndReason::Replaced, now) {
                         self.announce_logout(ended);
                     }
                 }
-                let session = sessions.start(authentication.clone(), now);
+                let session = sessions.start(authentication.clone(), scope, browser_key, now);
                 (session.id, Some(session.browser_key))
             }
         };
