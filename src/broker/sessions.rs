@@ -315,6 +315,7 @@ mod tests {
             ial: Loa::Substantial,
             auth_time: NOW,
             cpr_verified: false,
+            psd2: false,
         }
     }
 

@@ -18,6 +18,8 @@ pub struct Authentication {
     pub auth_time: OffsetDateTime,
     /// The citizen confirmed their CPR number, so `dk.cpr` may be released.
     pub cpr_verified: bool,
+    /// PSD2-compliant: the RP asked for it and the authenticator has two factors.
+    pub psd2: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +39,8 @@ pub enum Failure {
     },
     CprNotMatched,
     CprTimedOut,
+    /// MitID refused a value of the request (`Requirements::mitid_refusal` says which).
+    ParameterRefused,
 }
 
 impl Failure {

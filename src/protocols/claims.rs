@@ -68,6 +68,10 @@ pub fn id_token(input: IdTokenInput<'_>) -> Map<String, Value> {
     if let Some(at_hash) = input.at_hash {
         map.insert("at_hash".into(), at_hash.into());
     }
+    // NEB issues mitid.psd2 only for a PSD2-compliant authentication (idp_params require_psd2).
+    if auth.psd2 {
+        map.insert("mitid.psd2".into(), "true".into());
+    }
     std::mem::take(map)
 }
 

@@ -22,6 +22,7 @@ use time::OffsetDateTime;
 use crate::broker::sessions::{EndReason, EndedSession, SsoSession};
 use crate::broker::Broker;
 use crate::flow::{Authentication, Failure, Login, Logins, Outcome, Requirements};
+use crate::identity::Identity;
 use crate::protocols::claims::{self, LoginRecord};
 use faults::TokenFault;
 
@@ -184,23 +185,37 @@ impl Provider {
                 ));
             }
         }
-        let requirements = Requirements {
+        let mut requirements = Requirements {
             client_name: request.client.name.clone(),
-            min_loa: request.min_loa,
+            level: request.mitid.level,
             idp: request.first_idp(),
             idp_choices: request.idp_choices.clone(),
             cpr_entry: request.has_scope("ssn"),
+            texts: request.mitid.texts.clone(),
+            require_psd2: request.mitid.require_psd2,
+            mitid_refusal: request.mitid.refusal.clone(),
+        };
+        // MitID's uuid_hint and cpr_hint start the flow for that citizen.
+        let hinted = match self.hinted_citizen(&request.mitid.identity_hints) {
+            Ok(citizen) => citizen,
+            Err(refusal) => {
+                requirements.mitid_refusal.get_or_insert(refusal);
+                None
+            }
         };
         let hint = request.no_ui.clone();
-        let step_up = request.enable_step_up && request.prompt_login;
+        // Step-up needs prompt=login and a level above the session's (NEB's enable_step_up).
+        let step_up = request.mitid.enable_step_up
+            && request.prompt_login
+            && session.as_ref().is_some_and(|s| {
+                !request
+                    .mitid
+                    .level
+                    .met_by(s.authentication.ial, s.authentication.proof.aal)
+            });
         let mut login = Login::new(request, requirements, &self.broker);
         if let Some(hint) = hint {
-            let citizen = match &hint {
-                IdentityHint::Uuid(uuid) => self.broker.identities.by_uuid(*uuid),
-                IdentityHint::Username(name) => self.broker.identities.by_user_id(name),
-                IdentityHint::Cpr(cpr) => self.broker.identities.by_cpr(cpr),
-            };
-            let Some(citizen) = citizen else {
+            let Some(citizen) = self.citizen_for(&hint) else {
                 let error = OAuthError::invalid_request("login_hint: no citizen matches the hint");
                 return AuthorizeOutcome::redirect(self.error_redirect(
                     &login.request.redirect_uri,
@@ -215,11 +230,13 @@ impl Provider {
                 sso: finished.sso,
             };
         }
-        // Step-up keeps the session's citizen: the login goes straight to the authenticators.
-        if let Some(citizen) = session
+        // Step-up keeps the session's citizen, a hint names one: the login goes straight
+        // to the authenticators.
+        let known = session
             .filter(|_| step_up)
             .and_then(|s| self.broker.identities.by_uuid(s.citizen))
-        {
+            .or(hinted);
+        if let Some(citizen) = known {
             login.start_as(&self.broker, &citizen);
         }
         let outcome = AuthorizeOutcome::ShowLogin {
@@ -228,6 +245,38 @@ impl Provider {
         };
         self.logins.insert(login);
         outcome
+    }
+
+    fn citizen_for(&self, hint: &IdentityHint) -> Option<Arc<Identity>> {
+        let identities = &self.broker.identities;
+        match hint {
+            IdentityHint::Uuid(uuid) => identities.by_uuid(*uuid),
+            IdentityHint::Username(name) => identities.by_user_id(name),
+            IdentityHint::Cpr(cpr) => identities.by_cpr(cpr),
+        }
+    }
+
+    /// The citizen MitID's `uuid_hint` / `cpr_hint` name, or why MitID refuses them.
+    fn hinted_citizen(&self, hints: &[IdentityHint]) -> Result<Option<Arc<Identity>>, String> {
+        let mut found: Option<Arc<Identity>> = None;
+        for hint in hints {
+            let citizen = self.citizen_for(hint).ok_or_else(|| match hint {
+                IdentityHint::Uuid(uuid) => {
+                    format!("idp_params.mitid.uuid_hint: no MitID identity has UUID {uuid}")
+                }
+                IdentityHint::Cpr(cpr) => {
+                    format!("idp_params.mitid.cpr_hint: no MitID identity has CPR {cpr}")
+                }
+                IdentityHint::Username(name) => format!("no MitID identity has user ID {name}"),
+            })?;
+            if found.as_ref().is_some_and(|f| f.uuid != citizen.uuid) {
+                return Err(
+                    "idp_params.mitid.uuid_hint and cpr_hint name different identities".into(),
+                );
+            }
+            found = Some(citizen);
+        }
+        Ok(found)
     }
 
     /// Whether the browser's session answers this request without a new authentication.
@@ -255,7 +304,7 @@ impl Provider {
             && still_usable
             && cpr_ok
             && request.idp_choices.contains(&auth.idp)
-            && auth.loa >= request.min_loa
+            && request.mitid.level.met_by(auth.ial, auth.proof.aal)
     }
 
     /// The redirect back to the RP for a finished login: a code, or an error. A success
@@ -486,6 +535,7 @@ fn failure_error(failure: Failure) -> OAuthError {
         Failure::CardExhausted { .. } => (ErrorCode::AccessDenied, "nemid_code_card_exhausted"),
         Failure::CprNotMatched => (ErrorCode::AccessDenied, "cpr_not_matched"),
         Failure::CprTimedOut => (ErrorCode::AccessDenied, "cpr_entry_timeout"),
+        Failure::ParameterRefused => (ErrorCode::InvalidRequest, "mitid_invalid_idp_params"),
     };
     OAuthError::new(code, description)
 }

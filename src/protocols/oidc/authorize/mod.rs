@@ -5,6 +5,7 @@
 //! `idp_params`), `simulation`, and `language`.
 
 mod client;
+mod hint;
 mod idp;
 mod language;
 mod params;
@@ -19,12 +20,11 @@ use std::sync::Arc;
 use super::clients::{Client, ClientRegistry};
 use super::error::OAuthError;
 use crate::flow::Idp;
-use crate::identity::Loa;
 
+pub use hint::IdentityHint;
 pub use idp::MitidRequest;
 pub use language::Language;
 pub use prompt::Reauthentication;
-pub use simulation::IdentityHint;
 
 /// A validated authorization request, kept with the login until it ends.
 #[derive(Clone, Debug)]
@@ -40,11 +40,10 @@ pub struct AuthorizeRequest {
     /// `prompt=none`: answer from the SSO session or with `login_required`, never a page.
     pub prompt_none: bool,
     pub max_age: Option<u64>,
-    pub min_loa: Loa,
     /// Every identity provider `idp_values` named, in order; more than one shows a chooser.
     pub idp_choices: Vec<Idp>,
-    /// `idp_params.mitid.enable_step_up`: with `prompt=login`, raise an existing session's level.
-    pub enable_step_up: bool,
+    /// What `idp_params.mitid` asks of the MitID login.
+    pub mitid: MitidRequest,
     pub no_ui: Option<IdentityHint>,
 }
 
@@ -107,9 +106,8 @@ pub fn parse(
         prompt_login: reauthentication.prompt_login,
         prompt_none: reauthentication.prompt_none,
         max_age: reauthentication.max_age,
-        min_loa: mitid.min_loa,
         idp_choices,
-        enable_step_up: mitid.enable_step_up,
+        mitid,
         no_ui,
         client,
         redirect_uri,
