@@ -271,9 +271,11 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
-    /// A page-less login via `simulation=no-ui`.
-    pub async fn no_ui_login(&self, hint: &str, extra: &[(&str, &str)]) -> String {
-        let mut params = vec![("simulation", "no-ui"), ("login_hint", hint)];
+    /// A page-less login via NEB's `simulation=no-ui <identity>` (`uuid:`, `username:`,
+    /// `cpr:`).
+    pub async fn no_ui_login(&self, identity: &str, extra: &[(&str, &str)]) -> String {
+        let simulation = format!("no-ui {identity}");
+        let mut params = vec![("simulation", simulation.as_str())];
         params.extend_from_slice(extra);
         let response = self.get(&self.authorize_url(&params)).await;
         assert_is_redirect_to(&response, REDIRECT_URI)

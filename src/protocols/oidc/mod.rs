@@ -26,7 +26,9 @@ use crate::identity::Identity;
 use crate::protocols::claims::{self, LoginRecord};
 use faults::TokenFault;
 
-pub use authorize::{AuthorizeRequest, IdentityHint, Language, Rejection};
+pub use authorize::{
+    AuthorizeRequest, IdentityHint, Language, Rejection, Simulation, SimulationMode,
+};
 pub use clients::{Client, ClientRegistry};
 pub use error::{ErrorCode, OAuthError};
 
@@ -159,11 +161,31 @@ impl Provider {
                 ))
             }
         };
+        // The citizen NEB's simulation mode names, if it names one.
+        let simulated = match request.simulation.as_ref().map(|s| &s.identities) {
+            Some(identities) if !identities.is_empty() => {
+                match self.simulated_citizen(identities) {
+                    Ok(citizen) => Some(citizen),
+                    Err(error) => {
+                        return AuthorizeOutcome::redirect(self.error_redirect(
+                            &request.redirect_uri,
+                            request.state.as_deref(),
+                            &error,
+                        ))
+                    }
+                }
+            }
+            _ => None,
+        };
+        let no_ui = request
+            .simulation
+            .as_ref()
+            .is_some_and(|s| s.mode == SimulationMode::NoUi);
         let now = self.broker.clock.now();
         let scope = request.client.sso_scope();
         let session =
             browser_key.and_then(|key| self.broker.sessions.for_browser(key, &scope, now));
-        if request.no_ui.is_none() {
+        if !no_ui {
             if let Some(session) = session
                 .as_ref()
                 .filter(|s| self.session_satisfies(s, &request, now))
@@ -203,7 +225,6 @@ impl Provider {
                 None
             }
         };
-        let hint = request.no_ui.clone();
         // Step-up needs prompt=login and a level above the session's (NEB's enable_step_up).
         let step_up = request.mitid.enable_step_up
             && request.prompt_login
@@ -214,27 +235,20 @@ impl Provider {
                     .met_by(s.authentication.ial, s.authentication.proof.aal)
             });
         let mut login = Login::new(request, requirements, &self.broker);
-        if let Some(hint) = hint {
-            let Some(citizen) = self.citizen_for(&hint) else {
-                let error = OAuthError::invalid_request("login_hint: no citizen matches the hint");
-                return AuthorizeOutcome::redirect(self.error_redirect(
-                    &login.request.redirect_uri,
-                    login.request.state.as_deref(),
-                    &error,
-                ));
-            };
-            login.authenticate_directly(&self.broker, &citizen);
+        if let Some(citizen) = simulated.as_ref().filter(|_| no_ui) {
+            login.authenticate_directly(&self.broker, citizen);
             let finished = self.finish(login, browser_key);
             return AuthorizeOutcome::Redirect {
                 location: finished.location,
                 sso: finished.sso,
             };
         }
-        // Step-up keeps the session's citizen, a hint names one: the login goes straight
-        // to the authenticators.
+        // Step-up keeps the session's citizen, simulation (ui) or a hint names one: the
+        // login goes straight to the authenticators.
         let known = session
             .filter(|_| step_up)
             .and_then(|s| self.broker.identities.by_uuid(s.citizen))
+            .or(simulated)
             .or(hinted);
         if let Some(citizen) = known {
             login.start_as(&self.broker, &citizen);
@@ -254,6 +268,23 @@ impl Provider {
             IdentityHint::Username(name) => identities.by_user_id(name),
             IdentityHint::Cpr(cpr) => identities.by_cpr(cpr),
         }
+    }
+
+    /// The citizen the simulation parameter names, or NEB's error for it.
+    fn simulated_citizen(&self, hints: &[IdentityHint]) -> Result<Arc<Identity>, OAuthError> {
+        let mut found: Option<Arc<Identity>> = None;
+        for hint in hints {
+            let citizen = self.citizen_for(hint).ok_or_else(|| {
+                OAuthError::new(ErrorCode::AccessDenied, authorize::simulation::UNKNOWN_USER)
+            })?;
+            if found.as_ref().is_some_and(|f| f.uuid != citizen.uuid) {
+                return Err(OAuthError::invalid_request(
+                    authorize::simulation::ERROR_PARAMETER,
+                ));
+            }
+            found = Some(citizen);
+        }
+        found.ok_or_else(|| OAuthError::invalid_request(authorize::simulation::ERROR_PARAMETER))
     }
 
     /// The citizen MitID's `uuid_hint` / `cpr_hint` name, or why MitID refuses them.

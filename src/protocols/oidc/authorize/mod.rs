@@ -13,7 +13,7 @@ mod pkce;
 mod prompt;
 mod response;
 mod scopes;
-mod simulation;
+pub mod simulation;
 
 use std::sync::Arc;
 
@@ -25,6 +25,7 @@ pub use hint::IdentityHint;
 pub use idp::MitidRequest;
 pub use language::Language;
 pub use prompt::Reauthentication;
+pub use simulation::{Simulation, SimulationMode};
 
 /// A validated authorization request, kept with the login until it ends.
 #[derive(Clone, Debug)]
@@ -44,7 +45,8 @@ pub struct AuthorizeRequest {
     pub idp_choices: Vec<Idp>,
     /// What `idp_params.mitid` asks of the MitID login.
     pub mitid: MitidRequest,
-    pub no_ui: Option<IdentityHint>,
+    /// NEB's simulation mode, for clients entitled to it.
+    pub simulation: Option<Simulation>,
 }
 
 impl AuthorizeRequest {
@@ -95,7 +97,7 @@ pub fn parse(
     let reauthentication = prompt::parse(&params).map_err(refuse)?;
     let idp_choices = idp::choices(&params).map_err(refuse)?;
     let mitid = idp::mitid(&params).map_err(refuse)?;
-    let no_ui = simulation::parse(&params, &client).map_err(refuse)?;
+    let simulation = simulation::parse(&params, &client).map_err(refuse)?;
 
     Ok(AuthorizeRequest {
         state,
@@ -108,7 +110,7 @@ pub fn parse(
         max_age: reauthentication.max_age,
         idp_choices,
         mitid,
-        no_ui,
+        simulation,
         client,
         redirect_uri,
     })
