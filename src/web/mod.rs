@@ -227,6 +227,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(oidc::backend_logout),
         )
         .route(
+            &format!("{op}{}", paths::ERROR_PAGE),
+            web::get().to(oidc::error_page),
+        )
+        .route(
+            &format!("{op}{}", paths::LOGOUT_PAGE),
+            web::get().to(oidc::logout_page),
+        )
+        .route(
             &format!("{op}{}", paths::REVOCATION),
             web::post().to(oidc::revocation),
         )

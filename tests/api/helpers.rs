@@ -282,6 +282,36 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// The record's last exchange at `endpoint` (what the broker kept of the request).
+    pub fn last_exchange(&self, endpoint: &str) -> mitid_sim::protocols::oidc::record::Exchange {
+        self.sim
+            .provider()
+            .recorder
+            .list(None, None)
+            .into_iter()
+            .filter(|e| e.endpoint == endpoint)
+            .max_by_key(|e| e.seq)
+            .unwrap_or_else(|| panic!("no {endpoint} request was recorded"))
+    }
+
+    /// An invalid authorization request, as NEB answers it: a 302 to the broker's own error
+    /// page (never the RP), which shows the error. Returns the page.
+    pub async fn follow_to_error_page(&self, response: Response) -> Page {
+        assert_eq!(response.status(), StatusCode::FOUND, "NEB answers 302");
+        let to = location(&response);
+        let prefix = format!("{}/op/Error?errorId=CfDJ8", self.sim.base_url());
+        assert!(to.starts_with(&prefix), "went to {to}, not the error page");
+        assert_eq!(
+            response.headers()["cache-control"],
+            "no-store, no-cache, max-age=0"
+        );
+        let page = self.page(&to).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        page
+    }
+}
+
 /// The step a login page is at (`data-step` on its heading).
 pub fn step_of(page: &Page) -> String {
     let marker = "data-step=\"";

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::authorize::{self, AuthorizeRequest, IdentityHint, Rejection, SimulationMode};
+use super::callback::ReturnTo;
 use super::error::{ErrorCode, OAuthError};
+use super::error_page::BrokerError;
 use super::Provider;
 use crate::broker::sessions::{EndReason, SsoSession};
 use crate::flow::{Authentication, Failure, Login, Outcome, Requirements};
@@ -16,16 +18,14 @@ use crate::identity::Identity;
 /// What the authorize endpoint does with a request.
 pub enum AuthorizeOutcome {
     /// Show the login pages; the browser gets the login's binding cookie.
-    ShowLogin {
-        login_id: String,
-        binding: String,
-    },
+    ShowLogin { login_id: String, binding: String },
     /// Back to the RP; `sso` is a new SSO cookie value for the browser.
     Redirect {
         location: String,
         sso: Option<String>,
     },
-    ErrorPage(String),
+    /// An invalid request: NEB's own error page (`location`), never the RP.
+    ErrorPage { location: String, error: OAuthError },
 }
 
 impl AuthorizeOutcome {
@@ -51,19 +51,29 @@ impl Provider {
     ) -> AuthorizeOutcome {
         let request = match authorize::parse(pairs, &self.clients) {
             Ok(request) => request,
-            Err(Rejection::Page(message)) => return AuthorizeOutcome::ErrorPage(message),
+            Err(Rejection::Page { error, client_id }) => {
+                tracing::info!(client = ?client_id, %error, "invalid authorization request");
+                return AuthorizeOutcome::ErrorPage {
+                    location: self.error_page(&error, client_id.as_deref()),
+                    error,
+                };
+            }
             Err(Rejection::Redirect {
+                client_id,
                 redirect_uri,
                 state,
                 error,
             }) => {
-                return AuthorizeOutcome::redirect(self.error_redirect(
-                    &redirect_uri,
-                    state.as_deref(),
-                    &error,
-                ))
+                let to = ReturnTo {
+                    client_id: &client_id,
+                    redirect_uri: &redirect_uri,
+                    state: state.as_deref(),
+                };
+                let browser_state = self.browser_state(&client_id, browser_key);
+                return AuthorizeOutcome::redirect(self.error_redirect(to, &browser_state, &error));
             }
         };
+        let browser_state = self.browser_state(&request.client.client_id, browser_key);
         // The citizen NEB's simulation mode names, if it names one.
         let simulated = match request.simulation.as_ref().map(|s| &s.identities) {
             Some(identities) if !identities.is_empty() => {
@@ -71,8 +81,8 @@ impl Provider {
                     Ok(citizen) => Some(citizen),
                     Err(error) => {
                         return AuthorizeOutcome::redirect(self.error_redirect(
-                            &request.redirect_uri,
-                            request.state.as_deref(),
+                            request.return_to(),
+                            &browser_state,
                             &error,
                         ))
                     }
@@ -104,8 +114,8 @@ impl Provider {
                     "prompt=none, but the citizen has no session at the broker that meets the request",
                 );
                 return AuthorizeOutcome::redirect(self.error_redirect(
-                    &request.redirect_uri,
-                    request.state.as_deref(),
+                    request.return_to(),
+                    &browser_state,
                     &error,
                 ));
             }
@@ -162,6 +172,34 @@ impl Provider {
         };
         self.logins.insert(login);
         outcome
+    }
+
+    /// NEB's error page for an invalid request.
+    pub fn error_page(&self, error: &OAuthError, client_id: Option<&str>) -> String {
+        let sealed = self.error_pages.seal(&BrokerError::new(
+            error,
+            client_id,
+            self.broker.clock.unix(),
+        ));
+        super::append_query(
+            &self.endpoint(super::paths::ERROR_PAGE),
+            &[("errorId", sealed.as_str())],
+        )
+    }
+
+    /// The browser's session with the client (or its SSO group), for `session_state`.
+    fn browser_state(&self, client_id: &str, browser_key: Option<&str>) -> String {
+        let now = self.broker.clock.now();
+        self.clients
+            .get(client_id)
+            .zip(browser_key)
+            .and_then(|(client, key)| {
+                self.broker
+                    .sessions
+                    .for_browser(key, &client.sso_scope(), now)
+            })
+            .map(|session| session.id.to_string())
+            .unwrap_or_default()
     }
 
     fn citizen_for(&self, hint: &IdentityHint) -> Option<Arc<Identity>> {
@@ -252,12 +290,9 @@ impl Provider {
                     Some(Outcome::Failed(failure)) => failure_error(*failure),
                     _ => OAuthError::new(ErrorCode::ServerError, "the login had not finished"),
                 };
+                let browser_state = self.browser_state(&request.client.client_id, browser_key);
                 return Finished {
-                    location: self.error_redirect(
-                        &request.redirect_uri,
-                        request.state.as_deref(),
-                        &error,
-                    ),
+                    location: self.error_redirect(request.return_to(), &browser_state, &error),
                     sso: None,
                 };
             }

@@ -12,8 +12,10 @@ use crate::broker::sessions::{EndReason, EndedSession};
 /// What the logout page does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EndSessionOutcome {
-    /// The request cannot be trusted: show why, never redirect.
-    ErrorPage(String),
+    /// No usable `id_token_hint` (or an unregistered `post_logout_redirect_uri`): nothing
+    /// ends, and the browser goes to the broker's logout page, never to the RP. Recorded at
+    /// NEB, which ignores `post_logout_redirect_uri` then and shows no error.
+    NotLoggedOut(String),
     LoggedOut {
         /// The client whose id_token_hint asked.
         client_id: String,
@@ -77,23 +79,23 @@ impl Provider {
                 .filter(|v| !v.is_empty())
         };
         let Some(token) = get("id_token_hint") else {
-            return EndSessionOutcome::ErrorPage(
+            return EndSessionOutcome::NotLoggedOut(
                 "The logout request has no id_token_hint; the broker logs out only with one."
                     .into(),
             );
         };
         let hint = match self.verify_hint(token).await {
             Ok(hint) => hint,
-            Err(problem) => return EndSessionOutcome::ErrorPage(problem),
+            Err(problem) => return EndSessionOutcome::NotLoggedOut(problem),
         };
         if let Some(client_id) = get("client_id").filter(|id| *id != hint.client_id) {
-            return EndSessionOutcome::ErrorPage(format!(
+            return EndSessionOutcome::NotLoggedOut(format!(
                 "client_id `{client_id}` is not the audience of the id_token_hint (`{}`).",
                 hint.client_id
             ));
         }
         let Some(client) = self.clients.get(&hint.client_id) else {
-            return EndSessionOutcome::ErrorPage(format!(
+            return EndSessionOutcome::NotLoggedOut(format!(
                 "The client `{}` is not registered.",
                 hint.client_id
             ));
@@ -107,7 +109,7 @@ impl Provider {
                 Some(append_query(uri, &pairs))
             }
             Some(uri) => {
-                return EndSessionOutcome::ErrorPage(format!(
+                return EndSessionOutcome::NotLoggedOut(format!(
                     "post_logout_redirect_uri `{uri}` is not registered for client `{}`.",
                     client.client_id
                 ))

@@ -6,6 +6,7 @@ pub mod callback;
 pub mod clients;
 pub mod discovery;
 pub mod error;
+pub mod error_page;
 pub mod faults;
 pub mod grants;
 pub mod login;
@@ -43,6 +44,10 @@ pub mod paths {
     pub const REVOCATION: &str = "/connect/revocation";
     pub const INTROSPECTION: &str = "/connect/introspect";
     pub const BACKEND_LOGOUT: &str = "/api/v1/session/logout";
+    /// NEB's own error page, where invalid authorization requests end.
+    pub const ERROR_PAGE: &str = "/Error";
+    /// NEB's logout page, where end session sends a browser without a usable hint.
+    pub const LOGOUT_PAGE: &str = "/Account/Logout";
 }
 
 #[derive(Clone, Debug)]
@@ -76,6 +81,8 @@ pub struct Provider {
     pub backchannel: backchannel::Backchannel,
     pub faults: faults::Faults,
     pub recorder: record::Recorder,
+    /// Seals the errors NEB's error page (`<issuer>/Error?errorId=`) shows.
+    pub error_pages: error_page::ErrorPages,
     /// An issuer the discovery document announces instead of the real one (fault T09).
     pub discovery_issuer: arc_swap::ArcSwapOption<String>,
     /// Where runtime changes are kept across restarts (`--state-dir`).
@@ -101,6 +108,7 @@ impl Provider {
             backchannel: backchannel::Backchannel::new(backchannel::RetryPolicy::default()),
             faults: faults::Faults::default(),
             recorder: record::Recorder::default(),
+            error_pages: error_page::ErrorPages::default(),
             discovery_issuer: arc_swap::ArcSwapOption::empty(),
             state: None,
         }

@@ -63,14 +63,30 @@ impl AuthorizeRequest {
 /// Why a request was refused, and where the refusal goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
-    /// Client or redirect URI cannot be trusted: show a page, never redirect (RFC 6749 §4.1.2.1).
-    Page(String),
-    /// Tell the RP at its registered redirect URI.
+    /// An invalid request: NEB's own error page, never the RP (OIDC: "the end-user will
+    /// only be redirected back to the service provider if the authorization request is
+    /// valid"; recorded as a redirect to `/op/Error?errorId=…`).
+    Page {
+        error: OAuthError,
+        /// The registered client the request named, if it named one.
+        client_id: Option<String>,
+    },
+    /// A NEB error code the RP receives at its registered redirect URI.
     Redirect {
+        client_id: String,
         redirect_uri: String,
         state: Option<String>,
         error: OAuthError,
     },
+}
+
+impl Rejection {
+    fn page(error: OAuthError) -> Self {
+        Rejection::Page {
+            error,
+            client_id: None,
+        }
+    }
 }
 
 pub fn parse(
@@ -80,24 +96,29 @@ pub fn parse(
     let params = params::Params::new(pairs);
     let (client, redirect_uri) = client::resolve(&params, clients)?;
     let state = params.get("state").map(str::to_string);
-    let refuse = |error: OAuthError| Rejection::Redirect {
-        redirect_uri: redirect_uri.clone(),
-        state: state.clone(),
+    let invalid = |error: OAuthError| Rejection::Page {
         error,
+        client_id: Some(client.client_id.clone()),
     };
 
     if let Some(key) = &params.repeated {
-        return Err(refuse(OAuthError::invalid_request(format!(
+        return Err(invalid(OAuthError::invalid_request(format!(
             "parameter `{key}` appears more than once"
         ))));
     }
-    response::check(&params).map_err(refuse)?;
-    let scopes = scopes::parse(&params).map_err(refuse)?;
-    let code_challenge = pkce::parse(&params, &client).map_err(refuse)?;
-    let reauthentication = prompt::parse(&params).map_err(refuse)?;
-    let idp_choices = idp::choices(&params).map_err(refuse)?;
-    let mitid = idp::mitid(&params).map_err(refuse)?;
-    let simulation = simulation::parse(&params, &client).map_err(refuse)?;
+    response::check(&params).map_err(invalid)?;
+    let scopes = scopes::parse(&params).map_err(invalid)?;
+    let code_challenge = pkce::parse(&params, &client).map_err(invalid)?;
+    let reauthentication = prompt::parse(&params).map_err(invalid)?;
+    let idp_choices = idp::choices(&params).map_err(invalid)?;
+    let mitid = idp::mitid(&params).map_err(invalid)?;
+    // Simulation errors are NEB error codes, and those reach the RP.
+    let simulation = simulation::parse(&params, &client).map_err(|error| Rejection::Redirect {
+        client_id: client.client_id.clone(),
+        redirect_uri: redirect_uri.clone(),
+        state: state.clone(),
+        error,
+    })?;
 
     Ok(AuthorizeRequest {
         state,
