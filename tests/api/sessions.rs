@@ -514,3 +514,50 @@ async fn an_sso_group_set_through_the_admin_api_shares_sessions_from_the_next_lo
         .unwrap();
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn back_end_logout_and_max_age_keep_to_the_clients_own_session() {
+    let (a, b) = (backchannel_ok().await, backchannel_ok().await);
+    let app = spawn_rps(&a, &b, None).await;
+    let mut tokens = Vec::new();
+    for (client, secret, redirect) in [("rp-a", "secret-a", RP_A), ("rp-b", "secret-b", RP_B)] {
+        let callback = app
+            .drive_login(
+                "app.approve",
+                &[("client_id", client), ("redirect_uri", redirect)],
+            )
+            .await;
+        tokens.push(app.rp_tokens(client, secret, redirect, &callback).await);
+        app.sim.clock().advance(Duration::seconds(30));
+    }
+    // max_age is judged against each client's own session: rp-a's is 60 s old, rp-b's 30.
+    let response = app
+        .get(&app.rp_authorize_url("rp-a", RP_A, &[("max_age", "45")]))
+        .await;
+    assert_is_redirect_to(&response, "/login/");
+    let response = app
+        .get(&app.rp_authorize_url("rp-b", RP_B, &[("max_age", "45")]))
+        .await;
+    assert!(query_of(&assert_is_redirect_to(&response, RP_B)).contains_key("code"));
+
+    let response = app
+        .browser
+        .post(app.url("/op/api/v1/session/logout"))
+        .form(&[("id_token", tokens[0]["id_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    wait_for_logout_tokens(&a, 1).await;
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    assert!(
+        logout_tokens(&b).await.is_empty(),
+        "rp-b's session is another one"
+    );
+    let info: Value = app.userinfo_of(&tokens[1]).await.json().await.unwrap();
+    assert_eq!(info["session_is_active"], "true");
+    let response = app
+        .get(&app.rp_authorize_url("rp-b", RP_B, &[("prompt", "none")]))
+        .await;
+    assert!(query_of(&assert_is_redirect_to(&response, RP_B)).contains_key("code"));
+}
