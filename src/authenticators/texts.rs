@@ -78,9 +78,18 @@ impl Serialize for ActionText {
 
 /// The service's own words about the transaction ("Overfør 100 kr. til …"), sent base64
 /// encoded and shown decoded, at most 130 characters.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct ReferenceText(String);
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReferenceText {
+    text: String,
+    /// As the RP sent it: NEB passes the reference text through into its tokens encoded.
+    encoded: String,
+}
+
+impl Serialize for ReferenceText {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
 
 impl ReferenceText {
     pub const MAX_CHARS: usize = 130;
@@ -103,17 +112,25 @@ impl ReferenceText {
         if text.trim().is_empty() {
             return Err("the decoded text is empty".into());
         }
-        Ok(Self(text))
+        Ok(Self {
+            text,
+            encoded: encoded.to_string(),
+        })
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
+    }
+
+    /// The base64 the RP sent.
+    pub fn encoded(&self) -> &str {
+        &self.encoded
     }
 }
 
 impl fmt::Display for ReferenceText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
     }
 }
 
@@ -142,6 +159,7 @@ mod tests {
     fn reference_texts_are_base64_of_at_most_130_characters() {
         let text = ReferenceText::from_base64("VGVzdCByZWZlcmVuY2UgdGV4dA==").unwrap();
         assert_eq!(text.as_str(), "Test reference text");
+        assert_eq!(text.encoded(), "VGVzdCByZWZlcmVuY2UgdGV4dA==");
         let danish = STANDARD.encode("Overfør 100 kr. til Ærø Æbler");
         assert_eq!(
             ReferenceText::from_base64(&danish).unwrap().as_str(),
