@@ -51,41 +51,22 @@ impl Provider {
     ) -> AuthorizeOutcome {
         let request = match authorize::parse(pairs, &self.clients) {
             Ok(request) => request,
-            Err(Rejection::Page { error, client_id }) => {
-                tracing::info!(client = ?client_id, %error, "invalid authorization request");
-                return AuthorizeOutcome::ErrorPage {
-                    location: self.error_page(&error, client_id.as_deref()),
-                    error,
-                };
-            }
-            Err(Rejection::Redirect {
-                client_id,
-                redirect_uri,
-                state,
-                error,
-            }) => {
-                let to = ReturnTo {
-                    client_id: &client_id,
-                    redirect_uri: &redirect_uri,
-                    state: state.as_deref(),
-                };
-                let browser_state = self.browser_state(&client_id, browser_key);
-                return AuthorizeOutcome::redirect(self.error_redirect(to, &browser_state, &error));
-            }
+            Err(rejection) => return self.refuse(rejection, browser_key),
         };
         let browser_state = self.browser_state(&request.client.client_id, browser_key);
+        let to_rp = |error: OAuthError| {
+            AuthorizeOutcome::redirect(self.error_redirect(
+                request.return_to(),
+                &browser_state,
+                &error,
+            ))
+        };
         // The citizen NEB's simulation mode names, if it names one.
         let simulated = match request.simulation.as_ref().map(|s| &s.identities) {
             Some(identities) if !identities.is_empty() => {
                 match self.simulated_citizen(identities) {
                     Ok(citizen) => Some(citizen),
-                    Err(error) => {
-                        return AuthorizeOutcome::redirect(self.error_redirect(
-                            request.return_to(),
-                            &browser_state,
-                            &error,
-                        ))
-                    }
+                    Err(error) => return to_rp(error),
                 }
             }
             _ => None,
@@ -109,44 +90,22 @@ impl Provider {
                 return AuthorizeOutcome::redirect(location);
             }
             if request.prompt_none {
-                let error = OAuthError::new(
+                return to_rp(OAuthError::new(
                     ErrorCode::LoginRequired,
                     "prompt=none, but the citizen has no session at the broker that meets the request",
-                );
-                return AuthorizeOutcome::redirect(self.error_redirect(
-                    request.return_to(),
-                    &browser_state,
-                    &error,
                 ));
             }
         }
-        let mut requirements = Requirements {
-            client_name: request.client.name.clone(),
-            level: request.mitid.level,
-            idp: request.first_idp(),
-            idp_choices: request.idp_choices.clone(),
-            cpr_entry: request.has_scope("ssn"),
-            texts: request.mitid.texts.clone(),
-            require_psd2: request.mitid.require_psd2,
-            mitid_refusal: request.mitid.refusal.clone(),
-        };
-        // MitID's uuid_hint and cpr_hint start the flow for that citizen.
-        let hinted = match self.hinted_citizen(&request.mitid.identity_hints) {
-            Ok(citizen) => citizen,
-            Err(refusal) => {
-                requirements.mitid_refusal.get_or_insert(refusal);
-                None
-            }
-        };
         // Step-up needs prompt=login and a level above the session's (NEB's enable_step_up).
-        let step_up = request.mitid.enable_step_up
-            && request.prompt_login
-            && session.as_ref().is_some_and(|s| {
-                !request
+        let stepping_up = session.filter(|s| {
+            request.mitid.enable_step_up
+                && request.prompt_login
+                && !request
                     .mitid
                     .level
                     .met_by(s.authentication.ial, s.authentication.proof.aal)
-            });
+        });
+        let (requirements, hinted) = self.requirements(&request);
         let mut login = Login::new(request, requirements, &self.broker);
         if let Some(citizen) = simulated.as_ref().filter(|_| no_ui) {
             login.authenticate_directly(&self.broker, citizen);
@@ -158,8 +117,7 @@ impl Provider {
         }
         // Step-up keeps the session's citizen, simulation (ui) or a hint names one: the
         // login goes straight to the authenticators.
-        let known = session
-            .filter(|_| step_up)
+        let known = stepping_up
             .and_then(|s| self.broker.identities.by_uuid(s.citizen))
             .or(simulated)
             .or(hinted);
@@ -172,6 +130,56 @@ impl Provider {
         };
         self.logins.insert(login);
         outcome
+    }
+
+    /// An invalid request goes to NEB's error page; a simulation error to the RP.
+    fn refuse(&self, rejection: Rejection, browser_key: Option<&str>) -> AuthorizeOutcome {
+        match rejection {
+            Rejection::Page { error, client_id } => {
+                tracing::info!(client = ?client_id, %error, "invalid authorization request");
+                AuthorizeOutcome::ErrorPage {
+                    location: self.error_page(&error, client_id.as_deref()),
+                    error,
+                }
+            }
+            Rejection::Redirect {
+                client_id,
+                redirect_uri,
+                state,
+                error,
+            } => {
+                let to = ReturnTo {
+                    client_id: &client_id,
+                    redirect_uri: &redirect_uri,
+                    state: state.as_deref(),
+                };
+                let browser_state = self.browser_state(&client_id, browser_key);
+                AuthorizeOutcome::redirect(self.error_redirect(to, &browser_state, &error))
+            }
+        }
+    }
+
+    /// What the login must achieve and show, and the citizen MitID's `uuid_hint` /
+    /// `cpr_hint` name (a hint naming nobody stops the MitID flow).
+    fn requirements(&self, request: &AuthorizeRequest) -> (Requirements, Option<Arc<Identity>>) {
+        let mut requirements = Requirements {
+            client_name: request.client.name.clone(),
+            level: request.mitid.level,
+            idp: request.first_idp(),
+            idp_choices: request.idp_choices.clone(),
+            cpr_entry: request.has_scope("ssn"),
+            texts: request.mitid.texts.clone(),
+            require_psd2: request.mitid.require_psd2,
+            mitid_refusal: request.mitid.refusal.clone(),
+        };
+        let hinted = match self.hinted_citizen(&request.mitid.identity_hints) {
+            Ok(citizen) => citizen,
+            Err(refusal) => {
+                requirements.mitid_refusal.get_or_insert(refusal);
+                None
+            }
+        };
+        (requirements, hinted)
     }
 
     /// NEB's error page for an invalid request.
