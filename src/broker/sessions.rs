@@ -316,6 +316,7 @@ mod tests {
             auth_time: NOW,
             cpr_verified: false,
             psd2: false,
+            professional: None,
         }
     }
 

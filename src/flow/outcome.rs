@@ -3,12 +3,14 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::Idp;
+use super::{ErhvervFailure, Idp};
 use crate::authenticators::Proof;
 use crate::identity::{IdentityStatus, Loa};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Authentication {
+    /// The MitID eID that authenticated: a citizen's private MitID, or a dedicated MitID
+    /// Erhverv eID.
     pub citizen: Uuid,
     pub idp: Idp,
     pub proof: Proof,
@@ -20,6 +22,9 @@ pub struct Authentication {
     pub cpr_verified: bool,
     /// PSD2-compliant: the RP asked for it and the authenticator has two factors.
     pub psd2: bool,
+    /// The professional identity (persistent professional ID) the person acts as, in a
+    /// MitID Erhverv login; `None` for a private login.
+    pub professional: Option<Uuid>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +46,8 @@ pub enum Failure {
     CprTimedOut,
     /// MitID refused a value of the request (`Requirements::mitid_refusal` says which).
     ParameterRefused,
+    /// A MitID Erhverv login could not end in a professional identity.
+    Erhverv(ErhvervFailure),
 }
 
 impl Failure {

@@ -72,7 +72,7 @@ async fn invalid_requests_go_to_the_error_page_and_never_reach_the_rp() {
             "nosuchidp",
         ),
         (
-            &[("idp_values", "mitid_erhverv")],
+            &[("idp_values", "soloid")],
             "invalid_request",
             "not enabled",
         ),

@@ -171,6 +171,7 @@ impl Provider {
             texts: request.mitid.texts.clone(),
             require_psd2: request.mitid.require_psd2,
             mitid_refusal: request.mitid.refusal.clone(),
+            erhverv: Default::default(),
         };
         let hinted = match self.hinted_citizen(&request.mitid.identity_hints) {
             Ok(citizen) => citizen,
@@ -369,6 +370,28 @@ fn failure_error(failure: Failure) -> OAuthError {
         Failure::CprNotMatched => (ErrorCode::AccessDenied, "cpr_not_matched"),
         Failure::CprTimedOut => (ErrorCode::AccessDenied, "cpr_entry_timeout"),
         Failure::ParameterRefused => (ErrorCode::InvalidRequest, "mitid_invalid_idp_params"),
+        Failure::Erhverv(failure) => (ErrorCode::AccessDenied, erhverv_description(failure)),
     };
     OAuthError::new(code, description)
+}
+
+/// NEB's error codes for MitID Erhverv are not public (NEB-FIDELITY row 87): these names
+/// follow the MitID ones above.
+fn erhverv_description(failure: crate::flow::ErhvervFailure) -> &'static str {
+    use crate::flow::ErhvervFailure;
+    use crate::identity::ProfessionalStatus;
+    match failure {
+        ErhvervFailure::NoProfessionalIdentity => "mitid_erhverv_no_professional_identity",
+        ErhvervFailure::IdentityNotUsable(ProfessionalStatus::Locked) => {
+            "mitid_erhverv_identity_locked"
+        }
+        ErhvervFailure::IdentityNotUsable(ProfessionalStatus::Revoked) => {
+            "mitid_erhverv_identity_revoked"
+        }
+        ErhvervFailure::IdentityNotUsable(ProfessionalStatus::Suspended) => {
+            "mitid_erhverv_identity_suspended"
+        }
+        ErhvervFailure::IdentityNotUsable(_) => "mitid_erhverv_identity_not_active",
+        ErhvervFailure::NotAPrivateIdentity => "mitid_identity_not_issued",
+    }
 }
