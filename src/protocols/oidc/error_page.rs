@@ -17,6 +17,9 @@ const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 /// How long an error id can be shown (a reload, a support ticket the same day).
 const LIFETIME_SECONDS: i64 = 24 * 60 * 60;
+/// Descriptions quote what the request sent; a long value is cut so the id stays a URL
+/// any browser and proxy carries.
+const MAX_DESCRIPTION_CHARS: usize = 400;
 
 /// What the error page shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,9 +34,17 @@ pub struct BrokerError {
 
 impl BrokerError {
     pub fn new(error: &OAuthError, client_id: Option<&str>, at: i64) -> Self {
+        let mut description: String = error
+            .description
+            .chars()
+            .take(MAX_DESCRIPTION_CHARS)
+            .collect();
+        if description.len() < error.description.len() {
+            description.push('…');
+        }
         Self {
             error: error.code.as_str().to_string(),
-            description: error.description.clone(),
+            description,
             client_id: client_id.map(str::to_string),
             at,
         }
@@ -122,6 +133,13 @@ mod tests {
             None,
             "too old"
         );
+    }
+
+    #[test]
+    fn a_huge_parameter_still_makes_a_short_id() {
+        let huge = OAuthError::invalid_request(format!("idp_values `{}`", "x".repeat(100_000)));
+        let id = ErrorPages::default().seal(&BrokerError::new(&huge, None, 0));
+        assert!(id.len() < 1_000, "{} characters", id.len());
     }
 
     #[test]
