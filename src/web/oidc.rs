@@ -93,24 +93,29 @@ pub async fn authorize_post(
     }
 }
 
-/// Parameters that cannot even be read go where every invalid request goes.
+/// Parameters that cannot even be read: answered as `answer` answers an unusable request
+/// at `endpoint`, and recorded.
+fn unreadable(
+    provider: &Provider,
+    req: &HttpRequest,
+    endpoint: &'static str,
+    detail: &str,
+    answer: impl FnOnce(&OAuthError) -> HttpResponse,
+) -> HttpResponse {
+    let error = OAuthError::invalid_request(format!("the parameters could not be read: {detail}"));
+    let response = answer(&error);
+    record(provider, endpoint, req, &[], None, &response, Some(&error));
+    response
+}
+
 fn unreadable_authorize_request(
     provider: &Provider,
     req: &HttpRequest,
     detail: &str,
 ) -> HttpResponse {
-    let error = OAuthError::invalid_request(format!("the parameters could not be read: {detail}"));
-    let response = redirect(StatusCode::FOUND, &provider.error_page(&error, None)).finish();
-    record(
-        provider,
-        "authorize",
-        req,
-        &[],
-        None,
-        &response,
-        Some(&error),
-    );
-    response
+    unreadable(provider, req, "authorize", detail, |error| {
+        redirect(StatusCode::FOUND, &provider.error_page(error, None)).finish()
+    })
 }
 
 fn authorize(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> HttpResponse {
@@ -489,18 +494,9 @@ fn to_logout_page(provider: &Provider) -> HttpResponse {
 }
 
 fn unreadable_logout_request(provider: &Provider, req: &HttpRequest, detail: &str) -> HttpResponse {
-    let error = OAuthError::invalid_request(format!("the parameters could not be read: {detail}"));
-    let response = to_logout_page(provider);
-    record(
-        provider,
-        "endsession",
-        req,
-        &[],
-        None,
-        &response,
-        Some(&error),
-    );
-    response
+    unreadable(provider, req, "endsession", detail, |_| {
+        to_logout_page(provider)
+    })
 }
 
 async fn end_session(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> HttpResponse {
