@@ -143,9 +143,13 @@ impl Provider {
         if let Some(problem) = client.problems() {
             return Err(ControlError::Invalid(problem));
         }
-        let new = self.clients.get(&client.client_id).is_none();
+        let previous = self.clients.get(&client.client_id);
+        // Keys fetched for the old registration are not the new one's.
+        if let Some(previous) = &previous {
+            self.client_keys.forget(previous);
+        }
         self.clients.insert(client);
-        Ok(new)
+        Ok(previous.is_none())
     }
 
     /// Puts a client in an SSO group (sessions shared with the group's clients), or with

@@ -32,6 +32,10 @@ pub struct Snapshot {
     pub es256_pem: String,
     /// The RSA key and its certificate (PEM); older versions wrote the key alone.
     pub rs256_pem: String,
+    /// The key clients encrypt request objects to, and its certificate (PEM); absent in
+    /// files written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enc_pem: Option<String>,
     pub cards: Vec<(Uuid, CardState)>,
 }
 
@@ -138,6 +142,7 @@ impl StateDir {
                 .collect(),
             es256_pem: String::from_utf8_lossy(&pems.ec).into_owned(),
             rs256_pem: String::from_utf8_lossy(&pems.rsa).into_owned(),
+            enc_pem: Some(String::from_utf8_lossy(&pems.enc).into_owned()),
             cards: broker.code_cards.export(),
         };
         let bytes = serde_json::to_vec_pretty(&snapshot)

@@ -194,6 +194,7 @@ fn test_keys() -> Result<KeySet, crate::broker::keys::KeyError> {
     KeySet::from_pems(
         include_bytes!("../certs/rs256.pem"),
         include_bytes!("../certs/es256.pem"),
+        Some(include_bytes!("../certs/enc.pem")),
     )
 }
 

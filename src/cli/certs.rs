@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use mitid_sim::broker::keys::{KeySet, SigningAlg, EC_FILE, RSA_FILE};
+use mitid_sim::broker::keys::{KeySet, SigningAlg, EC_FILE, ENC_FILE, RSA_FILE};
 use mitid_sim::persistence::{self, StateDir};
 
 use super::block_on;
@@ -11,8 +11,9 @@ use super::block_on;
 #[derive(Subcommand)]
 pub enum CertsCommand {
     /// Write rs256.pem and es256.pem (each a private key and its self-signed certificate)
-    /// for `serve --keys DIR`. Files already in DIR are kept; a key without a certificate
-    /// (written by an earlier version) gets one.
+    /// for `serve --keys DIR`, and enc.pem, the key clients encrypt request objects to.
+    /// Files already in DIR are kept; a key without a certificate (written by an earlier
+    /// version) gets one.
     Generate {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
@@ -75,15 +76,18 @@ fn generate(out: &Path) -> Result<(), String> {
         Ok::<_, mitid_sim::broker::keys::KeyError>((
             keys.kid(SigningAlg::RS256).await?,
             keys.kid(SigningAlg::ES256).await?,
+            keys.encryption_kid().await?,
         ))
     })
     .map_err(|e| e.to_string())?;
     println!(
-        "{} (kid {})\n{} (kid {})",
+        "{} (kid {})\n{} (kid {})\n{} (kid {}, request-object encryption)",
         out.join(RSA_FILE).display(),
         kids.0,
         out.join(EC_FILE).display(),
-        kids.1
+        kids.1,
+        out.join(ENC_FILE).display(),
+        kids.2
     );
     Ok(())
 }
@@ -94,6 +98,10 @@ fn saved_keys(dir: &Path) -> Result<KeySet, String> {
         .load()
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("{} holds no saved state yet", state.path().display()))?;
-    KeySet::from_pems(saved.rs256_pem.as_bytes(), saved.es256_pem.as_bytes())
-        .map_err(|e| e.to_string())
+    KeySet::from_pems(
+        saved.rs256_pem.as_bytes(),
+        saved.es256_pem.as_bytes(),
+        saved.enc_pem.as_deref().map(str::as_bytes),
+    )
+    .map_err(|e| e.to_string())
 }

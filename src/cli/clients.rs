@@ -220,8 +220,14 @@ fn clients_table(clients: &Value) -> String {
                     "no"
                 }
                 .into(),
+                cell(&c["response_types"]),
+                requests(c),
                 cell(&c["pending_faults"]),
-                cell(&c["redirect_uris"]),
+                if c["open_test_client"] == true {
+                    "ANY (open test client)".to_string()
+                } else {
+                    cell(&c["redirect_uris"])
+                },
             ]
         })
         .collect();
@@ -233,12 +239,32 @@ fn clients_table(clients: &Value) -> String {
             "ALG",
             "SSO GROUP",
             "NO-UI",
+            "RESPONSE TYPES",
+            "REQUESTS",
             "PENDING FAULTS",
             "REDIRECT URIS",
         ],
         &rows,
-        &[24, 28, 20, 5, 16, 5, 32],
+        &[24, 28, 20, 5, 16, 5, 24, 12, 32],
     )
+}
+
+/// How the client's authorization requests must come: pushed first (PAR) and/or as a
+/// signed request object (JAR); `any` when plain requests do.
+fn requests(client: &Value) -> String {
+    let rules: Vec<&str> = [
+        ("require_pushed_authorization_requests", "PAR"),
+        ("require_signed_request_object", "signed"),
+    ]
+    .into_iter()
+    .filter(|(setting, _)| client[*setting] == true)
+    .map(|(_, rule)| rule)
+    .collect();
+    if rules.is_empty() {
+        "any".into()
+    } else {
+        rules.join("+")
+    }
 }
 
 fn faults_line(answer: &Value) -> String {

@@ -25,6 +25,11 @@ pub struct ServeArgs {
     /// Relying parties to register instead of the built-in ones (TOML, see fixtures/clients.toml).
     #[arg(long, value_name = "FILE", env = "MITID_SIM_CLIENTS")]
     clients: Option<PathBuf>,
+    /// Also register NEB's three open pre-production test clients (code, hybrid and
+    /// implicit flow, fixtures/open-test-clients.toml), which accept ANY redirect URI.
+    /// For a test broker on your own machine only.
+    #[arg(long, env = "MITID_SIM_OPEN_TEST_CLIENTS")]
+    open_test_clients: bool,
     /// Folder with rs256.pem and es256.pem (private key and certificate each) to sign
     /// with, e.g. the test-only `certs`. Without it (and without --fresh-keys) the keys are
     /// kept across restarts: in --state-dir, else in the per-user folder.
@@ -72,7 +77,20 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         .init();
     let population = args.fixtures.load_population()?;
     let identities = population.citizens;
-    let clients = super::load_clients(args.clients.as_deref())?;
+    let mut clients = super::load_clients(args.clients.as_deref())?;
+    let open_test_clients = if args.open_test_clients {
+        let open =
+            mitid_sim::protocols::oidc::clients::open_test_clients().map_err(|e| e.to_string())?;
+        let ids: Vec<String> = open.iter().map(|c| c.client_id.clone()).collect();
+        clients.retain(|c| !ids.contains(&c.client_id));
+        clients.extend(open);
+        format!(
+            "  OPEN TEST CLIENTS (any redirect URI): {}\n",
+            ids.join(", ")
+        )
+    } else {
+        String::new()
+    };
     let keys = match &args.keys {
         Some(dir) => KeySource::Folder(dir.clone()),
         None if args.fresh_keys => KeySource::Fresh,
@@ -115,7 +133,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         })?;
         // A closed stdout (a supervisor that stopped reading) must not stop the broker.
         let banner = format!(
-            "mitid-sim is running (NEB personality)\n  issuer     {issuer}\n  discovery  {issuer}/.well-known/openid-configuration\n  front page {base}/\n  keys       {keys}\n\n{citizens}\nPress Ctrl-C to stop.\n",
+            "mitid-sim is running (NEB personality)\n  issuer     {issuer}\n  discovery  {issuer}/.well-known/openid-configuration\n  front page {base}/\n  keys       {keys}\n{open_test_clients}\n{citizens}\nPress Ctrl-C to stop.\n",
             issuer = running.issuer(),
             base = running.base_url,
             keys = running.keys_origin,

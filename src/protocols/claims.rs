@@ -61,6 +61,8 @@ pub struct IdTokenInput<'a> {
     pub issued_at: OffsetDateTime,
     pub lifetime: time::Duration,
     pub at_hash: Option<String>,
+    /// The code's hash, when the id_token comes with a code (hybrid flow).
+    pub c_hash: Option<String>,
 }
 
 /// The id_token's claims, in the recorded order (serde_json keeps insertion order here).
@@ -84,6 +86,9 @@ pub fn id_token(input: IdTokenInput<'_>) -> Map<String, Value> {
     }
     if let Some(at_hash) = input.at_hash {
         put("at_hash", at_hash.into());
+    }
+    if let Some(c_hash) = input.c_hash {
+        put("c_hash", c_hash.into());
     }
     put("sid", record.neb_sid.to_string().into());
     put("sub", input.subject.into());

@@ -8,6 +8,8 @@ use crate::protocols::oidc::Language;
 pub struct Texts {
     pub lang: &'static str,
     pub simulator_banner: &'static str,
+    /// Shown on the login page of an open test client.
+    pub open_test_client: &'static str,
     pub log_on_at: &'static str,
     pub user_id: &'static str,
     pub continue_: &'static str,
@@ -59,6 +61,8 @@ pub struct Texts {
 pub const DA: Texts = Texts {
     lang: "da",
     simulator_banner: "SIMULATOR – ikke det rigtige MitID. Brug kun testpersoner.",
+    open_test_client:
+        "Åben testklient: tager imod enhver redirect URI, som NEB's testklienter i pre-produktion.",
     log_on_at: "Log på hos",
     user_id: "Bruger-ID",
     continue_: "Fortsæt",
@@ -110,6 +114,8 @@ pub const DA: Texts = Texts {
 pub const EN: Texts = Texts {
     lang: "en",
     simulator_banner: "SIMULATOR – not the real MitID. Use test citizens only.",
+    open_test_client:
+        "Open test client: accepts any redirect URI, as NEB's pre-production test clients do.",
     log_on_at: "Log on at",
     user_id: "User ID",
     continue_: "Continue",

@@ -38,7 +38,11 @@ impl KeySource {
                 (KeySet::kept(&dir)?, format!("kept in {}", dir.display()))
             }
             (KeySource::Default, Some(saved), Some(dir)) => (
-                KeySet::from_pems(saved.rs256_pem.as_bytes(), saved.es256_pem.as_bytes())?,
+                KeySet::from_pems(
+                    saved.rs256_pem.as_bytes(),
+                    saved.es256_pem.as_bytes(),
+                    saved.enc_pem.as_deref().map(str::as_bytes),
+                )?,
                 format!("kept in {}", dir.display()),
             ),
             // The state's first save keeps them.

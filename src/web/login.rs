@@ -88,6 +88,7 @@ fn render(provider: &Provider, login: &Login<AuthorizeRequest>) -> View {
         &login.csrf,
     );
     page.notice = login.notice.map(|n| i18n::notice(language, n));
+    page.open_test_client = login.request.client.open_test_client;
     let mitid = login.requirements.idp == Idp::MitId;
     if mitid {
         page.header = login
@@ -240,13 +241,15 @@ fn qr_svg(url: &str) -> String {
     }
 }
 
-/// Hands a finished login to the protocol and redirects the browser to the RP.
-fn deliver(provider: &Provider, req: &HttpRequest, login_id: &str) -> HttpResponse {
+/// Hands a finished login to the protocol and sends the browser to the RP with its answer.
+async fn deliver(provider: &Provider, req: &HttpRequest, login_id: &str) -> HttpResponse {
     let Some(login) = provider.logins.take(login_id) else {
         return lookup_failure(LoginLookupError::Unknown);
     };
-    let finished = provider.finish(login, super::oidc::sso_key(req).as_deref());
-    let mut response = see_other(&finished.location);
+    let finished = provider
+        .finish(login, super::oidc::sso_key(req).as_deref())
+        .await;
+    let mut response = super::oidc::authorization_response(&finished.response);
     if let Some(key) = &finished.sso {
         response
             .add_cookie(&super::oidc::sso_cookie(provider, key))
@@ -278,7 +281,7 @@ pub async fn show(
     );
     match view {
         Ok(View::Page(response)) => response,
-        Ok(View::Finished) => deliver(&provider, &req, &login_id),
+        Ok(View::Finished) => deliver(&provider, &req, &login_id).await,
         Err(error) => lookup_failure(error),
     }
 }
@@ -420,7 +423,9 @@ async fn act(
     }
     match outcome {
         // The citizen has read why the login failed: now the RP hears it.
-        Ok(Ok(())) if matches!(action, Action::Return) => deliver(&provider, &req, &login_id),
+        Ok(Ok(())) if matches!(action, Action::Return) => {
+            deliver(&provider, &req, &login_id).await
+        }
         Ok(Ok(())) => see_other(&format!("/login/{login_id}")),
         Ok(Err(None)) => pages::message(
             StatusCode::FORBIDDEN,

@@ -255,6 +255,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             &format!("{op}{}", paths::LOGOUT_PAGE),
             web::get().to(oidc::logout_page),
         )
+        .route(&format!("{op}{}", paths::PAR), web::post().to(oidc::par))
+        .route("/static/form-post.js", web::get().to(form_post_script))
         .route(
             &format!("{op}{}", paths::REVOCATION),
             web::post().to(oidc::revocation),
@@ -313,6 +315,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(fidelity::unemulated_endpoints)
         .service(admin_routes())
         .default_service(web::to(not_found));
+}
+
+/// The script that submits a form-post authorization response, from a file so the pages
+/// need no inline script.
+async fn form_post_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-cache"))
+        .body(include_str!("../../static/form-post.js"))
 }
 
 /// The admin API's bearer token, if one is required.

@@ -10,7 +10,9 @@ use super::pages;
 use crate::protocols::oidc::logout::EndSessionOutcome;
 use crate::protocols::oidc::record::Request;
 use crate::protocols::oidc::token::{presented_client_id, TokenFailure};
-use crate::protocols::oidc::{paths, AuthorizeOutcome, ErrorCode, OAuthError, Provider};
+use crate::protocols::oidc::{
+    paths, AuthorizationResponse, AuthorizeOutcome, ErrorCode, OAuthError, Provider,
+};
 
 pub type Pairs = Vec<(String, String)>;
 
@@ -75,9 +77,36 @@ fn redirect(status: StatusCode, location: &str) -> actix_web::HttpResponseBuilde
     response
 }
 
+/// An authorization response as its mode sends it: a 303 redirect (query and fragment),
+/// or a page whose form the browser posts to the RP (form_post), which must not be
+/// stored (OAuth 2.0 Form Post Response Mode §2).
+pub fn authorization_response(response: &AuthorizationResponse) -> HttpResponse {
+    match response.location() {
+        Some(location) => redirect(StatusCode::SEE_OTHER, &location).finish(),
+        None => {
+            let mut page = pages::html(
+                StatusCode::OK,
+                &pages::FormPostPage {
+                    lang: "da",
+                    banner: super::i18n::DA.simulator_banner,
+                    redirect_uri: &response.redirect_uri,
+                    params: &response.params,
+                },
+            );
+            let headers = page.headers_mut();
+            headers.insert(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static(NO_STORE),
+            );
+            headers.insert(header::PRAGMA, header::HeaderValue::from_static("no-cache"));
+            page
+        }
+    }
+}
+
 pub async fn authorize_get(provider: web::Data<Provider>, req: HttpRequest) -> HttpResponse {
     match query_pairs(&req) {
-        Ok(pairs) => authorize(&provider, &req, pairs),
+        Ok(pairs) => authorize(&provider, &req, pairs).await,
         Err(err) => unreadable_authorize_request(&provider, &req, &err),
     }
 }
@@ -88,7 +117,7 @@ pub async fn authorize_post(
     body: web::Bytes,
 ) -> HttpResponse {
     match serde_urlencoded::from_bytes::<Pairs>(&body) {
-        Ok(pairs) => authorize(&provider, &req, pairs),
+        Ok(pairs) => authorize(&provider, &req, pairs).await,
         Err(err) => unreadable_authorize_request(&provider, &req, &err.to_string()),
     }
 }
@@ -118,12 +147,12 @@ fn unreadable_authorize_request(
     })
 }
 
-fn authorize(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> HttpResponse {
+async fn authorize(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> HttpResponse {
     let client_id = pairs
         .iter()
         .find(|(k, _)| k == "client_id")
         .map(|(_, v)| v.clone());
-    let (response, error) = authorize_response(provider, req, pairs.clone());
+    let (response, error) = authorize_response(provider, req, pairs.clone()).await;
     record(
         provider,
         "authorize",
@@ -192,24 +221,25 @@ fn record(
     );
 }
 
-fn authorize_response(
+async fn authorize_response(
     provider: &Provider,
     req: &HttpRequest,
     pairs: Pairs,
 ) -> (HttpResponse, Option<OAuthError>) {
-    match provider.authorize(pairs, sso_key(req).as_deref()) {
+    match provider.authorize(pairs, sso_key(req).as_deref()).await {
         AuthorizeOutcome::ShowLogin { login_id, binding } => (
             redirect(StatusCode::SEE_OTHER, &format!("/login/{login_id}"))
                 .cookie(binding_cookie(provider, &login_id, &binding))
                 .finish(),
             None,
         ),
-        AuthorizeOutcome::Redirect { location, sso } => {
-            let mut response = redirect(StatusCode::SEE_OTHER, &location);
+        AuthorizeOutcome::Respond { response, sso } => {
+            let error = response.error();
+            let mut answer = authorization_response(&response);
             if let Some(key) = sso {
-                response.cookie(sso_cookie(provider, &key));
+                answer.add_cookie(&sso_cookie(provider, &key)).ok();
             }
-            (response.finish(), None)
+            (answer, error)
         }
         // Recorded at NEB as a 302 to its error page.
         AuthorizeOutcome::ErrorPage { location, error } => {
@@ -290,6 +320,14 @@ fn token_failure(failure: &TokenFailure) -> HttpResponse {
     response
 }
 
+/// A refused push (RFC 9126 §2.3): the token endpoint's status and challenge, with the
+/// `error_description` RP libraries show (NEB's PAR errors are not recorded).
+fn par_failure(failure: &TokenFailure) -> HttpResponse {
+    token_failure(failure)
+        .set_body(failure.error.to_json().to_string())
+        .map_into_boxed_body()
+}
+
 fn bare_error(status: StatusCode, error: &OAuthError) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CACHE_CONTROL, NO_STORE))
@@ -327,6 +365,7 @@ where
     let client_id = presented_client_id(&pairs, authorization.as_deref());
     let (response, error) = match call(pairs.clone(), authorization).await {
         Ok(response) => (response, None),
+        Err(failure) if endpoint == "par" => (par_failure(&failure), Some(failure.error)),
         Err(failure) => (token_failure(&failure), Some(failure.error)),
     };
     record(
@@ -349,6 +388,24 @@ pub async fn token(
     let p = provider.clone();
     client_endpoint(&provider, &req, &body, "token", |pairs, auth| async move {
         p.token(pairs, auth.as_deref()).await.map(no_store_json)
+    })
+    .await
+}
+
+/// Pushed authorization requests (RFC 9126): 201 with the `request_uri`.
+pub async fn par(
+    provider: web::Data<Provider>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let p = provider.clone();
+    client_endpoint(&provider, &req, &body, "par", |pairs, auth| async move {
+        p.push(pairs, auth.as_deref()).await.map(|body| {
+            HttpResponse::Created()
+                .insert_header((header::CACHE_CONTROL, NO_STORE))
+                .insert_header((header::PRAGMA, "no-cache"))
+                .json(body)
+        })
     })
     .await
 }

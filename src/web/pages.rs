@@ -39,6 +39,8 @@ pub struct LoginPage<'a> {
     pub key_number: String,
     pub can_activate_card: bool,
     pub can_activate_key_app: bool,
+    /// The client is an open test client (any redirect URI): the page says so.
+    pub open_test_client: bool,
 }
 
 impl<'a> LoginPage<'a> {
@@ -69,6 +71,7 @@ impl<'a> LoginPage<'a> {
             key_number: String::new(),
             can_activate_card: false,
             can_activate_key_app: false,
+            open_test_client: false,
         }
     }
 }
@@ -215,6 +218,18 @@ pub struct AudioReaderPage<'a> {
     pub user_id: &'a str,
     pub code: String,
     pub seconds_left: u64,
+}
+
+/// OAuth 2.0 Form Post Response Mode: the authorization response as a form the browser
+/// posts to the RP's redirect URI, submitted by `/static/form-post.js` (no inline script)
+/// or, without JavaScript, by its button.
+#[derive(Template)]
+#[template(path = "form_post.html")]
+pub struct FormPostPage<'a> {
+    pub lang: &'static str,
+    pub banner: &'static str,
+    pub redirect_uri: &'a str,
+    pub params: &'a [(String, String)],
 }
 
 #[derive(Template)]

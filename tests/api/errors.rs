@@ -78,7 +78,11 @@ async fn invalid_requests_go_to_the_error_page_and_never_reach_the_rp() {
         ),
         (&[("prompt", "consent")], "invalid_request", "consent"),
         (&[("max_age", "soon")], "invalid_request", "max_age"),
-        (&[("request", "eyJ")], "request_not_supported", "request"),
+        (
+            &[("request", "eyJ")],
+            "invalid_request_object",
+            "request object",
+        ),
     ];
     for (extra, code, detail) in cases {
         let response = app.get(&app.authorize_url(extra)).await;

@@ -208,27 +208,32 @@ async fn jwks_entries_have_the_recorded_members() {
     let app = spawn_app().await;
     let jwks = json(&app, "/op/.well-known/openid-configuration/jwks").await;
     let recorded = fixture("jwks.json");
-    let token_signing = recorded["keys"][0].as_object().unwrap();
     let keys = jwks["keys"].as_array().unwrap();
     assert_eq!(
         keys.len(),
-        1,
-        "one signing key, as no client signs with ES256: {jwks}"
+        2,
+        "the signing key (no client signs with ES256) and the encryption key: {jwks}"
     );
-    let ours = keys[0].as_object().unwrap();
-    let differences = object_mismatches(token_signing, ours, &request(&app, ""));
-    assert!(differences.is_empty(), "{differences:?}");
-    // The certificate is what the kid and x5t name.
-    let der = STANDARD.decode(ours["x5c"][0].as_str().unwrap()).unwrap();
-    let sha1 = openssl::sha::sha1(&der);
-    let hex: String = sha1.iter().map(|b| format!("{b:02X}")).collect();
-    assert_eq!(ours["kid"], hex.as_str());
-    assert_eq!(ours["x5t"], URL_SAFE_NO_PAD.encode(sha1).as_str());
-    // The transaction-token key and the request-encryption key are not emulated.
-    let ledger = fidelity::ledger().unwrap();
-    for other in ["jwks.json:keys[1]", "jwks.json:keys[2]"] {
-        assert!(ledger.explaining(other).is_some(), "{other}");
+    // The token-signing key as recorded keys[0], the request-encryption key as keys[2],
+    // last as there.
+    for (ours, recorded) in [
+        (&keys[0], &recorded["keys"][0]),
+        (&keys[1], &recorded["keys"][2]),
+    ] {
+        let ours = ours.as_object().unwrap();
+        let differences =
+            object_mismatches(recorded.as_object().unwrap(), ours, &request(&app, ""));
+        assert!(differences.is_empty(), "{differences:?}");
+        // The certificate is what the kid and x5t name.
+        let der = STANDARD.decode(ours["x5c"][0].as_str().unwrap()).unwrap();
+        let sha1 = openssl::sha::sha1(&der);
+        let hex: String = sha1.iter().map(|b| format!("{b:02X}")).collect();
+        assert_eq!(ours["kid"], hex.as_str());
+        assert_eq!(ours["x5t"], URL_SAFE_NO_PAD.encode(sha1).as_str());
     }
+    // The transaction-token key is not emulated.
+    let ledger = fidelity::ledger().unwrap();
+    assert!(ledger.explaining("jwks.json:keys[1]").is_some());
 }
 
 #[tokio::test]

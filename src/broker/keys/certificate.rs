@@ -93,7 +93,7 @@ impl SigningKey {
                 PKey::from_ec_key(EcKey::generate(&group)?)?
             }
         };
-        let certificate = self_signed(&private, key_type)?;
+        let certificate = signing_certificate(&private, key_type)?;
         Self::assemble(key_type, private, certificate, false)
     }
 
@@ -136,7 +136,7 @@ impl SigningKey {
                     .map_err(|_| unreadable("the CERTIFICATE block does not parse".into()))?;
                 (certificate, false)
             }
-            (false, MissingCertificate::Issue) => (self_signed(&private, key_type)?, true),
+            (false, MissingCertificate::Issue) => (signing_certificate(&private, key_type)?, true),
             (false, MissingCertificate::Refuse) => {
                 return Err(KeyError::MissingCertificate {
                     path: origin.to_string(),
@@ -265,14 +265,22 @@ fn unix(time: &openssl::asn1::Asn1TimeRef) -> i64 {
         })
 }
 
-fn self_signed(private: &PKey<Private>, key_type: KeyType) -> Result<X509, KeyError> {
+fn signing_certificate(private: &PKey<Private>, key_type: KeyType) -> Result<X509, KeyError> {
+    let name = format!("mitid-sim Token Signing ({})", key_type.name());
+    self_signed(private, &name, false)
+}
+
+/// A self-signed certificate named `common_name`, for signing or (`encryption`) for
+/// encrypting keys to.
+pub(super) fn self_signed(
+    private: &PKey<Private>,
+    common_name: &str,
+    encryption: bool,
+) -> Result<X509, KeyError> {
     let mut name = X509NameBuilder::new()?;
     name.append_entry_by_nid(Nid::COUNTRYNAME, "DK")?;
     name.append_entry_by_nid(Nid::ORGANIZATIONNAME, "mitid-sim (test only)")?;
-    name.append_entry_by_nid(
-        Nid::COMMONNAME,
-        &format!("mitid-sim Token Signing ({})", key_type.name()),
-    )?;
+    name.append_entry_by_nid(Nid::COMMONNAME, common_name)?;
     let name = name.build();
     let mut builder = X509Builder::new()?;
     builder.set_version(2)?;
@@ -288,7 +296,12 @@ fn self_signed(private: &PKey<Private>, key_type: KeyType) -> Result<X509, KeyEr
     builder.set_not_before(&not_before)?;
     builder.set_not_after(&not_after)?;
     builder.append_extension(BasicConstraints::new().critical().build()?)?;
-    builder.append_extension(KeyUsage::new().critical().digital_signature().build()?)?;
+    let usage = if encryption {
+        KeyUsage::new().critical().key_encipherment().build()?
+    } else {
+        KeyUsage::new().critical().digital_signature().build()?
+    };
+    builder.append_extension(usage)?;
     let key_id = SubjectKeyIdentifier::new().build(&builder.x509v3_context(None, None))?;
     builder.append_extension(key_id)?;
     builder.sign(private, MessageDigest::sha256())?;

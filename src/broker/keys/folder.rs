@@ -1,17 +1,21 @@
 //! Keys in a folder: `rs256.pem` (the RSA key) and `es256.pem` (the P-256 key), each the
 //! PKCS#8 private key followed by its certificate, so one atomic write keeps a key and its
-//! certificate together.
+//! certificate together; and `enc.pem`, the key clients encrypt request objects to.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use super::certificate::{KeyType, MissingCertificate, SigningKey};
-use super::{Generation, KeyError, KeySet};
+use super::encryption::EncryptionKey;
+use super::{encryption_key, Generation, KeyError, KeySet};
 
 /// The RSA key (RS256 and PS256) and its certificate.
 pub const RSA_FILE: &str = "rs256.pem";
 /// The P-256 key (ES256) and its certificate.
 pub const EC_FILE: &str = "es256.pem";
+/// The RSA key clients encrypt request objects to (RSA-OAEP-256/384/512), and its
+/// certificate.
+pub const ENC_FILE: &str = "enc.pem";
 
 fn file_of(key_type: KeyType) -> &'static str {
     match key_type {
@@ -45,9 +49,28 @@ fn write(dir: &Path, key: &SigningKey) -> Result<(), KeyError> {
     Ok(())
 }
 
+/// The encryption key in `dir`, or `None` when `enc.pem` does not exist.
+fn read_encryption(dir: &Path) -> Result<Option<EncryptionKey>, KeyError> {
+    let path = dir.join(ENC_FILE);
+    match std::fs::read(&path) {
+        Ok(pem) => EncryptionKey::from_pem(&pem, &path.display().to_string()).map(Some),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(KeyError::Read {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+fn write_encryption(dir: &Path, key: &EncryptionKey) -> Result<(), KeyError> {
+    crate::files::write_atomically(dir, ENC_FILE, &key.to_pem()?)?;
+    Ok(())
+}
+
 impl KeySet {
     /// Reads `rs256.pem` and `es256.pem` from `dir` (`--keys`): both must exist and hold
-    /// a private key and its certificate.
+    /// a private key and its certificate. `enc.pem` is used if it is there; otherwise the
+    /// encryption key is new for this run (clients read it from the JWKS).
     pub fn load(dir: &Path) -> Result<Self, KeyError> {
         let mut keys = Vec::new();
         for key_type in [KeyType::Rsa, KeyType::Ec] {
@@ -62,7 +85,11 @@ impl KeySet {
         }
         let ec = keys.pop();
         let rsa = keys.pop();
-        Ok(Self::with(Generation::build(rsa, ec, None)?))
+        let enc = read_encryption(dir)?;
+        Ok(Self::with(
+            Generation::build(rsa, ec, None)?,
+            encryption_key(enc, None),
+        ))
     }
 
     /// The keys kept in `dir`, so RPs that pinned the certificate keep working across
@@ -74,8 +101,12 @@ impl KeySet {
         crate::files::create_private_dir(dir)?;
         let rsa = read(dir, KeyType::Rsa, MissingCertificate::Issue)?;
         let ec = read(dir, KeyType::Ec, MissingCertificate::Issue)?;
+        let enc = read_encryption(dir)?;
         for key in rsa.iter().chain(&ec).filter(|k| k.certificate_issued) {
             write(dir, key)?;
+        }
+        if let Some(key) = enc.as_ref().filter(|k| k.certificate_issued) {
+            write_encryption(dir, key)?;
         }
         let folder = dir.to_path_buf();
         let keep: super::OnGenerated =
@@ -88,7 +119,16 @@ impl KeySet {
                 ),
                 Err(err) => tracing::error!("the new signing key is used but not kept: {err}"),
             });
-        Ok(Self::with(Generation::build(rsa, ec, Some(keep))?))
+        let folder = dir.to_path_buf();
+        let keep_encryption = Box::new(move |key: &EncryptionKey| {
+            if let Err(err) = write_encryption(&folder, key) {
+                tracing::error!("the new encryption key is used but not kept: {err}");
+            }
+        });
+        Ok(Self::with(
+            Generation::build(rsa, ec, Some(keep))?,
+            encryption_key(enc, Some(keep_encryption)),
+        ))
     }
 
     /// Writes the current keys and certificates so a later run can use them (`--keys`).
@@ -97,7 +137,7 @@ impl KeySet {
         for key_type in [KeyType::Rsa, KeyType::Ec] {
             write(dir, current.key(key_type).await?.as_ref())?;
         }
-        Ok(())
+        write_encryption(dir, self.encryption_key().await?.as_ref())
     }
 }
 
@@ -195,7 +235,41 @@ mod tests {
                 .as_array()
                 .unwrap()
                 .len(),
-            2
+            3,
+            "rs256.pem, es256.pem and enc.pem"
         );
+        let again = KeySet::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/certs"))).unwrap();
+        assert_eq!(
+            again.encryption_kid().await.unwrap(),
+            keys.encryption_kid().await.unwrap(),
+            "the encryption key comes from enc.pem"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_kept_folder_gets_an_encryption_key_once_and_the_save_writes_it() {
+        let dir = temporary();
+        let first = KeySet::kept(&dir).unwrap();
+        let kid = first.encryption_kid().await.unwrap();
+        for _ in 0..100 {
+            if dir.join(ENC_FILE).exists() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let again = KeySet::kept(&dir).unwrap();
+        assert_eq!(again.encryption_kid().await.unwrap(), kid);
+        let saved = temporary();
+        again.save(&saved).await.unwrap();
+        assert_eq!(
+            KeySet::load(&saved)
+                .unwrap()
+                .encryption_kid()
+                .await
+                .unwrap(),
+            kid
+        );
+        std::fs::remove_dir_all(dir).ok();
+        std::fs::remove_dir_all(saved).ok();
     }
 }

@@ -3,6 +3,7 @@
 //! registered for ES256. Generated, read from a folder, or kept in one across restarts.
 
 mod certificate;
+mod encryption;
 mod folder;
 
 use std::fmt;
@@ -17,9 +18,11 @@ use serde_json::{Map, Value};
 use tokio::sync::watch;
 
 pub use certificate::{CertificateInfo, KeyType, MissingCertificate};
-pub use folder::{EC_FILE, RSA_FILE};
+pub use encryption::{DecryptError, JWE_ALGS, JWE_ENCS};
+pub use folder::{EC_FILE, ENC_FILE, RSA_FILE};
 
 use certificate::SigningKey;
+use encryption::EncryptionKey;
 
 /// How id_tokens and logout tokens of a client are signed. RS256 is the default, as the
 /// real broker's discovery says and its tokens show.
@@ -97,6 +100,33 @@ type PendingKey = watch::Receiver<Option<Arc<SigningKey>>>;
 /// Called with each key a generation had to make, so it can be kept.
 type OnGenerated = Arc<dyn Fn(&SigningKey) + Send + Sync>;
 
+/// The encryption key, generated in the background like the RSA signing key.
+type PendingEncryption = watch::Receiver<Option<Arc<EncryptionKey>>>;
+
+/// Called with the encryption key when one had to be made, so it can be kept.
+type KeepEncryption = Box<dyn Fn(&EncryptionKey) + Send>;
+
+/// The encryption key given, or one generated on a thread of its own (then handed to
+/// `keep`, so it can be written).
+fn encryption_key(given: Option<EncryptionKey>, keep: Option<KeepEncryption>) -> PendingEncryption {
+    match given {
+        Some(key) => watch::channel(Some(Arc::new(key))).1,
+        None => {
+            let (sender, receiver) = watch::channel(None);
+            std::thread::spawn(move || match EncryptionKey::generate() {
+                Ok(key) => {
+                    if let Some(keep) = &keep {
+                        keep(&key);
+                    }
+                    sender.send_replace(Some(Arc::new(key)));
+                }
+                Err(err) => tracing::error!("the encryption key could not be generated: {err}"),
+            });
+            receiver
+        }
+    }
+}
+
 /// One generation of keys: an RSA key and an EC key. Rotation starts a new one.
 pub(crate) struct Generation {
     ec: Arc<SigningKey>,
@@ -156,31 +186,27 @@ impl Generation {
             }
         }
     }
-
-    /// Both keys in their file form (private key and certificate).
-    pub(crate) async fn pems(&self) -> Result<KeyPems, KeyError> {
-        Ok(KeyPems {
-            rsa: self.key(KeyType::Rsa).await?.to_pem()?,
-            ec: self.key(KeyType::Ec).await?.to_pem()?,
-        })
-    }
 }
 
 /// A generation's keys in their file form: PKCS#8 private key, then the certificate.
 pub struct KeyPems {
     pub rsa: Vec<u8>,
     pub ec: Vec<u8>,
+    /// The request-encryption key (not rotated with the signing keys).
+    pub enc: Vec<u8>,
 }
 
 /// The least time a retired generation stays in the JWKS (and verifies logout hints)
 /// after its retirement; the broker keeps it as long as a session lives, if longer.
 pub const RETIRED_KEYS_KEPT: time::Duration = time::Duration::hours(1);
 
-/// The broker's signing keys: the current generation signs; retired ones only verify.
-/// Swapped atomically on rotation, so signing never waits on a lock.
+/// The broker's keys: the current generation signs; retired ones only verify. Swapped
+/// atomically on rotation, so signing never waits on a lock. Beside them the one key
+/// clients encrypt request objects to, which rotation leaves alone.
 pub struct KeySet {
     current: ArcSwap<Generation>,
     retired: ArcSwap<Vec<(i64, Arc<Generation>)>>,
+    encryption: PendingEncryption,
 }
 
 impl fmt::Debug for KeySet {
@@ -206,21 +232,26 @@ pub struct KeyInfo {
 }
 
 impl KeySet {
-    fn with(current: Generation) -> Self {
+    fn with(current: Generation, encryption: PendingEncryption) -> Self {
         Self {
             current: ArcSwap::from_pointee(current),
             retired: ArcSwap::from_pointee(Vec::new()),
+            encryption,
         }
     }
 
-    /// Fresh keys for this run only; the RSA key follows in the background.
+    /// Fresh keys for this run only; the RSA keys follow in the background.
     pub fn generate() -> Result<Self, KeyError> {
-        Ok(Self::with(Generation::build(None, None, None)?))
+        Ok(Self::with(
+            Generation::build(None, None, None)?,
+            encryption_key(None, None),
+        ))
     }
 
     /// Keys from their file form (the state folder's copy). Keys saved without a
-    /// certificate by earlier versions get one.
-    pub fn from_pems(rsa: &[u8], ec: &[u8]) -> Result<Self, KeyError> {
+    /// certificate by earlier versions get one; so does a state saved before the
+    /// encryption key existed (`enc` is `None`): a new one is made.
+    pub fn from_pems(rsa: &[u8], ec: &[u8], enc: Option<&[u8]>) -> Result<Self, KeyError> {
         let rsa = SigningKey::from_pem(
             KeyType::Rsa,
             rsa,
@@ -233,7 +264,13 @@ impl KeySet {
             "the saved EC key",
             MissingCertificate::Issue,
         )?;
-        Ok(Self::with(Generation::build(Some(rsa), Some(ec), None)?))
+        let enc = enc
+            .map(|pem| EncryptionKey::from_pem(pem, "the saved encryption key"))
+            .transpose()?;
+        Ok(Self::with(
+            Generation::build(Some(rsa), Some(ec), None)?,
+            encryption_key(enc, None),
+        ))
     }
 
     pub(crate) fn current(&self) -> Arc<Generation> {
@@ -242,7 +279,38 @@ impl KeySet {
 
     /// The current keys in their file form, for a state snapshot.
     pub async fn pems(&self) -> Result<KeyPems, KeyError> {
-        self.current().pems().await
+        let current = self.current();
+        Ok(KeyPems {
+            rsa: current.key(KeyType::Rsa).await?.to_pem()?,
+            ec: current.key(KeyType::Ec).await?.to_pem()?,
+            enc: self.encryption_key().await?.to_pem()?,
+        })
+    }
+
+    async fn encryption_key(&self) -> Result<Arc<EncryptionKey>, KeyError> {
+        let mut pending = self.encryption.clone();
+        let ready = pending
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| KeyError::RsaUnavailable)?;
+        ready.clone().ok_or(KeyError::RsaUnavailable)
+    }
+
+    /// The kid of the key clients encrypt request objects to.
+    pub async fn encryption_kid(&self) -> Result<String, KeyError> {
+        Ok(self.encryption_key().await?.kid.clone())
+    }
+
+    /// Opens a compact JWE a client encrypted to the broker's encryption key.
+    pub async fn decrypt(
+        &self,
+        compact: &str,
+    ) -> Result<(Vec<u8>, josekit::jwe::JweHeader), DecryptError> {
+        let key = self
+            .encryption_key()
+            .await
+            .map_err(|err| DecryptError::Undecryptable(err.to_string()))?;
+        key.decrypt(compact)
     }
 
     /// Starts a new generation: new kids are published and used for signing; the old
@@ -332,13 +400,16 @@ impl KeySet {
     /// keys only when `with_ec` (some client signs with ES256): the real broker publishes
     /// RSA keys only.
     pub async fn jwks(&self, with_ec: bool) -> Result<Value, KeyError> {
-        let keys: Vec<Value> = self
+        let mut keys: Vec<Value> = self
             .published()
             .await?
             .into_iter()
             .filter(|(key, _)| with_ec || key.key_type == KeyType::Rsa)
             .map(|(key, _)| Value::Object(key.public_jwk().as_ref().clone()))
             .collect();
+        // Last, as the real broker lists its encryption key (recorded).
+        let encryption = self.encryption_key().await?;
+        keys.push(Value::Object(encryption.public_jwk().as_ref().clone()));
         Ok(serde_json::json!({ "keys": keys }))
     }
 
@@ -427,7 +498,7 @@ mod tests {
             let hex: String = sha1.iter().map(|b| format!("{b:02X}")).collect();
             assert_eq!(jwk["kid"], hex.as_str());
             assert_eq!(jwk["x5t"], URL_SAFE_NO_PAD.encode(sha1).as_str());
-            assert_eq!(jwk["use"], "sig");
+            assert!(jwk["use"] == "sig" || jwk["use"] == "enc", "{jwk}");
             assert!(
                 jwk.get("alg").is_none(),
                 "the real broker's JWKS has no alg"
@@ -452,11 +523,70 @@ mod tests {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|k| k["kty"].as_str().unwrap().to_string())
+                .map(|k| {
+                    format!(
+                        "{} {}",
+                        k["kty"].as_str().unwrap(),
+                        k["use"].as_str().unwrap()
+                    )
+                })
                 .collect()
         };
-        assert_eq!(kty(keys.jwks(false).await.unwrap()), ["RSA"]);
-        assert_eq!(kty(keys.jwks(true).await.unwrap()), ["RSA", "EC"]);
+        assert_eq!(
+            kty(keys.jwks(false).await.unwrap()),
+            ["RSA sig", "RSA enc"],
+            "the encryption key last, as the real broker lists it"
+        );
+        assert_eq!(
+            kty(keys.jwks(true).await.unwrap()),
+            ["RSA sig", "EC sig", "RSA enc"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_encrypted_to_the_published_key_decrypts_and_rotation_keeps_the_key() {
+        let keys = test_keys();
+        let kid = keys.encryption_kid().await.unwrap();
+        let jwks = keys.jwks(false).await.unwrap();
+        let published = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["use"] == "enc")
+            .unwrap();
+        assert_eq!(published["kid"], kid.as_str());
+        assert_eq!(kid.len(), 40, "a SHA-1 thumbprint, as the signing keys'");
+        let jwk = Jwk::from_map(published.as_object().unwrap().clone()).unwrap();
+        for (alg, encrypter) in [
+            (
+                "RSA-OAEP-256",
+                josekit::jwe::RSA_OAEP_256.encrypter_from_jwk(&jwk).unwrap(),
+            ),
+            (
+                "RSA-OAEP-384",
+                josekit::jwe::RSA_OAEP_384.encrypter_from_jwk(&jwk).unwrap(),
+            ),
+            (
+                "RSA-OAEP-512",
+                josekit::jwe::RSA_OAEP_512.encrypter_from_jwk(&jwk).unwrap(),
+            ),
+        ] {
+            let mut header = josekit::jwe::JweHeader::new();
+            header.set_content_encryption("A128CBC-HS256");
+            let jwe = josekit::jwe::serialize_compact(b"secret", &header, &encrypter).unwrap();
+            let (plain, _) = keys.decrypt(&jwe).await.unwrap();
+            assert_eq!(plain, b"secret", "{alg}");
+        }
+        let weak = josekit::jwe::RSA_OAEP.encrypter_from_jwk(&jwk).unwrap();
+        let mut header = josekit::jwe::JweHeader::new();
+        header.set_content_encryption("A128CBC-HS256");
+        let jwe = josekit::jwe::serialize_compact(b"x", &header, &weak).unwrap();
+        assert!(matches!(
+            keys.decrypt(&jwe).await,
+            Err(DecryptError::Algorithm(alg)) if alg == "RSA-OAEP"
+        ));
+        keys.rotate(1_000).unwrap();
+        assert_eq!(keys.encryption_kid().await.unwrap(), kid, "not rotated");
     }
 
     #[tokio::test]
@@ -518,7 +648,11 @@ mod tests {
             .bytes()
             .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()));
         let count = |jwks: Value| jwks["keys"].as_array().unwrap().len();
-        assert_eq!(count(keys.jwks(false).await.unwrap()), 2);
+        assert_eq!(
+            count(keys.jwks(false).await.unwrap()),
+            3,
+            "two RSA, one enc"
+        );
         assert!(keys.certificate_pem(&old_kid).await.unwrap().is_some());
         assert!(
             keys.verify(&old_token).await.is_ok(),
@@ -527,14 +661,14 @@ mod tests {
         keys.prune(1_000 + 3_599, time::Duration::ZERO);
         assert_eq!(
             count(keys.jwks(false).await.unwrap()),
-            2,
+            3,
             "kept an hour at least"
         );
         keys.prune(
             1_000 + RETIRED_KEYS_KEPT.whole_seconds() + 1,
             time::Duration::ZERO,
         );
-        assert_eq!(count(keys.jwks(false).await.unwrap()), 1);
+        assert_eq!(count(keys.jwks(false).await.unwrap()), 2);
         assert!(keys.verify(&old_token).await.is_err());
         assert!(keys.certificate_pem(&old_kid).await.unwrap().is_none());
     }
@@ -546,7 +680,7 @@ mod tests {
             .private_key_to_pem_pkcs8()
             .unwrap();
         let ec = test_keys().pems().await.unwrap().ec;
-        let keys = KeySet::from_pems(&bare, &ec).unwrap();
+        let keys = KeySet::from_pems(&bare, &ec, None).unwrap();
         let pems = keys.pems().await.unwrap();
         assert!(String::from_utf8_lossy(&pems.rsa).contains("BEGIN CERTIFICATE"));
         assert_eq!(keys.kid(SigningAlg::RS256).await.unwrap().len(), 40);

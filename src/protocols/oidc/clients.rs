@@ -8,6 +8,8 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 
+use super::client_keys::ClientJwks;
+use super::response_type::ResponseType;
 use crate::broker::keys::SigningAlg;
 use crate::broker::sessions::SsoScope;
 use crate::fixtures::{self, FixtureError};
@@ -37,6 +39,11 @@ impl AuthMethod {
 pub struct ClientSecret(String);
 
 impl ClientSecret {
+    /// The secret itself, as a key (HMAC-signed request objects and assertions).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
     pub fn matches(&self, presented: &str) -> bool {
         self.0.len() == presented.len()
             && openssl::memcmp::eq(self.0.as_bytes(), presented.as_bytes())
@@ -141,10 +148,40 @@ pub struct Client {
     pub frontchannel_logout_session_required: bool,
     #[serde(default)]
     pub refresh_tokens: RefreshTokens,
+
+    // The front channel: what the authorization endpoint returns, request objects, PAR,
+    // and the client's public keys.
+    /// The response types the client may use (`code` when not set).
+    #[serde(default = "code_only")]
+    pub response_types: Vec<ResponseType>,
+    /// NEB's open pre-production test clients: any redirect URI (and post-logout
+    /// redirect URI) is accepted. Never for a real client's registration.
+    #[serde(default)]
+    pub open_test_client: bool,
+    /// The client's public keys (a JWK Set), which verify its request objects.
+    #[serde(default)]
+    pub jwks: Option<ClientJwks>,
+    /// Where the client publishes its public keys (fetched and cached).
+    #[serde(default)]
+    pub jwks_uri: Option<RegisteredUri>,
+    /// The `request_uri` references (RFC 9101 §5.2) the broker fetches request objects
+    /// from; other URIs are refused.
+    #[serde(default)]
+    pub request_uris: Vec<RegisteredUri>,
+    /// Every authorization request must come as a signed request object (RFC 9101 §10.5).
+    #[serde(default)]
+    pub require_signed_request_object: bool,
+    /// Every authorization request must be pushed first (RFC 9126 §6).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 fn yes() -> bool {
     true
+}
+
+fn code_only() -> Vec<ResponseType> {
+    vec![ResponseType::Code]
 }
 
 /// When the client gets refresh tokens.
@@ -171,10 +208,22 @@ impl Client {
         self.redirect_uris.iter().any(|r| r.as_str() == uri)
     }
 
+    /// An open test client takes any well-formed post-logout redirect URI.
     pub fn has_post_logout_redirect_uri(&self, uri: &str) -> bool {
-        self.post_logout_redirect_uris
-            .iter()
-            .any(|r| r.as_str() == uri)
+        (self.open_test_client && RegisteredUri::parse(uri).is_ok_and(|u| u.is_http()))
+            || self
+                .post_logout_redirect_uris
+                .iter()
+                .any(|r| r.as_str() == uri)
+    }
+
+    pub fn allows_response_type(&self, response_type: ResponseType) -> bool {
+        self.response_types.contains(&response_type)
+    }
+
+    /// Whether the client registered keys a request object could be signed with.
+    pub fn has_keys(&self) -> bool {
+        self.jwks.is_some() || self.jwks_uri.is_some()
     }
 
     pub fn gets_refresh_token(&self, scopes: &[String]) -> bool {
@@ -203,7 +252,12 @@ impl Client {
             .iter()
             .chain(&self.frontchannel_logout_uri)
             .chain(&self.backchannel_logout_uri);
-        if let Some(uri) = browser_facing.into_iter().find(|u| !u.is_http()) {
+        let fetched = self.jwks_uri.iter().chain(&self.request_uris);
+        if let Some(uri) = browser_facing
+            .into_iter()
+            .chain(fetched)
+            .find(|u| !u.is_http())
+        {
             return Some(format!(
                 "client `{}`: `{}` must be an http or https URI",
                 self.client_id,
@@ -225,8 +279,11 @@ impl Client {
                 ));
             }
         }
-        if self.redirect_uris.is_empty() {
+        if self.redirect_uris.is_empty() && !self.open_test_client {
             return Some(format!("client `{}` has no redirect_uris", self.client_id));
+        }
+        if let Some(problem) = self.front_channel_problems() {
+            return Some(format!("client `{}`: {problem}", self.client_id));
         }
         match (self.is_public(), &self.client_secret) {
             (true, Some(_)) => Some(format!(
@@ -242,6 +299,25 @@ impl Client {
     }
 }
 
+impl Client {
+    fn front_channel_problems(&self) -> Option<String> {
+        if self.response_types.is_empty() {
+            return Some("response_types is empty; leave it out for `code`".into());
+        }
+        if self.jwks.is_some() && self.jwks_uri.is_some() {
+            return Some("give jwks or jwks_uri, not both (RFC 7591 §2)".into());
+        }
+        if self.require_signed_request_object && !self.has_keys() && self.client_secret.is_none() {
+            return Some(
+                "require_signed_request_object needs keys to verify with: jwks or jwks_uri \
+                 (or a client_secret for HS256)"
+                    .into(),
+            );
+        }
+        None
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ClientsFile {
@@ -251,6 +327,18 @@ struct ClientsFile {
 
 /// The relying parties compiled into the binary (a copy of `fixtures/clients.toml`).
 pub const BUILT_IN_CLIENTS: &str = include_str!("../../../fixtures/clients.toml");
+
+/// NEB's three open pre-production test clients (any redirect URI), compiled in from
+/// `fixtures/open-test-clients.toml`; registered only when asked for.
+pub const OPEN_TEST_CLIENTS: &str = include_str!("../../../fixtures/open-test-clients.toml");
+
+pub fn open_test_clients() -> Result<Vec<Client>, FixtureError> {
+    let path = Path::new("fixtures/open-test-clients.toml (built in)");
+    check_clients(fixtures::parse::<ClientsFile>(
+        path,
+        OPEN_TEST_CLIENTS.to_string(),
+    )?)
+}
 
 pub fn load_clients(path: &Path) -> Result<Vec<Client>, FixtureError> {
     check_clients(fixtures::read::<ClientsFile>(path)?)

@@ -8,8 +8,10 @@
 
 use serde_json::{json, Map, Value};
 
+use super::client_keys::JWS_ALGS;
+use super::response_type::{ResponseMode, ResponseType};
 use super::{paths, Provider};
-use crate::broker::keys::{KeyType, SigningAlg};
+use crate::broker::keys::{KeyType, SigningAlg, JWE_ALGS};
 
 /// Client authentication at the token, revocation and introspection endpoints. Public
 /// clients (`none`, with PKCE) work too but are not advertised, as at the real broker.
@@ -39,18 +41,28 @@ impl Provider {
                 json!(self.endpoint(paths::END_SESSION)),
             ),
             // backchannel_authentication_endpoint (CIBA): not emulated.
-            // pushed_authorization_request_endpoint, require_pushed_authorization_requests:
-            // PAR is not emulated yet.
+            (
+                "pushed_authorization_request_endpoint",
+                json!(self.endpoint(paths::PAR)),
+            ),
+            // Clients may be registered to require PAR; the broker does not for all.
+            ("require_pushed_authorization_requests", json!(false)),
             ("frontchannel_logout_supported", json!(true)),
             ("frontchannel_logout_session_supported", json!(true)),
             ("backchannel_logout_supported", json!(true)),
             ("backchannel_logout_session_supported", json!(true)),
             (
                 "grant_types_supported",
-                json!(["authorization_code", "refresh_token"]),
+                json!(["authorization_code", "refresh_token", "implicit"]),
             ),
-            ("response_types_supported", json!(["code"])),
-            ("response_modes_supported", json!(["query"])),
+            (
+                "response_types_supported",
+                json!(ResponseType::ALL.map(ResponseType::name)),
+            ),
+            (
+                "response_modes_supported",
+                json!(ResponseMode::ALL.map(ResponseMode::name)),
+            ),
             (
                 "token_endpoint_auth_methods_supported",
                 json!(CLIENT_AUTH_METHODS),
@@ -71,15 +83,23 @@ impl Provider {
             // userinfo_signing_alg_values_supported: signed userinfo is not emulated.
             ("subject_types_supported", json!(["public"])),
             ("code_challenge_methods_supported", json!(["S256"])),
-            ("request_parameter_supported", json!(false)),
-            ("request_uri_parameter_supported", json!(false)),
+            ("request_parameter_supported", json!(true)),
+            (
+                "request_object_signing_alg_values_supported",
+                json!(JWS_ALGS),
+            ),
+            ("request_uri_parameter_supported", json!(true)),
             ("prompt_values_supported", json!(["login", "none"])),
             (
                 "authorization_response_iss_parameter_supported",
                 json!(true),
             ),
-            // backchannel_* (CIBA), dpop_signing_alg_values_supported and
-            // request_object_*: not emulated.
+            // backchannel_* (CIBA) and dpop_signing_alg_values_supported: not emulated.
+            // Request objects encrypted to the broker's `use: enc` key in the JWKS.
+            (
+                "request_object_encryption_alg_values_supported",
+                json!(JWE_ALGS),
+            ),
         ];
         members
             .into_iter()

@@ -21,6 +21,11 @@ pub enum ErrorCode {
     LoginRequired,
     RequestNotSupported,
     RequestUriNotSupported,
+    /// RFC 9101 §6.2: the request object is not usable (signature, encryption, claims).
+    InvalidRequestObject,
+    /// RFC 9101 §7.2, RFC 9126 §4: the `request_uri` is unknown, used, expired or not
+    /// readable.
+    InvalidRequestUri,
     /// RFC 6750 §3.1: bad or expired access token.
     InvalidToken,
 }
@@ -40,8 +45,35 @@ impl ErrorCode {
             ErrorCode::LoginRequired => "login_required",
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::InvalidRequestObject => "invalid_request_object",
+            ErrorCode::InvalidRequestUri => "invalid_request_uri",
             ErrorCode::InvalidToken => "invalid_token",
         }
+    }
+}
+
+impl ErrorCode {
+    const ALL: [ErrorCode; 15] = [
+        ErrorCode::InvalidRequest,
+        ErrorCode::InvalidClient,
+        ErrorCode::InvalidGrant,
+        ErrorCode::UnauthorizedClient,
+        ErrorCode::UnsupportedGrantType,
+        ErrorCode::UnsupportedResponseType,
+        ErrorCode::InvalidScope,
+        ErrorCode::AccessDenied,
+        ErrorCode::ServerError,
+        ErrorCode::LoginRequired,
+        ErrorCode::RequestNotSupported,
+        ErrorCode::RequestUriNotSupported,
+        ErrorCode::InvalidRequestObject,
+        ErrorCode::InvalidRequestUri,
+        ErrorCode::InvalidToken,
+    ];
+
+    /// The code a wire value names.
+    pub fn from_wire(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == code)
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::authorize::{self, AuthorizeRequest, IdentityHint, Rejection, SimulationMode};
-use super::callback::ReturnTo;
+use super::callback::{AuthorizationResponse, ReturnTo};
 use super::error::{ErrorCode, OAuthError};
 use super::error_page::BrokerError;
 use super::Provider;
@@ -20,8 +20,8 @@ pub enum AuthorizeOutcome {
     /// Show the login pages; the browser gets the login's binding cookie.
     ShowLogin { login_id: String, binding: String },
     /// Back to the RP; `sso` is a new SSO cookie value for the browser.
-    Redirect {
-        location: String,
+    Respond {
+        response: AuthorizationResponse,
         sso: Option<String>,
     },
     /// An invalid request: NEB's own error page (`location`), never the RP.
@@ -29,33 +29,38 @@ pub enum AuthorizeOutcome {
 }
 
 impl AuthorizeOutcome {
-    fn redirect(location: String) -> Self {
-        AuthorizeOutcome::Redirect {
-            location,
+    fn respond(response: AuthorizationResponse) -> Self {
+        AuthorizeOutcome::Respond {
+            response,
             sso: None,
         }
     }
 }
 
-/// A finished login: where the browser goes, and its new SSO cookie if a session began.
+/// A finished login: the answer for the RP, and the browser's new SSO cookie if a
+/// session began.
 pub struct Finished {
-    pub location: String,
+    pub response: AuthorizationResponse,
     pub sso: Option<String>,
 }
 
 impl Provider {
-    pub fn authorize(
+    pub async fn authorize(
         &self,
         pairs: Vec<(String, String)>,
         browser_key: Option<&str>,
     ) -> AuthorizeOutcome {
-        let request = match authorize::parse(pairs, &self.clients) {
+        let parsed = match self.unpack(pairs).await {
+            Ok(unpacked) => authorize::parse(unpacked.pairs, &self.clients, unpacked.provenance),
+            Err(rejection) => Err(rejection),
+        };
+        let request = match parsed {
             Ok(request) => request,
             Err(rejection) => return self.refuse(rejection, browser_key),
         };
         let browser_state = self.browser_state(&request.client.client_id, browser_key);
         let to_rp = |error: OAuthError| {
-            AuthorizeOutcome::redirect(self.error_redirect(
+            AuthorizeOutcome::respond(self.error_response(
                 request.return_to(),
                 &browser_state,
                 &error,
@@ -85,9 +90,10 @@ impl Provider {
                 .filter(|s| self.session_satisfies(s, &request, now))
             {
                 self.broker.sessions.touch(session.id, now);
-                let location =
-                    self.issue_code(&request, session.authentication.clone(), session.id, false);
-                return AuthorizeOutcome::redirect(location);
+                let response = self
+                    .respond(&request, session.authentication.clone(), session.id, false)
+                    .await;
+                return AuthorizeOutcome::respond(response);
             }
             if request.prompt_none {
                 return to_rp(OAuthError::new(
@@ -109,9 +115,9 @@ impl Provider {
         let mut login = Login::new(request, requirements, &self.broker);
         if let Some(citizen) = simulated.as_ref().filter(|_| no_ui) {
             login.authenticate_directly(&self.broker, citizen);
-            let finished = self.finish(login, browser_key);
-            return AuthorizeOutcome::Redirect {
-                location: finished.location,
+            let finished = self.finish(login, browser_key).await;
+            return AuthorizeOutcome::Respond {
+                response: finished.response,
                 sso: finished.sso,
             };
         }
@@ -145,16 +151,18 @@ impl Provider {
             Rejection::Redirect {
                 client_id,
                 redirect_uri,
+                response_mode,
                 state,
                 error,
             } => {
                 let to = ReturnTo {
                     client_id: &client_id,
                     redirect_uri: &redirect_uri,
+                    mode: response_mode,
                     state: state.as_deref(),
                 };
                 let browser_state = self.browser_state(&client_id, browser_key);
-                AuthorizeOutcome::redirect(self.error_redirect(to, &browser_state, &error))
+                AuthorizeOutcome::respond(self.error_response(to, &browser_state, &error))
             }
         }
     }
@@ -288,9 +296,13 @@ impl Provider {
             && request.mitid.level.met_by(auth.ial, auth.proof.aal)
     }
 
-    /// The redirect back to the RP for a finished login: a code, or an error. A success
-    /// starts or refreshes the browser's session for the client's SSO scope.
-    pub fn finish(&self, login: Login<AuthorizeRequest>, browser_key: Option<&str>) -> Finished {
+    /// The answer to the RP for a finished login: a code and/or tokens, or an error. A
+    /// success starts or refreshes the browser's session for the client's SSO scope.
+    pub async fn finish(
+        &self,
+        login: Login<AuthorizeRequest>,
+        browser_key: Option<&str>,
+    ) -> Finished {
         let request = &login.request;
         let authentication = match login.outcome() {
             Some(Outcome::Authenticated(auth)) => auth.clone(),
@@ -301,7 +313,7 @@ impl Provider {
                 };
                 let browser_state = self.browser_state(&request.client.client_id, browser_key);
                 return Finished {
-                    location: self.error_redirect(request.return_to(), &browser_state, &error),
+                    response: self.error_response(request.return_to(), &browser_state, &error),
                     sso: None,
                 };
             }
@@ -341,7 +353,9 @@ impl Provider {
             ..authentication
         };
         Finished {
-            location: self.issue_code(request, authentication, session_id, true),
+            response: self
+                .respond(request, authentication, session_id, true)
+                .await,
             sso,
         }
     }

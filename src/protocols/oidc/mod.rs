@@ -3,6 +3,7 @@
 pub mod authorize;
 pub mod backchannel;
 pub mod callback;
+pub mod client_keys;
 pub mod clients;
 pub mod discovery;
 pub mod error;
@@ -11,7 +12,10 @@ pub mod faults;
 pub mod grants;
 pub mod login;
 pub mod logout;
+pub mod par;
 pub mod record;
+pub mod request_object;
+pub mod response_type;
 pub mod token;
 
 use std::sync::Arc;
@@ -28,6 +32,7 @@ use crate::protocols::claims;
 pub use authorize::{
     AuthorizeRequest, IdentityHint, Language, Rejection, Simulation, SimulationMode,
 };
+pub use callback::AuthorizationResponse;
 pub use clients::{Client, ClientRegistry};
 pub use error::{ErrorCode, OAuthError};
 pub use login::{AuthorizeOutcome, Finished};
@@ -43,6 +48,8 @@ pub mod paths {
     pub const END_SESSION: &str = "/connect/endsession";
     pub const REVOCATION: &str = "/connect/revocation";
     pub const INTROSPECTION: &str = "/connect/introspect";
+    /// Pushed authorization requests (RFC 9126).
+    pub const PAR: &str = "/connect/par";
     pub const BACKEND_LOGOUT: &str = "/api/v1/session/logout";
     /// NEB's own error page, where invalid authorization requests end.
     pub const ERROR_PAGE: &str = "/Error";
@@ -87,6 +94,12 @@ pub struct Provider {
     pub discovery_issuer: arc_swap::ArcSwapOption<String>,
     /// Where runtime changes are kept across restarts (`--state-dir`).
     pub state: Option<Arc<dyn StateKeeper>>,
+    /// The clients' public keys (inline or fetched from their `jwks_uri`).
+    pub client_keys: client_keys::ClientKeys,
+    /// Reads request objects from the `request_uris` clients registered.
+    pub request_fetcher: request_object::RequestFetcher,
+    /// Pushed authorization requests waiting for their `request_uri` to be used.
+    pub pushed: par::PushedRequests,
 }
 
 /// A future that a trait object can return.
@@ -121,6 +134,9 @@ impl Provider {
             error_pages: error_page::ErrorPages::default(),
             discovery_issuer: arc_swap::ArcSwapOption::empty(),
             state: None,
+            client_keys: client_keys::ClientKeys::new(),
+            request_fetcher: request_object::RequestFetcher::default(),
+            pushed: par::PushedRequests::default(),
         }
     }
 
@@ -187,6 +203,7 @@ impl Provider {
             .forget_sessions(|id| !sessions.is_active(id, now));
         self.logins.sweep(now);
         self.grants.sweep(now);
+        self.pushed.sweep(now);
     }
 }
 

@@ -4,12 +4,14 @@ use std::collections::HashMap;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
+use super::callback::left_half_hash;
 use super::clients::{AuthMethod, Client};
 use super::error::{ErrorCode, OAuthError};
 use super::grants::{Redemption, Rotation, TokenGrant, TokenKind};
 use super::{faults, Provider};
+use crate::broker::keys::KeyError;
 use crate::broker::SigningAlg;
 use crate::protocols::claims::{self, AccessTokenInput, IdTokenInput};
 
@@ -169,15 +171,9 @@ fn verify_pkce(challenge: Option<&str>, verifier: Option<&str>) -> Result<(), OA
     }
 }
 
-/// OIDC Core §3.1.3.6: the left half of the SHA-256 of the token, base64url.
-fn token_hash(token: &str) -> String {
-    let digest = openssl::sha::sha256(token.as_bytes());
-    URL_SAFE_NO_PAD.encode(&digest[..16])
-}
-
 impl Provider {
     /// Client authentication shared by the token, revocation and introspection endpoints.
-    fn authenticated_client(
+    pub(super) fn authenticated_client(
         &self,
         params: &HashMap<String, String>,
         authorization: Option<&str>,
@@ -335,24 +331,11 @@ impl Provider {
         };
         let record = &grant.record;
         let scope = grant.scopes.join(" ");
-        let access_claims = claims::access_token(AccessTokenInput {
-            issuer: &self.issuer,
-            client_id: &client.client_id,
-            subject: &grant.subject,
-            scopes: &grant.scopes,
-            record,
-            issued_at: now,
-            expires: grant.expires,
-        });
-        // The real broker signs access tokens with its RSA key whatever the client's
-        // id_token algorithm.
         let access_token = self
-            .broker
-            .keys
-            .sign(SigningAlg::RS256, "at+jwt", access_claims)
+            .mint_access_token(grant.clone())
             .await
             .map_err(signing_failed)?;
-        let mut id_claims = claims::id_token(IdTokenInput {
+        let id_claims = claims::id_token(IdTokenInput {
             issuer: &self.issuer,
             client_id: &client.client_id,
             subject: &grant.subject,
@@ -360,22 +343,13 @@ impl Provider {
             record,
             issued_at: now,
             lifetime: self.lifetimes.id_token,
-            at_hash: Some(token_hash(&access_token)),
+            at_hash: Some(left_half_hash(&access_token)),
+            c_hash: None,
         });
-        let id_token = match self.faults.next_id_token(&client.client_id) {
-            Some(fault) => {
-                tracing::info!(client = %client.client_id, fault = %fault.name(), "id_token fault injected");
-                faults::alter_claims(fault, &mut id_claims, now.unix_timestamp());
-                faults::sign_with_fault(&self.broker.keys, client.id_token_signed_response_alg, "JWT", fault, id_claims).await
-            }
-            None => {
-                self.broker
-                    .keys
-                    .sign(client.id_token_signed_response_alg, "JWT", id_claims)
-                    .await
-            }
-        }
-        .map_err(signing_failed)?;
+        let id_token = self
+            .sign_id_token(client, id_claims, now)
+            .await
+            .map_err(signing_failed)?;
         let refresh_token = refresh_scopes.map(|scopes| {
             self.grants.issue_refresh_token(TokenGrant {
                 expires: now + self.lifetimes.refresh_token,
@@ -383,8 +357,6 @@ impl Provider {
                 ..grant.clone()
             })
         });
-        self.grants
-            .issue_access_token(access_token.clone(), grant.clone());
         // The recorded members, in the recorded order.
         let mut body = json!({
             "id_token": id_token,
@@ -397,6 +369,47 @@ impl Provider {
             body["refresh_token"] = refresh_token.into();
         }
         Ok(body)
+    }
+
+    /// Signs an access token for `grant` and records it. The real broker signs access
+    /// tokens with its RSA key whatever the client's id_token algorithm.
+    pub(super) async fn mint_access_token(&self, grant: TokenGrant) -> Result<String, KeyError> {
+        let access_claims = claims::access_token(AccessTokenInput {
+            issuer: &self.issuer,
+            client_id: &grant.client_id,
+            subject: &grant.subject,
+            scopes: &grant.scopes,
+            record: &grant.record,
+            issued_at: grant.issued,
+            expires: grant.expires,
+        });
+        let token = self
+            .broker
+            .keys
+            .sign(SigningAlg::RS256, "at+jwt", access_claims)
+            .await?;
+        self.grants.issue_access_token(token.clone(), grant);
+        Ok(token)
+    }
+
+    /// Signs id_token claims with the client's algorithm, or breaks them as the client's
+    /// next queued id_token fault says (whether the id_token leaves through the token
+    /// endpoint or the browser).
+    pub(super) async fn sign_id_token(
+        &self,
+        client: &Client,
+        mut id_claims: Map<String, Value>,
+        now: time::OffsetDateTime,
+    ) -> Result<String, KeyError> {
+        let alg = client.id_token_signed_response_alg;
+        match self.faults.next_id_token(&client.client_id) {
+            Some(fault) => {
+                tracing::info!(client = %client.client_id, fault = %fault.name(), "id_token fault injected");
+                faults::alter_claims(fault, &mut id_claims, now.unix_timestamp());
+                faults::sign_with_fault(&self.broker.keys, alg, "JWT", fault, id_claims).await
+            }
+            None => self.broker.keys.sign(alg, "JWT", id_claims).await,
+        }
     }
 
     /// RFC 7009 token revocation: always 200 for a well-formed request from a known client.
@@ -463,7 +476,9 @@ pub fn presented_client_id(
         .map(|c| c.client_id)
 }
 
-fn single_valued(pairs: Vec<(String, String)>) -> Result<HashMap<String, String>, TokenFailure> {
+pub(super) fn single_valued(
+    pairs: Vec<(String, String)>,
+) -> Result<HashMap<String, String>, TokenFailure> {
     let mut params = HashMap::new();
     for (key, value) in pairs {
         if params.insert(key.clone(), value).is_some() {

@@ -2,13 +2,15 @@
 //!
 //! Each file reads one concern: `client` who asks and where the answer goes, `response`
 //! what comes back, `scopes`, `pkce`, `prompt` (session reuse), `idp` (`idp_values` and
-//! `idp_params`), `simulation`, and `language`.
+//! `idp_params`), `simulation`, and `language`. Request objects and pushed requests are
+//! unpacked into plain parameters before (`request_object`, `par`), and tell the parse how
+//! the parameters came ([`Provenance`]).
 
 mod client;
 mod hint;
 mod idp;
 mod language;
-mod params;
+pub(crate) mod params;
 mod pkce;
 mod prompt;
 mod response;
@@ -19,6 +21,7 @@ use std::sync::Arc;
 
 use super::clients::{Client, ClientRegistry};
 use super::error::OAuthError;
+use super::response_type::{ResponseMode, ResponseType};
 use crate::flow::Idp;
 
 pub use hint::IdentityHint;
@@ -32,6 +35,8 @@ pub use simulation::{Simulation, SimulationMode};
 pub struct AuthorizeRequest {
     pub client: Arc<Client>,
     pub redirect_uri: String,
+    pub response_type: ResponseType,
+    pub response_mode: ResponseMode,
     pub state: Option<String>,
     pub nonce: Option<String>,
     pub scopes: Vec<String>,
@@ -60,6 +65,18 @@ impl AuthorizeRequest {
     }
 }
 
+/// How the parameters reached the broker, which decides what they may do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Provenance {
+    /// They came in a request object the client signed (verified).
+    pub signed: bool,
+    /// The redirect URI among them is one the client signed: it may add a query of its
+    /// own to a registered URI (NEB's dynamic redirect URIs).
+    pub redirect_uri_signed: bool,
+    /// They were pushed first (RFC 9126) by the authenticated client.
+    pub pushed: bool,
+}
+
 /// Why a request was refused, and where the refusal goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
@@ -75,13 +92,14 @@ pub enum Rejection {
     Redirect {
         client_id: String,
         redirect_uri: String,
+        response_mode: ResponseMode,
         state: Option<String>,
         error: OAuthError,
     },
 }
 
 impl Rejection {
-    fn page(error: OAuthError) -> Self {
+    pub(crate) fn page(error: OAuthError) -> Self {
         Rejection::Page {
             error,
             client_id: None,
@@ -89,12 +107,15 @@ impl Rejection {
     }
 }
 
+/// Validates an authorization request whose parameters came as `provenance` says (plain
+/// parameters are [`Provenance::default`]).
 pub fn parse(
     pairs: Vec<(String, String)>,
     clients: &ClientRegistry,
+    provenance: Provenance,
 ) -> Result<AuthorizeRequest, Rejection> {
     let params = params::Params::new(pairs);
-    let (client, redirect_uri) = client::resolve(&params, clients)?;
+    let (client, redirect_uri) = client::resolve(&params, clients, provenance)?;
     let state = params.get("state").map(str::to_string);
     let invalid = |error: OAuthError| Rejection::Page {
         error,
@@ -106,7 +127,8 @@ pub fn parse(
             "parameter `{key}` appears more than once"
         ))));
     }
-    response::check(&params).map_err(invalid)?;
+    check_client_policy(&client, provenance).map_err(invalid)?;
+    let response = response::parse(&params, &client).map_err(invalid)?;
     let scopes = scopes::parse(&params).map_err(invalid)?;
     let code_challenge = pkce::parse(&params, &client).map_err(invalid)?;
     let reauthentication = prompt::parse(&params).map_err(invalid)?;
@@ -116,11 +138,14 @@ pub fn parse(
     let simulation = simulation::parse(&params, &client).map_err(|error| Rejection::Redirect {
         client_id: client.client_id.clone(),
         redirect_uri: redirect_uri.clone(),
+        response_mode: response.mode,
         state: state.clone(),
         error,
     })?;
 
     Ok(AuthorizeRequest {
+        response_type: response.response_type,
+        response_mode: response.mode,
         state,
         nonce: params.get("nonce").map(str::to_string),
         scopes,
@@ -135,4 +160,24 @@ pub fn parse(
         client,
         redirect_uri,
     })
+}
+
+/// What the client's registration demands of how requests come: pushed first (RFC 9126
+/// §6), or as a signed request object (RFC 9101 §10.5).
+fn check_client_policy(client: &Client, provenance: Provenance) -> Result<(), OAuthError> {
+    if client.require_pushed_authorization_requests && !provenance.pushed {
+        return Err(OAuthError::invalid_request(format!(
+            "client `{}` must push its authorization requests first (PAR, connect/par) and \
+             send the request_uri it gets",
+            client.client_id
+        )));
+    }
+    if client.require_signed_request_object && !provenance.signed {
+        return Err(OAuthError::invalid_request(format!(
+            "client `{}` must send its authorization requests as a signed request object \
+             (`request` or `request_uri`)",
+            client.client_id
+        )));
+    }
+    Ok(())
 }

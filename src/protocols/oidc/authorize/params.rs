@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-pub(super) struct Params {
+pub(crate) struct Params {
     values: HashMap<String, String>,
     /// A name sent more than once (OAuth 2.0 §3.1: parameters must not repeat).
     pub repeated: Option<String>,
