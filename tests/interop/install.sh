@@ -7,6 +7,8 @@
 #     engine) and libclang-dev (bindgen reads the libxmlsec1 headers);
 #   - interop tests: the xmlsec1 program (pysaml2 signs, verifies and decrypts with it)
 #     and pysaml2 in a venv at tests/interop/python/.venv, pinned by requirements.txt.
+# Node section: `npm ci` in every folder here with a package-lock.json (openid-client for
+# tests/api/openid_client_node.rs), again only when the lock file changed.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -32,3 +34,13 @@ if [[ ! -x "$venv/bin/python" ]] || ! cmp -s python/requirements.txt "$stamp"; t
     "$venv/bin/pip" install -q --disable-pip-version-check -r python/requirements.txt
     cp python/requirements.txt "$stamp"
 fi
+
+for lock in */package-lock.json; do
+    [[ -e "$lock" ]] || continue
+    dir=$(dirname "$lock")
+    stamp="$dir/node_modules/.lock-installed"
+    if ! cmp -s "$lock" "$stamp"; then
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        cp "$lock" "$stamp"
+    fi
+done
