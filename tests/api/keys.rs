@@ -316,6 +316,7 @@ redirect_uris = ["http://localhost:8080/callback"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|k| k["use"] == "sig")
         .map(|k| k["kty"].as_str().unwrap())
         .collect();
     assert_eq!(
