@@ -434,6 +434,34 @@ async fn id_token_faults_reach_front_channel_id_tokens_too() {
         .await;
     let claims = decode_claims(&answer.params()["id_token"]);
     assert_ne!(claims["nonce"], "nonce-456", "the queued fault went here");
+    // The hashes of the hybrid flow, each wrong alone.
+    for (fault, claim, beside) in [
+        (TokenFault::WrongCHash, "c_hash", "code"),
+        (TokenFault::WrongAtHash, "at_hash", "access_token"),
+    ] {
+        app.sim.inject_fault(FLOWS_CLIENT, fault, 1).unwrap();
+        let answer = app
+            .answer_for(
+                &authorize(&app, &[("response_type", "code id_token token")]),
+                "app.approve",
+            )
+            .await;
+        let params = answer.params();
+        let claims = decode_claims(&params["id_token"]);
+        assert_ne!(
+            claims[claim],
+            left_half_sha256(&params[beside]),
+            "{fault:?}"
+        );
+        assert_eq!(claims[claim].as_str().unwrap().len(), 22, "still a hash");
+        assert_eq!(claims["nonce"], "nonce-456", "nothing else is wrong");
+        let other = if claim == "c_hash" {
+            ("at_hash", "access_token")
+        } else {
+            ("c_hash", "code")
+        };
+        assert_eq!(claims[other.0], left_half_sha256(&params[other.1]));
+    }
     app.sim
         .inject_fault(FLOWS_CLIENT, TokenFault::AuthorizationResponseWrongIss, 1)
         .unwrap();

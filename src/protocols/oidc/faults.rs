@@ -11,6 +11,7 @@ use josekit::jwt::{self, JwtPayload};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::callback::left_half_hash;
 use crate::broker::keys::KeyError;
 use crate::broker::{KeySet, SigningAlg};
 use crate::identity::Loa;
@@ -59,6 +60,10 @@ pub enum TokenFault {
     LoaLow,
     /// S04: the broker session ends 65 seconds after the login, and `session_expiry` says so.
     ShortSessionExpiry,
+    /// OIDC Core §3.3.2.12: `c_hash` is not the hash of the code beside the id_token.
+    WrongCHash,
+    /// OIDC Core §3.2.2.9 / §3.1.3.8: `at_hash` is not the hash of the access token.
+    WrongAtHash,
 }
 
 /// Which response a fault waits for: each kind waits in its own line, so a fault never
@@ -72,7 +77,7 @@ pub enum FaultTarget {
 }
 
 impl TokenFault {
-    pub const ALL: [TokenFault; 19] = [
+    pub const ALL: [TokenFault; 21] = [
         TokenFault::WrongNonce,
         TokenFault::MissingNonce,
         TokenFault::WrongIss,
@@ -92,6 +97,8 @@ impl TokenFault {
         TokenFault::AuthorizationResponseWrongIss,
         TokenFault::LoaLow,
         TokenFault::ShortSessionExpiry,
+        TokenFault::WrongCHash,
+        TokenFault::WrongAtHash,
     ];
 
     pub fn target(self) -> FaultTarget {
@@ -222,6 +229,16 @@ pub fn alter_claims(fault: TokenFault, claims: &mut Map<String, Value>, now: i64
             for claim in ["loa", "ial", "aal"] {
                 claims.insert(claim.into(), Loa::Low.uri().into());
             }
+        }
+        // The hash of another value, of the right length: only the check of the hash can
+        // refuse it.
+        TokenFault::WrongCHash => {
+            let other = format!("not-the-code-{}", crate::random::short_id());
+            claims.insert("c_hash".into(), left_half_hash(&other).into());
+        }
+        TokenFault::WrongAtHash => {
+            let other = format!("not-the-access-token-{}", crate::random::short_id());
+            claims.insert("at_hash".into(), left_half_hash(&other).into());
         }
         TokenFault::AlgNone
         | TokenFault::BadSignature

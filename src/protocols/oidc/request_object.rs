@@ -76,6 +76,13 @@ impl Provider {
         pairs: Vec<(String, String)>,
         endpoint: Endpoint,
     ) -> Result<Unpacked, Rejection> {
+        // Plain requests (nearly all) pass untouched and uncopied.
+        if !pairs
+            .iter()
+            .any(|(name, _)| name == "request" || name == "request_uri")
+        {
+            return Ok(Unpacked::plain(pairs));
+        }
         let outer = Params::new(pairs.clone());
         let (request, request_uri) = (outer.get("request"), outer.get("request_uri"));
         if request.is_none() && request_uri.is_none() {
