@@ -503,6 +503,41 @@ async fn neb_open_test_clients_take_any_redirect_uri_and_say_so() {
         callback.starts_with(&format!("{anywhere}&code=")),
         "{callback}"
     );
+    // Its code redeems with the documented secret, and its logout returns anywhere too.
+    let code = crate::helpers::query_of(&callback)["code"].clone();
+    let secret =
+        "rnlguc7CM/wmGSti4KCgCkWBQnfslYr0lMDZeIFsCJweROTROy2ajEigEaPQFl76Py6AVWnhYofl/0oiSAgdtg==";
+    let tokens: Value = app
+        .browser
+        .post(app.url("/op/connect/token"))
+        // By form post: the secret has `+` and `/`, which HTTP Basic must form-encode.
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", anywhere),
+            ("client_id", code_client),
+            ("client_secret", secret),
+            ("code_verifier", crate::helpers::VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(tokens["id_token"].is_string(), "{tokens}");
+    let logged_out = "https://my-rp.example/bye";
+    let end_session = format!(
+        "{}?{}",
+        app.url("/op/connect/endsession"),
+        serde_urlencoded::to_string([
+            ("id_token_hint", tokens["id_token"].as_str().unwrap()),
+            ("post_logout_redirect_uri", logged_out),
+        ])
+        .unwrap()
+    );
+    let to = location(&app.get(&end_session).await);
+    assert!(to.starts_with(logged_out), "{to}");
     // Still a URI a browser may be sent to.
     let script = app.authorize_url(&[
         ("client_id", code_client),
