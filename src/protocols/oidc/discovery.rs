@@ -40,8 +40,7 @@ pub const CLAIMS_SUPPORTED: [&str; 29] = [
 impl Provider {
     pub fn discovery(&self) -> Value {
         // T09 of the conformance catalogue: a discovery document naming another issuer.
-        let announced = self.discovery_issuer.load_full();
-        let issuer = announced.as_deref().unwrap_or(&self.issuer);
+        let issuer = self.acting_issuer();
         json!({
             "issuer": issuer,
             "authorization_endpoint": self.endpoint(paths::AUTHORIZE),

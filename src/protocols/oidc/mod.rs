@@ -23,7 +23,6 @@ use crate::broker::sessions::{EndReason, EndedSession, SsoSession};
 use crate::broker::Broker;
 use crate::flow::{Authentication, Failure, Login, Logins, Outcome, Requirements};
 use crate::protocols::claims::{self, LoginRecord};
-use faults::TokenFault;
 
 pub use authorize::{AuthorizeRequest, IdentityHint, Language, Rejection};
 pub use clients::{Client, ClientRegistry};
@@ -132,6 +131,16 @@ impl Provider {
             discovery_issuer: arc_swap::ArcSwapOption::empty(),
             state: None,
         }
+    }
+
+    /// The issuer the broker names itself in discovery, tokens and authorization
+    /// responses: its own, unless the admin API made it announce another (conformance T09),
+    /// which it then does consistently, so that only an RP comparing discovery with the
+    /// issuer it was configured with notices.
+    pub fn acting_issuer(&self) -> String {
+        self.discovery_issuer
+            .load_full()
+            .map_or_else(|| self.issuer.clone(), |announced| announced.as_ref().clone())
     }
 
     pub fn endpoint(&self, path: &str) -> String {
@@ -343,16 +352,10 @@ impl Provider {
         if let Some(fault) = fault {
             tracing::info!(client = %client.client_id, fault = %fault.name(), "authorization response fault injected");
         }
-        let mut session_expiry = session.absolute_expiry();
-        if fault == Some(TokenFault::ShortSessionExpiry) {
-            // The session itself ends early, not just the claim: the RP must notice the
-            // session is gone after `session_expiry`, as it would be at the real broker.
-            session_expiry = self
-                .broker
-                .sessions
-                .shorten(session_id, now + faults::SHORT_SESSION)
-                .unwrap_or(session_expiry);
-        }
+        // Under `short_session_expiry` only the claim changes (id_token and userinfo alike);
+        // the session lives on, so an RP's check of the broker session cannot stand in for
+        // honouring the claim.
+        let session_expiry = faults::session_expiry(fault, session.absolute_expiry(), now);
         let record = LoginRecord {
             transaction_id: Uuid::new_v4(),
             neb_sid: session_id,
@@ -373,11 +376,8 @@ impl Provider {
         if let Some(state) = request.state.as_deref() {
             pairs.push(("state", state));
         }
-        let issuer = match fault {
-            Some(TokenFault::AuthorizationResponseWrongIss) => faults::FOREIGN_ISSUER,
-            _ => self.issuer.as_str(),
-        };
-        pairs.push(("iss", issuer));
+        let issuer = faults::response_issuer(fault, &self.acting_issuer());
+        pairs.push(("iss", &issuer));
         append_query(&request.redirect_uri, &pairs)
     }
 
@@ -394,7 +394,8 @@ impl Provider {
         if let Some(state) = state {
             pairs.push(("state", state));
         }
-        pairs.push(("iss", &self.issuer));
+        let issuer = self.acting_issuer();
+        pairs.push(("iss", &issuer));
         append_query(redirect_uri, &pairs)
     }
 
@@ -423,8 +424,8 @@ impl Provider {
             session_active,
             now,
         );
-        if self.faults.next_userinfo(&grant.client_id).is_some() {
-            claims.insert("sub".into(), Uuid::new_v4().to_string().into());
+        if let Some(fault) = self.faults.next_userinfo(&grant.client_id) {
+            faults::alter_userinfo(fault, &mut claims);
         }
         Ok(serde_json::Value::Object(claims))
     }
