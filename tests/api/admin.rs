@@ -830,7 +830,11 @@ async fn short_session_expiry_announces_an_end_60_seconds_ahead_and_leaves_the_s
     app.sim.clock().advance(time::Duration::seconds(90));
     provider.expire_sessions();
     let (_, sessions) = app.admin(Method::GET, "/sessions", None).await;
-    assert_eq!(sessions.as_array().unwrap().len(), 1, "the session lives on");
+    assert_eq!(
+        sessions.as_array().unwrap().len(),
+        1,
+        "the session lives on"
+    );
     assert!(sessions[0]["expires"].as_i64().unwrap() > expiry + 3600);
 
     let tokens = app
@@ -854,7 +858,10 @@ async fn an_announced_issuer_is_used_consistently_in_discovery_tokens_and_respon
     assert!(status.is_success());
     let discovery: Value = app
         .browser
-        .get(format!("{}/.well-known/openid-configuration", app.sim.issuer()))
+        .get(format!(
+            "{}/.well-known/openid-configuration",
+            app.sim.issuer()
+        ))
         .send()
         .await
         .unwrap()

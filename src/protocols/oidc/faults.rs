@@ -550,12 +550,18 @@ mod tests {
     async fn time_faults_keep_the_other_times_valid() {
         let mut claims = valid_id_token_claims();
         alter_claims(TokenFault::IatInFuture, &mut claims, NOW);
-        assert!(claims["iat"].as_i64().unwrap() > NOW + 600, "beyond any leeway");
+        assert!(
+            claims["iat"].as_i64().unwrap() > NOW + 600,
+            "beyond any leeway"
+        );
         assert!(claims["nbf"].as_i64().unwrap() <= NOW);
         assert!(claims["exp"].as_i64().unwrap() > NOW);
         let mut claims = valid_id_token_claims();
         alter_claims(TokenFault::Expired, &mut claims, NOW);
-        assert!(claims["exp"].as_i64().unwrap() < NOW - 300, "beyond any leeway");
+        assert!(
+            claims["exp"].as_i64().unwrap() < NOW - 300,
+            "beyond any leeway"
+        );
         assert_eq!(claims["iat"], NOW);
     }
 
@@ -564,17 +570,26 @@ mod tests {
         let keys = KeySet::generate().unwrap();
         for alg in [SigningAlg::ES256, SigningAlg::RS256] {
             let claims = valid_id_token_claims();
-            let unknown = sign_with_fault(&keys, alg, "JWT", TokenFault::UnknownKid, claims.clone())
-                .await
-                .unwrap();
-            assert_eq!(part(&unknown, 0)["alg"], alg.name(), "the client's algorithm");
+            let unknown =
+                sign_with_fault(&keys, alg, "JWT", TokenFault::UnknownKid, claims.clone())
+                    .await
+                    .unwrap();
+            assert_eq!(
+                part(&unknown, 0)["alg"],
+                alg.name(),
+                "the client's algorithm"
+            );
             let confused =
                 sign_with_fault(&keys, alg, "JWT", TokenFault::Hs256WithPublicKey, claims)
                     .await
                     .unwrap();
             let header = part(&confused, 0);
             assert_eq!(header["alg"], "HS256");
-            assert_eq!(header["kid"], keys.kid(alg).await.unwrap(), "the key it abuses");
+            assert_eq!(
+                header["kid"],
+                keys.kid(alg).await.unwrap(),
+                "the key it abuses"
+            );
         }
     }
 

@@ -138,9 +138,10 @@ impl Provider {
     /// which it then does consistently, so that only an RP comparing discovery with the
     /// issuer it was configured with notices.
     pub fn acting_issuer(&self) -> String {
-        self.discovery_issuer
-            .load_full()
-            .map_or_else(|| self.issuer.clone(), |announced| announced.as_ref().clone())
+        self.discovery_issuer.load_full().map_or_else(
+            || self.issuer.clone(),
+            |announced| announced.as_ref().clone(),
+        )
     }
 
     pub fn endpoint(&self, path: &str) -> String {
