@@ -126,6 +126,16 @@ impl Rp {
     fn has(&self, fault: Fault) -> bool {
         self.faults.contains(&fault)
     }
+
+    /// The issuer tokens and responses must name: the one it was configured with, or,
+    /// with `DiscoveryIssuerIgnored`, whatever discovery announced (as RP libraries do).
+    fn expected_issuer(&self) -> String {
+        let discovered = self.discovered_issuer.lock().unwrap().clone();
+        match discovered {
+            Some(issuer) if self.has(Fault::DiscoveryIssuerIgnored) => issuer,
+            _ => self.issuer.clone(),
+        }
+    }
 }
 
 pub struct ReferenceRp {
@@ -361,7 +371,7 @@ async fn id_token_ok(rp: &Rp, token: &str, nonce: &str, reauth: bool) -> bool {
     let exp_ok = claims["exp"].as_i64().is_some_and(|exp| exp > now);
     let max_login_age = rp.limits.max_login_age.as_secs() as i64;
     signature_ok(rp, token, true).await
-        && (rp.has(Fault::IssNotChecked) || claims["iss"] == rp.issuer.as_str())
+        && (rp.has(Fault::IssNotChecked) || claims["iss"] == rp.expected_issuer().as_str())
         && (rp.has(Fault::AudNotChecked) || aud_ok)
         && (rp.has(Fault::ExpiredAccepted) || exp_ok)
         && iat_ok
@@ -431,7 +441,11 @@ async fn callback(rp: web::Data<Rp>, req: HttpRequest, query: Query) -> HttpResp
         return HttpResponse::BadRequest().body("state mismatch");
     }
     // RFC 9207: the authorization response names its issuer.
-    if query.get("iss").is_some_and(|iss| *iss != rp.issuer) && !rp.has(Fault::ResponseIssIgnored) {
+    if query
+        .get("iss")
+        .is_some_and(|iss| *iss != rp.expected_issuer())
+        && !rp.has(Fault::ResponseIssIgnored)
+    {
         return HttpResponse::BadRequest()
             .body("the authorization response comes from another issuer");
     }
@@ -640,7 +654,7 @@ async fn backchannel(rp: web::Data<Rp>, form: web::Form<HashMap<String, String>>
     let fresh = claims["exp"].as_i64().is_some_and(|exp| exp > unix_now());
     let valid = signature_ok(&rp, token, false).await
         && header_of(token).is_some_and(|h| h["typ"] == "logout+jwt")
-        && claims["iss"] == rp.issuer.as_str()
+        && claims["iss"] == rp.expected_issuer().as_str()
         && claims["aud"] == CLIENT_ID
         && fresh
         && events_ok
