@@ -242,11 +242,12 @@ impl Ctx {
         });
     }
 
-    /// How often to touch the RP so its idle limit never decides: twice within the
-    /// declared idle limit, or every second when none is declared.
+    /// How often to touch the RP so its idle limit never decides: three times within the
+    /// declared idle limit (cookie expiry has whole seconds, so a session cookie may end up
+    /// to a second early), or every second when none is declared.
     pub fn keep_alive_interval(&self) -> Duration {
         match self.profile.sessions.idle_seconds {
-            Some(idle) => Duration::from_millis((idle * 1000 / 2).clamp(250, 5000)),
+            Some(idle) => Duration::from_millis((idle * 1000 / 3).clamp(250, 5000)),
             None => Duration::from_secs(1),
         }
     }

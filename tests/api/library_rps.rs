@@ -21,8 +21,9 @@ struct Promises {
     max_login_age: u64,
 }
 
+/// Cookie expiry has whole seconds, so an idle limit of 2 s could be 1 s in the browser.
 const SHORT: Promises = Promises {
-    idle: 2,
+    idle: 3,
     absolute: 64,
     broker_check: 3,
     max_login_age: 3,
@@ -217,11 +218,11 @@ async fn express_openid_connect_verdicts() {
         L09 PASSED
         T01 PASSED
         T02 PASSED
-        T03 PASSED
-        T04 PASSED
+        T03 WARNING  # openid-client accepts an extra audience beside the client's (with azp)
+        T04 WARNING  # openid-client does not refuse an iat in the future
         T05 PASSED
-        T06 PASSED
-        T07 PASSED
+        T06 WARNING  # openid-client skips the signature of an id_token from the token endpoint
+        T07 WARNING  # (OIDC Core 3.1.3.7 item 6 allows it), so an unknown key goes unseen
         T08 PASSED
         T09 PASSED
         T10 PASSED
@@ -233,7 +234,7 @@ async fn express_openid_connect_verdicts() {
         O06 PASSED
         O07 PASSED
         O08 PASSED
-        O09 PASSED
+        O09 WARNING  # express-openid-connect does not remember logout-token jtis
         S01 PASSED
         S02 PASSED
         S03 PASSED

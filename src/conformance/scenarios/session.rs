@@ -37,19 +37,22 @@ pub async fn s01_idle_timeout(ctx: &Ctx) -> Verdict {
     }
     let mut browser = ctx.logged_in_browser().await?;
     let mut evidence = Vec::new();
-    // Just under the limit the session lives; the check itself is activity.
-    if idle >= 2 {
-        let under = Duration::from_secs(idle - 1);
-        ctx.wait(under, "just under sessions.idle_seconds").await;
-        let seen = ctx.observe(browser.as_mut()).await.or_error()?;
-        evidence.push(format!("after {} s unused: {}", idle - 1, seen.line()));
-        if !seen.logged_in {
-            return Ok(Outcome::failed(format!(
-                "logged out after {} s unused, under the declared {idle} s",
-                idle - 1
-            ))
-            .with_all(evidence));
-        }
+    // Just under the limit the session lives; the check itself is activity. "Just under"
+    // leaves a second and a half: cookie expiry has whole seconds.
+    let under = Duration::from_millis((idle * 1000).saturating_sub(1500).max(500));
+    ctx.wait(under, "just under sessions.idle_seconds").await;
+    let seen = ctx.observe(browser.as_mut()).await.or_error()?;
+    evidence.push(format!(
+        "after {:.1} s unused: {}",
+        under.as_secs_f64(),
+        seen.line()
+    ));
+    if !seen.logged_in {
+        return Ok(Outcome::failed(format!(
+            "logged out after {:.1} s unused, under the declared {idle} s",
+            under.as_secs_f64()
+        ))
+        .with_all(evidence));
     }
     ctx.wait(
         Duration::from_secs(idle + 1),
