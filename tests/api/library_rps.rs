@@ -245,3 +245,47 @@ async fn express_openid_connect_verdicts() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn authlib_verdicts() {
+    judge(
+        "authlib",
+        "
+        L01 PASSED
+        L02 PASSED
+        L03 PASSED
+        L04 PASSED
+        L05 WARNING  # authlib ignores the RFC 9207 iss of the authorization response
+        L06 PASSED
+        L07 PASSED
+        L08 PASSED
+        L09 PASSED
+        T01 PASSED
+        T02 PASSED
+        T03 WARNING  # accepts an extra audience beside the client's (with azp)
+        T04 PASSED
+        T05 PASSED
+        T06 PASSED
+        T07 PASSED
+        T08 PASSED
+        T09 FAILED   # takes the issuer from discovery without comparing it with the URL it was given
+        T10 PASSED
+        O01 PASSED
+        O02 PASSED
+        O03 PASSED
+        O04 PASSED
+        O05 PASSED
+        O06 PASSED
+        O07 PASSED
+        O08 PASSED
+        O09 PASSED
+        S01 PASSED
+        S02 PASSED
+        S03 PASSED
+        S04 PASSED
+        S05 PASSED
+        S06 PASSED
+        ",
+    )
+    .await;
+}
