@@ -344,6 +344,56 @@ mod tests {
         assert_eq!(differences(&wanted, &registered), Vec::<String>::new());
     }
 
+    fn control_at(base: &str) -> BrokerControl {
+        let mut profile =
+            crate::conformance::profile::parse(crate::conformance::profile::TEMPLATE).unwrap();
+        profile.broker.url = base.to_string();
+        BrokerControl::new(&profile)
+    }
+
+    #[tokio::test]
+    async fn transient_failures_of_the_admin_api_are_retried_and_refusals_are_not() {
+        use wiremock::matchers::{method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/admin/sessions"))
+            .respond_with(ResponseTemplate::new(503))
+            .up_to_n_times(2)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/admin/sessions"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/admin/clients/nobody"))
+            .respond_with(
+                ResponseTemplate::new(404).set_body_json(json!({ "message": "no client" })),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let control = control_at(&server.uri());
+        assert_eq!(
+            control.sessions_of("rp").await.unwrap(),
+            Vec::<Value>::new()
+        );
+        let refused = control
+            .call(Method::GET, "/clients/nobody", None)
+            .await
+            .unwrap_err();
+        assert!(
+            refused.contains("404") && refused.contains("no client"),
+            "{refused}"
+        );
+        let gone = control_at("http://127.0.0.1:9")
+            .call(Method::GET, "/sessions", None)
+            .await;
+        assert!(gone.unwrap_err().contains("also after 3 retries"));
+    }
+
     #[test]
     fn every_difference_is_named() {
         let mut profile = client();
