@@ -79,7 +79,7 @@ async fn the_reference_rp_passes_the_whole_catalogue_with_real_waits() {
         }
     }
     let s04 = report.results.iter().find(|r| r.id == "S04").unwrap();
-    assert!(s04.seconds >= 60.0, "S04 waited {} s", s04.seconds);
+    assert!(s04.seconds >= 58.0, "S04 waited {} s", s04.seconds);
     eprintln!("the whole catalogue against the reference RP took {took:?}");
     assert!(took < Duration::from_secs(180), "took {took:?}");
 }
