@@ -6,6 +6,7 @@ Environment: ISSUER, CLIENT_ID, CLIENT_SECRET, IDLE, ABSOLUTE, BROKER_CHECK, MAX
 (seconds). Prints `listening on <base URL>` once it answers.
 """
 
+import logging
 import os
 import secrets
 import sys
@@ -264,6 +265,8 @@ def restart():
     return "restarted"
 
 
+# One line per request on stderr would drown the test output.
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
 server = make_server("127.0.0.1", 0, app, threaded=True)
 BASE = f"http://127.0.0.1:{server.server_port}"
 print(f"listening on {BASE}", flush=True)
