@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::broker::sessions::{EndReason, EndedSession};
 use crate::identity::{Identity, IdentityStatus};
+use crate::protocols::oidc::backchannel::InjectionError;
 use crate::protocols::oidc::clients::Client;
 use crate::protocols::oidc::Provider;
 
@@ -19,6 +20,18 @@ pub enum ControlError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
+}
+
+/// A refused logout-token injection, as QA's front doors report it. Signing failures are
+/// not the request's fault and are reported apart.
+impl From<InjectionError> for ControlError {
+    fn from(err: InjectionError) -> Self {
+        match err {
+            InjectionError::UnknownClient(message) => ControlError::NotFound(message),
+            InjectionError::Conflict(message) => ControlError::Conflict(message),
+            other => ControlError::Invalid(other.to_string()),
+        }
+    }
 }
 
 impl Provider {

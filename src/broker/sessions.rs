@@ -161,14 +161,15 @@ impl Sessions {
         }
     }
 
-    /// Registers `client_id` as taking part; returns its `sid` (stable per client and session).
+    /// Registers `client_id` as taking part; returns its `sid`, which is the session's id
+    /// (`neb_sid`), as the real broker sets it.
     pub fn join(&self, id: Uuid, client_id: &str, subject: &str) -> Option<Participant> {
         let mut session = self.sessions.get_mut(&id)?;
         let participant = session
             .participants
             .entry(client_id.to_string())
             .or_insert_with(|| Participant {
-                sid: Uuid::new_v4(),
+                sid: id,
                 subject: subject.to_string(),
             })
             .clone();
@@ -247,6 +248,8 @@ mod tests {
             ial: Loa::Substantial,
             auth_time: NOW,
             cpr_verified: false,
+            psd2: false,
+            idp_transaction_id: Uuid::new_v4(),
             professional: None,
         }
     }
@@ -306,13 +309,17 @@ mod tests {
     }
 
     #[test]
-    fn each_client_gets_one_sid_and_a_session_ends_once() {
+    fn every_client_gets_the_sessions_id_as_sid_and_a_session_ends_once() {
         let sessions = sessions();
         let session = sessions.start(auth(), NOW);
         let a = sessions.join(session.id, "rp-a", "sub-a").unwrap();
         assert_eq!(sessions.join(session.id, "rp-a", "sub-a").unwrap(), a);
         let b = sessions.join(session.id, "rp-b", "sub-b").unwrap();
-        assert_ne!(a.sid, b.sid);
+        assert_eq!(
+            (a.sid, b.sid),
+            (session.id, session.id),
+            "sid is the neb_sid"
+        );
         let ended = sessions.end(session.id, EndReason::RpLogout, NOW).unwrap();
         assert_eq!(ended.session.participants.len(), 2);
         assert!(sessions.end(session.id, EndReason::RpLogout, NOW).is_none());

@@ -401,6 +401,8 @@ impl<P> Login<P> {
             proof,
             auth_time: broker.clock.now(),
             cpr_verified: false,
+            psd2: false,
+            idp_transaction_id: Uuid::new_v4(),
             professional: None,
         }
     }
@@ -416,7 +418,7 @@ impl<P> Login<P> {
 
     /// A private person's authentication ends here, or at the `ssn` CPR check.
     pub(super) fn finish_private(&mut self, citizen: &Identity, auth: Authentication) {
-        self.step = if self.requirements.cpr_entry && citizen.cpr.is_some() {
+        self.step = if self.requirements.cpr_entry.applies_to(auth.idp) && citizen.cpr.is_some() {
             Step::CprEntry {
                 deadline: auth.auth_time + CPR_ENTRY_WINDOW,
                 auth,

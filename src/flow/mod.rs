@@ -55,8 +55,30 @@ pub struct Requirements {
     pub idp: Idp,
     /// Several identity providers: the citizen picks one first.
     pub idp_choices: Vec<Idp>,
-    /// The `ssn` scope: the citizen confirms their CPR number after authenticating.
-    pub cpr_entry: bool,
+    /// Whether the citizen confirms their CPR number after authenticating.
+    pub cpr_entry: CprEntry,
     /// What the RP asked of a MitID Erhverv login (`idp_params.mitid_erhverv`).
     pub erhverv: ErhvervOptions,
+}
+
+/// When the citizen must type their CPR number after authenticating.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CprEntry {
+    #[default]
+    Never,
+    /// Before the CPR number is released (`ssn`).
+    Always,
+    /// After MitID only: the NemID PID of a MitID identity is looked up by its CPR
+    /// number (`nemid.pid`); a NemID login knows its PID.
+    AfterMitId,
+}
+
+impl CprEntry {
+    pub fn applies_to(self, idp: Idp) -> bool {
+        match self {
+            CprEntry::Never => false,
+            CprEntry::Always => true,
+            CprEntry::AfterMitId => idp == Idp::MitId,
+        }
+    }
 }

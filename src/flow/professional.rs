@@ -225,7 +225,7 @@ mod tests {
 
     use super::*;
     use crate::broker::{Clock, KeySet, Settings};
-    use crate::flow::Requirements;
+    use crate::flow::{CprEntry, Requirements};
     use crate::identity::{built_in_population, parse_population, Population};
 
     fn broker_of(population: Population) -> Arc<Broker> {
@@ -249,7 +249,7 @@ mod tests {
             min_loa,
             idp,
             idp_choices: vec![idp],
-            cpr_entry: false,
+            cpr_entry: CprEntry::Never,
             erhverv: ErhvervOptions { allow_private },
         }
     }
@@ -429,7 +429,7 @@ mod tests {
     fn the_private_option_goes_through_the_cpr_check_when_ssn_is_asked() {
         let broker = broker();
         let mut wants = requirements(Idp::MitIdErhverv, Loa::Substantial, true);
-        wants.cpr_entry = true;
+        wants.cpr_entry = CprEntry::Always;
         let mut login = Login::new((), wants, &broker);
         authenticate(&broker, &mut login, "app.approve");
         login.continue_privately(&broker).unwrap();

@@ -540,12 +540,12 @@ pub async fn logout_token(
     };
     match provider.inject_logout_token(&path, injection).await {
         Ok(injected) => HttpResponse::Ok().json(injected),
-        Err(InjectionError::Refused(err)) => control_error(err),
         Err(err @ InjectionError::Signing(_)) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "keys_unavailable",
             err.to_string(),
         ),
+        Err(err) => control_error(err.into()),
     }
 }
 
@@ -559,6 +559,62 @@ pub async fn keys(provider: Data) -> HttpResponse {
             "keys_unavailable",
             err.to_string(),
         ),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CertificateQuery {
+    kid: Option<String>,
+    format: Option<String>,
+}
+
+/// A signing certificate for pinning: the current RSA one (what id_tokens are signed
+/// with by default), or any published one by `kid`; JSON, or the bare PEM with `format=pem`.
+pub async fn certificate(provider: Data, query: web::Query<CertificateQuery>) -> HttpResponse {
+    let keys = &provider.broker.keys;
+    let listed = match keys.list().await {
+        Ok(listed) => listed,
+        Err(err) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "keys_unavailable",
+                err.to_string(),
+            )
+        }
+    };
+    let wanted = match &query.kid {
+        Some(kid) => listed.into_iter().find(|k| &k.kid == kid),
+        None => listed
+            .into_iter()
+            .find(|k| k.status == "current" && k.alg == "RS256"),
+    };
+    let Some(info) = wanted else {
+        return not_found(format!(
+            "no published key has kid `{}`",
+            query.kid.as_deref().unwrap_or_default()
+        ));
+    };
+    let pem = match keys.certificate_pem(&info.kid).await {
+        Ok(Some(pem)) => pem,
+        Ok(None) => return not_found(format!("key `{}` was just retired for good", info.kid)),
+        Err(err) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "keys_unavailable",
+                err.to_string(),
+            )
+        }
+    };
+    match query.format.as_deref() {
+        Some("pem") => HttpResponse::Ok()
+            .content_type("application/x-pem-file")
+            .body(pem),
+        None | Some("json") => {
+            let mut body = json!(info);
+            body["pem"] = pem.into();
+            HttpResponse::Ok().json(body)
+        }
+        Some(other) => bad_request(format!("format `{other}`: use json or pem")),
     }
 }
 

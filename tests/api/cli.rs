@@ -51,6 +51,7 @@ async fn mitid_sim(args: &[&str], env: &[(&str, &str)]) -> Run {
             .env_remove("MITID_SIM_SERVER")
             .env_remove("MITID_SIM_ADMIN_TOKEN")
             .env_remove("MITID_SIM_USERS")
+            .env("MITID_SIM_HOME", crate::helpers::test_home())
             .envs(env)
             .stdin(Stdio::null())
             .output()

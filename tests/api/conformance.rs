@@ -271,11 +271,11 @@ async fn an_existing_registration_is_compared_with_the_profile() {
         .await
         .unwrap();
     assert!(differences.is_empty(), "{differences:#?}");
-    // The team's profile says RS256 and a front-channel URI; the broker has neither.
+    // The team's profile says ES256 and a front-channel URI; the broker has neither.
     let changed = text.replace(
         "[client]\n",
-        "[client]\nregister = false\nid_token_signed_response_alg = \"RS256\"\n",
-    ) + "";
+        "[client]\nregister = false\nid_token_signed_response_alg = \"ES256\"\n",
+    );
     let mut changed = profile::parse(&changed).unwrap();
     changed.client.frontchannel_logout_uri = Some(format!("{}/fc", rp.base));
     let report = conformance::run(changed.clone(), &only(&["O03"]), |_| {})
@@ -289,7 +289,7 @@ async fn an_existing_registration_is_compared_with_the_profile() {
     );
     assert!(report
         .summary_table()
-        .contains("id_token_signed_response_alg: the profile says RS256"));
+        .contains("id_token_signed_response_alg: the profile says ES256"));
     changed.client.client_id = "nobody-registered-this".into();
     let err = conformance::run(changed, &only(&["O03"]), |_| {})
         .await
@@ -352,6 +352,7 @@ fn regex_free_redact(xml: &str) -> String {
 
 fn kit(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_mitid-sim"))
+        .env("MITID_SIM_HOME", crate::helpers::test_home())
         .arg("conformance")
         .args(args)
         .output()

@@ -16,6 +16,12 @@ pub const REDIRECT_URI: &str = "http://localhost:8080/callback";
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
+/// The per-user folder (`MITID_SIM_HOME`) for every `mitid-sim` process a test starts:
+/// under the build's temporary folder, never the real home.
+pub fn test_home() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("mitid-sim-home")
+}
+
 pub struct TestApp {
     pub sim: Simulator,
     pub browser: reqwest::Client,

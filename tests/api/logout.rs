@@ -68,7 +68,11 @@ async fn logging_out_of_one_rp_ends_the_broker_session_and_notifies_both_rps() {
         );
         assert_eq!(claims["sub"], id_claims["sub"]);
     }
-    // The RS256 client gets an RS256 logout token.
+    // Each client gets its logout token signed with its id_token algorithm.
+    assert_eq!(
+        crate::helpers::decode_header(&logout_tokens(&a).await[0])["alg"],
+        "ES256"
+    );
     assert_eq!(
         crate::helpers::decode_header(&logout_tokens(&b).await[0])["alg"],
         "RS256"

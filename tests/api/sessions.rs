@@ -21,7 +21,8 @@ use crate::helpers::{
 pub const RP_A: &str = "http://rp-a.test/callback";
 pub const RP_B: &str = "http://rp-b.test/callback";
 
-/// Two RPs (one RS256) whose back-channel endpoints are the given mock servers.
+/// Two RPs (A registered for ES256, B with the default RS256) whose back-channel
+/// endpoints are the given mock servers.
 pub async fn spawn_two_rps(a: &MockServer, b: &MockServer) -> TestApp {
     let extra = format!(
         r#"
@@ -29,6 +30,7 @@ pub async fn spawn_two_rps(a: &MockServer, b: &MockServer) -> TestApp {
 client_id = "rp-a"
 name = "RP A"
 client_secret = "secret-a"
+id_token_signed_response_alg = "ES256"
 redirect_uris = ["{RP_A}"]
 post_logout_redirect_uris = ["http://rp-a.test/logged-out"]
 backchannel_logout_uri = "{a}/backchannel"
@@ -39,7 +41,6 @@ refresh_tokens = "always"
 client_id = "rp-b"
 name = "RP B"
 client_secret = "secret-b"
-id_token_signed_response_alg = "RS256"
 redirect_uris = ["{RP_B}"]
 backchannel_logout_uri = "{b}/backchannel"
 "#,
@@ -224,7 +225,19 @@ async fn a_second_rp_logs_in_through_the_broker_session_without_credentials() {
         claims_a["neb_sid"], claims_b["neb_sid"],
         "one broker session"
     );
-    assert_ne!(claims_a["sid"], claims_b["sid"], "a sid per client");
+    assert_eq!(
+        (&claims_a["sid"], &claims_b["sid"]),
+        (&claims_a["neb_sid"], &claims_a["neb_sid"]),
+        "sid is the broker session's id, as at the real broker"
+    );
+    assert_eq!(
+        claims_a["idp_transaction_id"], claims_b["idp_transaction_id"],
+        "one MitID authentication"
+    );
+    assert_ne!(
+        claims_a["transaction_id"], claims_b["transaction_id"],
+        "a broker transaction per client"
+    );
     assert_eq!(
         claims_a["auth_time"], claims_b["auth_time"],
         "auth_time is the real authentication's"

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 
 use crate::broker::sessions::{EndReason, EndedSession, SsoSession};
 use crate::broker::Broker;
-use crate::flow::{Authentication, Failure, Login, Logins, Outcome, Requirements};
+use crate::flow::{Authentication, CprEntry, Failure, Login, Logins, Outcome, Requirements};
 use crate::protocols::claims::{self, LoginRecord};
 
 pub use authorize::{AuthorizeRequest, IdentityHint, Language, Rejection};
@@ -106,7 +106,17 @@ pub struct Provider {
     /// An issuer the discovery document announces instead of the real one (fault T09).
     pub discovery_issuer: arc_swap::ArcSwapOption<String>,
     /// Where runtime changes are kept across restarts (`--state-dir`).
-    pub state: Option<crate::persistence::StateDir>,
+    pub state: Option<Arc<dyn StateKeeper>>,
+}
+
+/// A future that a trait object can return.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Keeps runtime state across restarts. The provider only asks for a save after a change;
+/// what is kept, and where, is decided above the protocols (`persistence::StateDir`).
+pub trait StateKeeper: Send + Sync {
+    /// Returns once the provider's current state is durable.
+    fn save<'a>(&'a self, provider: &'a Provider) -> BoxFuture<'a, Result<(), String>>;
 }
 
 impl Provider {
@@ -177,7 +187,7 @@ impl Provider {
             {
                 self.broker.sessions.touch(session.id, now);
                 let location =
-                    self.issue_code(&request, session.authentication.clone(), session.id);
+                    self.issue_code(&request, session.authentication.clone(), session.id, false);
                 return AuthorizeOutcome::redirect(location);
             }
             if request.prompt_none {
@@ -197,7 +207,7 @@ impl Provider {
             min_loa: request.min_loa,
             idp: request.first_idp(),
             idp_choices: request.idp_choices.clone(),
-            cpr_entry: request.has_scope("ssn"),
+            cpr_entry: request.cpr_entry(),
             erhverv: Default::default(),
         };
         let hint = request.no_ui.clone();
@@ -256,7 +266,7 @@ impl Provider {
         };
         let citizen = self.broker.identities.by_uuid(session.citizen);
         let still_usable = citizen.as_ref().is_some_and(|c| c.status.can_log_in());
-        let cpr_ok = !request.has_scope("ssn")
+        let cpr_ok = !request.cpr_entry().applies_to(auth.idp)
             || auth.cpr_verified
             || citizen.as_ref().is_some_and(|c| c.cpr.is_none());
         !request.prompt_login
@@ -321,17 +331,20 @@ impl Provider {
             ..authentication
         };
         Finished {
-            location: self.issue_code(request, authentication, session_id),
+            location: self.issue_code(request, authentication, session_id, true),
             sso,
         }
     }
 
     /// A code for `request`'s client in session `session_id`, which the client joins.
+    /// `authenticated_here`: this request's login authenticated the citizen (rather than
+    /// the SSO session answering it).
     fn issue_code(
         &self,
         request: &AuthorizeRequest,
         authentication: Authentication,
         session_id: Uuid,
+        authenticated_here: bool,
     ) -> String {
         let now = self.broker.clock.now();
         let client = &request.client;
@@ -360,10 +373,10 @@ impl Provider {
         let session_expiry = faults::session_expiry(fault, session.absolute_expiry(), now);
         let record = LoginRecord {
             transaction_id: Uuid::new_v4(),
-            neb_sid: session_id,
-            sid: participant.sid,
+            neb_sid: participant.sid,
             session_expiry,
             authentication,
+            idp_transaction: authenticated_here.then(|| request.idp_transaction()),
         };
         let code = self.grants.issue_code(grants::CodeGrant::new(
             client.client_id.clone(),
@@ -448,7 +461,7 @@ impl Provider {
     /// Saves runtime state when the broker keeps it (`--state-dir`); a no-op otherwise.
     pub async fn persist(&self) -> Result<(), String> {
         match &self.state {
-            Some(state) => state.save(self).await.map_err(|err| err.to_string()),
+            Some(state) => state.save(self).await,
             None => Ok(()),
         }
     }
@@ -460,6 +473,27 @@ impl Provider {
             .forget_sessions(|id| !sessions.is_active(id, now));
         self.logins.sweep(now);
         self.grants.sweep(now);
+    }
+}
+
+impl AuthorizeRequest {
+    /// Whether the citizen confirms their CPR number: `ssn` releases it, and `nemid.pid`
+    /// needs it to look up the NemID PID of a MitID identity.
+    pub fn cpr_entry(&self) -> CprEntry {
+        if self.has_scope("ssn") {
+            CprEntry::Always
+        } else if self.has_scope("nemid.pid") {
+            CprEntry::AfterMitId
+        } else {
+            CprEntry::Never
+        }
+    }
+
+    /// What this request carries into MitID's transaction, for the claims only the
+    /// authenticating client gets. `reference_text` is passed through once the authorize
+    /// request's parser reads it from `idp_params`; until then there is none.
+    fn idp_transaction(&self) -> claims::IdpTransaction {
+        claims::IdpTransaction::default()
     }
 }
 
