@@ -180,7 +180,7 @@ pub async fn start(issuer: &str, faults: &[Fault], limits: Limits) -> ReferenceR
         seen_jtis: DashMap::new(),
         discovered_issuer: Mutex::new(None),
     });
-    discover(&rp).await;
+    let _ = discover(&rp).await;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(rp.clone())
@@ -205,24 +205,33 @@ pub async fn start(issuer: &str, faults: &[Fault], limits: Limits) -> ReferenceR
 type Query = web::Query<HashMap<String, String>>;
 
 /// Reads the broker's discovery document, as an RP library does at start.
-async fn discover(rp: &Rp) {
+async fn discover(rp: &Rp) -> Result<(), String> {
     let url = format!("{}/.well-known/openid-configuration", rp.issuer);
-    let issuer = match rp.http.get(url).send().await {
-        Ok(response) => response
-            .json::<Value>()
-            .await
-            .ok()
-            .and_then(|d| d["issuer"].as_str().map(str::to_string)),
-        Err(_) => None,
-    };
-    *rp.discovered_issuer.lock().unwrap() = issuer;
+    let document: Value = rp
+        .http
+        .get(&url)
+        .send()
+        .await
+        .map_err(|err| format!("GET {url}: {err}"))?
+        .json()
+        .await
+        .map_err(|err| format!("GET {url}: not JSON: {err}"))?;
+    let issuer = document["issuer"]
+        .as_str()
+        .ok_or_else(|| format!("GET {url}: no issuer"))?;
+    *rp.discovered_issuer.lock().unwrap() = Some(issuer.to_string());
+    Ok(())
 }
 
 /// What `restart_command` triggers: the RP starts over with fresh discovery.
 async fn restart(rp: web::Data<Rp>) -> HttpResponse {
     rp.sessions.clear();
-    discover(&rp).await;
-    HttpResponse::Ok().finish()
+    *rp.discovered_issuer.lock().unwrap() = None;
+    // Like an RP library at start: it does not come up without discovery.
+    match discover(&rp).await {
+        Ok(()) => HttpResponse::Ok().finish(),
+        Err(err) => HttpResponse::ServiceUnavailable().body(err),
+    }
 }
 
 /// The post-logout landing page; a `return_to` remembered at logout is honoured only as
@@ -244,6 +253,10 @@ async fn home(rp: web::Data<Rp>, req: HttpRequest) -> HttpResponse {
 
 async fn login(rp: web::Data<Rp>, query: Query) -> HttpResponse {
     // OIDC Discovery §4.3: the document must name the issuer the RP was configured with.
+    // Discovery is read at start and, when that failed, at the first login (as libraries do).
+    if rp.discovered_issuer.lock().unwrap().is_none() {
+        let _ = discover(&rp).await;
+    }
     let discovered = rp.discovered_issuer.lock().unwrap().clone();
     if discovered.as_deref() != Some(rp.issuer.as_str()) && !rp.has(Fault::DiscoveryIssuerIgnored) {
         return HttpResponse::ServiceUnavailable()
