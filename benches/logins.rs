@@ -19,7 +19,7 @@ async fn one_login(http: &reqwest::Client, base: &str) -> Duration {
     let started = Instant::now();
     let authorize = format!(
         "{base}/op/connect/authorize?client_id=demo-rp&redirect_uri={REDIRECT}&response_type=code\
-         &scope=openid%20mitid&state=s&nonce=n&simulation=no-ui&login_hint=username:anna.jensen"
+         &scope=openid%20mitid&state=s&nonce=n&simulation=no-ui%20username:anna.jensen"
     );
     let response = http.get(authorize).send().await.expect("authorize answers");
     let location = response.headers()["location"].to_str().unwrap().to_string();

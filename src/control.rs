@@ -148,6 +148,26 @@ impl Provider {
         Ok(new)
     }
 
+    /// Puts a client in an SSO group (sessions shared with the group's clients), or with
+    /// `None` gives it sessions of its own. Sessions already started keep their scope.
+    pub fn set_sso_group(
+        &self,
+        client_id: &str,
+        group: Option<String>,
+    ) -> Result<Client, ControlError> {
+        let mut client = (*self
+            .clients
+            .get(client_id)
+            .ok_or_else(|| ControlError::NotFound(format!("no client `{client_id}`")))?)
+        .clone();
+        client.sso_group = group;
+        if let Some(problem) = client.problems() {
+            return Err(ControlError::Invalid(problem));
+        }
+        self.clients.insert(client.clone());
+        Ok(client)
+    }
+
     pub fn delete_client(&self, client_id: &str) -> Result<Arc<Client>, ControlError> {
         let client = self
             .clients

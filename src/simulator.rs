@@ -348,6 +348,17 @@ impl Simulator {
         self.saved().await
     }
 
+    /// Puts a client in an SSO group, or (`None`) gives it sessions of its own.
+    pub async fn set_sso_group(
+        &self,
+        client_id: &str,
+        group: Option<&str>,
+    ) -> Result<(), ControlError> {
+        self.provider
+            .set_sso_group(client_id, group.map(str::to_string))?;
+        self.saved().await
+    }
+
     pub async fn delete_client(&self, client_id: &str) -> Result<(), ControlError> {
         self.provider.delete_client(client_id).map(|_| ())?;
         self.saved().await

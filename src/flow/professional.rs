@@ -53,7 +53,7 @@ pub enum ProfessionalHintError {
 
 impl<P> Login<P> {
     pub(super) fn admissible_for_erhverv(&self) -> Result<(), Failure> {
-        if self.requirements.min_loa > ERHVERV_MAX_LOA {
+        if self.requirements.level.min_aal() > ERHVERV_MAX_LOA {
             return Err(Failure::InsufficientAssurance);
         }
         Ok(())
@@ -177,7 +177,7 @@ impl<P> Login<P> {
             professional: Some(professional.uuid),
             ..auth
         };
-        if auth.loa < self.requirements.min_loa {
+        if !self.requirements.level.met_by(auth.ial, auth.proof.aal) {
             self.fail(Failure::InsufficientAssurance);
             return;
         }
@@ -246,10 +246,13 @@ mod tests {
     fn requirements(idp: Idp, min_loa: Loa, allow_private: bool) -> Requirements {
         Requirements {
             client_name: "Erhvervsportalen".into(),
-            min_loa,
+            level: crate::identity::RequiredLevel::Loa(min_loa),
             idp,
             idp_choices: vec![idp],
             cpr_entry: CprEntry::Never,
+            texts: Default::default(),
+            require_psd2: false,
+            mitid_refusal: None,
             erhverv: ErhvervOptions { allow_private },
         }
     }

@@ -368,6 +368,8 @@ pub async fn app_requests(provider: Data) -> HttpResponse {
                     "id": r.id,
                     "user_id": c.user_id.as_str(),
                     "client": r.client_name,
+                    "action_text": r.texts.action,
+                    "reference_text": r.texts.reference_text,
                     "created": r.created.unix_timestamp(),
                     "expires": r.expires.unix_timestamp(),
                 })
@@ -453,6 +455,32 @@ pub async fn delete_client(provider: Data, path: web::Path<String>) -> HttpRespo
             )
             .await
         }
+        Err(err) => control_error(err),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoGroupRequest {
+    sso_group: Option<String>,
+}
+
+/// Puts a client in an SSO group (`{"sso_group": "name"}`) or takes it out (`null`).
+pub async fn set_sso_group(
+    provider: Data,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let request: SsoGroupRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => {
+            return bad_request(format!(
+                "expected {{\"sso_group\": \"<group>\"}} or {{\"sso_group\": null}}: {err}"
+            ))
+        }
+    };
+    match provider.set_sso_group(&path, request.sso_group) {
+        Ok(client) => saved(&provider, StatusCode::OK, client_json(&provider, &client)).await,
         Err(err) => control_error(err),
     }
 }

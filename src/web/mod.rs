@@ -248,6 +248,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(oidc::backend_logout),
         )
         .route(
+            &format!("{op}{}", paths::ERROR_PAGE),
+            web::get().to(oidc::error_page),
+        )
+        .route(
+            &format!("{op}{}", paths::LOGOUT_PAGE),
+            web::get().to(oidc::logout_page),
+        )
+        .route(
             &format!("{op}{}", paths::REVOCATION),
             web::post().to(oidc::revocation),
         )
@@ -446,6 +454,10 @@ fn admin_routes() -> actix_web::Scope<
         .route("/clients", web::post().to(register_client))
         .route("/clients/{client_id}", web::get().to(client))
         .route("/clients/{client_id}", web::delete().to(delete_client))
+        .route(
+            "/clients/{client_id}/sso-group",
+            web::put().to(set_sso_group),
+        )
         .route("/clients/{client_id}/faults", web::post().to(add_fault))
         .route(
             "/clients/{client_id}/faults",

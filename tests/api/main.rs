@@ -12,6 +12,7 @@ mod discovery;
 mod errors;
 mod fidelity;
 mod helpers;
+mod idp_params;
 mod keys;
 mod library_rps;
 mod logout;
