@@ -68,9 +68,9 @@ async fn start(
         .unwrap_or_else(|err| panic!("cannot start {}: {err}", program.display()));
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
-    let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+    let first = tokio::time::timeout(Duration::from_secs(120), lines.next_line())
         .await
-        .unwrap_or_else(|_| panic!("{} did not start within 30 s", script.display()))
+        .unwrap_or_else(|_| panic!("{} did not start within 120 s", script.display()))
         .unwrap()
         .unwrap_or_else(|| panic!("{} exited before it listened", script.display()));
     let base = first
