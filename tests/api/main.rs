@@ -15,6 +15,7 @@ mod front_channel;
 mod helpers;
 mod idp_params;
 mod keys;
+mod library_rps;
 mod logout;
 mod nemid;
 mod nemlogin;

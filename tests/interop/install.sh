@@ -7,8 +7,13 @@
 #     engine) and libclang-dev (bindgen reads the libxmlsec1 headers);
 #   - interop tests: the xmlsec1 program (pysaml2 signs, verifies and decrypts with it)
 #     and pysaml2 in a venv at tests/interop/python/.venv, pinned by requirements.txt.
-# Node section: `npm ci` in every folder here with a package-lock.json (openid-client for
-# tests/api/openid_client_node.rs), again only when the lock file changed.
+# Conformance kit section (tests/api/library_rps.rs):
+#   - Authlib and Flask in the same venv (python/requirements.txt);
+#   - the npm packages of every tests/interop/*/package-lock.json, by `npm ci` (also
+#     openid-client for tests/api/openid_client_node.rs).
+# To add a dependency: a Debian package to `packages`, a pin to python/requirements.txt
+# (with its dependencies, as `pip freeze` gives them), or a folder here with a
+# package.json and package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")"
 

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::error::{ErrorCode, OAuthError};
-use super::faults::{self, TokenFault};
+use super::faults;
 use super::grants::{self, TokenGrant};
 use super::response_type::ResponseMode;
 use super::{append_query, AuthorizeRequest, Provider};
@@ -155,16 +155,10 @@ impl Provider {
         if let Some(fault) = fault {
             tracing::info!(client = %client.client_id, fault = %fault.name(), "authorization response fault injected");
         }
-        let mut session_expiry = session.absolute_expiry();
-        if fault == Some(TokenFault::ShortSessionExpiry) {
-            // The session itself ends early, not just the claim: the RP must notice the
-            // session is gone after `session_expiry`, as it would be at the real broker.
-            session_expiry = self
-                .broker
-                .sessions
-                .shorten(session_id, now + faults::SHORT_SESSION)
-                .unwrap_or(session_expiry);
-        }
+        // Under `short_session_expiry` only the claim changes (id_token and userinfo alike);
+        // the session lives on, so an RP's check of the broker session cannot stand in for
+        // honouring the claim.
+        let session_expiry = faults::session_expiry(fault, session.absolute_expiry(), now);
         let record = LoginRecord {
             transaction_id: Uuid::new_v4(),
             neb_sid: participant.sid,
@@ -197,11 +191,7 @@ impl Provider {
             params.push(("state", state.clone()));
         }
         params.push(("session_state", session_state));
-        let issuer = match fault {
-            Some(TokenFault::AuthorizationResponseWrongIss) => faults::FOREIGN_ISSUER,
-            _ => self.issuer.as_str(),
-        };
-        params.push(("iss", issuer.to_string()));
+        params.push(("iss", faults::response_issuer(fault, &self.acting_issuer())));
         AuthorizationResponse::new(request.return_to(), params)
     }
 
@@ -256,8 +246,9 @@ impl Provider {
             issued.access_token = Some(token);
         }
         if response_type.has_id_token() {
+            let issuer = self.acting_issuer();
             let mut id_claims = claims::id_token(IdTokenInput {
-                issuer: &self.issuer,
+                issuer: &issuer,
                 client_id: &client.client_id,
                 subject,
                 nonce: request.nonce.as_deref(),

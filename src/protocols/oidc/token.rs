@@ -331,12 +331,13 @@ impl Provider {
         };
         let record = &grant.record;
         let scope = grant.scopes.join(" ");
+        let issuer = self.acting_issuer();
         let access_token = self
             .mint_access_token(grant.clone())
             .await
             .map_err(signing_failed)?;
         let id_claims = claims::id_token(IdTokenInput {
-            issuer: &self.issuer,
+            issuer: &issuer,
             client_id: &client.client_id,
             subject: &grant.subject,
             nonce,
@@ -374,8 +375,9 @@ impl Provider {
     /// Signs an access token for `grant` and records it. The real broker signs access
     /// tokens with its RSA key whatever the client's id_token algorithm.
     pub(super) async fn mint_access_token(&self, grant: TokenGrant) -> Result<String, KeyError> {
+        let issuer = self.acting_issuer();
         let access_claims = claims::access_token(AccessTokenInput {
-            issuer: &self.issuer,
+            issuer: &issuer,
             client_id: &grant.client_id,
             subject: &grant.subject,
             scopes: &grant.scopes,
