@@ -1033,3 +1033,78 @@ async fn generated_organisations_load_as_a_users_file_and_bad_ones_point_at_thei
         refused.stderr
     );
 }
+
+#[tokio::test]
+async fn clients_register_takes_the_front_channel_settings_and_list_shows_them() {
+    let app = spawn_app().await;
+    let open = TempFile::new(
+        "open.toml",
+        r#"
+[[client]]
+client_id = "cli-open"
+name = "CLI open test client"
+client_secret = "cli-secret"
+open_test_client = true
+redirect_uris = []
+response_types = ["code", "id_token code"]
+jwks_uri = "http://cli-open.test/jwks"
+request_uris = ["http://cli-open.test/request"]
+require_signed_request_object = true
+require_pushed_authorization_requests = true
+"#,
+    );
+    live(&app, &["clients", "register", "--file", open.arg()])
+        .await
+        .ok();
+    let client = app.sim.provider().clients.get("cli-open").unwrap();
+    assert!(client.open_test_client && client.require_signed_request_object);
+    assert_eq!(client.response_types.len(), 2);
+    let listed = live(&app, &["clients", "list"]).await.ok();
+    let line = listed
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("cli-open "))
+        .unwrap_or_else(|| panic!("{}", listed.stdout));
+    assert!(line.contains("code, code id_token"), "{line}");
+    assert!(line.contains("PAR+signed"), "{line}");
+    assert!(line.contains("ANY (open test client)"), "{line}");
+    let demo = listed
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("demo-rp "))
+        .unwrap();
+    assert!(demo.contains(" any "), "plain requests: {demo}");
+
+    // Keys inline and by URI at once are refused with the reason, and nothing is sent.
+    let both = TempFile::new(
+        "both.toml",
+        r#"
+[[client]]
+client_id = "cli-both"
+name = "Both"
+client_secret = "s"
+redirect_uris = ["http://cli-both.test/cb"]
+jwks_uri = "http://cli-both.test/jwks"
+jwks = { keys = [{ kty = "EC", crv = "P-256", x = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", y = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0" }] }
+"#,
+    );
+    let refused = live(&app, &["clients", "register", "--file", both.arg()]).await;
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("not both"), "{}", refused.stderr);
+    assert!(app.sim.provider().clients.get("cli-both").is_none());
+    // A private key member in a registered JWKS is refused too.
+    let private = TempFile::new(
+        "private.toml",
+        r#"
+[[client]]
+client_id = "cli-private"
+name = "Private"
+client_secret = "s"
+redirect_uris = ["http://cli-private.test/cb"]
+jwks = { keys = [{ kty = "EC", crv = "P-256", x = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", y = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", d = "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI" }] }
+"#,
+    );
+    let refused = live(&app, &["clients", "register", "--file", private.arg()]).await;
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("`d`"), "{}", refused.stderr);
+}
