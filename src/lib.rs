@@ -14,5 +14,6 @@ pub mod persistence;
 pub mod protocols;
 pub mod random;
 pub mod simulator;
+pub mod tls;
 pub mod web;
 pub use simulator::{Simulator, SimulatorBuilder};

@@ -59,6 +59,7 @@ pub struct SimulatorBuilder {
     clock: Clock,
     backchannel_retry: RetryPolicy,
     state_dir: Option<std::path::PathBuf>,
+    tls: Option<crate::tls::ServerTls>,
 }
 
 impl SimulatorBuilder {
@@ -101,6 +102,13 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Serves HTTPS with this certificate (e.g. `ServerTls::local`): the issuer is `https://…`
+    /// and cookies are `Secure`.
+    pub fn tls(mut self, tls: crate::tls::ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// A clock the test keeps a handle to, to make time pass.
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
@@ -135,6 +143,7 @@ impl SimulatorBuilder {
             backchannel_retry: self.backchannel_retry,
             admin_token: None,
             state_dir: self.state_dir,
+            tls: self.tls,
         })?;
         let (addr, base_url, provider, handle) = running.spawn();
         Ok(Simulator {

@@ -41,6 +41,8 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Keeps runtime changes across restarts.
     pub state_dir: Option<std::path::PathBuf>,
+    /// Serve HTTPS with this certificate instead of HTTP.
+    pub tls: Option<crate::tls::ServerTls>,
 }
 
 /// True for 127.0.0.0/8, ::1 and "localhost".
@@ -101,9 +103,14 @@ pub fn start(config: Config) -> std::io::Result<Running> {
     } else {
         addr.ip().to_string()
     };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let base_url = config
         .public_url
-        .unwrap_or_else(|| format!("http://{host}:{}", addr.port()));
+        .unwrap_or_else(|| format!("{scheme}://{host}:{}", addr.port()));
     let state = config.state_dir.as_ref().map(StateDir::new);
     let saved = match &state {
         Some(state) => state.load().map_err(std::io::Error::other)?,
@@ -167,14 +174,19 @@ pub fn start(config: Config) -> std::io::Result<Running> {
 
     let data = provider.clone();
     let admin_token = web::Data::new(AdminToken(config.admin_token));
-    let mut server = HttpServer::new(move || {
+    let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(admin_token.clone())
             .configure(routes)
     })
-    .listen(listener)?
     .shutdown_timeout(2);
+    let mut server = match &config.tls {
+        Some(tls) => {
+            server.listen_openssl(listener, tls.acceptor().map_err(std::io::Error::other)?)?
+        }
+        None => server.listen(listener)?,
+    };
     if let Some(workers) = config.workers {
         server = server.workers(workers);
     }

@@ -19,3 +19,4 @@ mod personas;
 mod reference_rp;
 mod refresh;
 mod sessions;
+mod tls;
