@@ -9,6 +9,7 @@ mod clients;
 mod clock;
 mod conformance;
 mod device;
+mod docs;
 mod files;
 mod keys;
 mod output;
@@ -33,7 +34,12 @@ pub const DEFAULT_PORT: u16 = 8088;
 #[command(
     name = "mitid-sim",
     version,
-    about = "A simulator of the Danish MitID/NemID login broker (OpenID Connect)"
+    about = "A simulator of the Danish MitID/NemID login broker (OpenID Connect)",
+    long_about = "A self-hostable simulator of the Danish MitID/NemID login broker: OpenID Connect \
+with the endpoints, claims and errors of the Nets eID Broker, MitID login pages with simulated \
+devices, built-in test citizens, an admin API, and a conformance kit that proves a relying \
+party handles login, logout and session expiry correctly. For test use only: every citizen is \
+fictitious."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -125,6 +131,11 @@ enum Command {
         #[command(subcommand)]
         command: CertsCommand,
     },
+    /// Print shell completions (bash, zsh, fish, powershell, elvish); see the README for
+    /// where to install them.
+    Completions(docs::CompletionsArgs),
+    /// Print the manual page (roff), or write one per subcommand with --out DIR.
+    Man(docs::ManArgs),
 }
 
 #[derive(Subcommand)]
@@ -147,6 +158,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Clock { command } => clock::run(command),
         Command::Record(args) => record::run(args),
         Command::Conformance { command } => conformance::run(command),
+        Command::Completions(args) => docs::completions(args),
+        Command::Man(args) => docs::man(args),
         Command::Certs {
             command: CertsCommand::Generate { out },
         } => {

@@ -6,6 +6,7 @@ pub mod i18n;
 pub mod login;
 pub mod oidc;
 pub mod pages;
+pub mod register;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -284,6 +285,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/sim/audio-reader/{user_id}/code.wav",
             web::get().to(devices::audio_reader_wav),
+        )
+        .route(
+            &format!("{}/person", register::PREFIX),
+            web::get().to(register::person),
+        )
+        .route(
+            &format!("{}/openapi.json", register::PREFIX),
+            web::get().to(register::openapi),
         )
         .service(admin_routes())
         .default_service(web::to(not_found));
