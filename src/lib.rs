@@ -7,6 +7,7 @@ pub mod authenticators;
 pub mod broker;
 pub mod conformance;
 pub mod control;
+pub mod demo;
 pub mod fixtures;
 pub mod flow;
 pub mod identity;

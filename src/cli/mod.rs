@@ -8,6 +8,7 @@ mod citizens;
 mod clients;
 mod clock;
 mod conformance;
+mod demo;
 mod device;
 mod docs;
 mod files;
@@ -87,6 +88,8 @@ impl ClockArgs {
 enum Command {
     /// Run the broker.
     Serve(serve::ServeArgs),
+    /// Run the broker and Min Side, a demo service to log in to, on a second port.
+    Demo(demo::DemoArgs),
     /// Citizens: list, show and generate fixtures; create, change, lock and script them
     /// on a running broker.
     Users {
@@ -150,6 +153,7 @@ enum CertsCommand {
 pub fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Users { command } => users::run(command),
         Command::Device { command } => device::run(command),
         Command::Clients { command } => clients::run(command),

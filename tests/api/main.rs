@@ -8,6 +8,7 @@ mod code_display_login;
 mod completions;
 mod conformance;
 mod cpr_entry;
+mod demo;
 mod discovery;
 mod errors;
 mod helpers;
