@@ -266,7 +266,11 @@ async fn protected_citizens_and_citizens_without_cpr_see_what_the_register_holds
         protected.body
     );
     assert!(protected.body.contains("id=\"protected\""));
-    assert!(protected.body.contains("ADRESSEBESKYTTET"), "{}", protected.body);
+    assert!(
+        protected.body.contains("ADRESSEBESKYTTET"),
+        "{}",
+        protected.body
+    );
     let foreign = Visitor::new().log_in(&demo.url("/login"), "uden.cpr").await;
     assert_eq!(foreign.status, StatusCode::OK);
     assert!(foreign.body.contains("John Smith"));

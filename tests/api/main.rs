@@ -12,6 +12,7 @@ mod demo;
 mod discovery;
 mod errors;
 mod helpers;
+mod install;
 mod logout;
 mod nemid;
 mod no_ui;
