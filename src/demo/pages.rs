@@ -245,27 +245,27 @@ async fn access(state: &State, req: &HttpRequest) -> Access {
     else {
         return Access::Missing;
     };
-    loop {
-        match state.sessions.lookup(&id) {
-            Lookup::None => return Access::Missing,
-            Lookup::Alive(snapshot) => return Access::Alive(id, snapshot),
-            Lookup::Expired { id_token } => {
-                return match state.rp.discovery().await {
-                    Ok(discovery) => Access::Expired(state.rp.end_session_url(
-                        &discovery,
-                        &id_token,
-                        &format!("{}{LOGGED_OUT_PATH}", state.base_url),
-                        Some("timeout"),
-                    )),
-                    Err(_) => Access::Missing,
+    match state.sessions.lookup(&id) {
+        Lookup::None => Access::Missing,
+        Lookup::Alive(snapshot) => Access::Alive(id, snapshot),
+        Lookup::Expired { id_token } => match state.rp.discovery().await {
+            Ok(discovery) => Access::Expired(state.rp.end_session_url(
+                &discovery,
+                &id_token,
+                &format!("{}{LOGGED_OUT_PATH}", state.base_url),
+                Some("timeout"),
+            )),
+            Err(_) => Access::Missing,
+        },
+        Lookup::CheckBroker { access_token, sub } => {
+            if state.rp.broker_session_active(&access_token, &sub).await {
+                match state.sessions.confirmed(&id) {
+                    Some(snapshot) => Access::Alive(id, snapshot),
+                    None => Access::Missing,
                 }
-            }
-            Lookup::CheckBroker { access_token, sub } => {
-                let active = state.rp.broker_session_active(&access_token, &sub).await;
-                state.sessions.broker_checked(&id, active);
-                if !active {
-                    return Access::Missing;
-                }
+            } else {
+                state.sessions.end(&id);
+                Access::Missing
             }
         }
     }

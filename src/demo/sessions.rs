@@ -79,7 +79,15 @@ pub struct Snapshot {
     pub csrf: String,
     pub acting_for: Option<String>,
     pub fresh_at: Option<Instant>,
-    pub id_token: String,
+}
+
+fn snapshot(session: &Session) -> Snapshot {
+    Snapshot {
+        citizen: session.citizen.clone(),
+        csrf: session.csrf.clone(),
+        acting_for: session.acting_for.clone(),
+        fresh_at: session.fresh_at,
+    }
 }
 
 pub struct Sessions {
@@ -158,24 +166,16 @@ impl Sessions {
             };
         }
         session.last_seen = now;
-        Lookup::Alive(Snapshot {
-            citizen: session.citizen.clone(),
-            csrf: session.csrf.clone(),
-            acting_for: session.acting_for.clone(),
-            fresh_at: session.fresh_at,
-            id_token: session.id_token.clone(),
-        })
+        Lookup::Alive(snapshot(&session))
     }
 
-    /// Records a broker check: the session lives on, or is dropped.
-    pub fn broker_checked(&self, id: &str, active: bool) {
-        if active {
-            if let Some(mut session) = self.live.get_mut(id) {
-                session.broker_checked = Instant::now();
-            }
-        } else {
-            self.live.remove(id);
-        }
+    /// The broker said its session lives: this one does too, checked and used now.
+    pub fn confirmed(&self, id: &str) -> Option<Snapshot> {
+        let mut session = self.live.get_mut(id)?;
+        let now = Instant::now();
+        session.broker_checked = now;
+        session.last_seen = now;
+        Some(snapshot(&session))
     }
 
     /// The CSRF token of a session, expired or not (logout works in either case).
