@@ -1,0 +1,56 @@
+//! How a login ends.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::Idp;
+use crate::authenticators::Proof;
+use crate::identity::{IdentityStatus, Loa};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Authentication {
+    pub citizen: Uuid,
+    pub idp: Idp,
+    pub proof: Proof,
+    /// The lower of the identity's IAL and the authenticator's AAL.
+    pub loa: Loa,
+    pub ial: Loa,
+    pub auth_time: OffsetDateTime,
+    /// The citizen confirmed their CPR number, so `dk.cpr` may be released.
+    pub cpr_verified: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The citizen pressed "Afbryd".
+    Aborted,
+    AppRejected,
+    AppTimedOut,
+    /// No authenticator of this citizen reaches the level the RP asked for.
+    InsufficientAssurance,
+    IdentityNotUsable(IdentityStatus),
+    /// NemID was asked for, but the citizen has none.
+    NoNemId,
+    /// Every key on the card is used; `new_card_sent` tells whether one can be activated.
+    CardExhausted {
+        new_card_sent: bool,
+    },
+    CprNotMatched,
+    CprTimedOut,
+}
+
+impl Failure {
+    /// Failures the citizen should read about before going back to the service.
+    pub fn explained_first(self) -> bool {
+        !matches!(
+            self,
+            Failure::Aborted | Failure::AppRejected | Failure::AppTimedOut
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Authenticated(Authentication),
+    Failed(Failure),
+}
