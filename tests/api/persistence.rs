@@ -122,6 +122,8 @@ fn serve(dir: &std::path::Path) -> Broker {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mitid-sim"))
         .args(["serve", "--port", "0", "--state-dir"])
         .arg(dir)
+        // Never the real per-user folder, whatever the broker keeps there.
+        .env("MITID_SIM_HOME", dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
