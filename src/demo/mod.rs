@@ -9,25 +9,31 @@
 //!   Substantial); the code exchange; id_token validation against the JWKS (signature with
 //!   ES256/RS256 only, iss, aud, exp, iat, nonce, sub, level, auth_time for a fresh login;
 //!   keys fetched again for an unknown kid); userinfo's sub; logout-token validation.
+//! - `login.rs`: the callback (state bound to the browser, RFC 9207 `iss`, then the tokens,
+//!   then userinfo and the register); "Log af" ending this session and the broker's
+//!   (end_session with `id_token_hint`); back-channel logout.
 //! - `sessions.rs`: server-side sessions behind an opaque cookie; idle and absolute
 //!   limits; the broker's `session_expiry`; bounded pending logins; logout-token replay.
-//! - `pages.rs`: the pages; `Cache-Control: no-store` everywhere; CSRF tokens on forms;
-//!   "Log af" ends this session and the broker's (end_session with `id_token_hint`);
-//!   back-channel logout; the broker session checked every `broker_check_every`; a fresh
-//!   login (`max_age=0`) before the sensitive page.
+//! - `web.rs`: cookies (`HttpOnly`, `SameSite=Lax`, `Secure` and `__Host-` over https),
+//!   `Cache-Control: no-store` and a strict CSP on every page, CSRF tokens, and the broker
+//!   session checked every `broker_check_every` (userinfo's `session_is_active`).
+//! - `pages.rs`: what a logged-in citizen sees; a fresh login (`max_age=0`) before the
+//!   sensitive page.
 //! - `register.rs`: the simulator-only CPR register API for what the token does not carry.
 
+mod login;
 pub mod oidc;
-pub mod pages;
+mod pages;
 pub mod register;
 pub mod sessions;
 pub mod texts;
+mod web;
 
 use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
-use actix_web::{web, App, HttpServer};
+use actix_web::{App, HttpServer};
 
 use crate::protocols::oidc::clients::{Client, RegisteredUri};
 use crate::tls::ServerTls;
@@ -112,8 +118,8 @@ pub fn registration(
     ))
     .map_err(|e| e.to_string())?
     .remove(0);
-    client.post_logout_redirect_uris = vec![uri(pages::LOGGED_OUT_PATH)?];
-    client.backchannel_logout_uri = Some(uri(pages::BACKCHANNEL_PATH)?);
+    client.post_logout_redirect_uris = vec![uri(web::LOGGED_OUT_PATH)?];
+    client.backchannel_logout_uri = Some(uri(web::BACKCHANNEL_PATH)?);
     Ok(client)
 }
 
@@ -155,7 +161,7 @@ pub async fn start(config: Config, bound: Bound) -> Result<MinSide, String> {
         .discovery()
         .await
         .map_err(|e| format!("Min Side cannot use the broker: {e}"))?;
-    let state = web::Data::new(pages::State::new(
+    let state = actix_web::web::Data::new(web::State::new(
         client,
         http,
         bound.base_url.clone(),
@@ -172,10 +178,9 @@ pub async fn start(config: Config, bound: Bound) -> Result<MinSide, String> {
             }
         }
     });
-    let server =
-        HttpServer::new(move || App::new().app_data(state.clone()).configure(pages::routes))
-            .workers(2)
-            .shutdown_timeout(2);
+    let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(web::routes))
+        .workers(2)
+        .shutdown_timeout(2);
     let server = match &config.tls {
         Some(tls) => {
             server.listen_openssl(bound.listener, tls.acceptor().map_err(|e| e.to_string())?)
