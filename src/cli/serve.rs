@@ -147,7 +147,8 @@ pub fn prepare(args: ServeArgs) -> Result<Prepared, String> {
     } else {
         None
     };
-    let identities = args.fixtures.load()?;
+    let population = args.fixtures.load_population()?;
+    let identities = population.citizens;
     let clients = super::load_clients(args.clients.as_deref())?;
     let keys = match &args.keys {
         Some(dir) => KeySet::load(dir),
@@ -160,6 +161,7 @@ pub fn prepare(args: ServeArgs) -> Result<Prepared, String> {
         port: args.port,
         public_url: args.public_url,
         identities,
+        workforce: population.workforce,
         clients,
         keys,
         settings: Settings {

@@ -17,7 +17,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpResponse, HttpServer};
 
 use crate::broker::{Broker, Clock, KeySet, Settings};
-use crate::identity::Identity;
+use crate::identity::{Identity, Workforce};
 use crate::persistence::StateDir;
 use crate::protocols::oidc::backchannel::{Backchannel, RetryPolicy};
 use crate::protocols::oidc::{paths, Client, ClientRegistry, Lifetimes, Provider};
@@ -31,6 +31,9 @@ pub struct Config {
     /// (behind a proxy or in a container).
     pub public_url: Option<String>,
     pub identities: Vec<Identity>,
+    /// Organisations and professional identities (MitID Erhverv), checked against
+    /// `identities` (`Workforce::check`).
+    pub workforce: Workforce,
     pub clients: Vec<Client>,
     pub keys: KeySet,
     pub settings: Settings,
@@ -126,8 +129,13 @@ pub fn start(config: Config) -> std::io::Result<Running> {
         None => (config.keys, config.clients),
     };
     let broker = Broker::new(config.settings, config.clock, keys, config.identities);
+    broker.identities.replace_workforce(config.workforce);
     if let Some(saved) = saved {
         broker.identities.replace_all(saved.citizens);
+        // A state file from before MitID Erhverv keeps the fixtures' workforce.
+        if let Some(workforce) = saved.workforce {
+            broker.identities.replace_workforce(workforce);
+        }
         broker.code_cards.import(saved.cards);
     }
     let mut provider = Provider::new(

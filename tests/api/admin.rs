@@ -551,6 +551,7 @@ async fn a_non_loopback_bind_needs_an_admin_token_and_the_api_then_demands_it() 
         port: 0,
         public_url: None,
         identities: mitid_sim::identity::built_in_users().unwrap(),
+        workforce: Default::default(),
         clients: built_in_clients().unwrap(),
         keys: mitid_sim::broker::KeySet::generate().unwrap(),
         settings: Default::default(),
