@@ -4,6 +4,7 @@ pub mod admin;
 pub mod devices;
 pub mod i18n;
 pub mod login;
+pub mod nemlogin;
 pub mod oidc;
 pub mod pages;
 pub mod register;
@@ -183,11 +184,14 @@ pub fn start(config: Config) -> std::io::Result<Running> {
 
     let data = provider.clone();
     let admin_token = web::Data::new(AdminToken(config.admin_token));
+    let nemlogin = web::Data::new(nemlogin::NemLogin::new(&base_url, config.state_dir.clone()));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(admin_token.clone())
+            .app_data(nemlogin.clone())
             .configure(routes)
+            .configure(nemlogin::routes)
     })
     .shutdown_timeout(2);
     let mut server = match &config.tls {

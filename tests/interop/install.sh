@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what building and testing mitid-sim needs beyond Rust, on a fresh Debian
+# machine; quick when everything is there already. Run as root (CI is).
+#
+# NemLog-in (SAML) section:
+#   - build: libxmlsec1-dev, libxml2-dev, pkg-config (link libxmlsec1 with its OpenSSL
+#     engine) and libclang-dev (bindgen reads the libxmlsec1 headers);
+#   - interop tests: the xmlsec1 program (pysaml2 signs, verifies and decrypts with it)
+#     and pysaml2 in a venv at tests/interop/python/.venv, pinned by requirements.txt.
+#
+# Install section (completions, manual pages, HTTPS):
+#   - zsh and fish run the generated completions; groff-base renders the manual pages;
+#   - Node's openid-client (tests/interop/tls-node, pinned by its lock file) logs in over
+#     HTTPS with the machine's Node.js (20 or newer) and npm.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+packages=(libxmlsec1-dev libxml2-dev pkg-config libclang-dev xmlsec1 python3-venv zsh fish groff-base)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+        || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "missing packages: ${missing[*]} (run this script as root, or apt-get install them)" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+venv=python/.venv
+stamp="$venv/.requirements"
+if [[ ! -x "$venv/bin/python" ]] || ! cmp -s python/requirements.txt "$stamp"; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r python/requirements.txt
+    cp python/requirements.txt "$stamp"
+fi
+
+# npm ci from each lock file, again only when the lock file changed.
+for project in tls-node; do
+    stamp="$project/node_modules/.installed-lock.json"
+    if ! cmp -s "$project/package-lock.json" "$stamp"; then
+        (cd "$project" && npm ci --no-audit --no-fund --silent)
+        cp "$project/package-lock.json" "$stamp"
+    fi
+done
