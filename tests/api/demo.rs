@@ -452,7 +452,7 @@ register = false
 [sessions]
 idle_seconds = {idle}
 absolute_seconds = {absolute}
-max_wait_seconds = 70
+max_wait_seconds = 80
 
 [citizens]
 user = "app.instant"
@@ -471,9 +471,10 @@ url = "{broker}"
 async fn the_conformance_kit_passes_its_whole_catalogue_against_min_side() {
     let settings = Settings {
         idle: Duration::from_secs(3),
-        absolute: Duration::from_secs(10),
+        // Past the broker's shortest session_expiry (60 s), so S04 can tell them apart.
+        absolute: Duration::from_secs(65),
         broker_check_every: Duration::from_secs(2),
-        fresh_login_valid: Duration::from_secs(60),
+        fresh_login_valid: Duration::from_secs(3),
         discovery_refresh: Duration::ZERO,
     };
     let demo = start_demo(settings).await;
