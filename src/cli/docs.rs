@@ -54,7 +54,7 @@ Drive a relying party through the conformance catalogue.
 .SH ENVIRONMENT
 .TP
 \fBMITID_SIM_HOME\fR
-The per\-user folder (the local CA of \-\-tls) instead of $XDG_STATE_HOME/mitid\-sim.
+The per\-user folder (kept signing keys, the local CA of \-\-tls) instead of $XDG_STATE_HOME/mitid\-sim.
 .TP
 \fBMITID_SIM_SERVER\fR, \fBMITID_SIM_ADMIN_TOKEN\fR
 The running broker the admin verbs talk to, and its admin token.
@@ -65,6 +65,9 @@ The options of \fBserve\fR of the same names.
 \fBRUST_LOG\fR
 Log filter of the server (default mitid_sim=info).
 .SH FILES
+.TP
+\fI$XDG_STATE_HOME/mitid\-sim/signing\-keys/\fR
+The signing keys and certificates serve keeps without \-\-state\-dir (RPs may pin them).
 .TP
 \fI$XDG_STATE_HOME/mitid\-sim/tls/ca.pem\fR
 The local CA that \-\-tls serves certificates from (or \fI<state\-dir>/tls/ca.pem\fR).

@@ -4,6 +4,7 @@
 //! `record`; see `server.rs`).
 
 mod apps;
+mod certs;
 mod citizens;
 mod clients;
 mod clock;
@@ -134,25 +135,16 @@ enum Command {
         #[command(subcommand)]
         command: conformance::ConformanceCommand,
     },
-    /// Manage signing keys.
+    /// Signing keys and certificates on disk: generate them, export one for pinning.
     Certs {
         #[command(subcommand)]
-        command: CertsCommand,
+        command: certs::CertsCommand,
     },
     /// Print shell completions (bash, zsh, fish, powershell, elvish); see the README for
     /// where to install them.
     Completions(docs::CompletionsArgs),
     /// Print the manual page (roff), or write one per subcommand with --out DIR.
     Man(docs::ManArgs),
-}
-
-#[derive(Subcommand)]
-enum CertsCommand {
-    /// Write fresh es256.pem and rs256.pem for `serve --keys`.
-    Generate {
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-    },
 }
 
 pub fn run(cli: Cli) -> Result<(), String> {
@@ -169,18 +161,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Conformance { command } => conformance::run(command),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),
-        Command::Certs {
-            command: CertsCommand::Generate { out },
-        } => {
-            let keys = mitid_sim::broker::KeySet::generate().map_err(|e| e.to_string())?;
-            block_on(keys.save(&out)).map_err(|e| e.to_string())?;
-            println!(
-                "wrote {} and {}",
-                out.join("es256.pem").display(),
-                out.join("rs256.pem").display()
-            );
-            Ok(())
-        }
+        Command::Certs { command } => certs::run(command),
     }
 }
 

@@ -368,6 +368,8 @@ pub async fn app_requests(provider: Data) -> HttpResponse {
                     "id": r.id,
                     "user_id": c.user_id.as_str(),
                     "client": r.client_name,
+                    "action_text": r.texts.action,
+                    "reference_text": r.texts.reference_text,
                     "created": r.created.unix_timestamp(),
                     "expires": r.expires.unix_timestamp(),
                 })
@@ -459,6 +461,32 @@ pub async fn delete_client(provider: Data, path: web::Path<String>) -> HttpRespo
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct SsoGroupRequest {
+    sso_group: Option<String>,
+}
+
+/// Puts a client in an SSO group (`{"sso_group": "name"}`) or takes it out (`null`).
+pub async fn set_sso_group(
+    provider: Data,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let request: SsoGroupRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => {
+            return bad_request(format!(
+                "expected {{\"sso_group\": \"<group>\"}} or {{\"sso_group\": null}}: {err}"
+            ))
+        }
+    };
+    match provider.set_sso_group(&path, request.sso_group) {
+        Ok(client) => saved(&provider, StatusCode::OK, client_json(&provider, &client)).await,
+        Err(err) => control_error(err),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FaultRequest {
     fault: TokenFault,
     #[serde(default = "one")]
@@ -540,12 +568,12 @@ pub async fn logout_token(
     };
     match provider.inject_logout_token(&path, injection).await {
         Ok(injected) => HttpResponse::Ok().json(injected),
-        Err(InjectionError::Refused(err)) => control_error(err),
         Err(err @ InjectionError::Signing(_)) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "keys_unavailable",
             err.to_string(),
         ),
+        Err(err) => control_error(err.into()),
     }
 }
 
@@ -559,6 +587,62 @@ pub async fn keys(provider: Data) -> HttpResponse {
             "keys_unavailable",
             err.to_string(),
         ),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CertificateQuery {
+    kid: Option<String>,
+    format: Option<String>,
+}
+
+/// A signing certificate for pinning: the current RSA one (what id_tokens are signed
+/// with by default), or any published one by `kid`; JSON, or the bare PEM with `format=pem`.
+pub async fn certificate(provider: Data, query: web::Query<CertificateQuery>) -> HttpResponse {
+    let keys = &provider.broker.keys;
+    let listed = match keys.list().await {
+        Ok(listed) => listed,
+        Err(err) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "keys_unavailable",
+                err.to_string(),
+            )
+        }
+    };
+    let wanted = match &query.kid {
+        Some(kid) => listed.into_iter().find(|k| &k.kid == kid),
+        None => listed
+            .into_iter()
+            .find(|k| k.status == "current" && k.alg == "RS256"),
+    };
+    let Some(info) = wanted else {
+        return not_found(format!(
+            "no published key has kid `{}`",
+            query.kid.as_deref().unwrap_or_default()
+        ));
+    };
+    let pem = match keys.certificate_pem(&info.kid).await {
+        Ok(Some(pem)) => pem,
+        Ok(None) => return not_found(format!("key `{}` was just retired for good", info.kid)),
+        Err(err) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "keys_unavailable",
+                err.to_string(),
+            )
+        }
+    };
+    match query.format.as_deref() {
+        Some("pem") => HttpResponse::Ok()
+            .content_type("application/x-pem-file")
+            .body(pem),
+        None | Some("json") => {
+            let mut body = json!(info);
+            body["pem"] = pem.into();
+            HttpResponse::Ok().json(body)
+        }
+        Some(other) => bad_request(format!("format `{other}`: use json or pem")),
     }
 }
 

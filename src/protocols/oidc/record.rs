@@ -23,6 +23,10 @@ pub struct Exchange {
     pub status: u16,
     /// The OAuth error code of the answer, if it was an error.
     pub error: Option<String>,
+    /// Why: NEB's answers often carry no description (bare token errors, its error page),
+    /// so the record keeps the broker's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -55,6 +59,7 @@ pub struct Request<'a> {
     pub params: &'a [(String, String)],
     pub status: u16,
     pub error: Option<String>,
+    pub error_description: Option<String>,
 }
 
 impl Recorder {
@@ -74,6 +79,7 @@ impl Recorder {
             params,
             status: request.status,
             error: request.error,
+            error_description: request.error_description,
         };
         let mut log = self.by_client.entry(client_id).or_default();
         if log.len() == KEPT_PER_CLIENT {
@@ -117,6 +123,7 @@ mod tests {
             params,
             status: 200,
             error: None,
+            error_description: None,
         }
     }
 
