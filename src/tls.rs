@@ -339,6 +339,24 @@ fn covers(cert: &X509, name: &str) -> bool {
     })
 }
 
+/// The certificates of the PEM bundle named by `SSL_CERT_FILE`, as OpenSSL-based tools
+/// trust it: mitid-sim's own HTTP clients add them to the bundled web roots, so
+/// `SSL_CERT_FILE=ca.pem` lets them reach a broker that serves the local CA's certificate.
+pub fn roots_from_environment() -> Result<Vec<reqwest::Certificate>, String> {
+    let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|f| !f.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let path = Path::new(&file);
+    let pem = std::fs::read(path)
+        .map_err(|e| format!("SSL_CERT_FILE: cannot read {}: {e}", path.display()))?;
+    reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        format!(
+            "SSL_CERT_FILE: {} holds no PEM certificates: {e}",
+            path.display()
+        )
+    })
+}
+
 /// How to make common HTTP stacks trust the local CA, for the banner and the README.
 pub fn trust_instructions(ca_file: &Path, issuer: &str) -> String {
     let ca = ca_file.display();

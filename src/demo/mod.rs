@@ -141,12 +141,18 @@ pub async fn start(config: Config, bound: Bound) -> Result<MinSide, String> {
     let mut http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(10));
-    if let Some(ca) = &config.broker_ca {
-        let ca = reqwest::Certificate::from_pem(ca).map_err(|e| e.to_string())?;
-        http = http
-            .use_native_tls()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(ca);
+    match &config.broker_ca {
+        // The broker's local CA, and nothing else.
+        Some(ca) => {
+            let ca = reqwest::Certificate::from_pem(ca).map_err(|e| e.to_string())?;
+            http = http.tls_built_in_root_certs(false).add_root_certificate(ca);
+        }
+        // A certificate of the user's own: the web's roots and those of SSL_CERT_FILE.
+        None => {
+            for root in crate::tls::roots_from_environment()? {
+                http = http.add_root_certificate(root);
+            }
+        }
     }
     let http = http.build().map_err(|e| e.to_string())?;
     let client = oidc::Client::new(

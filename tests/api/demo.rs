@@ -403,7 +403,6 @@ async fn min_side_over_https_trusts_only_the_local_ca_and_sets_secure_cookies() 
     assert!(demo.min_side.base_url.starts_with("https://"));
     let browser = Visitor::with(
         reqwest::Client::builder()
-            .use_native_tls()
             .tls_built_in_root_certs(false)
             .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap()),
     );

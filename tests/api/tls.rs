@@ -1,6 +1,6 @@
 //! `serve --tls`: HTTPS that clients reach by trusting only the local CA mitid-sim prints,
-//! proven with OpenSSL (reqwest native-tls), rustls (the openidconnect crate) and Node's
-//! openid-client, which refuses plain-HTTP issuers.
+//! proven with OpenSSL (the openssl crate, as curl, Python and Node verify), rustls (reqwest,
+//! the openidconnect crate) and Node's openid-client, which refuses plain-HTTP issuers.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -17,10 +17,9 @@ use reqwest::StatusCode;
 
 use crate::helpers::{query_of, TempHome, REDIRECT_URI};
 
-/// A reqwest client (OpenSSL) whose only trusted root is `ca_pem`.
+/// A reqwest client (rustls) whose only trusted root is `ca_pem`.
 fn trusting_only(ca_pem: &[u8]) -> reqwest::Client {
     reqwest::Client::builder()
-        .use_native_tls()
         .tls_built_in_root_certs(false)
         .add_root_certificate(reqwest::Certificate::from_pem(ca_pem).unwrap())
         .redirect(reqwest::redirect::Policy::none())
@@ -82,16 +81,64 @@ async fn an_https_broker_is_reached_through_its_local_ca_and_sets_secure_cookies
     assert!(!cookies.is_empty());
     assert!(cookies.iter().all(|c| c.contains("Secure")), "{cookies:?}");
 
-    // A client that trusts only the system's roots cannot reach it.
-    let stranger = reqwest::Client::builder().use_native_tls().build().unwrap();
+    // A client that trusts only the web's roots cannot reach it.
+    let stranger = reqwest::Client::new();
     let refused = stranger
         .get(sim.issuer())
         .send()
         .await
         .expect_err("untrusted");
     assert!(
-        format!("{refused:?}").contains("certificate"),
+        format!("{refused:?}")
+            .to_lowercase()
+            .contains("certificate"),
         "{refused:?}"
+    );
+    sim.stop().await;
+}
+
+/// An OpenSSL handshake with `host`, trusting only `ca` (none: trusting nothing).
+fn openssl_handshake(port: u16, host: &str, ca: Option<&[u8]>) -> Result<(), String> {
+    use openssl::ssl::{SslConnector, SslMethod};
+    use openssl::x509::store::X509StoreBuilder;
+    use openssl::x509::X509;
+    let mut store = X509StoreBuilder::new().unwrap();
+    if let Some(ca) = ca {
+        store.add_cert(X509::from_pem(ca).unwrap()).unwrap();
+    }
+    let mut connector = SslConnector::builder(SslMethod::tls_client()).unwrap();
+    connector.set_cert_store(store.build());
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    connector
+        .build()
+        .connect(host, tcp)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn openssl_verifies_the_certificate_for_the_loopback_names_against_the_ca_alone() {
+    let home = TempHome::new();
+    let tls = ServerTls::local(home.path(), &[]).unwrap();
+    let ca = tls.ca_pem().unwrap();
+    let sim = Simulator::builder().tls(tls).start().await.unwrap();
+    let port = url::Url::parse(sim.issuer()).unwrap().port().unwrap();
+    let outcomes = tokio::task::spawn_blocking(move || {
+        [
+            openssl_handshake(port, "127.0.0.1", Some(&ca)),
+            openssl_handshake(port, "localhost", Some(&ca)),
+            openssl_handshake(port, "127.0.0.1", None),
+            openssl_handshake(port, "broker.example", Some(&ca)),
+        ]
+    })
+    .await
+    .unwrap();
+    assert!(outcomes[0].is_ok(), "{:?}", outcomes[0]);
+    assert!(outcomes[1].is_ok(), "{:?}", outcomes[1]);
+    assert!(outcomes[2].is_err(), "without the CA the handshake fails");
+    assert!(
+        outcomes[3].is_err(),
+        "a name the certificate does not cover fails"
     );
     sim.stop().await;
 }
@@ -103,7 +150,6 @@ async fn the_openidconnect_crate_over_rustls_logs_in_trusting_only_the_ca() {
     let ca = tls.ca_pem().unwrap();
     let sim = Simulator::builder().tls(tls).start().await.unwrap();
     let http = openidconnect::reqwest::ClientBuilder::new()
-        .use_rustls_tls()
         .tls_built_in_root_certs(false)
         .add_root_certificate(openidconnect::reqwest::Certificate::from_pem(&ca).unwrap())
         .redirect(openidconnect::reqwest::redirect::Policy::none())
@@ -238,6 +284,25 @@ async fn serve_tls_prints_the_ca_with_trust_instructions_and_keeps_it_across_res
         assert!(text.contains(how), "`{how}` missing from\n{text}");
     }
     assert_eq!(discovery_issuer(&ca, &issuer).await, issuer);
+    // mitid-sim's own verbs trust the CA as OpenSSL tools do: SSL_CERT_FILE.
+    let base = issuer.trim_end_matches("/op").to_string();
+    let verb = |trust: Option<&PathBuf>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mitid-sim"));
+        command
+            .args(["sessions", "list", "--server", &base])
+            .env("MITID_SIM_HOME", home.path())
+            .env_remove("SSL_CERT_FILE")
+            .env_remove("MITID_SIM_ADMIN_TOKEN");
+        if let Some(ca) = trust {
+            command.env("SSL_CERT_FILE", ca);
+        }
+        command.output().unwrap()
+    };
+    let trusted = verb(Some(&ca));
+    assert!(trusted.status.success(), "{trusted:?}");
+    let untrusted = verb(None);
+    assert!(!untrusted.status.success());
+    assert!(String::from_utf8_lossy(&untrusted.stderr).contains("certificate"));
     let ca_pem = std::fs::read(&ca).unwrap();
     drop(first);
 
