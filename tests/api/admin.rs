@@ -43,7 +43,8 @@ async fn the_openapi_document_describes_every_admin_route() {
     let (status, doc) = app.admin(Method::GET, "/openapi.json", None).await;
     assert_eq!(status, StatusCode::OK);
     let source =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/web/mod.rs")).unwrap();
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/web/admin/mod.rs"))
+            .unwrap();
     let scope = &source[source.find("web::scope(\"/admin\")").unwrap()..];
     let scope = &scope[..scope.find(".default_service").unwrap()];
     let mut routes = 0;
