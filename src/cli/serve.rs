@@ -44,8 +44,14 @@ pub struct ServeArgs {
     /// across restarts; without it, state lives in memory.
     #[arg(long, value_name = "DIR", env = "MITID_SIM_STATE_DIR")]
     state_dir: Option<PathBuf>,
-    /// Bearer token for the admin API; required when --host is not a loopback address.
-    #[arg(long, value_name = "TOKEN", env = "MITID_SIM_ADMIN_TOKEN")]
+    /// Bearer token for the admin API; required when --host is not a loopback address or
+    /// --public-url names another host (a proxy). An empty token counts as none.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "MITID_SIM_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
     admin_token: Option<String>,
     #[command(flatten)]
     clock: ClockArgs,

@@ -37,15 +37,29 @@ pub struct Config {
     pub clock: Clock,
     pub workers: Option<usize>,
     pub backchannel_retry: RetryPolicy,
-    /// Bearer token the admin API requires; mandatory when binding a non-loopback address.
+    /// Bearer token the admin API requires; mandatory when binding a non-loopback address
+    /// or when `public_url` names another host (a proxy). Empty counts as none.
     pub admin_token: Option<String>,
     /// Keeps runtime changes across restarts.
     pub state_dir: Option<std::path::PathBuf>,
 }
 
-/// True for 127.0.0.0/8, ::1 and "localhost".
+/// The `--public-url`: an absolute http(s) URL.
+fn public_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text).map_err(|err| format!("--public-url `{text}`: {err}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!(
+            "--public-url `{text}` must be an http(s) URL with a host"
+        ));
+    }
+    Ok(url)
+}
+
+/// True for 127.0.0.0/8, ::1, "localhost" and names under `.localhost` (RFC 6761).
 pub fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
+    let name = host.trim_end_matches('.');
+    name.eq_ignore_ascii_case("localhost")
+        || name.to_ascii_lowercase().ends_with(".localhost")
         || host
             .trim_matches(|c| c == '[' || c == ']')
             .parse::<std::net::IpAddr>()
@@ -85,25 +99,30 @@ impl Running {
 
 /// Binds the port and builds the broker. Call inside a Tokio runtime.
 pub fn start(config: Config) -> std::io::Result<Running> {
-    if !is_loopback(&config.host) && config.admin_token.is_none() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::PermissionDenied,
-            format!(
-                "{} is not a loopback address: give --admin-token so the admin API is not open to the network",
-                config.host
-            ),
-        ));
-    }
+    let refused =
+        |message: String| std::io::Error::new(std::io::ErrorKind::PermissionDenied, message);
+    let public_url = match &config.public_url {
+        Some(text) => Some(public_url(text).map_err(refused)?),
+        None => None,
+    };
     let listener = TcpListener::bind((config.host.as_str(), config.port))?;
     let addr = listener.local_addr()?;
+    // Judged on the address actually bound, not on how --host spelled it.
+    let protection = admin::AdminProtection::new(
+        addr.ip(),
+        public_url.as_ref(),
+        config.admin_token.as_deref(),
+    )
+    .map_err(refused)?;
     let host = if addr.ip().is_ipv6() {
         format!("[{}]", addr.ip())
     } else {
         addr.ip().to_string()
     };
-    let base_url = config
-        .public_url
-        .unwrap_or_else(|| format!("http://{host}:{}", addr.port()));
+    let base_url = match &public_url {
+        Some(url) => url.as_str().trim_end_matches('/').to_string(),
+        None => format!("http://{host}:{}", addr.port()),
+    };
     let state = config.state_dir.as_ref().map(StateDir::new);
     let saved = match &state {
         Some(state) => state.load().map_err(std::io::Error::other)?,
@@ -166,11 +185,11 @@ pub fn start(config: Config) -> std::io::Result<Running> {
     });
 
     let data = provider.clone();
-    let admin_token = web::Data::new(admin::AdminToken(config.admin_token));
+    let admin_protection = web::Data::new(protection);
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
-            .app_data(admin_token.clone())
+            .app_data(admin_protection.clone())
             .configure(routes)
     })
     .listen(listener)?

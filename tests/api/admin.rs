@@ -564,6 +564,13 @@ async fn a_non_loopback_bind_needs_an_admin_token_and_the_api_then_demands_it() 
     };
     let refused = start(config(None)).err().expect("no token, no start");
     assert!(refused.to_string().contains("--admin-token"), "{refused}");
+    let empty = start(config(Some("")))
+        .err()
+        .expect("an empty token is no token");
+    assert!(
+        empty.to_string().contains("--admin-token is empty"),
+        "{empty}"
+    );
 
     let (addr, _, _, handle) = start(config(Some("s3cret-token"))).unwrap().spawn();
     let base = format!("http://127.0.0.1:{}", addr.port());
@@ -599,6 +606,97 @@ async fn a_non_loopback_bind_needs_an_admin_token_and_the_api_then_demands_it() 
         "the broker itself needs no token"
     );
     handle.stop(false).await;
+}
+
+fn proxied_config(token: Option<&str>) -> mitid_sim::web::Config {
+    mitid_sim::web::Config {
+        host: "127.0.0.1".into(),
+        port: 0,
+        public_url: Some("https://mitid.example.test/".into()),
+        identities: mitid_sim::identity::built_in_users().unwrap(),
+        clients: mitid_sim::protocols::oidc::clients::built_in_clients().unwrap(),
+        keys: mitid_sim::broker::KeySet::generate().unwrap(),
+        settings: Default::default(),
+        lifetimes: Default::default(),
+        clock: Default::default(),
+        workers: Some(1),
+        backchannel_retry: Default::default(),
+        admin_token: token.map(str::to_string),
+        state_dir: None,
+    }
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_admin_api_needs_the_token_whatever_the_host_header_says() {
+    use mitid_sim::web::start;
+    let refused = start(proxied_config(None))
+        .err()
+        .expect("a public URL of another host needs a token");
+    assert!(refused.to_string().contains("--admin-token"), "{refused}");
+
+    let (addr, _, provider, handle) = start(proxied_config(Some("pr0xy-t0ken"))).unwrap().spawn();
+    assert_eq!(provider.issuer, "https://mitid.example.test/op");
+    let admin = format!("http://127.0.0.1:{}/admin/citizens", addr.port());
+    let client = reqwest::Client::new();
+    // What a proxy on this machine forwards: the public host, or its own upstream address.
+    for host in ["mitid.example.test", "127.0.0.1", "localhost:8088"] {
+        let forwarded = client
+            .get(&admin)
+            .header("Host", host)
+            .header("X-Forwarded-For", "203.0.113.7")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forwarded.status(), StatusCode::UNAUTHORIZED, "Host {host}");
+        let bare = client
+            .get(&admin)
+            .header("Host", host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bare.status(), StatusCode::UNAUTHORIZED, "Host {host}");
+    }
+    let with_token = client
+        .get(&admin)
+        .header("Host", "mitid.example.test")
+        .bearer_auth("pr0xy-t0ken")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_token.status(), StatusCode::OK);
+    handle.stop(false).await;
+}
+
+#[tokio::test]
+async fn without_a_token_a_request_forwarded_by_a_proxy_is_refused() {
+    let app = spawn_app().await;
+    for (header, value) in [
+        ("X-Forwarded-For", "203.0.113.7"),
+        ("Forwarded", "for=203.0.113.7;proto=https"),
+        ("X-Real-IP", "203.0.113.7"),
+        ("X-Forwarded-Host", "mitid.example.test"),
+    ] {
+        let response = app
+            .browser
+            .get(app.url("/admin/clients"))
+            .header(header, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{header}");
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            body["message"].as_str().unwrap().contains("proxy"),
+            "{body}"
+        );
+    }
+    let direct = app
+        .browser
+        .get(app.url("/admin/clients"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(direct.status(), StatusCode::OK);
 }
 
 #[tokio::test]

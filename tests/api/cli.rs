@@ -941,3 +941,38 @@ async fn the_admin_token_is_sent_as_a_bearer_token_from_the_flag_or_the_environm
         format!("mitid-sim: {server}/admin/keys answered 401 Unauthorized: the admin API needs Authorization: Bearer <--admin-token>\n")
     );
 }
+
+#[tokio::test]
+async fn serve_refuses_an_empty_admin_token_on_a_network_address_and_a_proxy_url_without_one() {
+    let empty = mitid_sim(
+        &["serve", "--host", "0.0.0.0", "--port", "0"],
+        &[("MITID_SIM_ADMIN_TOKEN", "")],
+    )
+    .await;
+    assert_ne!(empty.code, 0);
+    assert!(
+        empty.stderr.contains("--admin-token is empty"),
+        "{}",
+        empty.stderr
+    );
+    let proxied = mitid_sim(
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--public-url",
+            "https://mitid.example.test",
+        ],
+        &[],
+    )
+    .await;
+    assert_ne!(proxied.code, 0);
+    assert!(
+        proxied
+            .stderr
+            .contains("--public-url https://mitid.example.test/")
+            && proxied.stderr.contains("--admin-token"),
+        "{}",
+        proxied.stderr
+    );
+}

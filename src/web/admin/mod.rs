@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use crate::control::ControlError;
 use crate::protocols::oidc::Provider;
 
-pub use protection::AdminToken;
+pub use protection::{AdminProtection, AdminToken, Refusal};
 
 pub const OPENAPI: &str = include_str!("../../../docs/admin-openapi.json");
 
