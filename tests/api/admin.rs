@@ -1251,3 +1251,92 @@ async fn the_logout_token_endpoint_refuses_what_it_cannot_send() {
     assert_eq!(unreachable["status"], Value::Null);
     assert!(unreachable["error"].as_str().is_some_and(|e| !e.is_empty()));
 }
+
+#[tokio::test]
+async fn an_empty_client_secret_is_refused_and_a_client_without_one_is_public_with_pkce() {
+    use crate::helpers::{assert_is_redirect_to, CHALLENGE, VERIFIER};
+    let app = spawn_app().await;
+    let redirect = "http://localhost:8099/spa";
+    for secret in [json!(""), json!("  ")] {
+        let (status, body) = app
+            .admin(
+                Method::POST,
+                "/clients",
+                Some(json!({
+                    "client_id": "spa", "name": "SPA", "client_secret": secret,
+                    "redirect_uris": [redirect],
+                })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("`client_secret` is empty"),
+            "{body}"
+        );
+    }
+    let (status, body) = app
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({
+                "client_id": "spa", "name": "SPA", "redirect_uris": [redirect],
+                "allow_simulation": true,
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let authorize = |extra: &[(&str, &str)]| {
+        let mut params = vec![
+            ("client_id", "spa"),
+            ("redirect_uri", redirect),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("state", "s"),
+            ("nonce", "n"),
+            ("simulation", "no-ui"),
+            ("login_hint", "username:app.instant"),
+        ];
+        params.extend_from_slice(extra);
+        app.url(&format!(
+            "/op/connect/authorize?{}",
+            serde_urlencoded::to_string(&params).unwrap()
+        ))
+    };
+    let without_pkce = app.get(&authorize(&[])).await;
+    let refused = query_of(&assert_is_redirect_to(&without_pkce, redirect));
+    assert_eq!(refused["error"], "invalid_request", "{refused:?}");
+    assert!(
+        refused["error_description"].contains("must use PKCE"),
+        "{refused:?}"
+    );
+
+    let with_pkce = app
+        .get(&authorize(&[
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ]))
+        .await;
+    let code = query_of(&assert_is_redirect_to(&with_pkce, redirect))["code"].clone();
+    let token = app
+        .browser
+        .post(app.url("/op/connect/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", "spa"),
+            ("code", &code),
+            ("redirect_uri", redirect),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        token.status(),
+        StatusCode::OK,
+        "a public client sends no secret"
+    );
+}

@@ -114,7 +114,7 @@ fn authenticate(
         .clients
         .get(&creds.client_id)
         .ok_or_else(|| fail(format!("unknown client `{}`", creds.client_id)))?;
-    let allowed = match client.token_endpoint_auth_method {
+    let allowed = match client.auth_method() {
         Some(method) => method == creds.method,
         None => matches!(
             creds.method,
@@ -125,7 +125,7 @@ fn authenticate(
         return Err(fail(format!(
             "client `{}` must authenticate with {}",
             client.client_id,
-            client.token_endpoint_auth_method.map_or(
+            client.auth_method().map_or(
                 "client_secret_basic or client_secret_post",
                 AuthMethod::name
             )
