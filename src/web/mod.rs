@@ -1,11 +1,13 @@
 //! actix wiring: routes, the server, and the front page.
 
 pub mod admin;
+pub mod assets;
 pub mod devices;
 pub mod i18n;
 pub mod login;
 pub mod oidc;
 pub mod pages;
+pub mod security_headers;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -188,6 +190,7 @@ pub fn start(config: Config) -> std::io::Result<Running> {
     let admin_protection = web::Data::new(protection);
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(security_headers::add))
             .app_data(data.clone())
             .app_data(admin_protection.clone())
             .configure(routes)
@@ -292,6 +295,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/sim/audio-reader/{user_id}/code.wav",
             web::get().to(devices::audio_reader_wav),
         )
+        .route("/static/{name}", web::get().to(assets::serve))
         .service(admin::scope())
         .default_service(web::to(not_found));
 }

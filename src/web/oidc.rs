@@ -428,16 +428,27 @@ async fn end_session_response(
                     response.insert_header((header::CACHE_CONTROL, "no-store"));
                     response.finish()
                 }
-                _ => pages::html(
-                    StatusCode::OK,
-                    &pages::LoggedOutPage {
-                        lang: "da",
-                        banner: super::i18n::DA.simulator_banner,
-                        da: true,
-                        frontchannel,
-                        redirect,
-                    },
-                ),
+                _ => {
+                    // The page frames the clients' front-channel logout URIs.
+                    let policy = super::security_headers::page_policy_framing(
+                        frontchannel.iter().map(String::as_str),
+                    );
+                    let mut page = pages::html(
+                        StatusCode::OK,
+                        &pages::LoggedOutPage {
+                            lang: "da",
+                            banner: super::i18n::DA.simulator_banner,
+                            da: true,
+                            frontchannel,
+                            redirect,
+                        },
+                    );
+                    if let Ok(value) = header::HeaderValue::from_str(&policy) {
+                        page.headers_mut()
+                            .insert(header::CONTENT_SECURITY_POLICY, value);
+                    }
+                    page
+                }
             };
             if clear_sso_cookie {
                 response.add_removal_cookie(&expired_sso_cookie()).ok();

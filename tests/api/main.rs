@@ -18,4 +18,5 @@ mod persistence;
 mod personas;
 mod reference_rp;
 mod refresh;
+mod security;
 mod sessions;

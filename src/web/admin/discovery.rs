@@ -24,8 +24,10 @@ pub async fn issuer(provider: Data, body: web::Bytes) -> HttpResponse {
         }
     };
     if let Some(issuer) = &change.issuer {
-        if url::Url::parse(issuer).is_err() {
-            return bad_request(format!("`{issuer}` is not a URL"));
+        let is_web_url = url::Url::parse(issuer)
+            .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.has_host());
+        if !is_web_url {
+            return bad_request(format!("`{issuer}` is not an http(s) URL"));
         }
     }
     provider

@@ -39,6 +39,8 @@ pub fn scope() -> actix_web::Scope<
     >,
 > {
     web::scope("/admin")
+        // The last `wrap` runs first: who may ask is checked before what they sent.
+        .wrap(actix_web::middleware::from_fn(json_bodies_only))
         .wrap(actix_web::middleware::from_fn(protection::require_admin))
         .route("/openapi.json", web::get().to(openapi))
         .route("/citizens", web::get().to(citizens::list))
@@ -115,6 +117,50 @@ pub fn scope() -> actix_web::Scope<
         .route("/record", web::delete().to(record::clear))
         .route("/logouts", web::get().to(record::logouts))
         .default_service(web::to(no_such_endpoint))
+}
+
+/// Refuses a request body that is not declared JSON (`application/json`, or
+/// `application/merge-patch+json` for PATCH): every body the API reads is JSON, and a web
+/// form or `text/plain` body is what a page of another site can send without asking.
+async fn json_bodies_only(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<
+    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
+    actix_web::Error,
+> {
+    use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
+    let headers = req.headers();
+    let has_body = headers.contains_key(TRANSFER_ENCODING)
+        || headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0");
+    if has_body {
+        let media_type = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        let json = media_type == "application/json"
+            || (media_type == "application/merge-patch+json"
+                && req.method() == actix_web::http::Method::PATCH);
+        if !json {
+            let shown = if media_type.is_empty() {
+                "no Content-Type".to_string()
+            } else {
+                format!("Content-Type `{media_type}`")
+            };
+            let response = error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("the admin API reads JSON bodies only (Content-Type: application/json), not {shown}"),
+            );
+            return Ok(req.into_response(response).map_into_right_body());
+        }
+    }
+    next.call(req).await.map(|r| r.map_into_left_body())
 }
 
 async fn openapi() -> HttpResponse {
