@@ -101,6 +101,12 @@ impl SimulatorBuilder {
         self
     }
 
+    /// The most logins in progress at once; beyond it the oldest ends (default 10,000).
+    pub fn max_pending_logins(mut self, max: usize) -> Self {
+        self.settings.max_pending_logins = max;
+        self
+    }
+
     /// A clock the test keeps a handle to, to make time pass.
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;

@@ -10,6 +10,7 @@ mod cpr_entry;
 mod discovery;
 mod errors;
 mod helpers;
+mod limits;
 mod logout;
 mod nemid;
 mod no_ui;

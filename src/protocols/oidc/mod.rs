@@ -7,6 +7,7 @@ pub mod discovery;
 pub mod error;
 pub mod faults;
 pub mod grants;
+pub mod limits;
 pub mod logout;
 pub mod record;
 pub mod token;
@@ -118,12 +119,13 @@ impl Provider {
         lifetimes: Lifetimes,
     ) -> Self {
         let base_url = base_url.trim_end_matches('/').to_string();
+        let max_pending_logins = broker.settings.max_pending_logins;
         Self {
             broker,
             issuer: format!("{base_url}{}", paths::ISSUER_PREFIX),
             base_url,
             clients,
-            logins: Logins::default(),
+            logins: Logins::with_capacity(max_pending_logins),
             grants: grants::Grants::default(),
             lifetimes,
             backchannel: backchannel::Backchannel::new(backchannel::RetryPolicy::default()),
@@ -143,7 +145,12 @@ impl Provider {
         pairs: Vec<(String, String)>,
         browser_key: Option<&str>,
     ) -> AuthorizeOutcome {
-        let request = match authorize::parse(pairs, &self.clients) {
+        let oversized = limits::Oversized::find(&pairs);
+        let parsed = authorize::parse(pairs, &self.clients);
+        if let Some(oversized) = oversized {
+            return self.refuse_oversized(parsed, &oversized);
+        }
+        let request = match parsed {
             Ok(request) => request,
             Err(Rejection::Page(message)) => return AuthorizeOutcome::ErrorPage(message),
             Err(Rejection::Redirect {
@@ -226,6 +233,29 @@ impl Provider {
         };
         self.logins.insert(login);
         outcome
+    }
+
+    /// An authorization request with a parameter over the length limit: `invalid_request`
+    /// to a trusted redirect URI (without an oversized `state`), else an error page.
+    fn refuse_oversized(
+        &self,
+        parsed: Result<AuthorizeRequest, Rejection>,
+        oversized: &limits::Oversized,
+    ) -> AuthorizeOutcome {
+        let (redirect_uri, state) = match parsed {
+            Ok(request) => (request.redirect_uri, request.state),
+            Err(Rejection::Redirect {
+                redirect_uri,
+                state,
+                ..
+            }) => (redirect_uri, state),
+            Err(Rejection::Page(_)) => {
+                return AuthorizeOutcome::ErrorPage(oversized.description());
+            }
+        };
+        let state = state.filter(|_| oversized.name != "state");
+        let error = OAuthError::invalid_request(oversized.description());
+        AuthorizeOutcome::redirect(self.error_redirect(&redirect_uri, state.as_deref(), &error))
     }
 
     /// Whether the browser's session answers this request without a new authentication.
