@@ -1340,3 +1340,33 @@ async fn an_empty_client_secret_is_refused_and_a_client_without_one_is_public_wi
         "a public client sends no secret"
     );
 }
+
+#[tokio::test]
+async fn the_record_pages_its_requests_and_cuts_long_values() {
+    let app = spawn_app().await;
+    let long_state = "x".repeat(3000);
+    for _ in 0..3 {
+        app.get(&app.authorize_url(&[("state", &long_state)])).await;
+    }
+    let (status, page) = app.admin(Method::GET, "/record?limit=2", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let requests = page["requests"].as_array().unwrap();
+    assert_eq!(requests.len(), 2);
+    let state = requests[0]["params"]["state"].as_str().unwrap();
+    assert_eq!(
+        state,
+        format!("{}…[truncated: 3000 bytes]", "x".repeat(512))
+    );
+    let after = page["next_after"].as_u64().expect("a next page");
+    let (_, rest) = app
+        .admin(Method::GET, &format!("/record?limit=2&after={after}"), None)
+        .await;
+    assert_eq!(rest["requests"].as_array().unwrap().len(), 1);
+    assert_eq!(rest["next_after"], Value::Null);
+    for bad in ["limit=0", "limit=1001", "after=x", "limit=many"] {
+        let (status, body) = app
+            .admin(Method::GET, &format!("/record?{bad}"), None)
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+}

@@ -976,3 +976,30 @@ async fn serve_refuses_an_empty_admin_token_on_a_network_address_and_a_proxy_url
         proxied.stderr
     );
 }
+
+#[tokio::test]
+async fn record_follows_the_brokers_pages_to_the_end() {
+    use mitid_sim::protocols::oidc::record::Request;
+    let app = spawn_app().await;
+    let recorder = &app.sim.provider().recorder;
+    for n in 0..1_234 {
+        let params = [("state".to_string(), format!("s{n}"))];
+        recorder.record(
+            Request {
+                endpoint: "authorize",
+                method: "GET",
+                // Two clients: each keeps at most 1000.
+                client_id: if n % 2 == 0 { Some("demo-rp") } else { None },
+                params: &params,
+                status: 303,
+                error: None,
+            },
+            n,
+        );
+    }
+    let record = live(&app, &["record", "--json"]).await.ok().json();
+    let requests = record["requests"].as_array().unwrap();
+    assert_eq!(requests.len(), 1_234);
+    assert_eq!(requests[1_233]["params"]["state"], "s1233");
+    assert_eq!(record["next_after"], Value::Null);
+}
