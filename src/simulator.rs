@@ -244,6 +244,7 @@ impl Simulator {
         count: usize,
     ) -> Result<(), ControlError> {
         check_count(count)?;
+        behaviour.check().map_err(ControlError::Invalid)?;
         let citizen = self
             .provider
             .broker

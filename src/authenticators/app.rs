@@ -34,6 +34,10 @@ pub enum AppAnswer {
     Never,
 }
 
+/// The longest a scripted app answer may wait: a day, far past any `--app-timeout` one
+/// would choose (the request times out first).
+pub const MAX_ANSWER_DELAY_MS: u64 = 86_400_000;
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AppConfigToml {
@@ -57,6 +61,11 @@ impl TryFrom<AppConfigToml> for AppConfig {
     type Error = String;
     fn try_from(raw: AppConfigToml) -> Result<Self, Self::Error> {
         let after_ms = raw.after_ms;
+        if let Some(ms) = after_ms.filter(|ms| *ms > MAX_ANSWER_DELAY_MS) {
+            return Err(format!(
+                "`after_ms` = {ms} is more than a day ({MAX_ANSWER_DELAY_MS} ms)"
+            ));
+        }
         let answer = match (raw.answer.as_str(), after_ms) {
             ("manual", None) => AppAnswer::Manual,
             ("never", None) => AppAnswer::Never,
@@ -146,15 +155,13 @@ impl AppRequest {
             return decided;
         }
         let elapsed = now - self.created;
+        // A delay past i64 milliseconds waits for ever (it would wrap to "at once").
+        let after = |ms: u64| i64::try_from(ms).map_or(Duration::MAX, Duration::milliseconds);
         let scripted = match self.answer {
-            AppAnswer::Approve { after_ms }
-                if elapsed >= Duration::milliseconds(after_ms as i64) =>
-            {
+            AppAnswer::Approve { after_ms } if elapsed >= after(after_ms) => {
                 Some(AppRequestState::Approved)
             }
-            AppAnswer::Reject { after_ms }
-                if elapsed >= Duration::milliseconds(after_ms as i64) =>
-            {
+            AppAnswer::Reject { after_ms } if elapsed >= after(after_ms) => {
                 Some(AppRequestState::Rejected)
             }
             _ => None,
@@ -386,6 +393,12 @@ mod tests {
         let ok: AppConfig = toml::from_str("answer = \"approve\"\nafter_ms = 500").unwrap();
         assert_eq!(ok.answer, AppAnswer::Approve { after_ms: 500 });
         let err = toml::from_str::<AppConfig>("answer = \"never\"\nafter_ms = 5").unwrap_err();
+        let too_long =
+            toml::from_str::<AppConfig>("answer = \"approve\"\nafter_ms = 86400001").unwrap_err();
+        assert!(
+            too_long.to_string().contains("more than a day"),
+            "{too_long}"
+        );
         assert!(err.to_string().contains("after_ms"), "{err}");
         let err = toml::from_str::<AppConfig>("answer = \"maybe\"").unwrap_err();
         assert!(err.to_string().contains("unknown app answer"), "{err}");

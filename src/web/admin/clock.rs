@@ -38,8 +38,12 @@ pub async fn shift(provider: Data, body: web::Bytes) -> HttpResponse {
     };
     let clock = &provider.broker.clock;
     let result = match (&change.advance, &change.offset) {
-        (Some(by), None) => parse_offset(by).map(|d| clock.advance(d)),
-        (None, Some(offset)) => parse_offset(offset).map(|d| clock.set_offset(d)),
+        (Some(by), None) => {
+            parse_offset(by).and_then(|d| clock.try_advance(d).map_err(|e| e.to_string()))
+        }
+        (None, Some(offset)) => {
+            parse_offset(offset).and_then(|d| clock.try_set_offset(d).map_err(|e| e.to_string()))
+        }
         _ => Err("give exactly one of `advance` or `offset`".to_string()),
     };
     match result {

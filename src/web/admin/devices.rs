@@ -37,6 +37,9 @@ pub async fn script(provider: Data, path: web::Path<String>, body: web::Bytes) -
     if !(1..=MAX_COUNT).contains(&request.count) {
         return bad_request(format!("count must be 1 to {MAX_COUNT}"));
     }
+    if let Err(message) = request.behaviour.check() {
+        return bad_request(message);
+    }
     broker
         .scripts
         .push(citizen.uuid, request.behaviour, request.count);
