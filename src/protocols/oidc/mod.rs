@@ -469,6 +469,8 @@ impl Provider {
     /// Back-channel logout to every client of an ended session (in the background).
     pub fn announce_logout(&self, ended: EndedSession) {
         tracing::info!(session = %ended.session.id, reason = ?ended.reason, "broker session ended");
+        // What only the session kept alive goes now, not at the next sweep.
+        self.grants.forget_session(ended.session.id);
         self.backchannel.announce(self, ended);
     }
 

@@ -283,6 +283,7 @@ impl Provider {
                     Rotation::Reused => {
                         "the refresh token was already used; its whole family is revoked"
                     }
+                    Rotation::SessionEnded => "the broker session has ended; log in again",
                 })
             })?;
         let session = previous.record.neb_sid;
@@ -387,8 +388,7 @@ impl Provider {
                 ..grant.clone()
             })
         });
-        self.grants
-            .issue_access_token(access_token.clone(), grant.clone());
+        self.grants.issue_access_token(&access_token, grant.clone());
         let mut body = json!({
             "access_token": access_token,
             "token_type": "Bearer",
