@@ -349,8 +349,10 @@ impl Simulator {
     /// Moves the broker's clock; sessions that fall due end at once (their back-channel
     /// logout goes out from a task of the current Tokio runtime).
     pub fn advance_clock(&self, by: time::Duration) {
-        self.provider.broker.clock.advance(by);
-        self.provider.expire_sessions();
+        let _ = self.provider.change_clock(|clock| {
+            clock.advance(by);
+            Ok::<(), ()>(())
+        });
     }
 
     /// What a client (or every client) sent the broker.

@@ -283,6 +283,21 @@ impl AppRegistry {
         }
     }
 
+    /// Fixes the outcome of every request whose scripted answer or time-out is due at
+    /// `now`, so that turning the clock back later cannot make it wait again (and block
+    /// the citizen's next login as a parallel request). Runs before and after every clock
+    /// change, and every second.
+    pub fn settle(&self, now: OffsetDateTime) {
+        for mut request in self.requests.iter_mut() {
+            if request.decided.is_none() {
+                let state = request.state_at(now);
+                if state != AppRequestState::Pending {
+                    request.decided = Some(state);
+                }
+            }
+        }
+    }
+
     /// Drops requests that ended long ago; runs from the broker's housekeeping task.
     pub fn sweep(&self, now: OffsetDateTime) {
         let horizon = now - Duration::minutes(10);
@@ -316,6 +331,19 @@ mod tests {
             },
             NOW,
         )
+    }
+
+    #[test]
+    fn a_timed_out_request_stays_timed_out_when_the_clock_goes_back() {
+        let registry = AppRegistry::default();
+        let citizen = Uuid::new_v4();
+        let id = request(&registry, citizen, AppAnswer::Manual).unwrap();
+        let later = NOW + Duration::minutes(5);
+        registry.settle(later);
+        assert_eq!(registry.state(&id, NOW), Some(AppRequestState::TimedOut));
+        assert!(registry.pending_for(citizen, NOW).is_none());
+        let next = request(&registry, citizen, AppAnswer::Manual);
+        assert!(next.is_ok(), "not blocked as parallel: {next:?}");
     }
 
     #[test]

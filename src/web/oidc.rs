@@ -189,8 +189,12 @@ fn client_request(req: &HttpRequest, body: &[u8]) -> Result<(Pairs, Option<Strin
     Ok((pairs, authorization))
 }
 
-/// RFC 6749 §5.2: 401 with a Basic challenge when HTTP Basic authentication failed.
+/// RFC 6749 §5.2: 401 with a Basic challenge when HTTP Basic authentication failed; a
+/// fault of the broker's own (it could not sign) is a 500, never the client's 400.
 fn token_failure(failure: TokenFailure) -> HttpResponse {
+    if failure.error.code == ErrorCode::ServerError {
+        return oauth_json(StatusCode::INTERNAL_SERVER_ERROR, &failure.error);
+    }
     if failure.error.code == ErrorCode::InvalidClient && failure.unauthorized_basic {
         let mut response = oauth_json(StatusCode::UNAUTHORIZED, &failure.error);
         response.headers_mut().insert(
@@ -483,5 +487,31 @@ pub async fn backend_logout(provider: web::Data<Provider>, body: web::Bytes) -> 
     match provider.backend_logout(&id_token).await {
         Ok(body) => HttpResponse::Ok().json(body),
         Err(error) => oauth_json(StatusCode::BAD_REQUEST, &error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signing_failure_is_the_brokers_500_and_a_bad_request_the_clients_400() {
+        let signing = TokenFailure::from(OAuthError::new(
+            ErrorCode::ServerError,
+            "the RS256 key is not available",
+        ));
+        assert_eq!(
+            token_failure(signing).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let grant = TokenFailure::from(OAuthError::invalid_grant("the code is unknown"));
+        assert_eq!(token_failure(grant).status(), StatusCode::BAD_REQUEST);
+        let basic = TokenFailure {
+            error: OAuthError::invalid_client("the client secret is wrong"),
+            unauthorized_basic: true,
+        };
+        let response = token_failure(basic);
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(response.headers().contains_key(header::WWW_AUTHENTICATE));
     }
 }

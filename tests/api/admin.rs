@@ -1370,3 +1370,57 @@ async fn the_record_pages_its_requests_and_cuts_long_values() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
     }
 }
+
+#[tokio::test]
+async fn clock_shifts_before_2000_and_overflowing_delays_are_refused_up_front() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .admin(Method::POST, "/clock", Some(json!({ "offset": "-36500d" })))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("2000-01-01"),
+        "{body}"
+    );
+    let (status, _) = app
+        .admin(Method::POST, "/clock", Some(json!({ "advance": "-9000d" })))
+        .await;
+    assert_eq!(status, StatusCode::OK, "back to the 2000s is fine");
+    let (status, body) = app
+        .admin(Method::POST, "/clock", Some(json!({ "advance": "-9000d" })))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (_, clock) = app.admin(Method::GET, "/clock", None).await;
+    assert_eq!(
+        clock["offset_seconds"],
+        json!(-9000 * 86_400),
+        "the refused step changed nothing"
+    );
+    // Tokens signed at the earliest allowed time are still valid JWTs.
+    let callback = app.no_ui_login("username:app.instant", &[]).await;
+    let tokens = app.tokens_for(&callback).await;
+    let claims = decode_claims(tokens["id_token"].as_str().unwrap());
+    assert!(claims["iat"].as_i64().unwrap() > 946_684_800, "{claims}");
+
+    for ms in [json!(u64::MAX), json!(86_400_001u64)] {
+        let (status, body) = app
+            .admin(
+                Method::POST,
+                "/citizens/app.approve/script",
+                Some(json!({ "behaviour": "delay", "ms": ms })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("more than a day"),
+            "{body}"
+        );
+    }
+    let (_, scripts) = app
+        .admin(Method::GET, "/citizens/app.approve/script", None)
+        .await;
+    assert_eq!(scripts["pending"], json!([]), "nothing was scripted");
+}

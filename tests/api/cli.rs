@@ -1003,3 +1003,10 @@ async fn record_follows_the_brokers_pages_to_the_end() {
     assert_eq!(requests[1_233]["params"]["state"], "s1233");
     assert_eq!(record["next_after"], Value::Null);
 }
+
+#[tokio::test]
+async fn serve_refuses_a_clock_offset_before_2000() {
+    let refused = mitid_sim(&["serve", "--port", "0", "--clock-offset", "-36500d"], &[]).await;
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("2000-01-01"), "{}", refused.stderr);
+}

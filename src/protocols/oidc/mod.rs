@@ -459,9 +459,12 @@ impl Provider {
         Ok(serde_json::Value::Object(claims))
     }
 
-    /// Ends expired sessions and tells their clients. Runs every second.
+    /// Ends expired sessions and tells their clients, and fixes app requests whose
+    /// answer or time-out is due. Runs every second and after every clock change.
     pub fn expire_sessions(&self) {
-        for ended in self.broker.sessions.end_expired(self.broker.clock.now()) {
+        let now = self.broker.clock.now();
+        self.broker.apps.settle(now);
+        for ended in self.broker.sessions.end_expired(now) {
             self.announce_logout(ended);
         }
     }

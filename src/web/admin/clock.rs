@@ -36,8 +36,7 @@ pub async fn shift(provider: Data, body: web::Bytes) -> HttpResponse {
             ))
         }
     };
-    let clock = &provider.broker.clock;
-    let result = match (&change.advance, &change.offset) {
+    let result = provider.change_clock(|clock| match (&change.advance, &change.offset) {
         (Some(by), None) => {
             parse_offset(by).and_then(|d| clock.try_advance(d).map_err(|e| e.to_string()))
         }
@@ -45,17 +44,17 @@ pub async fn shift(provider: Data, body: web::Bytes) -> HttpResponse {
             parse_offset(offset).and_then(|d| clock.try_set_offset(d).map_err(|e| e.to_string()))
         }
         _ => Err("give exactly one of `advance` or `offset`".to_string()),
-    };
+    });
     match result {
-        Ok(()) => {
-            provider.expire_sessions();
-            HttpResponse::Ok().json(clock_json(&provider))
-        }
+        Ok(()) => HttpResponse::Ok().json(clock_json(&provider)),
         Err(message) => bad_request(message),
     }
 }
 
 pub async fn reset(provider: Data) -> HttpResponse {
-    provider.broker.clock.set_offset(time::Duration::ZERO);
+    let _ = provider.change_clock(|clock| {
+        clock.set_offset(time::Duration::ZERO);
+        Ok::<(), ()>(())
+    });
     HttpResponse::Ok().json(clock_json(&provider))
 }
