@@ -73,3 +73,49 @@ async fn oversized_authorization_parameters_are_an_invalid_request() {
         "no login was kept for the refusals"
     );
 }
+
+#[tokio::test]
+async fn a_flood_of_authorize_and_large_token_requests_leaves_bounded_state() {
+    use mitid_sim::protocols::oidc::record::{MAX_RECORD_BYTES, MAX_VALUE_BYTES};
+    let app = spawn_with(mitid_sim::Simulator::builder().max_pending_logins(50)).await;
+    let long = "x".repeat(4096);
+    let authorize = app.authorize_url(&[("state", &long), ("nonce", &long)]);
+    let flood = (0..500).map(|_| {
+        let (browser, url) = (browser(), authorize.clone());
+        async move { browser.get(&url).send().await.unwrap().status() }
+    });
+    for status in futures::future::join_all(flood).await {
+        assert_eq!(status, StatusCode::SEE_OTHER);
+    }
+    let provider = app.sim.provider();
+    assert_eq!(provider.logins.len(), 50);
+    assert_eq!(provider.logins.evicted(), 450);
+
+    let body: String = (0..60)
+        .map(|i| format!("p{i}={}", "y".repeat(4_000)))
+        .collect::<Vec<_>>()
+        .join("&");
+    for _ in 0..40 {
+        let response = app
+            .browser
+            .post(app.url("/op/connect/token"))
+            .basic_auth("demo-rp", Some("demo-secret"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("grant_type=authorization_code&code=x&{body}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
+    assert!(provider.recorder.bytes() <= MAX_RECORD_BYTES);
+    let record = provider.recorder.list(None, None);
+    assert_eq!(record.len(), 540);
+    let longest = record
+        .iter()
+        .flat_map(|e| e.params.values())
+        .map(String::len)
+        .max()
+        .unwrap();
+    assert!(longest <= MAX_VALUE_BYTES + 40, "{longest}");
+    assert!(record.iter().all(|e| e.params.len() <= 41));
+}
