@@ -1,5 +1,5 @@
-//! `--state-dir`: runtime changes (citizens, clients, keys, used code-card keys and key
-//! apps) survive a restart. Every acknowledged change is on disk before the answer goes
+//! `--state-dir`: runtime changes (citizens, organisations and professional identities,
+//! clients, keys, used code-card keys and key apps) survive a restart. Every acknowledged change is on disk before the answer goes
 //! out, written atomically (temporary file, fsync, rename, fsync of the folder), so a
 //! `kill -9` at any moment leaves the previous or the new state, never a torn file.
 
@@ -11,18 +11,23 @@ use tokio::sync::Mutex;
 use uuid::Uuid;
 
 use crate::authenticators::code_card::CardState;
-use crate::identity::Identity;
+use crate::identity::{Identity, Workforce};
 use crate::protocols::oidc::clients::Client;
 use crate::protocols::oidc::Provider;
 
 pub const STATE_FILE: &str = "state.json";
-const FORMAT_VERSION: u32 = 1;
+/// Version 2 added the workforce (MitID Erhverv); version 1 files are still read.
+const FORMAT_VERSION: u32 = 2;
+const OLDEST_READABLE_VERSION: u32 = 1;
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Snapshot {
     pub version: u32,
     pub citizens: Vec<Identity>,
+    /// Organisations and professional identities; absent in version 1 files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workforce: Option<Workforce>,
     pub clients: Vec<Client>,
     pub es256_pem: String,
     pub rs256_pem: String,
@@ -41,7 +46,7 @@ pub enum StateError {
         path: String,
         source: serde_json::Error,
     },
-    #[error("{path} has format version {found}; this mitid-sim reads version {FORMAT_VERSION}")]
+    #[error("{path} has format version {found}; this mitid-sim reads versions {OLDEST_READABLE_VERSION} to {FORMAT_VERSION}")]
     Version { path: String, found: u32 },
     #[error("cannot write {path}: {source}")]
     Write {
@@ -97,7 +102,7 @@ impl StateDir {
                 path: path.display().to_string(),
                 source,
             })?;
-        if snapshot.version != FORMAT_VERSION {
+        if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&snapshot.version) {
             return Err(StateError::Version {
                 path: path.display().to_string(),
                 found: snapshot.version,
@@ -124,6 +129,7 @@ impl StateDir {
                 .iter()
                 .map(|c| (**c).clone())
                 .collect(),
+            workforce: Some(broker.identities.workforce()),
             clients: provider
                 .clients
                 .all()

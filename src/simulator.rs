@@ -30,7 +30,7 @@ use crate::broker::scripts::ScriptedLogin;
 use crate::broker::sessions::{EndReason, SsoSession};
 use crate::broker::{Clock, KeySet, Settings};
 use crate::control::ControlError;
-use crate::identity::{self, Identity};
+use crate::identity::{self, Identity, Workforce};
 use crate::protocols::oidc::backchannel::Delivery;
 use crate::protocols::oidc::backchannel::RetryPolicy;
 use crate::protocols::oidc::clients::{self, Client};
@@ -43,6 +43,8 @@ use crate::web;
 pub enum StartError {
     #[error(transparent)]
     Fixtures(#[from] crate::fixtures::FixtureError),
+    #[error("the workforce does not fit the citizens: {0}")]
+    Workforce(String),
     #[error(transparent)]
     Keys(#[from] crate::broker::keys::KeyError),
     #[error("cannot listen: {0}")]
@@ -52,6 +54,7 @@ pub enum StartError {
 #[derive(Default)]
 pub struct SimulatorBuilder {
     users: Option<Vec<Identity>>,
+    workforce: Option<Workforce>,
     clients: Option<Vec<Client>>,
     keys: Option<KeySet>,
     settings: Settings,
@@ -62,10 +65,24 @@ pub struct SimulatorBuilder {
 }
 
 impl SimulatorBuilder {
-    /// Citizens instead of the built-in ones.
+    /// Citizens instead of the built-in ones (and, unless `workforce` is given too, no
+    /// organisations or professional identities).
     pub fn users(mut self, users: Vec<Identity>) -> Self {
         self.users = Some(users);
         self
+    }
+
+    /// Organisations and professional identities (MitID Erhverv) instead of the built-in
+    /// ones; their people must be among the citizens.
+    pub fn workforce(mut self, workforce: Workforce) -> Self {
+        self.workforce = Some(workforce);
+        self
+    }
+
+    /// Citizens and workforce of one users fixture (`identity::load_population`).
+    pub fn population(self, population: identity::Population) -> Self {
+        self.users(population.citizens)
+            .workforce(population.workforce)
     }
 
     /// Relying parties instead of the built-in ones.
@@ -115,10 +132,19 @@ impl SimulatorBuilder {
 
     /// Starts the broker on 127.0.0.1 with a free port, serving in the background.
     pub async fn start(self) -> Result<Simulator, StartError> {
-        let users = match self.users {
-            Some(users) => users,
-            None => identity::built_in_users()?,
+        let (users, workforce) = match self.users {
+            Some(users) => (users, self.workforce.unwrap_or_default()),
+            None => {
+                let built_in = identity::built_in_population()?;
+                (
+                    built_in.citizens,
+                    self.workforce.unwrap_or(built_in.workforce),
+                )
+            }
         };
+        workforce
+            .check(&users)
+            .map_err(|problem| StartError::Workforce(problem.message))?;
         let clients = match self.clients {
             Some(clients) => clients,
             None => clients::built_in_clients()?,
@@ -132,6 +158,7 @@ impl SimulatorBuilder {
             port: 0,
             public_url: None,
             identities: users,
+            workforce,
             clients,
             keys,
             settings: self.settings,

@@ -308,6 +308,7 @@ mod tests {
             ial: Loa::Substantial,
             auth_time: NOW,
             cpr_verified: false,
+            professional: None,
         }
     }
 

@@ -49,9 +49,14 @@ pub struct FixtureArgs {
 
 impl FixtureArgs {
     pub fn load(&self) -> Result<Vec<Identity>, String> {
+        self.load_population().map(|population| population.citizens)
+    }
+
+    /// The citizens with the file's organisations and professional identities.
+    pub fn load_population(&self) -> Result<identity::Population, String> {
         match &self.users {
-            Some(path) => identity::load_users(path),
-            None => identity::built_in_users(),
+            Some(path) => identity::load_population(path),
+            None => identity::built_in_population(),
         }
         .map_err(|e| e.to_string())
     }

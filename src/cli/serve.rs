@@ -75,7 +75,8 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         .with_env_filter(filter)
         .with_target(false)
         .init();
-    let identities = args.fixtures.load()?;
+    let population = args.fixtures.load_population()?;
+    let identities = population.citizens;
     let clients = super::load_clients(args.clients.as_deref())?;
     let keys = match &args.keys {
         Some(dir) => KeySet::load(dir),
@@ -88,6 +89,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         port: args.port,
         public_url: args.public_url,
         identities,
+        workforce: population.workforce,
         clients,
         keys,
         settings: Settings {

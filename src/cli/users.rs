@@ -47,6 +47,10 @@ pub enum UsersCommand {
         /// The same seed gives the same citizens.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Also N test organisations (MitID Erhverv) with professional identities for some
+        /// citizens and a few employees without CPR; the citizens stay as without it.
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        organisations: usize,
         /// Write to a file instead of standard output.
         #[arg(long, short = 'o', value_name = "FILE")]
         out: Option<PathBuf>,
@@ -105,19 +109,38 @@ pub fn run(command: UsersCommand) -> Result<(), String> {
             Ok(())
         }
         UsersCommand::Live(command) => citizens::run(command),
-        UsersCommand::Generate { count, seed, out } => generate(count, seed, out),
+        UsersCommand::Generate {
+            count,
+            seed,
+            organisations,
+            out,
+        } => generate(count, seed, organisations, out),
     }
 }
 
-fn generate(count: usize, seed: u64, out: Option<PathBuf>) -> Result<(), String> {
+fn generate(
+    count: usize,
+    seed: u64,
+    organisations: usize,
+    out: Option<PathBuf>,
+) -> Result<(), String> {
     let today = mitid_sim::broker::Clock::default().now().date();
-    let text = generate_users(&GenerateOptions { count, seed, today });
+    let text = generate_users(&GenerateOptions {
+        count,
+        seed,
+        today,
+        organisations,
+    });
     match out {
         Some(path) => {
             std::fs::write(&path, text)
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             eprintln!(
-                "wrote {count} citizens to {} (load them with --users)",
+                "wrote {count} citizens{} to {} (load them with --users)",
+                match organisations {
+                    0 => String::new(),
+                    n => format!(" and {n} organisations"),
+                },
                 path.display()
             );
         }

@@ -7,13 +7,14 @@ use uuid::Uuid;
 
 use super::cpr::CPR_ENTRY_TRIES;
 use super::{
-    Authentication, Failure, FlowError, Idp, Notice, Outcome, Requirements, Step, CPR_ENTRY_WINDOW,
+    Authentication, ErhvervFailure, Failure, FlowError, Idp, Notice, Outcome, Requirements, Step,
+    CPR_ENTRY_WINDOW,
 };
 use crate::authenticators::app::{AppError, NewAppRequest};
 use crate::authenticators::{AppAnswer, AppRequestState, Method, Proof};
 use crate::broker::scripts::ScriptedLogin;
 use crate::broker::Broker;
-use crate::identity::{Identity, IdentityStatus, Loa};
+use crate::identity::{EidKind, Identity, IdentityStatus, Loa};
 
 pub type LoginId = String;
 
@@ -58,10 +59,29 @@ impl<P> Login<P> {
     /// A login for a known citizen that skips the pages (`simulation=no-ui`): the
     /// strongest usable authenticator, and the CPR counts as confirmed.
     pub fn authenticate_directly(&mut self, broker: &Broker, citizen: &Identity) -> &Step {
-        if let Err(failure) = self.admissible(citizen) {
-            self.fail(failure);
-            return &self.step;
+        match self.direct_authentication(broker, citizen) {
+            Err(failure) => self.fail(failure),
+            Ok(auth) if self.requirements.idp == Idp::MitIdErhverv => {
+                self.after_erhverv_mitid(broker, citizen, auth)
+            }
+            Ok(auth) => {
+                self.step = Step::Finished(Outcome::Authenticated(Authentication {
+                    cpr_verified: citizen.cpr.is_some(),
+                    ..auth
+                }))
+            }
         }
+        &self.step
+    }
+
+    /// The MitID authentication of a page-less login: scripts decide at once, else the
+    /// strongest authenticator that reaches the level wins.
+    pub(super) fn direct_authentication(
+        &mut self,
+        broker: &Broker,
+        citizen: &Identity,
+    ) -> Result<Authentication, Failure> {
+        self.admissible(citizen)?;
         // No page to wait on: a scripted app answer decides at once.
         let scripted = self
             .apply_script(broker, citizen)
@@ -71,8 +91,7 @@ impl<P> Login<P> {
                 _ => None,
             });
         if let Some(failure) = scripted {
-            self.fail(failure);
-            return &self.step;
+            return Err(failure);
         }
         let best = self
             .usable_methods(broker, citizen)
@@ -81,16 +100,9 @@ impl<P> Login<P> {
             .rev() // on a tie the first-offered method (the app) wins
             .max_by_key(|p| p.aal);
         match best {
-            Some(proof) => {
-                let auth = self.authentication(broker, citizen, proof);
-                self.step = Step::Finished(Outcome::Authenticated(Authentication {
-                    cpr_verified: citizen.cpr.is_some(),
-                    ..auth
-                }));
-            }
-            None => self.fail(Failure::InsufficientAssurance),
+            Some(proof) => Ok(self.authentication(broker, citizen, proof)),
+            None => Err(Failure::InsufficientAssurance),
         }
-        &self.step
     }
 
     /// Uses up the citizen's next scripted behaviour: the app's answer is replaced, or
@@ -122,6 +134,12 @@ impl<P> Login<P> {
         if !citizen.status.can_log_in() {
             return Err(Failure::IdentityNotUsable(citizen.status));
         }
+        if self.requirements.idp == Idp::MitIdErhverv {
+            return self.admissible_for_erhverv();
+        }
+        if citizen.kind == EidKind::Erhverv {
+            return Err(Failure::Erhverv(ErhvervFailure::NotAPrivateIdentity));
+        }
         match self.requirements.idp {
             Idp::NemId if citizen.nemid.is_none() => Err(Failure::NoNemId),
             // A NemID-only citizen has no MitID to log in with.
@@ -139,7 +157,7 @@ impl<P> Login<P> {
             return Vec::new();
         }
         let candidates = match (self.requirements.idp, &citizen.nemid) {
-            (Idp::MitId, _) => citizen.methods(),
+            (Idp::MitId | Idp::MitIdErhverv, _) => citizen.methods(),
             (Idp::NemId, Some(nemid)) => {
                 let card = broker.code_cards.state(citizen.uuid, nemid);
                 let mut methods = Vec::new();
@@ -383,11 +401,21 @@ impl<P> Login<P> {
             proof,
             auth_time: broker.clock.now(),
             cpr_verified: false,
+            professional: None,
         }
     }
 
     pub(super) fn finish(&mut self, broker: &Broker, citizen: &Identity, proof: Proof) {
         let auth = self.authentication(broker, citizen, proof);
+        if self.requirements.idp == Idp::MitIdErhverv {
+            self.after_erhverv_mitid(broker, citizen, auth);
+        } else {
+            self.finish_private(citizen, auth);
+        }
+    }
+
+    /// A private person's authentication ends here, or at the `ssn` CPR check.
+    pub(super) fn finish_private(&mut self, citizen: &Identity, auth: Authentication) {
         self.step = if self.requirements.cpr_entry && citizen.cpr.is_some() {
             Step::CprEntry {
                 deadline: auth.auth_time + CPR_ENTRY_WINDOW,
@@ -402,7 +430,7 @@ impl<P> Login<P> {
 
 fn first_step(idp: Idp) -> Step {
     match idp {
-        Idp::MitId => Step::EnterUserId,
+        Idp::MitId | Idp::MitIdErhverv => Step::EnterUserId,
         Idp::NemId => Step::NemIdCredentials,
     }
 }

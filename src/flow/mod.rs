@@ -2,13 +2,15 @@
 //! result. Protocol-agnostic: the protocol that started the login keeps its request in `P`.
 //!
 //! `step` names where a login can be, `outcome` how it ends, `login` moves between steps
-//! (the MitID secrets in `secrets`, legacy NemID in `nemid`, the `ssn` CPR check in `cpr`),
-//! and `registry` keeps the logins in progress.
+//! (the MitID secrets in `secrets`, legacy NemID in `nemid`, the `ssn` CPR check in `cpr`,
+//! MitID Erhverv's choice of professional identity in `professional`), and `registry` keeps
+//! the logins in progress.
 
 mod cpr;
 mod login;
 mod nemid;
 mod outcome;
+mod professional;
 mod registry;
 mod secrets;
 mod step;
@@ -16,6 +18,7 @@ mod step;
 pub use cpr::{CPR_ENTRY_TRIES, CPR_ENTRY_WINDOW};
 pub use login::{Login, LoginId};
 pub use outcome::{Authentication, Failure, Outcome};
+pub use professional::{ErhvervFailure, ErhvervOptions, ProfessionalHintError, ERHVERV_MAX_LOA};
 pub use registry::{LoginLookupError, Logins, DEFAULT_MAX_PENDING_LOGINS};
 pub use step::{FlowError, Notice, Step};
 
@@ -28,6 +31,9 @@ pub enum Idp {
     MitId,
     /// Legacy NemID with code card or key app.
     NemId,
+    /// MitID Erhverv: the person authenticates with MitID (private or a dedicated eID),
+    /// then acts as one of their professional identities.
+    MitIdErhverv,
 }
 
 impl Idp {
@@ -36,6 +42,7 @@ impl Idp {
         match self {
             Idp::MitId => "mitid",
             Idp::NemId => "nemid",
+            Idp::MitIdErhverv => "mitid_erhverv",
         }
     }
 }
@@ -50,4 +57,6 @@ pub struct Requirements {
     pub idp_choices: Vec<Idp>,
     /// The `ssn` scope: the citizen confirms their CPR number after authenticating.
     pub cpr_entry: bool,
+    /// What the RP asked of a MitID Erhverv login (`idp_params.mitid_erhverv`).
+    pub erhverv: ErhvervOptions,
 }

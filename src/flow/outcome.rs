@@ -3,12 +3,14 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::Idp;
+use super::{ErhvervFailure, Idp};
 use crate::authenticators::Proof;
 use crate::identity::{IdentityStatus, Loa};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Authentication {
+    /// The MitID eID that authenticated: a citizen's private MitID, or a dedicated MitID
+    /// Erhverv eID.
     pub citizen: Uuid,
     pub idp: Idp,
     pub proof: Proof,
@@ -18,6 +20,9 @@ pub struct Authentication {
     pub auth_time: OffsetDateTime,
     /// The citizen confirmed their CPR number, so `dk.cpr` may be released.
     pub cpr_verified: bool,
+    /// The professional identity (persistent professional ID) the person acts as, in a
+    /// MitID Erhverv login; `None` for a private login.
+    pub professional: Option<Uuid>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +42,8 @@ pub enum Failure {
     },
     CprNotMatched,
     CprTimedOut,
+    /// A MitID Erhverv login could not end in a professional identity.
+    Erhverv(ErhvervFailure),
 }
 
 impl Failure {

@@ -231,6 +231,7 @@ mod tests {
             idp: Idp::MitId,
             idp_choices: vec![Idp::MitId],
             cpr_entry: false,
+            erhverv: Default::default(),
         };
         Login::new(n, requirements, broker)
     }

@@ -53,6 +53,16 @@ pub enum Step {
         method: Method,
         until: OffsetDateTime,
     },
+    /// MitID Erhverv: the person authenticated and has several professional identities (or
+    /// the RP allows going on as the private person): they pick one.
+    ChooseProfessional {
+        /// The person's MitID authentication, before an identity is picked.
+        auth: Authentication,
+        /// Persistent professional IDs of the person's identities, in fixture order.
+        choices: Vec<Uuid>,
+        /// `allow_private`: the person may go on with their private MitID identity.
+        private_allowed: bool,
+    },
     /// Authenticated; the `ssn` scope asks the citizen to type their CPR number.
     CprEntry {
         auth: Authentication,
@@ -73,7 +83,9 @@ impl Step {
             | Step::CodeCard { citizen, .. }
             | Step::ActivateCard { citizen, .. }
             | Step::Blocked { citizen, .. } => Some(*citizen),
-            Step::CprEntry { auth, .. } => Some(auth.citizen),
+            Step::CprEntry { auth, .. } | Step::ChooseProfessional { auth, .. } => {
+                Some(auth.citizen)
+            }
             Step::Finished(Outcome::Authenticated(auth)) => Some(auth.citizen),
             Step::ChooseIdp
             | Step::EnterUserId
@@ -96,6 +108,7 @@ impl Step {
             Step::CodeCard { .. } => "code_card",
             Step::ActivateCard { .. } => "activate_card",
             Step::Blocked { .. } => "blocked",
+            Step::ChooseProfessional { .. } => "choose_professional",
             Step::CprEntry { .. } => "cpr",
             Step::Finished(_) => "finished",
         }

@@ -94,7 +94,18 @@ impl Cpr {
     pub fn compact(&self) -> String {
         self.digits.iter().map(|d| char::from(b'0' + d)).collect()
     }
+
+    /// The person's UUID in the CPR register (NemLog-in's `cprUuid`, NEB's
+    /// `nemlogin.cpr_uuid`): derived from the number (UUID v5), so the same fictitious
+    /// person has the same UUID in every run and every broker.
+    pub fn person_uuid(&self) -> uuid::Uuid {
+        uuid::Uuid::new_v5(&CPR_UUID_NAMESPACE, self.compact().as_bytes())
+    }
 }
+
+/// The namespace of `Cpr::person_uuid` (a fixed, random UUID of mitid-sim's own).
+const CPR_UUID_NAMESPACE: uuid::Uuid =
+    uuid::Uuid::from_u128(0x3c9a_56e1_8f0d_4b7e_a2c4_19d6_5e70_b3f8);
 
 /// The century rule keyed on the 7th digit (CPR-kontoret's table).
 fn century(seventh: u8, yy: i32) -> i32 {
@@ -136,6 +147,25 @@ impl From<Cpr> for String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_person_uuid_is_stable_and_differs_per_person() {
+        let anna = Cpr::parse("120385-1234").unwrap();
+        assert_eq!(
+            anna.person_uuid(),
+            Cpr::parse("1203851234").unwrap().person_uuid()
+        );
+        assert_eq!(anna.person_uuid().get_version_num(), 5);
+        assert_ne!(
+            anna.person_uuid(),
+            Cpr::parse("120385-1235").unwrap().person_uuid()
+        );
+        assert_eq!(
+            anna.person_uuid().to_string(),
+            "cbd0ea79-8821-5583-b019-2b19711845cf",
+            "pinned: RPs may have stored it"
+        );
+    }
     use time::macros::date;
 
     #[test]

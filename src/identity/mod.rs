@@ -1,9 +1,17 @@
-//! Who a citizen is: CPR, MitID identity, names, status, assurance, authenticators.
+//! Who a citizen is: CPR, MitID identity, names, status, assurance, authenticators; and
+//! who acts for an organisation: test organisations and professional identities (MitID
+//! Erhverv).
 
+#[macro_use]
+mod newtype;
 mod assurance;
 mod cpr;
 pub mod generate;
+mod organisation;
+mod privileges;
+mod professional;
 mod store;
+mod workforce;
 
 use std::fmt;
 use std::path::Path;
@@ -17,7 +25,14 @@ use crate::fixtures::{self, FixtureError};
 
 pub use assurance::Loa;
 pub use cpr::{Cpr, CprError, Gender};
+pub use organisation::{Cvr, Organisation, PNumber, SeNumber};
+pub use privileges::{PrivilegeGroup, PrivilegeScope, PrivilegeUri};
+pub use professional::{
+    Email, LoginRoute, Loip, Person, ProfessionalIdentity, ProfessionalRole, ProfessionalStatus,
+    Rid, PSEUDONYM_ALIAS,
+};
 pub use store::IdentityStore;
+pub use workforce::{Entry, Workforce, WorkforceProblem};
 
 /// A MitID user ID (brugernavn): what the citizen types first. Matched without regard to case.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -90,6 +105,25 @@ impl IdentityStatus {
     }
 }
 
+/// Whose MitID an eID is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EidKind {
+    /// A citizen's own MitID.
+    #[default]
+    Private,
+    /// A dedicated MitID Erhverv eID an organisation issued: it logs in only to MitID
+    /// Erhverv, as the professional identities that name it (`erhverv_user_id`). The
+    /// person's CPR number, if any, is on those professional identities.
+    Erhverv,
+}
+
+impl EidKind {
+    fn is_private(&self) -> bool {
+        *self == EidKind::Private
+    }
+}
+
 /// A citizen as the fixtures describe them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,6 +131,9 @@ pub struct Identity {
     pub user_id: UserId,
     /// What this persona is for, shown in listings.
     pub purpose: String,
+    /// A private MitID (the default) or a dedicated MitID Erhverv eID.
+    #[serde(default, skip_serializing_if = "EidKind::is_private")]
+    pub kind: EidKind,
     /// The MitID UUID (`mitid.uuid`).
     pub uuid: Uuid,
     /// Absent for citizens without a CPR number (e.g. foreign nationals).
@@ -256,43 +293,118 @@ impl Identity {
         if self.name.trim().is_empty() {
             problems.push(format!("citizen `{}` has an empty name", self.user_id));
         }
+        if self.kind == EidKind::Erhverv {
+            let private_only = [
+                ("cpr", self.cpr.is_some()),
+                ("cpr_name", self.cpr_name.is_some()),
+                ("name_address_protected", self.name_address_protected),
+                ("nemid", self.nemid.is_some()),
+                ("relations", !self.relations.is_empty()),
+            ];
+            if let Some((key, _)) = private_only.iter().find(|(_, set)| *set) {
+                problems.push(format!(
+                    "dedicated MitID Erhverv eID `{}` cannot have `{key}`: it belongs to the \
+                     person's private MitID (a CPR number goes on the [[professional]])",
+                    self.user_id
+                ));
+            }
+        }
         problems
     }
 }
 
+/// A users fixture: citizens (`[[user]]`, their private MitID or a dedicated MitID Erhverv
+/// eID) and, optionally, the MitID Erhverv sections: `[[organisation]]` and
+/// `[[professional]]`. One file, so that cross-references (a professional's CPR number
+/// or dedicated eID) are checked where they are written.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UsersFile {
     #[serde(default)]
     user: Vec<toml::Spanned<Identity>>,
+    #[serde(default)]
+    organisation: Vec<toml::Spanned<Organisation>>,
+    #[serde(default)]
+    professional: Vec<toml::Spanned<ProfessionalIdentity>>,
+}
+
+/// Everyone a users fixture declares.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Population {
+    pub citizens: Vec<Identity>,
+    pub workforce: Workforce,
 }
 
 /// The citizens compiled into the binary (a copy of `fixtures/users.toml`).
 pub const BUILT_IN_USERS: &str = include_str!("../../fixtures/users.toml");
 
-/// Reads and checks a users fixture file (e.g. `fixtures/users.toml`).
+/// Reads and checks a users fixture file (e.g. `fixtures/users.toml`): its citizens.
 pub fn load_users(path: &Path) -> Result<Vec<Identity>, FixtureError> {
-    check_users(fixtures::read::<UsersFile>(path)?)
+    load_population(path).map(|p| p.citizens)
 }
 
 /// Citizens from TOML text (for tests and in-process use); errors name `<inline>`.
 pub fn parse_users(source: &str) -> Result<Vec<Identity>, FixtureError> {
-    check_users(fixtures::parse::<UsersFile>(
+    parse_population(source).map(|p| p.citizens)
+}
+
+/// The built-in citizens, for a broker started without `--users`.
+pub fn built_in_users() -> Result<Vec<Identity>, FixtureError> {
+    built_in_population().map(|p| p.citizens)
+}
+
+/// Reads and checks a users fixture file with its organisations and professionals.
+pub fn load_population(path: &Path) -> Result<Population, FixtureError> {
+    check_population(fixtures::read::<UsersFile>(path)?)
+}
+
+/// A population from TOML text (for tests and in-process use); errors name `<inline>`.
+pub fn parse_population(source: &str) -> Result<Population, FixtureError> {
+    check_population(fixtures::parse::<UsersFile>(
         Path::new("<inline>"),
         source.to_string(),
     )?)
 }
 
-/// The built-in citizens, for a broker started without `--users`.
-pub fn built_in_users() -> Result<Vec<Identity>, FixtureError> {
+/// The built-in citizens, organisations and professional identities.
+pub fn built_in_population() -> Result<Population, FixtureError> {
     let path = Path::new("fixtures/users.toml (built in)");
-    check_users(fixtures::parse::<UsersFile>(
+    check_population(fixtures::parse::<UsersFile>(
         path,
         BUILT_IN_USERS.to_string(),
     )?)
 }
 
-fn check_users(document: fixtures::Document<UsersFile>) -> Result<Vec<Identity>, FixtureError> {
+fn check_population(document: fixtures::Document<UsersFile>) -> Result<Population, FixtureError> {
+    let citizens = check_users(&document)?;
+    let file = &document.value;
+    let workforce = Workforce {
+        organisations: file
+            .organisation
+            .iter()
+            .map(|o| o.get_ref().clone())
+            .collect(),
+        professionals: file
+            .professional
+            .iter()
+            .map(|p| p.get_ref().clone())
+            .collect(),
+    };
+    if let Err(problem) = workforce.check(&citizens) {
+        let span = match problem.entry {
+            Entry::Citizen(i) => file.user[i].span(),
+            Entry::Organisation(i) => file.organisation[i].span(),
+            Entry::Professional(i) => file.professional[i].span(),
+        };
+        return Err(document.error_at(span, problem.message));
+    }
+    Ok(Population {
+        citizens,
+        workforce,
+    })
+}
+
+fn check_users(document: &fixtures::Document<UsersFile>) -> Result<Vec<Identity>, FixtureError> {
     let path = document.path.clone();
     let path = path.as_path();
     let mut seen_ids = std::collections::HashMap::new();
@@ -363,6 +475,7 @@ secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
             count: 300,
             seed: 42,
             today,
+            organisations: 0,
         });
         let users = load(&text).unwrap();
         assert_eq!(users.len(), 300);

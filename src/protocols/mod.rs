@@ -3,3 +3,4 @@
 
 pub mod claims;
 pub mod oidc;
+pub mod saml;

@@ -50,6 +50,7 @@ pub struct Texts {
     pub activate_key_app: &'static str,
     pub key_app_title: &'static str,
     pub cpr_title: &'static str,
+    pub choose_professional_title: &'static str,
     pub cpr_text: &'static str,
     pub cpr_label: &'static str,
     pub choose_idp_title: &'static str,
@@ -100,6 +101,7 @@ pub const DA: Texts = Texts {
     activate_key_app: "Aktivér nøgleapp med denne nøgle",
     key_app_title: "Godkend i din NemID nøgleapp",
     cpr_title: "Bekræft dit CPR-nummer",
+    choose_professional_title: "Vælg hvilken identitet du vil logge på med",
     cpr_text: "Tjenesten har brug for dit CPR-nummer. Indtast det for at bekræfte, at det er dit.",
     cpr_label: "CPR-nummer (DDMMÅÅ-XXXX)",
     choose_idp_title: "Vælg hvordan du vil logge på",
@@ -150,6 +152,7 @@ pub const EN: Texts = Texts {
     activate_key_app: "Activate the key app with this key",
     key_app_title: "Approve in your NemID key app",
     cpr_title: "Confirm your CPR number",
+    choose_professional_title: "Choose the identity to log in with",
     cpr_text: "The service needs your CPR number. Type it to confirm it is yours.",
     cpr_label: "CPR number (DDMMYY-XXXX)",
     choose_idp_title: "Choose how to log on",
@@ -238,8 +241,68 @@ pub fn failure(language: Language, failure: Failure) -> (&'static str, &'static 
         ),
         Failure::CprTimedOut if da => ("Tiden er gået", "Du skal indtaste dit CPR-nummer inden 15 minutter."),
         Failure::CprTimedOut => ("Time is up", "You must type your CPR number within 15 minutes."),
+        Failure::Erhverv(failure) => erhverv_text(da, failure),
         _ if da => ("Login afbrudt", "Login blev ikke gennemført."),
         _ => ("Login cancelled", "The login was not completed."),
+    }
+}
+
+fn erhverv_text(da: bool, failure: crate::flow::ErhvervFailure) -> (&'static str, &'static str) {
+    use crate::flow::ErhvervFailure;
+    use crate::identity::ProfessionalStatus;
+    match (failure, da) {
+        (ErhvervFailure::NoProfessionalIdentity, true) => (
+            "Du har ingen erhvervsidentitet",
+            "Dit MitID er ikke knyttet til en MitID Erhverv-identitet i nogen virksomhed.",
+        ),
+        (ErhvervFailure::NoProfessionalIdentity, false) => (
+            "You have no professional identity",
+            "Your MitID is not linked to a MitID Erhverv identity in any organisation.",
+        ),
+        (ErhvervFailure::IdentityNotUsable(status), true) => match status {
+            ProfessionalStatus::Locked => (
+                "Din erhvervsidentitet er spærret",
+                "Din MitID Erhverv-identitet er midlertidigt spærret. Kontakt din virksomheds administrator.",
+            ),
+            ProfessionalStatus::Revoked => (
+                "Din erhvervsidentitet er tilbagekaldt",
+                "Din MitID Erhverv-identitet er tilbagekaldt og kan ikke længere bruges.",
+            ),
+            ProfessionalStatus::Suspended => (
+                "Din erhvervsidentitet er suspenderet",
+                "Din MitID Erhverv-identitet er suspenderet. Kontakt din virksomheds administrator.",
+            ),
+            ProfessionalStatus::Pending | ProfessionalStatus::Active => (
+                "Din erhvervsidentitet er ikke aktiveret",
+                "Din MitID Erhverv-identitet er ikke aktiveret endnu.",
+            ),
+        },
+        (ErhvervFailure::IdentityNotUsable(status), false) => match status {
+            ProfessionalStatus::Locked => (
+                "Your professional identity is locked",
+                "Your MitID Erhverv identity is temporarily locked. Contact your organisation's administrator.",
+            ),
+            ProfessionalStatus::Revoked => (
+                "Your professional identity is revoked",
+                "Your MitID Erhverv identity has been revoked and can no longer be used.",
+            ),
+            ProfessionalStatus::Suspended => (
+                "Your professional identity is suspended",
+                "Your MitID Erhverv identity is suspended. Contact your organisation's administrator.",
+            ),
+            ProfessionalStatus::Pending | ProfessionalStatus::Active => (
+                "Your professional identity is not activated",
+                "Your MitID Erhverv identity has not been activated yet.",
+            ),
+        },
+        (ErhvervFailure::NotAPrivateIdentity, true) => (
+            "Brug dit private MitID",
+            "Dette MitID er et MitID Erhverv og kan kun bruges til erhvervslogin.",
+        ),
+        (ErhvervFailure::NotAPrivateIdentity, false) => (
+            "Use your private MitID",
+            "This MitID is a MitID Erhverv eID and serves business logins only.",
+        ),
     }
 }
 

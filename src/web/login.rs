@@ -182,6 +182,12 @@ fn render(provider: &Provider, login: &Login<AuthorizeRequest>) -> View {
             page.heading = t.cpr_title.to_string();
             page.can_choose = false;
         }
+        // Reached once the authorize endpoint starts MitID Erhverv logins; the page that
+        // lists the identities comes with that wiring (docs/design/mitid-erhverv.md).
+        Step::ChooseProfessional { .. } => {
+            page.heading = t.choose_professional_title.to_string();
+            page.can_choose = false;
+        }
         Step::Finished(Outcome::Failed(failure)) if failure.explained_first() => {
             let (heading, text) = i18n::failure(language, *failure);
             page.step = "failed";

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod devices;
 pub mod i18n;
 pub mod login;
+pub mod nemlogin;
 pub mod oidc;
 pub mod pages;
 pub mod security_headers;
@@ -18,7 +19,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpResponse, HttpServer};
 
 use crate::broker::{Broker, Clock, KeySet, Settings};
-use crate::identity::Identity;
+use crate::identity::{Identity, Workforce};
 use crate::persistence::StateDir;
 use crate::protocols::oidc::backchannel::{Backchannel, RetryPolicy};
 use crate::protocols::oidc::{paths, Client, ClientRegistry, Lifetimes, Provider};
@@ -32,6 +33,9 @@ pub struct Config {
     /// (behind a proxy or in a container).
     pub public_url: Option<String>,
     pub identities: Vec<Identity>,
+    /// Organisations and professional identities (MitID Erhverv), checked against
+    /// `identities` (`Workforce::check`).
+    pub workforce: Workforce,
     pub clients: Vec<Client>,
     pub keys: KeySet,
     pub settings: Settings,
@@ -139,8 +143,13 @@ pub fn start(config: Config) -> std::io::Result<Running> {
         None => (config.keys, config.clients),
     };
     let broker = Broker::new(config.settings, config.clock, keys, config.identities);
+    broker.identities.replace_workforce(config.workforce);
     if let Some(saved) = saved {
         broker.identities.replace_all(saved.citizens);
+        // A state file from before MitID Erhverv keeps the fixtures' workforce.
+        if let Some(workforce) = saved.workforce {
+            broker.identities.replace_workforce(workforce);
+        }
         broker.code_cards.import(saved.cards);
     }
     let mut provider = Provider::new(
@@ -188,12 +197,15 @@ pub fn start(config: Config) -> std::io::Result<Running> {
 
     let data = provider.clone();
     let admin_protection = web::Data::new(protection);
+    let nemlogin = web::Data::new(nemlogin::NemLogin::new(&base_url, config.state_dir.clone()));
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(actix_web::middleware::from_fn(security_headers::add))
             .app_data(data.clone())
             .app_data(admin_protection.clone())
+            .app_data(nemlogin.clone())
             .configure(routes)
+            .configure(nemlogin::routes)
     })
     .listen(listener)?
     .shutdown_timeout(2);

@@ -1010,3 +1010,56 @@ async fn serve_refuses_a_clock_offset_before_2000() {
     assert_ne!(refused.code, 0);
     assert!(refused.stderr.contains("2000-01-01"), "{}", refused.stderr);
 }
+
+#[tokio::test]
+async fn generated_organisations_load_as_a_users_file_and_bad_ones_point_at_their_line() {
+    let generated = mitid_sim(
+        &[
+            "users",
+            "generate",
+            "--count",
+            "20",
+            "--seed",
+            "4",
+            "--organisations",
+            "2",
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    let population = mitid_sim::identity::parse_population(&generated.stdout).unwrap();
+    assert_eq!(population.workforce.organisations.len(), 2);
+    assert!(!population.workforce.professionals.is_empty());
+    let file = TempFile::new("erhverv.toml", &generated.stdout);
+    let listed = mitid_sim(&["users", "list", "--users", file.arg()], &[])
+        .await
+        .ok();
+    assert!(listed.stdout.contains("gen.0001."), "{}", listed.stdout);
+
+    let broken = generated.stdout.replacen(
+        "[[organisation]]\ncvr = \"9",
+        "[[organisation]]\ncvr = \"1",
+        1,
+    );
+    let line = broken
+        .lines()
+        .position(|l| l.starts_with("cvr = \"1"))
+        .unwrap()
+        + 1;
+    let file = TempFile::new("broken.toml", &broken);
+    let refused = mitid_sim(&["users", "list", "--users", file.arg()], &[]).await;
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("broken.toml:{line}:7: `1")),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("start with 9"),
+        "{}",
+        refused.stderr
+    );
+}

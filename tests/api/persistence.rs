@@ -112,6 +112,80 @@ async fn a_corrupt_state_file_stops_the_start_with_a_clear_error() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+#[tokio::test]
+async fn organisations_and_professional_identities_survive_a_restart() {
+    use mitid_sim::identity::ProfessionalStatus;
+    let dir = state_dir();
+    let app = spawn_with(Simulator::builder().state_dir(&dir)).await;
+    let identities = &app.sim.provider().broker.identities;
+    let before = identities.workforce();
+    assert!(
+        !before.professionals.is_empty(),
+        "the built-in workforce is loaded"
+    );
+    let mut changed = before.professionals[0].clone();
+    changed.status = ProfessionalStatus::Suspended;
+    identities.insert_professional(changed.clone());
+    app.sim.provider().persist().await.unwrap();
+    app.sim.stop().await;
+
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("state.json")).unwrap()).unwrap();
+    assert_eq!(state["version"], 2);
+    assert_eq!(
+        state["workforce"]["professionals"][0]["status"],
+        "suspended"
+    );
+
+    let again = spawn_with(Simulator::builder().state_dir(&dir)).await;
+    let restored = again.sim.provider().broker.identities.workforce();
+    assert_eq!(restored.professionals[0], changed);
+    assert_eq!(restored.organisations, before.organisations);
+    assert_eq!(restored.professionals.len(), before.professionals.len());
+    again.sim.stop().await;
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test]
+async fn a_state_file_from_before_mitid_erhverv_keeps_the_fixture_workforce() {
+    let dir = state_dir();
+    let app = spawn_with(Simulator::builder().state_dir(&dir)).await;
+    app.sim.provider().persist().await.unwrap();
+    app.sim.stop().await;
+    let mut state: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("state.json")).unwrap()).unwrap();
+    // Edited copies go to folders of their own: the stopped broker may still finish its
+    // start-up save into `dir`.
+    let with_version = |version: u32, state: &mut Value| {
+        state["version"] = json!(version);
+        state.as_object_mut().unwrap().remove("workforce");
+        let copy = state_dir();
+        std::fs::create_dir_all(&copy).unwrap();
+        std::fs::write(copy.join("state.json"), serde_json::to_vec(state).unwrap()).unwrap();
+        copy
+    };
+
+    let old = with_version(1, &mut state);
+    let again = spawn_with(Simulator::builder().state_dir(&old)).await;
+    let identities = &again.sim.provider().broker.identities;
+    assert!(!identities.professionals().is_empty());
+    let bjorn = identities.by_user_id("to.firmaer").unwrap();
+    assert_eq!(identities.professionals_for(&bjorn).len(), 2);
+    again.sim.stop().await;
+
+    let newer = with_version(3, &mut state);
+    let err = Simulator::builder()
+        .state_dir(&newer)
+        .start()
+        .await
+        .err()
+        .expect("a newer format is refused");
+    assert!(err.to_string().contains("reads versions 1 to 2"), "{err}");
+    for folder in [dir, old, newer] {
+        std::fs::remove_dir_all(folder).ok();
+    }
+}
+
 struct Broker {
     child: Child,
     base: String,

@@ -8,9 +8,8 @@ use crate::helpers::{query_of, spawn_app};
 fn expected(user: &str) -> Result<&'static str, &'static str> {
     match user {
         "anna.jensen" | "app.only" | "app.approve" | "app.instant" | "beskyttet" | "uden.cpr"
-        | "ung.16" | "navne.forskel" | "lange.navne" | "foraelder" | "vaerge" | "fuldmagt" => {
-            Ok("code_app")
-        }
+        | "ung.16" | "navne.forskel" | "lange.navne" | "foraelder" | "vaerge" | "fuldmagt"
+        | "to.firmaer" | "erhverv.spaerret" => Ok("code_app"),
         "app.high" | "alle.metoder" => Ok("code_app_enchanced"),
         "kodeviser" => Ok("code_token"),
         "kodeoplaeser" => Ok("code_reader"),
@@ -23,6 +22,8 @@ fn expected(user: &str) -> Result<&'static str, &'static str> {
         "tilbagekaldt" => Err("mitid_identity_revoked"),
         "suspenderet" => Err("mitid_identity_suspended"),
         "ikke.udstedt" | "nemid.kort" | "nemid.20" | "nemid.1" => Err("mitid_identity_not_issued"),
+        // Dedicated MitID Erhverv eIDs have no private identity.
+        "erhverv.udlaending" | "erhverv.dedikeret" => Err("mitid_identity_not_issued"),
         other => panic!("persona `{other}` has no expected outcome: add it here"),
     }
 }
@@ -97,4 +98,66 @@ async fn the_readme_persona_table_matches_the_fixtures() {
             citizen.user_id
         );
     }
+}
+
+#[tokio::test]
+async fn the_readme_professional_table_matches_the_fixtures() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let app = spawn_app().await;
+    let identities = &app.sim.provider().broker.identities;
+    let professionals = identities.professionals();
+    assert!(
+        !professionals.is_empty(),
+        "the built-in workforce is loaded"
+    );
+    for professional in professionals {
+        let row = format!("| `{}` |", professional.uuid);
+        let line = readme
+            .lines()
+            .find(|l| l.starts_with(&row))
+            .unwrap_or_else(|| panic!("README lacks a row for {}", professional.uuid));
+        for part in [
+            professional.purpose.clone(),
+            format!("| `{}` |", professional.cvr),
+            format!("| {} |", professional.role.name()),
+        ] {
+            assert!(
+                line.contains(&part),
+                "README row of {}: {part}",
+                professional.uuid
+            );
+        }
+        let eid = identities
+            .all()
+            .into_iter()
+            .find(|eid| line.contains(&format!("| `{}` |", eid.user_id)))
+            .unwrap_or_else(|| panic!("README names no MitID for {}", professional.uuid));
+        assert!(professional.logs_in_with(&eid), "{}", professional.uuid);
+    }
+    for organisation in identities.organisations() {
+        let row = format!("| {} | `{}` |", organisation.name, organisation.cvr);
+        assert!(readme.contains(&row), "README lacks {row}");
+    }
+}
+
+#[tokio::test]
+async fn a_workforce_that_does_not_fit_the_citizens_stops_the_start() {
+    let population = mitid_sim::identity::built_in_population().unwrap();
+    let without_anna: Vec<_> = population
+        .citizens
+        .into_iter()
+        .filter(|c| c.user_id.as_str() != "anna.jensen")
+        .collect();
+    let err = mitid_sim::Simulator::builder()
+        .users(without_anna)
+        .workforce(population.workforce)
+        .start()
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string().contains("no citizen has CPR 120385-1234"),
+        "{err}"
+    );
 }

@@ -474,6 +474,7 @@ mod tests {
                 ial: Loa::Substantial,
                 auth_time: NOW,
                 cpr_verified: false,
+                professional: None,
             },
             transaction_id: Uuid::new_v4(),
             neb_sid,

@@ -195,6 +195,7 @@ impl Provider {
             idp: request.first_idp(),
             idp_choices: request.idp_choices.clone(),
             cpr_entry: request.has_scope("ssn"),
+            erhverv: Default::default(),
         };
         let hint = request.no_ui.clone();
         let step_up = request.enable_step_up && request.prompt_login;
@@ -517,8 +518,30 @@ fn failure_error(failure: Failure) -> OAuthError {
         Failure::CardExhausted { .. } => (ErrorCode::AccessDenied, "nemid_code_card_exhausted"),
         Failure::CprNotMatched => (ErrorCode::AccessDenied, "cpr_not_matched"),
         Failure::CprTimedOut => (ErrorCode::AccessDenied, "cpr_entry_timeout"),
+        Failure::Erhverv(failure) => (ErrorCode::AccessDenied, erhverv_description(failure)),
     };
     OAuthError::new(code, description)
+}
+
+/// NEB's error codes for MitID Erhverv are not public (NEB-FIDELITY row 87): these names
+/// follow the MitID ones above.
+fn erhverv_description(failure: crate::flow::ErhvervFailure) -> &'static str {
+    use crate::flow::ErhvervFailure;
+    use crate::identity::ProfessionalStatus;
+    match failure {
+        ErhvervFailure::NoProfessionalIdentity => "mitid_erhverv_no_professional_identity",
+        ErhvervFailure::IdentityNotUsable(ProfessionalStatus::Locked) => {
+            "mitid_erhverv_identity_locked"
+        }
+        ErhvervFailure::IdentityNotUsable(ProfessionalStatus::Revoked) => {
+            "mitid_erhverv_identity_revoked"
+        }
+        ErhvervFailure::IdentityNotUsable(ProfessionalStatus::Suspended) => {
+            "mitid_erhverv_identity_suspended"
+        }
+        ErhvervFailure::IdentityNotUsable(_) => "mitid_erhverv_identity_not_active",
+        ErhvervFailure::NotAPrivateIdentity => "mitid_identity_not_issued",
+    }
 }
 
 /// Adds parameters to a registered URI that may already carry a query.

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what building and testing mitid-sim needs beyond Rust, on a fresh Debian
+# machine; quick when everything is there already. Run as root (CI is).
+#
+# NemLog-in (SAML) section:
+#   - build: libxmlsec1-dev, libxml2-dev, pkg-config (link libxmlsec1 with its OpenSSL
+#     engine) and libclang-dev (bindgen reads the libxmlsec1 headers);
+#   - interop tests: the xmlsec1 program (pysaml2 signs, verifies and decrypts with it)
+#     and pysaml2 in a venv at tests/interop/python/.venv, pinned by requirements.txt.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+packages=(libxmlsec1-dev libxml2-dev pkg-config libclang-dev xmlsec1 python3-venv)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+        || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "missing packages: ${missing[*]} (run this script as root, or apt-get install them)" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+venv=python/.venv
+stamp="$venv/.requirements"
+if [[ ! -x "$venv/bin/python" ]] || ! cmp -s python/requirements.txt "$stamp"; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r python/requirements.txt
+    cp python/requirements.txt "$stamp"
+fi
