@@ -3,6 +3,7 @@
 mod admin;
 mod app_login;
 mod authenticators;
+mod browser_csp;
 mod cli;
 mod code_display_login;
 mod conformance;

@@ -7,10 +7,12 @@
 #     engine) and libclang-dev (bindgen reads the libxmlsec1 headers);
 #   - interop tests: the xmlsec1 program (pysaml2 signs, verifies and decrypts with it)
 #     and pysaml2 in a venv at tests/interop/python/.venv, pinned by requirements.txt.
+#
+# Browser tests: headless Chromium (pages under their Content-Security-Policy).
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(libxmlsec1-dev libxml2-dev pkg-config libclang-dev xmlsec1 python3-venv)
+packages=(libxmlsec1-dev libxml2-dev pkg-config libclang-dev xmlsec1 python3-venv chromium)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
