@@ -2,6 +2,11 @@
 //! requests that provably come from this machine; with a token, only its holders; never a
 //! web page of another site. Decided once at start from the bind address, the public URL
 //! and the token, so a header can tighten the rule but never loosen it.
+//!
+//! Reuse: the [`AdminProtection`] is app data of every worker. A JSON scope wraps
+//! [`require_admin`]; an HTML surface (a dashboard) calls [`AdminProtection::check`], or
+//! [`AdminProtection::check_presented`] with the token its form field or cookie carried,
+//! and shows [`Refusal::message`] in its own page.
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
