@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::broker::sessions::{EndReason, EndedSession};
 use crate::identity::{Identity, IdentityStatus};
+use crate::protocols::oidc::backchannel::InjectionError;
 use crate::protocols::oidc::clients::Client;
 use crate::protocols::oidc::Provider;
 
@@ -19,6 +20,18 @@ pub enum ControlError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
+}
+
+/// A refused logout-token injection, as QA's front doors report it. Signing failures are
+/// not the request's fault and are reported apart.
+impl From<InjectionError> for ControlError {
+    fn from(err: InjectionError) -> Self {
+        match err {
+            InjectionError::UnknownClient(message) => ControlError::NotFound(message),
+            InjectionError::Conflict(message) => ControlError::Conflict(message),
+            other => ControlError::Invalid(other.to_string()),
+        }
+    }
 }
 
 impl Provider {
@@ -146,6 +159,26 @@ impl Provider {
         let new = self.clients.get(&client.client_id).is_none();
         self.clients.insert(client);
         Ok(new)
+    }
+
+    /// Puts a client in an SSO group (sessions shared with the group's clients), or with
+    /// `None` gives it sessions of its own. Sessions already started keep their scope.
+    pub fn set_sso_group(
+        &self,
+        client_id: &str,
+        group: Option<String>,
+    ) -> Result<Client, ControlError> {
+        let mut client = (*self
+            .clients
+            .get(client_id)
+            .ok_or_else(|| ControlError::NotFound(format!("no client `{client_id}`")))?)
+        .clone();
+        client.sso_group = group;
+        if let Some(problem) = client.problems() {
+            return Err(ControlError::Invalid(problem));
+        }
+        self.clients.insert(client.clone());
+        Ok(client)
     }
 
     pub fn delete_client(&self, client_id: &str) -> Result<Arc<Client>, ControlError> {

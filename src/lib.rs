@@ -7,6 +7,7 @@ pub mod authenticators;
 pub mod broker;
 pub mod conformance;
 pub mod control;
+pub mod files;
 pub mod fixtures;
 pub mod flow;
 pub mod identity;
@@ -16,3 +17,50 @@ pub mod random;
 pub mod simulator;
 pub mod web;
 pub use simulator::{Simulator, SimulatorBuilder};
+
+#[cfg(test)]
+mod architecture {
+    use std::path::Path;
+
+    /// Modules the domain and the protocols must not import: they sit above them.
+    const ABOVE: [&str; 6] = [
+        "crate::persistence",
+        "crate::control",
+        "crate::web",
+        "crate::cli",
+        "crate::conformance",
+        "crate::simulator",
+    ];
+
+    fn sources(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                sources(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                found.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn the_domain_and_the_protocols_import_nothing_above_them() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        for layer in ["identity", "authenticators", "flow", "broker", "protocols"] {
+            sources(&root.join(layer), &mut files);
+        }
+        let upward: Vec<String> = files
+            .iter()
+            .flat_map(|file| {
+                let text = std::fs::read_to_string(file).unwrap();
+                ABOVE
+                    .iter()
+                    .filter(|module| text.contains(*module))
+                    .map(|module| format!("{} uses {module}", file.display()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert!(upward.is_empty(), "{upward:#?}");
+    }
+}

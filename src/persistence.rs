@@ -3,7 +3,6 @@
 //! out, written atomically (temporary file, fsync, rename, fsync of the folder), so a
 //! `kill -9` at any moment leaves the previous or the new state, never a torn file.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -13,7 +12,7 @@ use uuid::Uuid;
 use crate::authenticators::code_card::CardState;
 use crate::identity::{Identity, Workforce};
 use crate::protocols::oidc::clients::Client;
-use crate::protocols::oidc::Provider;
+use crate::protocols::oidc::{BoxFuture, Provider, StateKeeper};
 
 pub const STATE_FILE: &str = "state.json";
 /// Version 2 added the workforce (MitID Erhverv); version 1 files are still read.
@@ -29,7 +28,9 @@ pub struct Snapshot {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workforce: Option<Workforce>,
     pub clients: Vec<Client>,
+    /// The EC key and its certificate (PEM); older versions wrote the key alone.
     pub es256_pem: String,
+    /// The RSA key and its certificate (PEM); older versions wrote the key alone.
     pub rs256_pem: String,
     pub cards: Vec<(Uuid, CardState)>,
 }
@@ -115,9 +116,8 @@ impl StateDir {
     pub async fn save(&self, provider: &Provider) -> Result<(), StateError> {
         let _one_at_a_time = self.writing.lock().await;
         let broker = &provider.broker;
-        let (es256, rs256) = broker
+        let pems = broker
             .keys
-            .current()
             .pems()
             .await
             .map_err(|err| StateError::Keys(err.to_string()))?;
@@ -136,8 +136,8 @@ impl StateDir {
                 .iter()
                 .map(|c| (**c).clone())
                 .collect(),
-            es256_pem: String::from_utf8_lossy(&es256).into_owned(),
-            rs256_pem: String::from_utf8_lossy(&rs256).into_owned(),
+            es256_pem: String::from_utf8_lossy(&pems.ec).into_owned(),
+            rs256_pem: String::from_utf8_lossy(&pems.rsa).into_owned(),
             cards: broker.code_cards.export(),
         };
         let bytes = serde_json::to_vec_pretty(&snapshot)
@@ -152,46 +152,34 @@ impl StateDir {
     }
 }
 
-/// Environment variable that names the per-user folder, overriding the platform default.
-pub const HOME_VARIABLE: &str = "MITID_SIM_HOME";
-
-/// The per-user folder where mitid-sim keeps what must outlive a run without `--state-dir`
-/// (the signing certificates RPs pin, the local TLS CA): `$MITID_SIM_HOME` if set, else
-/// `$XDG_STATE_HOME/mitid-sim` (`~/.local/state/mitid-sim`) on Linux,
-/// `~/Library/Application Support/mitid-sim` on macOS, `%LOCALAPPDATA%\mitid-sim` on Windows.
-/// `None` when the platform names no such folder (no home directory).
-pub fn user_state_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os(HOME_VARIABLE).filter(|dir| !dir.is_empty()) {
-        return Some(PathBuf::from(dir));
+impl StateKeeper for StateDir {
+    fn save<'a>(&'a self, provider: &'a Provider) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            StateDir::save(self, provider)
+                .await
+                .map_err(|err| err.to_string())
+        })
     }
-    dirs::state_dir()
-        .or_else(dirs::data_local_dir)
-        .map(|dir| dir.join("mitid-sim"))
 }
 
-/// Temporary file, fsync, rename over the old file, fsync the folder.
+/// The folder under [`user_state_dir`] where `serve` keeps its signing keys and
+/// certificates when no `--state-dir`, `--keys` or `--fresh-keys` is given.
+pub const KEYS_FOLDER: &str = "signing-keys";
+
+/// Where `serve` keeps its signing keys by default, if the platform names a per-user folder.
+pub fn kept_keys_dir() -> Option<PathBuf> {
+    user_state_dir().map(|dir| dir.join(KEYS_FOLDER))
+}
+
+pub use crate::files::{user_state_dir, HOME_VARIABLE};
+
+/// Temporary file (owner-only: the state holds private keys, client secrets and
+/// passwords), fsync, rename over the old file, fsync the folder.
 pub fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StateError> {
-    let failed = |path: &Path| {
-        let path = path.display().to_string();
-        move |source| StateError::Write { path, source }
-    };
-    std::fs::create_dir_all(dir).map_err(failed(dir))?;
-    let target = dir.join(name);
-    let temporary = dir.join(format!(".{name}.{}.tmp", crate::random::short_id()));
-    // The state holds private keys, client secrets and passwords: owner only.
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&temporary).map_err(failed(&temporary))?;
-    file.write_all(bytes).map_err(failed(&temporary))?;
-    file.sync_all().map_err(failed(&temporary))?;
-    drop(file);
-    std::fs::rename(&temporary, &target).map_err(failed(&target))?;
-    std::fs::File::open(dir)
-        .and_then(|folder| folder.sync_all())
-        .map_err(failed(dir))?;
-    Ok(())
+    crate::files::write_atomically(dir, name, bytes).map_err(|err| StateError::Write {
+        path: err.path,
+        source: err.source,
+    })
 }
 
 #[cfg(test)]

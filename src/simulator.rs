@@ -37,7 +37,7 @@ use crate::protocols::oidc::clients::{self, Client};
 use crate::protocols::oidc::faults::TokenFault;
 use crate::protocols::oidc::record::Exchange;
 use crate::protocols::oidc::{Lifetimes, Provider};
-use crate::web;
+use crate::web::{self, KeySource};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -56,7 +56,7 @@ pub struct SimulatorBuilder {
     users: Option<Vec<Identity>>,
     workforce: Option<Workforce>,
     clients: Option<Vec<Client>>,
-    keys: Option<KeySet>,
+    keys: Option<KeySource>,
     settings: Settings,
     lifetimes: Lifetimes,
     clock: Clock,
@@ -91,8 +91,24 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Signs with these keys. Without a call to `keys`, `fresh_keys` or `keys_kept_in`,
+    /// the simulator signs with the test-only keys of `certs/` (public, so never for
+    /// anything real): it starts at once, and its `kid`s are the same in every run.
     pub fn keys(mut self, keys: KeySet) -> Self {
-        self.keys = Some(keys);
+        self.keys = Some(KeySource::Given(keys));
+        self
+    }
+
+    /// New keys and certificates for this run (the RSA key follows in the background).
+    pub fn fresh_keys(mut self) -> Self {
+        self.keys = Some(KeySource::Fresh);
+        self
+    }
+
+    /// Keys kept in `dir` across runs, as `mitid-sim serve` keeps them in the per-user
+    /// folder: generated on the first start, read on later ones.
+    pub fn keys_kept_in(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.keys = Some(KeySource::KeptIn(dir.into()));
         self
     }
 
@@ -151,7 +167,7 @@ impl SimulatorBuilder {
         };
         let keys = match self.keys {
             Some(keys) => keys,
-            None => KeySet::generate()?,
+            None => KeySource::Given(test_keys()?),
         };
         let running = web::start(web::Config {
             host: "127.0.0.1".into(),
@@ -177,6 +193,14 @@ impl SimulatorBuilder {
             handle,
         })
     }
+}
+
+/// The test-only keys of `certs/`, built in.
+fn test_keys() -> Result<KeySet, crate::broker::keys::KeyError> {
+    KeySet::from_pems(
+        include_bytes!("../certs/rs256.pem"),
+        include_bytes!("../certs/es256.pem"),
+    )
 }
 
 pub struct Simulator {
@@ -328,6 +352,17 @@ impl Simulator {
     /// Registers (or replaces) a relying party.
     pub async fn register_client(&self, client: Client) -> Result<(), ControlError> {
         self.provider.register_client(client)?;
+        self.saved().await
+    }
+
+    /// Puts a client in an SSO group, or (`None`) gives it sessions of its own.
+    pub async fn set_sso_group(
+        &self,
+        client_id: &str,
+        group: Option<&str>,
+    ) -> Result<(), ControlError> {
+        self.provider
+            .set_sso_group(client_id, group.map(str::to_string))?;
         self.saved().await
     }
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use super::ClientTexts;
 use crate::identity::Loa;
 
 /// How the simulated app answers without a human, scripted per citizen in the fixtures.
@@ -140,6 +141,8 @@ pub struct AppRequest {
     pub citizen: Uuid,
     /// Shown on the phone: who asks ("Log på hos <client>").
     pub client_name: String,
+    /// The action header and the service's reference text, shown with the client's name.
+    pub texts: ClientTexts,
     pub created: OffsetDateTime,
     pub expires: OffsetDateTime,
     pub answer: AppAnswer,
@@ -194,6 +197,7 @@ pub struct NewAppRequest<'a> {
     pub citizen: Uuid,
     pub config: AppConfig,
     pub client_name: &'a str,
+    pub texts: ClientTexts,
     pub timeout: Duration,
 }
 
@@ -227,6 +231,7 @@ impl AppRegistry {
                 id: id.clone(),
                 citizen: new.citizen,
                 client_name: new.client_name.to_string(),
+                texts: new.texts,
                 created: now,
                 expires: now + new.timeout,
                 answer: new.config.answer,
@@ -327,6 +332,7 @@ mod tests {
                     level: Loa::Substantial,
                 },
                 client_name: "Demo RP",
+                texts: ClientTexts::default(),
                 timeout: Duration::minutes(2),
             },
             NOW,

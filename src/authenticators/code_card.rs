@@ -48,6 +48,12 @@ impl Pid {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The PID as the broker's `nemid.pid` claim carries it: `9208-2002-2-<12 digits>`,
+    /// without the `PID:` prefix.
+    pub fn number(&self) -> &str {
+        self.0.strip_prefix("PID:").unwrap_or(&self.0)
+    }
 }
 
 impl fmt::Display for Pid {
@@ -88,13 +94,30 @@ pub struct NemIdConfig {
     /// The key app (nøgleapp) is already activated.
     #[serde(default)]
     pub key_app: bool,
-    /// `nemid.pid_status`, e.g. "valid", "revoked".
-    #[serde(default = "valid")]
-    pub pid_status: String,
+    /// What the broker's PID lookup gives (`nemid.pid_status`): `success`, or
+    /// `unable_to_lookup` to simulate a lookup that fails.
+    #[serde(default)]
+    pub pid_status: PidStatus,
 }
 
-fn valid() -> String {
-    "valid".into()
+/// The outcome of the broker's NemID PID lookup, in the real broker's vocabulary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PidStatus {
+    /// Earlier versions wrote `valid`.
+    #[default]
+    #[serde(alias = "valid")]
+    Success,
+    UnableToLookup,
+}
+
+impl PidStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PidStatus::Success => "success",
+            PidStatus::UnableToLookup => "unable_to_lookup",
+        }
+    }
 }
 
 impl NemIdConfig {
@@ -345,7 +368,7 @@ mod tests {
             password: Password::new("1234"),
             keys_used,
             key_app: false,
-            pid_status: "valid".into(),
+            pid_status: PidStatus::Success,
         }
     }
 

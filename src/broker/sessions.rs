@@ -1,13 +1,41 @@
-//! SSO sessions at the broker: one per browser, shared by every client of the
-//! personality. A session ends by logout or by idle or absolute expiry; whoever ends it
-//! gets the ended session back, to tell the clients that took part.
+//! Broker sessions. As at NEB, a session belongs to one client unless clients share an
+//! SSO group: a browser holds one session per [`SsoScope`], and only the clients of that
+//! scope log in through it without credentials. A session ends by logout or by idle or
+//! absolute expiry; whoever ends it gets the ended session back, to tell the clients that
+//! took part.
+
+use std::collections::BTreeMap;
+use std::fmt;
 
 use dashmap::DashMap;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::flow::Authentication;
+
+/// The clients that share sessions: one client on its own (NEB's default), or a named SSO
+/// group of clients.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SsoScope {
+    Client(String),
+    Group(String),
+}
+
+impl fmt::Display for SsoScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SsoScope::Client(client_id) => write!(f, "client:{client_id}"),
+            SsoScope::Group(group) => write!(f, "group:{group}"),
+        }
+    }
+}
+
+impl Serialize for SsoScope {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct SessionSettings {
@@ -81,6 +109,16 @@ impl Participants {
     }
 }
 
+impl std::ops::Index<&str> for Participants {
+    type Output = Participant;
+
+    /// As a map's: panics when the client took no part (use [`Participants::get`]).
+    fn index(&self, client_id: &str) -> &Participant {
+        self.get(client_id)
+            .unwrap_or_else(|| panic!("client `{client_id}` took no part in the session"))
+    }
+}
+
 impl<'a> IntoIterator for &'a Participants {
     type Item = (&'a String, &'a Participant);
     type IntoIter = std::iter::Map<
@@ -117,6 +155,8 @@ pub enum EndReason {
 pub struct SsoSession {
     /// `neb_sid` in tokens.
     pub id: Uuid,
+    /// The clients this session serves.
+    pub scope: SsoScope,
     /// The value of the browser's SSO cookie: not the `neb_sid`, which RPs see.
     #[serde(skip)]
     pub browser_key: String,
@@ -157,7 +197,8 @@ pub struct EndedSession {
 #[derive(Debug)]
 pub struct Sessions {
     sessions: DashMap<Uuid, SsoSession>,
-    by_browser_key: DashMap<String, Uuid>,
+    /// The sessions behind each browser's cookie, one per scope.
+    browsers: DashMap<String, BTreeMap<SsoScope, Uuid>>,
     pub settings: SessionSettings,
 }
 
@@ -165,16 +206,37 @@ impl Sessions {
     pub fn new(settings: SessionSettings) -> Self {
         Self {
             sessions: DashMap::new(),
-            by_browser_key: DashMap::new(),
+            browsers: DashMap::new(),
             settings,
         }
     }
 
-    /// Starts a session after an active authentication.
-    pub fn start(&self, authentication: Authentication, now: OffsetDateTime) -> SsoSession {
+    /// Starts a session in `scope` after an active authentication. The browser gets a new
+    /// cookie value, which its other sessions move to: a value known before the login (a
+    /// planted cookie) never reaches a session (session fixation).
+    pub fn start(
+        &self,
+        authentication: Authentication,
+        scope: SsoScope,
+        browser_key: Option<&str>,
+        now: OffsetDateTime,
+    ) -> SsoSession {
+        let new_key = crate::random::secret_token();
+        let mut held = browser_key
+            .and_then(|key| self.browsers.remove(key))
+            .map(|(_, held)| held)
+            .unwrap_or_default();
+        held.retain(|_, id| match self.sessions.get_mut(id) {
+            Some(mut session) => {
+                session.browser_key = new_key.clone();
+                true
+            }
+            None => false,
+        });
         let session = SsoSession {
             id: Uuid::new_v4(),
-            browser_key: crate::random::secret_token(),
+            scope: scope.clone(),
+            browser_key: new_key.clone(),
             citizen: authentication.citizen,
             authentication,
             created: now.unix_timestamp(),
@@ -182,17 +244,31 @@ impl Sessions {
             expires: (now + self.settings.absolute).unix_timestamp(),
             participants: Participants::default(),
         };
-        self.by_browser_key
-            .insert(session.browser_key.clone(), session.id);
         self.sessions.insert(session.id, session.clone());
+        held.insert(scope, session.id);
+        self.browsers.insert(new_key, held);
         session
     }
 
-    /// The live session behind a browser's cookie. An expired one is not returned; the
+    /// The browser's live session in `scope`. An expired one is not returned; the
     /// housekeeping ends it and tells its clients.
-    pub fn for_browser(&self, browser_key: &str, now: OffsetDateTime) -> Option<SsoSession> {
-        let id = *self.by_browser_key.get(browser_key)?;
+    pub fn for_browser(
+        &self,
+        browser_key: &str,
+        scope: &SsoScope,
+        now: OffsetDateTime,
+    ) -> Option<SsoSession> {
+        let id = *self.browsers.get(browser_key)?.get(scope)?;
         self.live(id, now)
+    }
+
+    /// Whether any live session, in any scope, is behind the browser's cookie.
+    pub fn browser_has_sessions(&self, browser_key: &str, now: OffsetDateTime) -> bool {
+        let ids: Vec<Uuid> = match self.browsers.get(browser_key) {
+            Some(held) => held.values().copied().collect(),
+            None => return false,
+        };
+        ids.into_iter().any(|id| self.is_active(id, now))
     }
 
     pub fn live(&self, id: Uuid, now: OffsetDateTime) -> Option<SsoSession> {
@@ -223,13 +299,14 @@ impl Sessions {
         }
     }
 
-    /// Registers `client_id` as taking part; returns its `sid` (stable per client and session).
+    /// Registers `client_id` as taking part; returns its `sid`, which is the session's id
+    /// (`neb_sid`), as the real broker sets it.
     pub fn join(&self, id: Uuid, client_id: &str, subject: &str) -> Option<Participant> {
         let mut session = self.sessions.get_mut(&id)?;
         let participant = session
             .participants
             .get_or_insert_with(client_id, || Participant {
-                sid: Uuid::new_v4(),
+                sid: id,
                 subject: subject.to_string(),
             })
             .clone();
@@ -247,7 +324,11 @@ impl Sessions {
     /// Ends a session; only the first caller gets it back, so logout fans out once.
     pub fn end(&self, id: Uuid, reason: EndReason, now: OffsetDateTime) -> Option<EndedSession> {
         let (_, session) = self.sessions.remove(&id)?;
-        self.by_browser_key.remove(&session.browser_key);
+        self.browsers
+            .remove_if_mut(&session.browser_key, |_, held| {
+                held.retain(|_, held_id| *held_id != id);
+                held.is_empty()
+            });
         Some(EndedSession {
             session,
             reason,
@@ -308,8 +389,14 @@ mod tests {
             ial: Loa::Substantial,
             auth_time: NOW,
             cpr_verified: false,
+            psd2: false,
+            idp_transaction_id: Uuid::new_v4(),
             professional: None,
         }
+    }
+
+    fn scope(client_id: &str) -> SsoScope {
+        SsoScope::Client(client_id.into())
     }
 
     fn sessions() -> Sessions {
@@ -322,9 +409,13 @@ mod tests {
     #[test]
     fn a_session_idles_out_unless_used() {
         let sessions = sessions();
-        let session = sessions.start(auth(), NOW);
+        let session = sessions.start(auth(), scope("rp-a"), None, NOW);
         assert!(sessions
-            .for_browser(&session.browser_key, NOW + Duration::minutes(29))
+            .for_browser(
+                &session.browser_key,
+                &scope("rp-a"),
+                NOW + Duration::minutes(29)
+            )
             .is_some());
         sessions.touch(session.id, NOW + Duration::minutes(29));
         assert!(sessions.is_active(session.id, NOW + Duration::minutes(58)));
@@ -341,7 +432,7 @@ mod tests {
     #[test]
     fn activity_does_not_extend_the_absolute_lifetime() {
         let sessions = sessions();
-        let session = sessions.start(auth(), NOW);
+        let session = sessions.start(auth(), scope("rp-a"), None, NOW);
         for minutes in (20..480).step_by(20) {
             sessions.touch(session.id, NOW + Duration::minutes(minutes));
         }
@@ -352,7 +443,7 @@ mod tests {
     #[test]
     fn shortening_only_ever_brings_the_end_forward() {
         let sessions = sessions();
-        let session = sessions.start(auth(), NOW);
+        let session = sessions.start(auth(), scope("rp-a"), None, NOW);
         let soon = NOW + Duration::seconds(65);
         assert_eq!(sessions.shorten(session.id, soon), Some(soon));
         assert_eq!(
@@ -369,7 +460,7 @@ mod tests {
     #[test]
     fn participants_are_kept_and_shown_in_client_order() {
         let sessions = sessions();
-        let session = sessions.start(auth(), NOW);
+        let session = sessions.start(auth(), scope("rp-a"), None, NOW);
         for client in ["rp-c", "rp-a", "rp-b", "rp-a"] {
             sessions.join(session.id, client, "sub");
         }
@@ -385,16 +476,67 @@ mod tests {
     }
 
     #[test]
-    fn each_client_gets_one_sid_and_a_session_ends_once() {
+    fn every_client_gets_the_sessions_id_as_sid_and_a_session_ends_once() {
         let sessions = sessions();
-        let session = sessions.start(auth(), NOW);
+        let session = sessions.start(auth(), scope("rp-a"), None, NOW);
         let a = sessions.join(session.id, "rp-a", "sub-a").unwrap();
         assert_eq!(sessions.join(session.id, "rp-a", "sub-a").unwrap(), a);
         let b = sessions.join(session.id, "rp-b", "sub-b").unwrap();
-        assert_ne!(a.sid, b.sid);
+        assert_eq!(
+            (a.sid, b.sid),
+            (session.id, session.id),
+            "sid is the neb_sid"
+        );
         let ended = sessions.end(session.id, EndReason::RpLogout, NOW).unwrap();
         assert_eq!(ended.session.participants.len(), 2);
         assert!(sessions.end(session.id, EndReason::RpLogout, NOW).is_none());
-        assert!(sessions.for_browser(&session.browser_key, NOW).is_none());
+        assert!(sessions
+            .for_browser(&session.browser_key, &scope("rp-a"), NOW)
+            .is_none());
+        assert!(!sessions.browser_has_sessions(&session.browser_key, NOW));
+    }
+
+    #[test]
+    fn a_browser_holds_one_session_per_scope_and_other_scopes_see_none() {
+        let sessions = sessions();
+        let a = sessions.start(auth(), scope("rp-a"), None, NOW);
+        assert!(sessions
+            .for_browser(&a.browser_key, &scope("rp-b"), NOW)
+            .is_none());
+        let group = SsoScope::Group("kommune".into());
+        let b = sessions.start(auth(), group.clone(), Some(&a.browser_key), NOW);
+        assert_ne!(a.id, b.id);
+        assert_ne!(
+            a.browser_key, b.browser_key,
+            "a new cookie value at each login"
+        );
+        for (scope, id) in [(scope("rp-a"), a.id), (group, b.id)] {
+            let found = sessions.for_browser(&b.browser_key, &scope, NOW).unwrap();
+            assert_eq!(
+                found.id, id,
+                "the browser's sessions moved to the new value"
+            );
+        }
+        assert!(
+            !sessions.browser_has_sessions(&a.browser_key, NOW),
+            "the old value reaches nothing"
+        );
+        sessions.end(b.id, EndReason::RpLogout, NOW);
+        assert!(sessions.browser_has_sessions(&b.browser_key, NOW));
+        assert_eq!(
+            sessions
+                .for_browser(&b.browser_key, &scope("rp-a"), NOW)
+                .map(|s| s.id),
+            Some(a.id),
+            "ending one scope's session leaves the other"
+        );
+    }
+
+    #[test]
+    fn a_planted_cookie_value_never_reaches_a_new_session() {
+        let sessions = sessions();
+        let session = sessions.start(auth(), scope("rp-a"), Some("planted-by-attacker"), NOW);
+        assert_ne!(session.browser_key, "planted-by-attacker");
+        assert!(!sessions.browser_has_sessions("planted-by-attacker", NOW));
     }
 }

@@ -36,6 +36,20 @@ pub enum ClientsCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Put a relying party in an SSO group: clients of one group share broker sessions
+    /// (single sign-on and single logout). Without a group a client has sessions of its
+    /// own, as at NEB by default.
+    SsoGroup {
+        client_id: String,
+        /// The group's name.
+        #[arg(required_unless_present = "none", conflicts_with = "none")]
+        group: Option<String>,
+        /// Take the client out of its group.
+        #[arg(long)]
+        none: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Remove a relying party from a running broker.
     Delete {
         client_id: String,
@@ -108,6 +122,29 @@ pub fn run(command: ClientsCommand) -> Result<(), String> {
                 )
             })
         }
+        ClientsCommand::SsoGroup {
+            client_id,
+            group,
+            none: _,
+            server,
+        } => {
+            let body = json!({ "sso_group": group });
+            server.print(
+                Method::PUT,
+                &path(&client_id, "/sso-group"),
+                Some(&body),
+                |client| match &client["sso_group"] {
+                    Value::String(group) => format!(
+                        "{} shares sessions with the clients of SSO group {group}",
+                        cell(&client["client_id"])
+                    ),
+                    _ => format!(
+                        "{} has broker sessions of its own (no SSO group)",
+                        cell(&client["client_id"])
+                    ),
+                },
+            )
+        }
         ClientsCommand::Delete { client_id, server } => {
             server.print(Method::DELETE, &path(&client_id, ""), None, |answer| {
                 format!("deleted {}", cell(&answer["deleted"]))
@@ -176,6 +213,7 @@ fn clients_table(clients: &Value) -> String {
                 cell(&c["name"]),
                 auth,
                 cell(&c["id_token_signed_response_alg"]),
+                cell(&c["sso_group"]),
                 if c["allow_simulation"] == true {
                     "yes"
                 } else {
@@ -193,12 +231,13 @@ fn clients_table(clients: &Value) -> String {
             "NAME",
             "AUTH",
             "ALG",
+            "SSO GROUP",
             "NO-UI",
             "PENDING FAULTS",
             "REDIRECT URIS",
         ],
         &rows,
-        &[24, 28, 20, 5, 5, 32],
+        &[24, 28, 20, 5, 16, 5, 32],
     )
 }
 

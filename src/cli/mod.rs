@@ -4,6 +4,7 @@
 //! `record`; see `server.rs`).
 
 mod apps;
+mod certs;
 mod citizens;
 mod clients;
 mod clock;
@@ -125,19 +126,10 @@ enum Command {
         #[command(subcommand)]
         command: conformance::ConformanceCommand,
     },
-    /// Manage signing keys.
+    /// Signing keys and certificates on disk: generate them, export one for pinning.
     Certs {
         #[command(subcommand)]
-        command: CertsCommand,
-    },
-}
-
-#[derive(Subcommand)]
-enum CertsCommand {
-    /// Write fresh es256.pem and rs256.pem for `serve --keys`.
-    Generate {
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
+        command: certs::CertsCommand,
     },
 }
 
@@ -152,18 +144,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Clock { command } => clock::run(command),
         Command::Record(args) => record::run(args),
         Command::Conformance { command } => conformance::run(command),
-        Command::Certs {
-            command: CertsCommand::Generate { out },
-        } => {
-            let keys = mitid_sim::broker::KeySet::generate().map_err(|e| e.to_string())?;
-            block_on(keys.save(&out)).map_err(|e| e.to_string())?;
-            println!(
-                "wrote {} and {}",
-                out.join("es256.pem").display(),
-                out.join("rs256.pem").display()
-            );
-            Ok(())
-        }
+        Command::Certs { command } => certs::run(command),
     }
 }
 

@@ -15,6 +15,19 @@ pub fn pretty<T: serde::Serialize>(value: &T) -> Result<String, String> {
     serde_json::to_string_pretty(value).map_err(|e| e.to_string())
 }
 
+/// Writes `text` to `out`, or to standard output without one (a PEM to pin, say).
+pub fn write_or_print(out: Option<&std::path::Path>, text: &str) -> Result<(), String> {
+    match out {
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        }
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
 /// A Unix time as `2025-03-01 12:00:00` (UTC), or `-`.
 pub fn time(value: &Value) -> String {
     let format = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");

@@ -104,7 +104,10 @@ fn requests_table(requests: &Value) -> String {
                 cell(&r["client_id"]),
                 format!("{} {}", cell(&r["method"]), cell(&r["endpoint"])),
                 cell(&r["status"]),
-                cell(&r["error"]),
+                match (&r["error"], &r["error_description"]) {
+                    (Value::String(code), Value::String(why)) => format!("{code}: {why}"),
+                    (error, _) => cell(error),
+                },
                 params.join(" "),
             ]
         })
@@ -117,7 +120,7 @@ fn requests_table(requests: &Value) -> String {
             "SEQ", "TIME", "CLIENT", "REQUEST", "STATUS", "ERROR", "PARAMS",
         ],
         &rows,
-        &[6, 19, 24, 24, 6, 24],
+        &[6, 19, 24, 24, 6, 48],
     )
 }
 

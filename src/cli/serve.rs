@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use mitid_sim::broker::clock::parse_offset;
-use mitid_sim::broker::{KeySet, SessionSettings, Settings};
+use mitid_sim::broker::{SessionSettings, Settings};
 use mitid_sim::protocols::oidc::Lifetimes;
-use mitid_sim::web;
+use mitid_sim::web::{self, KeySource};
 
 use super::{ClockArgs, FixtureArgs, DEFAULT_PORT};
 
@@ -25,9 +25,20 @@ pub struct ServeArgs {
     /// Relying parties to register instead of the built-in ones (TOML, see fixtures/clients.toml).
     #[arg(long, value_name = "FILE", env = "MITID_SIM_CLIENTS")]
     clients: Option<PathBuf>,
-    /// Folder with es256.pem and rs256.pem to sign with, instead of fresh keys.
-    #[arg(long, value_name = "DIR", env = "MITID_SIM_KEYS")]
+    /// Folder with rs256.pem and es256.pem (private key and certificate each) to sign
+    /// with, e.g. the test-only `certs`. Without it (and without --fresh-keys) the keys are
+    /// kept across restarts: in --state-dir, else in the per-user folder.
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "MITID_SIM_KEYS",
+        conflicts_with = "fresh_keys"
+    )]
     keys: Option<PathBuf>,
+    /// New signing keys and certificates for this run only (RPs that pinned the kept
+    /// certificate will refuse the tokens).
+    #[arg(long)]
+    fresh_keys: bool,
     /// How long an app request waits for the swipe.
     #[arg(long, default_value = "2m", value_parser = parse_offset)]
     app_timeout: time::Duration,
@@ -79,10 +90,10 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     let identities = population.citizens;
     let clients = super::load_clients(args.clients.as_deref())?;
     let keys = match &args.keys {
-        Some(dir) => KeySet::load(dir),
-        None => KeySet::generate(),
-    }
-    .map_err(|e| e.to_string())?;
+        Some(dir) => KeySource::Folder(dir.clone()),
+        None if args.fresh_keys => KeySource::Fresh,
+        None => KeySource::Default,
+    };
     let citizens = super::users::citizen_table(&identities);
     let config = web::Config {
         host: args.host,
@@ -116,14 +127,15 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     runtime.block_on(async move {
         let requested = format!("{}:{}", config.host, config.port);
         let running = web::start(config).map_err(|e| match e.kind() {
-            std::io::ErrorKind::PermissionDenied => e.to_string(),
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::InvalidData => e.to_string(),
             _ => format!("cannot listen on {requested}: {e}"),
         })?;
         // A closed stdout (a supervisor that stopped reading) must not stop the broker.
         let banner = format!(
-            "mitid-sim is running (NEB personality)\n  issuer     {issuer}\n  discovery  {issuer}/.well-known/openid-configuration\n  front page {base}/\n\n{citizens}\nPress Ctrl-C to stop.\n",
+            "mitid-sim is running (NEB personality)\n  issuer     {issuer}\n  discovery  {issuer}/.well-known/openid-configuration\n  front page {base}/\n  keys       {keys}\n\n{citizens}\nPress Ctrl-C to stop.\n",
             issuer = running.issuer(),
             base = running.base_url,
+            keys = running.keys_origin,
         );
         let mut stdout = std::io::stdout();
         let _ = std::io::Write::write_all(&mut stdout, banner.as_bytes());

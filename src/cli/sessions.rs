@@ -78,6 +78,7 @@ fn sessions_table(sessions: &Value) -> String {
             vec![
                 cell(&s["id"]),
                 cell(&s["citizen"]),
+                cell(&s["scope"]),
                 if clients.is_empty() {
                     "-".into()
                 } else {
@@ -96,12 +97,13 @@ fn sessions_table(sessions: &Value) -> String {
         &[
             "NEB_SID",
             "CITIZEN UUID",
+            "SCOPE",
             "CLIENTS",
             "CREATED",
             "LAST ACTIVE",
             "EXPIRES",
         ],
         &rows,
-        &[36, 36, 32, 19, 19],
+        &[36, 36, 24, 32, 19, 19],
     )
 }

@@ -40,7 +40,7 @@ impl<P> Login<P> {
         let step = if requirements.idp_choices.len() > 1 {
             Step::ChooseIdp
         } else {
-            first_step(requirements.idp)
+            first_step(&requirements, requirements.idp)
         };
         Self {
             id: crate::random::short_id(),
@@ -59,6 +59,10 @@ impl<P> Login<P> {
     /// A login for a known citizen that skips the pages (`simulation=no-ui`): the
     /// strongest usable authenticator, and the CPR counts as confirmed.
     pub fn authenticate_directly(&mut self, broker: &Broker, citizen: &Identity) -> &Step {
+        if self.requirements.idp == Idp::MitId && self.requirements.mitid_refusal.is_some() {
+            self.fail(Failure::ParameterRefused);
+            return &self.step;
+        }
         match self.direct_authentication(broker, citizen) {
             Err(failure) => self.fail(failure),
             Ok(auth) if self.requirements.idp == Idp::MitIdErhverv => {
@@ -152,8 +156,8 @@ impl<P> Login<P> {
 
     /// Methods of this citizen, for this login's identity provider, that reach what the RP asked.
     pub fn usable_methods(&self, broker: &Broker, citizen: &Identity) -> Vec<Method> {
-        let wanted = self.requirements.min_loa;
-        if citizen.ial < wanted {
+        let level = self.requirements.level;
+        if !level.admits_identity(citizen.ial) {
             return Vec::new();
         }
         let candidates = match (self.requirements.idp, &citizen.nemid) {
@@ -171,7 +175,7 @@ impl<P> Login<P> {
         };
         candidates
             .into_iter()
-            .filter(|m| proof_for(citizen, *m).aal >= wanted)
+            .filter(|m| proof_for(citizen, *m).aal >= level.min_aal())
             .collect()
     }
 
@@ -181,7 +185,7 @@ impl<P> Login<P> {
             return Err(FlowError::WrongStep);
         }
         self.requirements.idp = idp;
-        self.step = first_step(idp);
+        self.step = first_step(&self.requirements, idp);
         Ok(())
     }
 
@@ -201,7 +205,9 @@ impl<P> Login<P> {
     /// Starts the login for a citizen the broker already knows (step-up in a session):
     /// no user ID page, straight to the authenticators that reach the level.
     pub fn start_as(&mut self, broker: &Broker, citizen: &Arc<Identity>) {
-        self.begin(broker, citizen);
+        if !matches!(self.step, Step::Finished(_)) {
+            self.begin(broker, citizen);
+        }
     }
 
     pub(super) fn begin(&mut self, broker: &Broker, citizen: &Arc<Identity>) {
@@ -262,6 +268,12 @@ impl<P> Login<P> {
                         citizen: uuid,
                         config,
                         client_name: &self.requirements.client_name,
+                        // The MitID client's texts; NemID's key app shows none.
+                        texts: if method == Method::App {
+                            self.requirements.texts.clone()
+                        } else {
+                            Default::default()
+                        },
                         timeout: broker.settings.app_timeout,
                     },
                     now,
@@ -398,9 +410,14 @@ impl<P> Login<P> {
             idp: self.requirements.idp,
             loa: citizen.ial.min(proof.aal),
             ial: citizen.ial,
+            // Strong customer authentication needs two factors: never a password alone.
+            psd2: self.requirements.require_psd2
+                && self.requirements.idp == Idp::MitId
+                && proof.aal >= Loa::Substantial,
             proof,
             auth_time: broker.clock.now(),
             cpr_verified: false,
+            idp_transaction_id: Uuid::new_v4(),
             professional: None,
         }
     }
@@ -416,7 +433,7 @@ impl<P> Login<P> {
 
     /// A private person's authentication ends here, or at the `ssn` CPR check.
     pub(super) fn finish_private(&mut self, citizen: &Identity, auth: Authentication) {
-        self.step = if self.requirements.cpr_entry && citizen.cpr.is_some() {
+        self.step = if self.requirements.cpr_entry.applies_to(auth.idp) && citizen.cpr.is_some() {
             Step::CprEntry {
                 deadline: auth.auth_time + CPR_ENTRY_WINDOW,
                 auth,
@@ -428,8 +445,13 @@ impl<P> Login<P> {
     }
 }
 
-fn first_step(idp: Idp) -> Step {
+/// Where the chosen identity provider's part of the login begins. MitID refuses a request
+/// whose parameters it cannot use before it asks for anything.
+fn first_step(requirements: &Requirements, idp: Idp) -> Step {
     match idp {
+        Idp::MitId if requirements.mitid_refusal.is_some() => {
+            Step::Finished(Outcome::Failed(Failure::ParameterRefused))
+        }
         Idp::MitId | Idp::MitIdErhverv => Step::EnterUserId,
         Idp::NemId => Step::NemIdCredentials,
     }

@@ -22,7 +22,8 @@ pub use professional::{ErhvervFailure, ErhvervOptions, ProfessionalHintError, ER
 pub use registry::{LoginLookupError, Logins, DEFAULT_MAX_PENDING_LOGINS};
 pub use step::{FlowError, Notice, Step};
 
-use crate::identity::Loa;
+use crate::authenticators::ClientTexts;
+use crate::identity::RequiredLevel;
 
 /// Which identity provider the login uses (`idp_values`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -51,12 +52,41 @@ impl Idp {
 #[derive(Clone, Debug)]
 pub struct Requirements {
     pub client_name: String,
-    pub min_loa: Loa,
+    pub level: RequiredLevel,
     pub idp: Idp,
     /// Several identity providers: the citizen picks one first.
     pub idp_choices: Vec<Idp>,
-    /// The `ssn` scope: the citizen confirms their CPR number after authenticating.
-    pub cpr_entry: bool,
+    /// Whether the citizen confirms their CPR number after authenticating.
+    pub cpr_entry: CprEntry,
+    /// The action header and reference text the MitID client shows.
+    pub texts: ClientTexts,
+    /// A PSD2-compliant authentication is asked for (NEB's `require_psd2`).
+    pub require_psd2: bool,
+    /// Why MitID refuses this request's parameters, if it does. As at NEB, such values are
+    /// accepted with the request and refused inside the MitID flow.
+    pub mitid_refusal: Option<String>,
     /// What the RP asked of a MitID Erhverv login (`idp_params.mitid_erhverv`).
     pub erhverv: ErhvervOptions,
+}
+
+/// When the citizen must type their CPR number after authenticating.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CprEntry {
+    #[default]
+    Never,
+    /// Before the CPR number is released (`ssn`).
+    Always,
+    /// After MitID only: the NemID PID of a MitID identity is looked up by its CPR
+    /// number (`nemid.pid`); a NemID login knows its PID.
+    AfterMitId,
+}
+
+impl CprEntry {
+    pub fn applies_to(self, idp: Idp) -> bool {
+        match self {
+            CprEntry::Never => false,
+            CprEntry::Always => true,
+            CprEntry::AfterMitId => idp == Idp::MitId,
+        }
+    }
 }

@@ -20,6 +20,12 @@ pub struct Authentication {
     pub auth_time: OffsetDateTime,
     /// The citizen confirmed their CPR number, so `dk.cpr` may be released.
     pub cpr_verified: bool,
+    /// PSD2-compliant: the RP asked for it (`require_psd2`) and the authenticator has two
+    /// factors.
+    pub psd2: bool,
+    /// The identity provider's own transaction (MitID's transaction ID): one per
+    /// authentication, shared by every client an SSO session answers.
+    pub idp_transaction_id: Uuid,
     /// The professional identity (persistent professional ID) the person acts as, in a
     /// MitID Erhverv login; `None` for a private login.
     pub professional: Option<Uuid>,
@@ -42,6 +48,8 @@ pub enum Failure {
     },
     CprNotMatched,
     CprTimedOut,
+    /// MitID refused a value of the request (`Requirements::mitid_refusal` says which).
+    ParameterRefused,
     /// A MitID Erhverv login could not end in a professional identity.
     Erhverv(ErhvervFailure),
 }

@@ -53,7 +53,7 @@ pub enum ProfessionalHintError {
 
 impl<P> Login<P> {
     pub(super) fn admissible_for_erhverv(&self) -> Result<(), Failure> {
-        if self.requirements.min_loa > ERHVERV_MAX_LOA {
+        if self.requirements.level.min_aal() > ERHVERV_MAX_LOA {
             return Err(Failure::InsufficientAssurance);
         }
         Ok(())
@@ -177,7 +177,7 @@ impl<P> Login<P> {
             professional: Some(professional.uuid),
             ..auth
         };
-        if auth.loa < self.requirements.min_loa {
+        if !self.requirements.level.met_by(auth.ial, auth.proof.aal) {
             self.fail(Failure::InsufficientAssurance);
             return;
         }
@@ -225,7 +225,7 @@ mod tests {
 
     use super::*;
     use crate::broker::{Clock, KeySet, Settings};
-    use crate::flow::Requirements;
+    use crate::flow::{CprEntry, Requirements};
     use crate::identity::{built_in_population, parse_population, Population};
 
     fn broker_of(population: Population) -> Arc<Broker> {
@@ -246,10 +246,13 @@ mod tests {
     fn requirements(idp: Idp, min_loa: Loa, allow_private: bool) -> Requirements {
         Requirements {
             client_name: "Erhvervsportalen".into(),
-            min_loa,
+            level: crate::identity::RequiredLevel::Loa(min_loa),
             idp,
             idp_choices: vec![idp],
-            cpr_entry: false,
+            cpr_entry: CprEntry::Never,
+            texts: Default::default(),
+            require_psd2: false,
+            mitid_refusal: None,
             erhverv: ErhvervOptions { allow_private },
         }
     }
@@ -429,7 +432,7 @@ mod tests {
     fn the_private_option_goes_through_the_cpr_check_when_ssn_is_asked() {
         let broker = broker();
         let mut wants = requirements(Idp::MitIdErhverv, Loa::Substantial, true);
-        wants.cpr_entry = true;
+        wants.cpr_entry = CprEntry::Always;
         let mut login = Login::new((), wants, &broker);
         authenticate(&broker, &mut login, "app.approve");
         login.continue_privately(&broker).unwrap();

@@ -213,7 +213,6 @@ mod tests {
     use super::*;
     use crate::broker::{Broker, Clock, KeySet, Settings};
     use crate::flow::{Idp, Requirements};
-    use crate::identity::Loa;
 
     fn broker() -> std::sync::Arc<Broker> {
         Broker::new(
@@ -227,10 +226,13 @@ mod tests {
     fn login(broker: &Broker, n: usize) -> Login<usize> {
         let requirements = Requirements {
             client_name: "rp".into(),
-            min_loa: Loa::Substantial,
+            level: Default::default(),
             idp: Idp::MitId,
             idp_choices: vec![Idp::MitId],
-            cpr_entry: false,
+            cpr_entry: Default::default(),
+            texts: Default::default(),
+            require_psd2: false,
+            mitid_refusal: None,
             erhverv: Default::default(),
         };
         Login::new(n, requirements, broker)

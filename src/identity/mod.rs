@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::authenticators::{AppConfig, CodeDisplayConfig, Method, NemIdConfig, Password};
 use crate::fixtures::{self, FixtureError};
 
-pub use assurance::Loa;
+pub use assurance::{Loa, RequiredLevel};
 pub use cpr::{Cpr, CprError, Gender};
 pub use organisation::{Cvr, Organisation, PNumber, SeNumber};
 pub use privileges::{PrivilegeGroup, PrivilegeScope, PrivilegeUri};

@@ -1,24 +1,49 @@
-//! Claim sets of the NEB personality (Signaturgruppen / Nets eID Broker).
+//! Claim sets of the NEB personality (Signaturgruppen / Nets eID Broker), with the names
+//! and JSON types of the real broker's recorded tokens and userinfo answers
+//! (tests/fixtures/neb-recorded/): numbers where it sends numbers (`iat`, `auth_time` in
+//! tokens), strings where it sends strings (`session_expiry`, `mitid.age`, every userinfo
+//! value).
 
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::authenticators::code_card::PidStatus;
 use crate::flow::{Authentication, Idp};
 use crate::identity::Identity;
 
 /// Shown instead of the name of a citizen with name and address protection.
 pub const PROTECTED_NAME: &str = "NAVNE & ADRESSEBESKYTTET";
 
+/// `idtoken_type`, as the real broker sends it.
+pub const IDTOKEN_TYPE: &str = "strict";
+/// `subject_type`: the subject is mapped per client organisation.
+pub const SUBJECT_TYPE: &str = "org_mapped";
+/// `mitid.geo_ip_distance_km`: the simulated app and browser are in one place.
+pub const GEO_IP_DISTANCE_KM: &str = "0";
+
+/// What the authorization request that authenticated the citizen carried into MitID's
+/// transaction. The real broker returns its claims (`mitid.psd2`, `mitid.reference_text`,
+/// `mitid.geo_ip_distance_km`) only to that client: another client answered from the SSO
+/// session later gets none of them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IdpTransaction {
+    /// `idp_params.mitid.reference_text`, passed through (base64).
+    pub reference_text: Option<String>,
+}
+
 /// Everything one login established, from which each token is cut.
 #[derive(Clone, Debug)]
 pub struct LoginRecord {
     pub authentication: Authentication,
+    /// The broker's transaction: one per authorization response.
     pub transaction_id: Uuid,
-    /// The broker session (`neb_sid`) and the OIDC session id (`sid`).
+    /// The broker session (`neb_sid`), which is also the OIDC `sid`, as at the real broker.
     pub neb_sid: Uuid,
-    pub sid: Uuid,
     pub session_expiry: OffsetDateTime,
+    /// `Some` when this client's request authenticated the citizen; `None` when the SSO
+    /// session answered it.
+    pub idp_transaction: Option<IdpTransaction>,
 }
 
 /// The pairwise subject: stable for one citizen within one client organisation.
@@ -38,40 +63,101 @@ pub struct IdTokenInput<'a> {
     pub at_hash: Option<String>,
 }
 
+/// The id_token's claims, in the recorded order (serde_json keeps insertion order here).
+/// No `jti`: recorded id_tokens carry none (the access token does).
 pub fn id_token(input: IdTokenInput<'_>) -> Map<String, Value> {
     let record = input.record;
     let auth = &record.authentication;
     let iat = input.issued_at.unix_timestamp();
-    let mut claims = json!({
-        "iss": input.issuer,
-        "aud": input.client_id,
-        "sub": input.subject,
-        "iat": iat,
-        "nbf": iat,
-        "exp": iat + input.lifetime.whole_seconds(),
-        "auth_time": auth.auth_time.unix_timestamp(),
-        "amr": [auth.proof.amr],
-        "idp": auth.idp.claim(),
-        "identity_type": "private",
-        "neb_sid": record.neb_sid.to_string(),
-        "sid": record.sid.to_string(),
-        "transaction_id": record.transaction_id.to_string(),
-        "session_expiry": record.session_expiry.unix_timestamp().to_string(),
-        "loa": auth.loa.uri(),
-        "ial": auth.ial.uri(),
-        "aal": auth.proof.aal.uri(),
-    });
-    let map = claims.as_object_mut().expect("a JSON object literal");
+    let mut claims = Map::new();
+    let mut put = |name: &str, value: Value| {
+        claims.insert(name.to_string(), value);
+    };
+    put("iss", input.issuer.into());
+    put("nbf", iat.into());
+    put("iat", iat.into());
+    put("exp", (iat + input.lifetime.whole_seconds()).into());
+    put("aud", input.client_id.into());
+    put("amr", json!([auth.proof.amr]));
     if let Some(nonce) = input.nonce {
-        map.insert("nonce".into(), nonce.into());
+        put("nonce", nonce.into());
     }
     if let Some(at_hash) = input.at_hash {
-        map.insert("at_hash".into(), at_hash.into());
+        put("at_hash", at_hash.into());
     }
-    std::mem::take(map)
+    put("sid", record.neb_sid.to_string().into());
+    put("sub", input.subject.into());
+    put("auth_time", auth.auth_time.unix_timestamp().into());
+    put("idp", auth.idp.claim().into());
+    put("acr", auth.loa.uri().into());
+    put("neb_sid", record.neb_sid.to_string().into());
+    put("loa", auth.loa.uri().into());
+    put("aal", auth.proof.aal.uri().into());
+    put("ial", auth.ial.uri().into());
+    put("identity_type", "private".into());
+    put("transaction_id", record.transaction_id.to_string().into());
+    put(
+        "idp_transaction_id",
+        auth.idp_transaction_id.to_string().into(),
+    );
+    put(
+        "session_expiry",
+        record.session_expiry.unix_timestamp().to_string().into(),
+    );
+    put("idtoken_type", IDTOKEN_TYPE.into());
+    put("subject_type", SUBJECT_TYPE.into());
+    // Documented as issued in the id_token only when the authentication was PSD2-compliant.
+    if auth.psd2 {
+        put("mitid.psd2", "true".into());
+    }
+    claims
 }
 
-/// Userinfo claims for the granted scopes (`mitid`, `ssn`).
+pub struct AccessTokenInput<'a> {
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub subject: &'a str,
+    pub scopes: &'a [String],
+    pub record: &'a LoginRecord,
+    pub issued_at: OffsetDateTime,
+    pub expires: OffsetDateTime,
+}
+
+/// The access token's claims, as recorded (members and order): no `aud`, `scope` as a JSON array, the
+/// session and transaction ids, and a `jti` of 32 upper-case hex digits.
+pub fn access_token(input: AccessTokenInput<'_>) -> Map<String, Value> {
+    let record = input.record;
+    let auth = &record.authentication;
+    let iat = input.issued_at.unix_timestamp();
+    let claims = json!({
+        "iss": input.issuer,
+        "nbf": iat,
+        "iat": iat,
+        "exp": input.expires.unix_timestamp(),
+        "scope": input.scopes,
+        "amr": [auth.proof.amr],
+        "client_id": input.client_id,
+        "sub": input.subject,
+        "auth_time": auth.auth_time.unix_timestamp(),
+        "idp": auth.idp.claim(),
+        "acr": auth.loa.uri(),
+        "neb_sid": record.neb_sid.to_string(),
+        "idp_transaction_id": auth.idp_transaction_id.to_string(),
+        "transaction_id": record.transaction_id.to_string(),
+        "sid": record.neb_sid.to_string(),
+        "jti": Uuid::new_v4().simple().to_string().to_uppercase(),
+    });
+    match claims {
+        Value::Object(map) => map,
+        _ => unreachable!("a JSON object literal"),
+    }
+}
+
+/// Userinfo claims for the granted scopes. While the broker session is active: the
+/// session's claims, the identity provider's, and those of the scopes (`mitid`, `ssn`,
+/// `nemid.pid`), every value a string. Once it has ended, only `sub` and
+/// `session_is_active: "false"`: the real broker returns the user's claims "if the
+/// end-user session is active", and `session_expiry` "only if session is active".
 pub fn userinfo(
     subject: &str,
     citizen: &Identity,
@@ -81,52 +167,99 @@ pub fn userinfo(
     now: OffsetDateTime,
 ) -> Map<String, Value> {
     let mut claims = Map::new();
-    claims.insert("sub".into(), subject.into());
+    let mut put = |name: &str, value: String| {
+        claims.insert(name.to_string(), Value::String(value));
+    };
+    put("session_is_active", session_active.to_string());
+    if session_active {
+        active_claims(&mut put, citizen, record, scopes, now);
+    }
+    put("sub", subject.to_string());
+    claims
+}
+
+/// The claims userinfo adds while the session is active, in the real broker's order.
+fn active_claims(
+    put: &mut impl FnMut(&str, String),
+    citizen: &Identity,
+    record: &LoginRecord,
+    scopes: &[String],
+    now: OffsetDateTime,
+) {
     let has = |scope: &str| scopes.iter().any(|s| s == scope);
     let auth = &record.authentication;
+    put(
+        "session_expiry",
+        record.session_expiry.unix_timestamp().to_string(),
+    );
+    put("idp", auth.idp.claim().to_string());
+    put("subject_type", SUBJECT_TYPE.to_string());
+    if let Some(id) = idp_identity_id(citizen, auth) {
+        put("idp_identity_id", id);
+    }
+    put("loa", auth.loa.uri().to_string());
+    put("aal", auth.proof.aal.uri().to_string());
+    put("ial", auth.ial.uri().to_string());
     if has("mitid") && auth.idp == Idp::MitId {
         let name = if citizen.name_address_protected {
             PROTECTED_NAME
         } else {
             citizen.name.as_str()
         };
-        claims.insert("mitid.uuid".into(), citizen.uuid.to_string().into());
-        claims.insert("mitid.identity_name".into(), name.into());
-        claims.insert(
-            "mitid.transaction_id".into(),
-            record.transaction_id.to_string().into(),
-        );
-        claims.insert(
-            "mitid.has_cpr".into(),
-            citizen.cpr.is_some().to_string().into(),
-        );
-        if let Some(born) = citizen.date_of_birth() {
-            claims.insert("mitid.date_of_birth".into(), born.to_string().into());
-        }
+        put("mitid.transaction_id", auth.idp_transaction_id.to_string());
+        put("mitid.uuid", citizen.uuid.to_string());
         if let Some(age) = citizen.age_on(now.date()) {
-            claims.insert("mitid.age".into(), age.to_string().into());
+            put("mitid.age", age.to_string());
         }
+        if let Some(born) = citizen.date_of_birth() {
+            put("mitid.date_of_birth", born.to_string());
+        }
+        put("mitid.has_cpr", citizen.cpr.is_some().to_string());
+        put("mitid.identity_name", name.to_string());
     }
     if has("ssn") && auth.cpr_verified {
         if let Some(cpr) = citizen.cpr {
-            claims.insert("dk.cpr".into(), cpr.compact().into());
+            put("dk.cpr", cpr.compact());
         }
     }
-    if has("nemid.pid") && auth.idp == Idp::NemId {
-        if let Some(nemid) = &citizen.nemid {
-            claims.insert("nemid.pid".into(), nemid.pid.as_str().into());
-            claims.insert("nemid.pid_status".into(), nemid.pid_status.clone().into());
+    if has("nemid.pid") {
+        let (pid, status) = nemid_pid(citizen, auth);
+        if let Some(pid) = pid {
+            put("nemid.pid", pid);
         }
+        put("nemid.pid_status", status.as_str().to_string());
     }
-    claims.insert(
-        "session_expiry".into(),
-        record.session_expiry.unix_timestamp().to_string().into(),
-    );
-    claims.insert(
-        "session_is_active".into(),
-        session_active.to_string().into(),
-    );
-    claims
+    // MitID's transaction: only for the client whose request authenticated the citizen.
+    let transaction = record.idp_transaction.as_ref();
+    if let Some(transaction) = transaction.filter(|_| has("mitid") && auth.idp == Idp::MitId) {
+        put("mitid.psd2", auth.psd2.to_string());
+        if let Some(text) = &transaction.reference_text {
+            put("mitid.reference_text", text.clone());
+        }
+        put("mitid.geo_ip_distance_km", GEO_IP_DISTANCE_KM.to_string());
+    }
+}
+
+/// The identity provider's own identifier of the citizen: the MitID UUID, the persistent
+/// ID of the professional identity a MitID Erhverv login acts as, or the NemID PID.
+fn idp_identity_id(citizen: &Identity, auth: &Authentication) -> Option<String> {
+    match auth.idp {
+        Idp::MitId => Some(citizen.uuid.to_string()),
+        Idp::MitIdErhverv => Some(auth.professional.unwrap_or(citizen.uuid).to_string()),
+        Idp::NemId => citizen.nemid.as_ref().map(|n| n.pid.number().to_string()),
+    }
+}
+
+/// The NemID PID and the lookup's outcome. A NemID login knows the PID; a MitID login
+/// finds it from the CPR number the citizen confirmed, which needs a NemID to find.
+fn nemid_pid(citizen: &Identity, auth: &Authentication) -> (Option<String>, PidStatus) {
+    let looked_up = auth.idp == Idp::NemId || (auth.cpr_verified && citizen.cpr.is_some());
+    match citizen.nemid.as_ref().filter(|_| looked_up) {
+        Some(nemid) if nemid.pid_status == PidStatus::Success => {
+            (Some(nemid.pid.number().to_string()), PidStatus::Success)
+        }
+        _ => (None, PidStatus::UnableToLookup),
+    }
 }
 
 #[cfg(test)]

@@ -2,5 +2,6 @@
 //! broker's endpoints and claims.
 
 pub mod claims;
+pub mod fidelity;
 pub mod oidc;
 pub mod saml;

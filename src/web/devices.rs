@@ -36,10 +36,7 @@ pub async fn phone(provider: web::Data<Provider>, path: web::Path<String>) -> Ht
     let pending = broker.apps.pending_for(citizen.uuid, broker.clock.now());
     render_phone(
         &citizen.user_id.to_string(),
-        pending.map(|r| PhoneRequest {
-            id: r.id,
-            client_name: r.client_name,
-        }),
+        pending.map(|r| PhoneRequest::of(r, true)),
         "Ingen anmodninger",
         String::from("Ingen login venter. / No login is waiting."),
     )
@@ -81,10 +78,7 @@ pub async fn app_request(provider: web::Data<Provider>, path: web::Path<String>)
     if state == crate::authenticators::AppRequestState::Pending {
         render_phone(
             &user_id,
-            Some(PhoneRequest {
-                id: request.id,
-                client_name: request.client_name,
-            }),
+            Some(PhoneRequest::of(request, true)),
             "",
             String::new(),
         )

@@ -239,6 +239,14 @@ pub fn failure(language: Language, failure: Failure) -> (&'static str, &'static 
             "The CPR number could not be confirmed",
             "The CPR number you typed does not match your MitID.",
         ),
+        Failure::ParameterRefused if da => (
+            "MitID kan ikke starte",
+            "Tjenesten har sendt MitID en parameter, som ikke kan bruges. Kontakt tjenesten.",
+        ),
+        Failure::ParameterRefused => (
+            "MitID cannot start",
+            "The service sent MitID a parameter it cannot use. Contact the service.",
+        ),
         Failure::CprTimedOut if da => ("Tiden er gået", "Du skal indtaste dit CPR-nummer inden 15 minutter."),
         Failure::CprTimedOut => ("Time is up", "You must type your CPR number within 15 minutes."),
         Failure::Erhverv(failure) => erhverv_text(da, failure),

@@ -88,8 +88,28 @@ fn render(provider: &Provider, login: &Login<AuthorizeRequest>) -> View {
         &login.csrf,
     );
     page.notice = login.notice.map(|n| i18n::notice(language, n));
-    if login.requirements.idp == Idp::NemId {
+    let mitid = login.requirements.idp == Idp::MitId;
+    if mitid {
+        page.header = login
+            .requirements
+            .texts
+            .action
+            .header(language == Language::Da);
+    } else {
         page.brand = "NemID";
+    }
+    // MitID shows the service's reference text with the authenticator, not before.
+    let at_authenticator = matches!(
+        login.step,
+        Step::App { .. } | Step::Code { .. } | Step::Password { .. } | Step::Chip { .. }
+    );
+    if mitid && at_authenticator {
+        page.reference_text = login
+            .requirements
+            .texts
+            .reference_text
+            .as_ref()
+            .map(|t| t.to_string());
     }
     let citizen = login
         .step
@@ -193,6 +213,9 @@ fn render(provider: &Provider, login: &Login<AuthorizeRequest>) -> View {
             page.step = "failed";
             page.heading = heading.to_string();
             page.failure_text = text;
+            if *failure == Failure::ParameterRefused {
+                page.failure_detail = login.requirements.mitid_refusal.clone().unwrap_or_default();
+            }
             page.can_choose = false;
             page.can_activate_card = matches!(
                 failure,

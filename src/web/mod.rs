@@ -3,12 +3,16 @@
 pub mod admin;
 pub mod assets;
 pub mod devices;
+pub mod fidelity;
 pub mod i18n;
+mod key_source;
 pub mod login;
 pub mod nemlogin;
 pub mod oidc;
 pub mod pages;
 pub mod security_headers;
+
+pub use key_source::KeySource;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -18,11 +22,11 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpResponse, HttpServer};
 
-use crate::broker::{Broker, Clock, KeySet, Settings};
+use crate::broker::{Broker, Clock, Settings};
 use crate::identity::{Identity, Workforce};
 use crate::persistence::StateDir;
 use crate::protocols::oidc::backchannel::{Backchannel, RetryPolicy};
-use crate::protocols::oidc::{paths, Client, ClientRegistry, Lifetimes, Provider};
+use crate::protocols::oidc::{paths, Client, ClientRegistry, Lifetimes, Provider, StateKeeper};
 
 /// Everything a broker needs to start.
 pub struct Config {
@@ -37,7 +41,7 @@ pub struct Config {
     /// `identities` (`Workforce::check`).
     pub workforce: Workforce,
     pub clients: Vec<Client>,
-    pub keys: KeySet,
+    pub keys: KeySource,
     pub settings: Settings,
     pub lifetimes: Lifetimes,
     pub clock: Clock,
@@ -76,6 +80,8 @@ pub fn is_loopback(host: &str) -> bool {
 pub struct Running {
     pub addr: SocketAddr,
     pub base_url: String,
+    /// Where the signing keys come from, for the banner.
+    pub keys_origin: String,
     pub provider: web::Data<Provider>,
     server: Server,
 }
@@ -131,16 +137,18 @@ pub fn start(config: Config) -> std::io::Result<Running> {
     };
     let state = config.state_dir.as_ref().map(StateDir::new);
     let saved = match &state {
-        Some(state) => state.load().map_err(std::io::Error::other)?,
+        Some(state) => state
+            .load()
+            .map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidData, err))?,
         None => None,
     };
-    let (keys, clients) = match &saved {
-        Some(saved) => (
-            KeySet::from_pems(saved.es256_pem.as_bytes(), saved.rs256_pem.as_bytes())
-                .map_err(std::io::Error::other)?,
-            saved.clients.clone(),
-        ),
-        None => (config.keys, config.clients),
+    let (keys, keys_origin) = config
+        .keys
+        .resolve(saved.as_ref(), config.state_dir.as_deref())
+        .map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidData, err))?;
+    let clients = match &saved {
+        Some(saved) => saved.clients.clone(),
+        None => config.clients,
     };
     let broker = Broker::new(config.settings, config.clock, keys, config.identities);
     broker.identities.replace_workforce(config.workforce);
@@ -159,7 +167,7 @@ pub fn start(config: Config) -> std::io::Result<Running> {
         config.lifetimes,
     );
     provider.backchannel = Backchannel::new(config.backchannel_retry);
-    provider.state = state;
+    provider.state = state.map(|state| Arc::new(state) as Arc<dyn StateKeeper>);
     let provider = web::Data::new(provider);
 
     if provider.state.is_some() {
@@ -215,6 +223,7 @@ pub fn start(config: Config) -> std::io::Result<Running> {
     Ok(Running {
         addr,
         base_url,
+        keys_origin,
         provider,
         server: server.run(),
     })
@@ -259,6 +268,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             &format!("{op}{}", paths::BACKEND_LOGOUT),
             web::post().to(oidc::backend_logout),
+        )
+        .route(
+            &format!("{op}{}", paths::ERROR_PAGE),
+            web::get().to(oidc::error_page),
+        )
+        .route(
+            &format!("{op}{}", paths::LOGOUT_PAGE),
+            web::get().to(oidc::logout_page),
         )
         .route(
             &format!("{op}{}", paths::REVOCATION),
@@ -307,6 +324,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/sim/audio-reader/{user_id}/code.wav",
             web::get().to(devices::audio_reader_wav),
         )
+        .route(
+            crate::protocols::fidelity::LEDGER_PATH,
+            web::get().to(fidelity::ledger),
+        )
+        .route(
+            &format!("{}/{{row}}", crate::protocols::fidelity::LEDGER_PATH),
+            web::get().to(fidelity::row),
+        )
+        .configure(fidelity::unemulated_endpoints)
         .route("/static/{name}", web::get().to(assets::serve))
         .service(admin::scope())
         .default_service(web::to(not_found));

@@ -10,7 +10,7 @@ use super::pages;
 use crate::protocols::oidc::logout::EndSessionOutcome;
 use crate::protocols::oidc::record::Request;
 use crate::protocols::oidc::token::{presented_client_id, TokenFailure};
-use crate::protocols::oidc::{AuthorizeOutcome, ErrorCode, OAuthError, Provider};
+use crate::protocols::oidc::{paths, AuthorizeOutcome, ErrorCode, OAuthError, Provider};
 
 pub type Pairs = Vec<(String, String)>;
 
@@ -61,10 +61,24 @@ pub fn expired_sso_cookie() -> Cookie<'static> {
     cookie
 }
 
+/// NEB's caching headers, on every OAuth answer it sends (recorded on redirects, token,
+/// userinfo and error responses alike).
+pub const NO_STORE: &str = "no-store, no-cache, max-age=0";
+
+/// A redirect with NEB's caching headers.
+fn redirect(status: StatusCode, location: &str) -> actix_web::HttpResponseBuilder {
+    let mut response = HttpResponse::build(status);
+    response
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, NO_STORE))
+        .insert_header((header::PRAGMA, "no-cache"));
+    response
+}
+
 pub async fn authorize_get(provider: web::Data<Provider>, req: HttpRequest) -> HttpResponse {
     match query_pairs(&req) {
         Ok(pairs) => authorize(&provider, &req, pairs),
-        Err(err) => bad_authorize_request(&err),
+        Err(err) => unreadable_authorize_request(&provider, &req, &err),
     }
 }
 
@@ -75,18 +89,33 @@ pub async fn authorize_post(
 ) -> HttpResponse {
     match serde_urlencoded::from_bytes::<Pairs>(&body) {
         Ok(pairs) => authorize(&provider, &req, pairs),
-        Err(err) => bad_authorize_request(&err.to_string()),
+        Err(err) => unreadable_authorize_request(&provider, &req, &err.to_string()),
     }
 }
 
-fn bad_authorize_request(detail: &str) -> HttpResponse {
-    pages::message(
-        StatusCode::BAD_REQUEST,
-        Default::default(),
-        "Ugyldig login-forespørgsel / Invalid login request",
-        &format!("The parameters could not be read: {detail}"),
-        "Ret forespørgslen i tjenesten. / Fix the request in the service.",
-    )
+/// Parameters that cannot even be read: answered as `answer` answers an unusable request
+/// at `endpoint`, and recorded.
+fn unreadable(
+    provider: &Provider,
+    req: &HttpRequest,
+    endpoint: &'static str,
+    detail: &str,
+    answer: impl FnOnce(&OAuthError) -> HttpResponse,
+) -> HttpResponse {
+    let error = OAuthError::invalid_request(format!("the parameters could not be read: {detail}"));
+    let response = answer(&error);
+    record(provider, endpoint, req, &[], None, &response, Some(&error));
+    response
+}
+
+fn unreadable_authorize_request(
+    provider: &Provider,
+    req: &HttpRequest,
+    detail: &str,
+) -> HttpResponse {
+    unreadable(provider, req, "authorize", detail, |error| {
+        redirect(StatusCode::FOUND, &provider.error_page(error, None)).finish()
+    })
 }
 
 fn authorize(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> HttpResponse {
@@ -94,7 +123,7 @@ fn authorize(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> HttpRespon
         .iter()
         .find(|(k, _)| k == "client_id")
         .map(|(_, v)| v.clone());
-    let response = authorize_response(provider, req, pairs.clone());
+    let (response, error) = authorize_response(provider, req, pairs.clone());
     record(
         provider,
         "authorize",
@@ -102,12 +131,13 @@ fn authorize(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> HttpRespon
         &pairs,
         client_id,
         &response,
-        None,
+        error.as_ref(),
     );
     response
 }
 
-/// Adds one exchange to the request record; the error comes from the redirect if not given.
+/// Adds one exchange to the request record; the error comes from the redirect to the RP
+/// if not given.
 fn record(
     provider: &Provider,
     endpoint: &'static str,
@@ -115,17 +145,30 @@ fn record(
     pairs: &[(String, String)],
     client_id: Option<String>,
     response: &HttpResponse,
-    error: Option<String>,
+    error: Option<&OAuthError>,
 ) {
-    let error = error.or_else(|| {
-        let location = response.headers().get(header::LOCATION)?.to_str().ok()?;
-        let query = location.split_once('?')?.1;
-        serde_urlencoded::from_str::<Vec<(String, String)>>(query)
-            .ok()?
-            .into_iter()
-            .find(|(k, _)| k == "error")
-            .map(|(_, v)| v)
-    });
+    let (error, error_description) = match error {
+        Some(error) => (
+            Some(error.code.to_string()),
+            Some(error.description.clone()),
+        ),
+        None => {
+            let answered: Vec<(String, String)> = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| l.split_once('?'))
+                .and_then(|(_, query)| serde_urlencoded::from_str(query).ok())
+                .unwrap_or_default();
+            let find = |name: &str| {
+                answered
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            };
+            (find("error"), find("error_description"))
+        }
+    };
     let mut params = pairs.to_vec();
     if let Some(auth) = req
         .headers()
@@ -143,35 +186,73 @@ fn record(
             params: &params,
             status: response.status().as_u16(),
             error,
+            error_description,
         },
         provider.broker.clock.unix(),
     );
 }
 
-fn authorize_response(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> HttpResponse {
+fn authorize_response(
+    provider: &Provider,
+    req: &HttpRequest,
+    pairs: Pairs,
+) -> (HttpResponse, Option<OAuthError>) {
     match provider.authorize(pairs, sso_key(req).as_deref()) {
-        AuthorizeOutcome::ShowLogin { login_id, binding } => HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, format!("/login/{login_id}")))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .cookie(binding_cookie(provider, &login_id, &binding))
-            .finish(),
+        AuthorizeOutcome::ShowLogin { login_id, binding } => (
+            redirect(StatusCode::SEE_OTHER, &format!("/login/{login_id}"))
+                .cookie(binding_cookie(provider, &login_id, &binding))
+                .finish(),
+            None,
+        ),
         AuthorizeOutcome::Redirect { location, sso } => {
-            let mut response = HttpResponse::SeeOther();
-            response
-                .insert_header((header::LOCATION, location))
-                .insert_header((header::CACHE_CONTROL, "no-store"));
+            let mut response = redirect(StatusCode::SEE_OTHER, &location);
             if let Some(key) = sso {
                 response.cookie(sso_cookie(provider, &key));
             }
-            response.finish()
+            (response.finish(), None)
         }
-        AuthorizeOutcome::ErrorPage(message) => pages::message(
+        // Recorded at NEB as a 302 to its error page.
+        AuthorizeOutcome::ErrorPage { location, error } => {
+            (redirect(StatusCode::FOUND, &location).finish(), Some(error))
+        }
+    }
+}
+
+/// NEB's error page (`<issuer>/Error?errorId=…`), where invalid authorization requests end.
+pub async fn error_page(
+    provider: web::Data<Provider>,
+    query: web::Query<std::collections::HashMap<String, String>>,
+) -> HttpResponse {
+    let now = provider.broker.clock.unix();
+    let opened = query
+        .get("errorId")
+        .and_then(|id| provider.error_pages.open(id, now));
+    match opened {
+        Some(error) => pages::message(
             StatusCode::BAD_REQUEST,
             Default::default(),
-            "Ugyldig login-forespørgsel / Invalid login request",
-            &message,
-            "Tjenesten skal bruge et registreret client_id og en registreret redirect_uri. \
-             / The service must use a registered client_id and redirect_uri.",
+            "Der opstod en fejl / An error occurred",
+            &format!(
+                "Tjenestens login-forespørgsel kunne ikke behandles. / The service's login \
+                 request could not be processed: {} — {}",
+                error.error, error.description
+            ),
+            &match &error.client_id {
+                Some(client_id) => format!(
+                    "Klient / client: {client_id}. Brokeren sender ikke fejlen tilbage til \
+                     tjenesten. / The broker does not send this error back to the service."
+                ),
+                None => "Brokeren sender ikke fejlen tilbage til tjenesten. / The broker does \
+                         not send this error back to the service."
+                    .to_string(),
+            },
+        ),
+        None => pages::message(
+            StatusCode::NOT_FOUND,
+            Default::default(),
+            "Der opstod en fejl / An error occurred",
+            "Fejlreferencen er ukendt eller udløbet. / The error reference is unknown or has expired.",
+            "Start login igen fra tjenesten. / Start the login again from the service.",
         ),
     }
 }
@@ -189,27 +270,39 @@ fn client_request(req: &HttpRequest, body: &[u8]) -> Result<(Pairs, Option<Strin
     Ok((pairs, authorization))
 }
 
-/// RFC 6749 §5.2: 401 with a Basic challenge when HTTP Basic authentication failed; a
+/// NEB answers token errors with a bare `{"error": …}` (recorded), 400 even for
+/// `invalid_client` by form post; a failed HTTP Basic authentication gets RFC 6749 §5.2's
+/// 401 with a Basic challenge (unrecorded at NEB). The description goes to the record. A
 /// fault of the broker's own (it could not sign) is a 500, never the client's 400.
-fn token_failure(failure: TokenFailure) -> HttpResponse {
-    if failure.error.code == ErrorCode::ServerError {
-        return oauth_json(StatusCode::INTERNAL_SERVER_ERROR, &failure.error);
-    }
-    if failure.error.code == ErrorCode::InvalidClient && failure.unauthorized_basic {
-        let mut response = oauth_json(StatusCode::UNAUTHORIZED, &failure.error);
+fn token_failure(failure: &TokenFailure) -> HttpResponse {
+    let basic = failure.error.code == ErrorCode::InvalidClient && failure.unauthorized_basic;
+    let status = if failure.error.code == ErrorCode::ServerError {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else if basic {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let mut response = bare_error(status, &failure.error);
+    if basic {
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             header::HeaderValue::from_static("Basic realm=\"mitid-sim\""),
         );
-        response
-    } else {
-        oauth_json(StatusCode::BAD_REQUEST, &failure.error)
     }
+    response
+}
+
+fn bare_error(status: StatusCode, error: &OAuthError) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CACHE_CONTROL, NO_STORE))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(serde_json::json!({ "error": error.code.as_str() }))
 }
 
 fn no_store_json(body: serde_json::Value) -> HttpResponse {
     HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::CACHE_CONTROL, NO_STORE))
         .insert_header((header::PRAGMA, "no-cache"))
         .json(body)
 }
@@ -228,17 +321,26 @@ where
 {
     let (pairs, authorization) = match client_request(req, body) {
         Ok(parts) => parts,
-        Err(error) => return oauth_json(StatusCode::BAD_REQUEST, &error),
+        Err(error) => {
+            let response = bare_error(StatusCode::BAD_REQUEST, &error);
+            record(provider, endpoint, req, &[], None, &response, Some(&error));
+            return response;
+        }
     };
     let client_id = presented_client_id(&pairs, authorization.as_deref());
     let (response, error) = match call(pairs.clone(), authorization).await {
         Ok(response) => (response, None),
-        Err(failure) => {
-            let code = failure.error.code.to_string();
-            (token_failure(failure), Some(code))
-        }
+        Err(failure) => (token_failure(&failure), Some(failure.error)),
     };
-    record(provider, endpoint, req, &pairs, client_id, &response, error);
+    record(
+        provider,
+        endpoint,
+        req,
+        &pairs,
+        client_id,
+        &response,
+        error.as_ref(),
+    );
     response
 }
 
@@ -268,7 +370,8 @@ pub async fn revocation(
         |pairs, auth| async move {
             p.revoke(pairs, auth.as_deref()).map(|()| {
                 HttpResponse::Ok()
-                    .insert_header((header::CACHE_CONTROL, "no-store"))
+                    .insert_header((header::CACHE_CONTROL, NO_STORE))
+                    .insert_header((header::PRAGMA, "no-cache"))
                     .finish()
             })
         },
@@ -322,9 +425,18 @@ pub async fn userinfo(
                 .map(|(_, v)| v)
         });
     let Some(token) = from_header.or(from_body) else {
-        return HttpResponse::Unauthorized()
-            .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"mitid-sim\""))
-            .json(OAuthError::invalid_request("no bearer access token").to_json());
+        let error = OAuthError::new(ErrorCode::InvalidToken, "no bearer access token");
+        let response = userinfo_refused();
+        record(
+            &provider,
+            "userinfo",
+            &req,
+            &[],
+            None,
+            &response,
+            Some(&error),
+        );
+        return response;
     };
     let now = provider.broker.clock.now();
     let client_id = provider
@@ -333,36 +445,38 @@ pub async fn userinfo(
         .map(|g| g.client_id);
     let params = vec![("access_token".to_string(), token.clone())];
     let (response, error) = match provider.userinfo(&token) {
-        Ok(claims) => (userinfo_ok(claims), None),
-        Err(error) => (userinfo_refused(&error), Some(error.code.to_string())),
+        Ok(claims) => (no_store_json(claims), None),
+        Err(error) => (userinfo_refused(), Some(error)),
     };
     record(
-        &provider, "userinfo", &req, &params, client_id, &response, error,
+        &provider,
+        "userinfo",
+        &req,
+        &params,
+        client_id,
+        &response,
+        error.as_ref(),
     );
     response
 }
 
-fn userinfo_ok(claims: serde_json::Value) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(claims)
-}
-
-fn userinfo_refused(error: &OAuthError) -> HttpResponse {
-    let challenge = format!(
-        "Bearer realm=\"mitid-sim\", error=\"{}\", error_description=\"{}\"",
-        error.code,
-        error.description.replace('"', "'")
-    );
+/// NEB's userinfo refusal, recorded: 401, an empty body, and this challenge (no space
+/// after the comma), whether the token is missing or bad. The reason goes to the record.
+fn userinfo_refused() -> HttpResponse {
     HttpResponse::Unauthorized()
-        .insert_header((header::WWW_AUTHENTICATE, challenge))
-        .json(error.to_json())
+        .insert_header((
+            header::WWW_AUTHENTICATE,
+            "Bearer realm=\"IdentityServer\",error=\"invalid_token\"",
+        ))
+        .insert_header((header::CACHE_CONTROL, NO_STORE))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .finish()
 }
 
 pub async fn end_session_get(provider: web::Data<Provider>, req: HttpRequest) -> HttpResponse {
     match query_pairs(&req) {
         Ok(pairs) => end_session(&provider, &req, pairs).await,
-        Err(err) => bad_logout_request(&err),
+        Err(err) => unreadable_logout_request(&provider, &req, &err),
     }
 }
 
@@ -373,65 +487,47 @@ pub async fn end_session_post(
 ) -> HttpResponse {
     match serde_urlencoded::from_bytes::<Pairs>(&body) {
         Ok(pairs) => end_session(&provider, &req, pairs).await,
-        Err(err) => bad_logout_request(&err.to_string()),
+        Err(err) => unreadable_logout_request(&provider, &req, &err.to_string()),
     }
 }
 
-fn bad_logout_request(detail: &str) -> HttpResponse {
-    pages::message(
-        StatusCode::BAD_REQUEST,
-        Default::default(),
-        "Ugyldig log af-forespørgsel / Invalid logout request",
-        detail,
-        "Tjenesten skal sende et id_token_hint og en registreret post_logout_redirect_uri. \
-         / The service must send an id_token_hint and a registered post_logout_redirect_uri.",
-    )
+/// The broker's logout page, where NEB sends a browser whose logout request it cannot use.
+fn to_logout_page(provider: &Provider) -> HttpResponse {
+    redirect(StatusCode::FOUND, &provider.endpoint(paths::LOGOUT_PAGE)).finish()
+}
+
+fn unreadable_logout_request(provider: &Provider, req: &HttpRequest, detail: &str) -> HttpResponse {
+    unreadable(provider, req, "endsession", detail, |_| {
+        to_logout_page(provider)
+    })
 }
 
 async fn end_session(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> HttpResponse {
-    let (response, client_id) = end_session_response(provider, req, pairs.clone()).await;
-    record(
-        provider,
-        "endsession",
-        req,
-        &pairs,
-        client_id,
-        &response,
-        None,
-    );
-    response
-}
-
-async fn end_session_response(
-    provider: &Provider,
-    req: &HttpRequest,
-    pairs: Pairs,
-) -> (HttpResponse, Option<String>) {
     let named = pairs
         .iter()
         .find(|(k, _)| k == "client_id")
         .map(|(_, v)| v.clone());
-    let outcome = provider.end_session(pairs, sso_key(req).as_deref()).await;
-    let client_id = match &outcome {
-        EndSessionOutcome::LoggedOut { client_id, .. } => Some(client_id.clone()),
-        EndSessionOutcome::ErrorPage(_) => named,
-    };
-    let response = match outcome {
-        EndSessionOutcome::ErrorPage(message) => bad_logout_request(&message),
+    let outcome = provider
+        .end_session(pairs.clone(), sso_key(req).as_deref())
+        .await;
+    let (response, client_id, error) = match outcome {
+        EndSessionOutcome::NotLoggedOut(reason) => {
+            tracing::info!("end session without a usable request: {reason}");
+            (
+                to_logout_page(provider),
+                named,
+                Some(OAuthError::invalid_request(reason)),
+            )
+        }
         EndSessionOutcome::LoggedOut {
+            client_id,
             frontchannel,
-            redirect,
+            redirect: back,
             clear_sso_cookie,
-            ..
         } => {
-            let mut response = match (&redirect, frontchannel.is_empty()) {
+            let mut response = match (&back, frontchannel.is_empty()) {
                 // Nothing to load in the browser: straight back to the RP.
-                (Some(location), true) => {
-                    let mut response = HttpResponse::SeeOther();
-                    response.insert_header((header::LOCATION, location.as_str()));
-                    response.insert_header((header::CACHE_CONTROL, "no-store"));
-                    response.finish()
-                }
+                (Some(location), true) => redirect(StatusCode::SEE_OTHER, location).finish(),
                 _ => {
                     // The page frames the clients' front-channel logout URIs.
                     let policy = super::security_headers::page_policy_framing(
@@ -444,7 +540,7 @@ async fn end_session_response(
                             banner: super::i18n::DA.simulator_banner,
                             da: true,
                             frontchannel,
-                            redirect,
+                            redirect: back,
                         },
                     );
                     if let Ok(value) = header::HeaderValue::from_str(&policy) {
@@ -457,10 +553,37 @@ async fn end_session_response(
             if clear_sso_cookie {
                 response.add_removal_cookie(&expired_sso_cookie()).ok();
             }
-            response
+            (response, Some(client_id), None)
         }
     };
-    (response, client_id)
+    record(
+        provider,
+        "endsession",
+        req,
+        &pairs,
+        client_id,
+        &response,
+        error.as_ref(),
+    );
+    response
+}
+
+/// NEB's logout page (`<issuer>/Account/Logout`). End session sends the browser here when
+/// its request had no usable `id_token_hint`; then no session has ended.
+pub async fn logout_page() -> HttpResponse {
+    pages::message(
+        StatusCode::OK,
+        Default::default(),
+        "Log af / Log out",
+        "Du er ikke logget af: log af-forespørgslen havde intet gyldigt id_token_hint (eller en \
+         uregistreret post_logout_redirect_uri), så ingen session er afsluttet. / You have not \
+         been logged out: the logout request had no valid id_token_hint (or an unregistered \
+         post_logout_redirect_uri), so no session ended.",
+        "Tjenesten skal sende det id_token, den fik ved login, som id_token_hint. Årsagen står i \
+         brokerens log over forespørgsler (`mitid-sim record`). / The service must send the \
+         id_token it got at login as id_token_hint. The reason is in the broker's request \
+         record (`mitid-sim record`).",
+    )
 }
 
 /// NEB's back-end logout: the id_token in a form field or JSON body.
@@ -501,16 +624,16 @@ mod tests {
             "the RS256 key is not available",
         ));
         assert_eq!(
-            token_failure(signing).status(),
+            token_failure(&signing).status(),
             StatusCode::INTERNAL_SERVER_ERROR
         );
         let grant = TokenFailure::from(OAuthError::invalid_grant("the code is unknown"));
-        assert_eq!(token_failure(grant).status(), StatusCode::BAD_REQUEST);
+        assert_eq!(token_failure(&grant).status(), StatusCode::BAD_REQUEST);
         let basic = TokenFailure {
             error: OAuthError::invalid_client("the client secret is wrong"),
             unauthorized_basic: true,
         };
-        let response = token_failure(basic);
+        let response = token_failure(&basic);
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert!(response.headers().contains_key(header::WWW_AUTHENTICATE));
     }

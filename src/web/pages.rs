@@ -17,7 +17,11 @@ pub struct LoginPage<'a> {
     /// "MitID", or "NemID" for legacy logins.
     pub brand: &'static str,
     pub heading: String,
+    /// The MitID client's action header before the client's name ("Log på hos", …).
+    pub header: &'static str,
     pub client_name: &'a str,
+    /// The service's reference text, shown with the authenticator as MitID shows it.
+    pub reference_text: Option<String>,
     pub login_id: &'a str,
     pub csrf: &'a str,
     pub step: &'static str,
@@ -29,6 +33,8 @@ pub struct LoginPage<'a> {
     pub device_label: &'static str,
     pub blocked_until: String,
     pub failure_text: &'static str,
+    /// What exactly went wrong, when the failure text alone does not say.
+    pub failure_detail: String,
     pub can_choose: bool,
     pub key_number: String,
     pub can_activate_card: bool,
@@ -44,7 +50,9 @@ impl<'a> LoginPage<'a> {
             t,
             brand: "MitID",
             heading: String::new(),
+            header: t.log_on_at,
             client_name,
+            reference_text: None,
             login_id,
             csrf,
             step: "",
@@ -56,6 +64,7 @@ impl<'a> LoginPage<'a> {
             device_label: "",
             blocked_until: String::new(),
             failure_text: "",
+            failure_detail: String::new(),
             can_choose: false,
             key_number: String::new(),
             can_activate_card: false,
@@ -77,6 +86,21 @@ pub struct MessagePage<'a> {
 pub struct PhoneRequest {
     pub id: String,
     pub client_name: String,
+    /// The MitID client's action header ("Log på hos", "Godkend hos", …).
+    pub header: &'static str,
+    /// The service's reference text, shown as the app shows it.
+    pub reference_text: Option<String>,
+}
+
+impl PhoneRequest {
+    pub fn of(request: crate::authenticators::AppRequest, danish: bool) -> Self {
+        Self {
+            header: request.texts.action.header(danish),
+            reference_text: request.texts.reference_text.map(|t| t.to_string()),
+            id: request.id,
+            client_name: request.client_name,
+        }
+    }
 }
 
 #[derive(Template)]

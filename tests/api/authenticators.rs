@@ -4,6 +4,7 @@ use crate::helpers::{decode_claims, query_of, spawn_app, step_of};
 
 const HIGH: &str = r#"{"mitid":{"loa_value":"high"}}"#;
 const SUBSTANTIAL: &str = r#"{"mitid":{"loa_value":"substantial"}}"#;
+const LOW: &str = r#"{"mitid":{"loa_value":"low"}}"#;
 
 async fn id_claims(app: &crate::helpers::TestApp, callback: &str) -> serde_json::Value {
     let tokens = app.tokens_for(callback).await;
@@ -85,23 +86,24 @@ async fn password_and_chip_give_high_with_amr_u2f_token() {
 #[tokio::test]
 async fn a_password_alone_gives_low_and_is_refused_where_substantial_is_required() {
     let app = spawn_app().await;
-    let callback = app.drive_login("kun.kode", &[]).await;
+    let callback = app.drive_login("kun.kode", &[("idp_params", LOW)]).await;
     let claims = id_claims(&app, &callback).await;
     assert_eq!(claims["amr"], serde_json::json!(["password"]));
     assert_eq!(claims["loa"], "https://data.gov.dk/concept/core/nsis/Low");
 
-    let refused = app
-        .drive_login("kun.kode", &[("idp_params", SUBSTANTIAL)])
-        .await;
-    let params = query_of(&refused);
-    assert_eq!(params["error"], "access_denied");
-    assert_eq!(params["error_description"], "mitid_loa_not_reachable");
+    // Substantial asked for, or nothing asked for (NEB's default is Substantial).
+    for extra in [&[("idp_params", SUBSTANTIAL)][..], &[]] {
+        let refused = app.drive_login("kun.kode", extra).await;
+        let params = query_of(&refused);
+        assert_eq!(params["error"], "access_denied", "{extra:?}");
+        assert_eq!(params["error_description"], "mitid_loa_not_reachable");
+    }
 }
 
 #[tokio::test]
 async fn only_authenticators_that_reach_the_requested_level_are_offered() {
     let app = spawn_app().await;
-    let page = app.start_login(&[]).await;
+    let page = app.start_login(&[("idp_params", LOW)]).await;
     let page = app
         .submit(&page, "user-id", &[("user_id", "alle.metoder")])
         .await;
@@ -115,6 +117,14 @@ async fn only_authenticators_that_reach_the_requested_level_are_offered() {
     ] {
         assert!(choices.html.contains(label), "{label} is offered at Low");
     }
+
+    // Nothing asked: NEB's default, Substantial, leaves the password alone out.
+    let page = app.start_login(&[]).await;
+    let page = app
+        .submit(&page, "user-id", &[("user_id", "alle.metoder")])
+        .await;
+    let choices = app.submit(&page, "choose", &[]).await;
+    assert!(choices.html.contains("Kodeviser") && !choices.html.contains("Kun adgangskode"));
 
     let page = app.start_login(&[("idp_params", HIGH)]).await;
     let page = app

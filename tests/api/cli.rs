@@ -51,6 +51,7 @@ async fn mitid_sim(args: &[&str], env: &[(&str, &str)]) -> Run {
             .env_remove("MITID_SIM_SERVER")
             .env_remove("MITID_SIM_ADMIN_TOKEN")
             .env_remove("MITID_SIM_USERS")
+            .env("MITID_SIM_HOME", crate::helpers::test_home())
             .envs(env)
             .stdin(Stdio::null())
             .output()
@@ -558,6 +559,44 @@ async fn clients_list_show_register_delete_and_clear_faults_act_on_the_broker() 
 }
 
 #[tokio::test]
+async fn clients_sso_group_puts_clients_in_a_group_and_takes_them_out() {
+    let app = spawn_app().await;
+    let clients = &app.sim.provider().clients;
+    for client in ["demo-rp", "demo-rp-rs256"] {
+        let set = live(&app, &["clients", "sso-group", client, "demo"])
+            .await
+            .ok();
+        assert_eq!(
+            set.stdout.trim(),
+            format!("{client} shares sessions with the clients of SSO group demo")
+        );
+    }
+    assert_eq!(
+        clients.get("demo-rp").unwrap().sso_group.as_deref(),
+        Some("demo")
+    );
+    let listed = live(&app, &["clients", "list"]).await.ok();
+    assert!(listed
+        .stdout
+        .lines()
+        .any(|l| l.starts_with("demo-rp-rs256 ") && l.contains(" demo ")));
+
+    let out = live(&app, &["clients", "sso-group", "demo-rp", "--none"])
+        .await
+        .ok();
+    assert_eq!(
+        out.stdout.trim(),
+        "demo-rp has broker sessions of its own (no SSO group)"
+    );
+    assert_eq!(clients.get("demo-rp").unwrap().sso_group, None);
+    let neither = live(&app, &["clients", "sso-group", "demo-rp"]).await;
+    assert_ne!(neither.code, 0, "a group or --none is required");
+    let unknown = live(&app, &["clients", "sso-group", "nobody", "demo"]).await;
+    assert_ne!(unknown.code, 0);
+    assert!(unknown.stderr.contains("nobody"), "{}", unknown.stderr);
+}
+
+#[tokio::test]
 async fn clients_fault_offers_every_fault_the_admin_api_documents() {
     let openapi: Value =
         serde_json::from_str(include_str!("../../docs/admin-openapi.json")).unwrap();
@@ -993,6 +1032,7 @@ async fn record_follows_the_brokers_pages_to_the_end() {
                 params: &params,
                 status: 303,
                 error: None,
+                error_description: None,
             },
             n,
         );

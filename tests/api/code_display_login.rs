@@ -137,7 +137,9 @@ async fn the_same_login_continues_once_the_block_has_passed() {
 #[tokio::test]
 async fn three_wrong_passwords_block_the_password_too() {
     let app = spawn_app().await;
-    let page = app.start_login(&[]).await;
+    let page = app
+        .start_login(&[("idp_params", r#"{"mitid":{"loa_value":"low"}}"#)])
+        .await;
     let mut page = app
         .submit(&page, "user-id", &[("user_id", "kun.kode")])
         .await;

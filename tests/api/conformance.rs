@@ -184,6 +184,7 @@ fn regex_free_redact(xml: &str) -> String {
 
 fn kit(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_mitid-sim"))
+        .env("MITID_SIM_HOME", crate::helpers::test_home())
         .arg("conformance")
         .args(args)
         .output()

@@ -5,7 +5,16 @@ use crate::helpers::{location, query_of, spawn_app, step_of, TestApp};
 const SSN: (&str, &str) = ("scope", "openid mitid ssn");
 
 async fn at_cpr_step(app: &TestApp, user: &str) -> crate::helpers::Page {
-    let page = app.start_login(&[SSN]).await;
+    at_cpr_step_for(app, user, SSN.1).await
+}
+
+/// Logs `user` in with the app, asking for `scope`, up to the CPR page.
+pub(crate) async fn at_cpr_step_for(
+    app: &TestApp,
+    user: &str,
+    scope: &str,
+) -> crate::helpers::Page {
+    let page = app.start_login(&[("scope", scope)]).await;
     let waiting = app.submit(&page, "user-id", &[("user_id", user)]).await;
     for _ in 0..100 {
         let page = app.page(&waiting.url).await;

@@ -6,16 +6,15 @@ use crate::helpers::{
 };
 
 #[tokio::test]
-async fn an_unregistered_redirect_uri_gets_an_error_page_never_a_redirect() {
+async fn an_unregistered_redirect_uri_goes_to_the_brokers_error_page_never_to_it() {
     let app = spawn_app().await;
     let response = app
         .get(&app.authorize_url(&[("redirect_uri", "https://evil.example/steal")]))
         .await;
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert!(response.headers().get("location").is_none());
-    let html = response.text().await.unwrap();
-    assert!(html.contains("is not registered"), "{html}");
-    assert!(!html.contains("<a href=\"https://evil.example"));
+    let page = app.follow_to_error_page(response).await;
+    assert!(page.html.contains("Invalid redirect_uri"), "{}", page.html);
+    assert!(page.html.contains("is not registered"));
+    assert!(!page.html.contains("<a href=\"https://evil.example"));
 }
 
 #[tokio::test]
@@ -28,45 +27,106 @@ async fn a_near_miss_redirect_uri_is_not_accepted() {
         "http://localhost:8080/Callback",
     ] {
         let response = app.get(&app.authorize_url(&[("redirect_uri", near)])).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::BAD_REQUEST,
-            "{near} was accepted"
-        );
+        app.follow_to_error_page(response).await;
     }
 }
 
 #[tokio::test]
-async fn an_unknown_client_gets_an_error_page() {
+async fn an_unknown_client_gets_the_error_page() {
     let app = spawn_app().await;
     let response = app.get(&app.authorize_url(&[("client_id", "who")])).await;
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert!(response
-        .text()
-        .await
-        .unwrap()
-        .contains("No client with client_id `who`"));
+    let page = app.follow_to_error_page(response).await;
+    assert!(page.html.contains("unauthorized_client"), "{}", page.html);
+    assert!(page.html.contains("Unknown client or client not enabled"));
 }
 
 #[tokio::test]
-async fn other_request_errors_return_to_the_rp_with_state() {
+async fn invalid_requests_go_to_the_error_page_and_never_reach_the_rp() {
     let app = spawn_app().await;
-    let cases: [(&[(&str, &str)], &str); 6] = [
-        (&[("scope", "mitid")], "invalid_scope"),
-        (&[("scope", "openid unknown")], "invalid_scope"),
-        (&[("response_type", "token")], "unsupported_response_type"),
-        (&[("code_challenge_method", "plain")], "invalid_request"),
-        (&[("idp_params", "{not json")], "invalid_request"),
-        (&[("prompt", "none")], "login_required"),
+    // Each recorded at NEB as a 302 to /op/Error, or an invalid request by NEB's rule.
+    /// Extra request parameters, the error code, and a word of the description.
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: [Case; 12] = [
+        (&[("scope", "")], "invalid_scope", "openid"),
+        (&[("scope", "mitid")], "invalid_scope", "openid"),
+        (&[("scope", "openid unknown")], "invalid_scope", "unknown"),
+        (&[("response_type", "")], "invalid_request", "response_type"),
+        (
+            &[("response_type", "token")],
+            "unsupported_response_type",
+            "token",
+        ),
+        (
+            &[("code_challenge_method", "plain")],
+            "invalid_request",
+            "plain",
+        ),
+        (
+            &[("idp_params", "{not json")],
+            "invalid_request",
+            "idp_params",
+        ),
+        (
+            &[("idp_values", "nosuchidp")],
+            "invalid_request",
+            "nosuchidp",
+        ),
+        (
+            &[("idp_values", "soloid")],
+            "invalid_request",
+            "not enabled",
+        ),
+        (&[("prompt", "consent")], "invalid_request", "consent"),
+        (&[("max_age", "soon")], "invalid_request", "max_age"),
+        (&[("request", "eyJ")], "request_not_supported", "request"),
     ];
-    for (extra, expected) in cases {
+    for (extra, code, detail) in cases {
         let response = app.get(&app.authorize_url(extra)).await;
-        let to = assert_is_redirect_to(&response, REDIRECT_URI);
-        let params = query_of(&to);
-        assert_eq!(params["error"], expected, "for {extra:?}");
-        assert!(!params["error_description"].is_empty());
-        assert_eq!(params["state"], "state-123");
+        let page = app.follow_to_error_page(response).await;
+        assert!(page.html.contains(code), "{extra:?}: {}", page.html);
+        assert!(page.html.contains(detail), "{extra:?}: {}", page.html);
+        let recorded = app.last_exchange("authorize");
+        assert_eq!(recorded.error.as_deref(), Some(code), "{extra:?}");
+        assert!(recorded.error_description.unwrap().contains(detail));
     }
+    // A forged or garbled reference shows nothing of anyone's.
+    let page = app.page("/op/Error?errorId=CfDJ8forged").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn errors_reach_the_rp_with_session_state_and_no_iss_and_codes_with_both() {
+    let app = spawn_app().await;
+    // prompt=none without a session: an error NEB returns to the service.
+    let response = app.get(&app.authorize_url(&[("prompt", "none")])).await;
+    let to = assert_is_redirect_to(&response, REDIRECT_URI);
+    let keys: Vec<String> = url::Url::parse(&to)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, _)| k.into_owned())
+        .collect();
+    assert_eq!(
+        keys,
+        ["error", "error_description", "state", "session_state"],
+        "as recorded: no iss on an error"
+    );
+    assert_eq!(query_of(&to)["error"], "login_required");
+
+    let callback = app.no_ui_login("username:anna.jensen", &[]).await;
+    let keys: Vec<String> = url::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, _)| k.into_owned())
+        .collect();
+    assert_eq!(
+        keys,
+        ["code", "state", "session_state", "iss"],
+        "as recorded"
+    );
+    let params = query_of(&callback);
+    assert_eq!(params["iss"], app.sim.issuer());
+    let (hash, salt) = params["session_state"].split_once('.').unwrap();
+    assert_eq!((hash.len(), salt.len()), (43, 32));
 }
 
 #[tokio::test]
@@ -82,10 +142,20 @@ async fn a_missing_pkce_verifier_is_invalid_grant() {
         ])
         .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        response.headers()["cache-control"],
+        "no-store, no-cache, max-age=0"
+    );
+    assert_eq!(response.headers()["pragma"], "no-cache");
     let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["error"], "invalid_grant");
-    assert!(body["error_description"]
-        .as_str()
+    assert_eq!(
+        body,
+        serde_json::json!({ "error": "invalid_grant" }),
+        "bare, as recorded"
+    );
+    let recorded = app.last_exchange("token");
+    assert!(recorded
+        .error_description
         .unwrap()
         .contains("code_verifier"));
 }
@@ -156,7 +226,10 @@ async fn codes_expire_after_a_minute() {
     let response = app.exchange(&query_of(&callback)["code"]).await;
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"], "invalid_grant");
-    assert_eq!(body["error_description"], "the code has expired");
+    assert_eq!(
+        app.last_exchange("token").error_description.as_deref(),
+        Some("the code has expired")
+    );
 }
 
 #[tokio::test]
@@ -196,7 +269,28 @@ async fn client_authentication_works_by_basic_and_by_post_and_refuses_a_wrong_se
         .await
         .unwrap();
     assert_eq!(by_post.status(), StatusCode::OK, "client_secret_post works");
-    assert_eq!(by_post.headers()["cache-control"], "no-store");
+    assert_eq!(
+        by_post.headers()["cache-control"],
+        "no-store, no-cache, max-age=0"
+    );
+
+    // A wrong secret by form post: 400 and a bare invalid_client, as recorded (CAP-014).
+    let wrong_post = app
+        .browser
+        .post(app.url("/op/connect/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "whatever"),
+            ("redirect_uri", REDIRECT_URI),
+            ("client_id", CLIENT_ID),
+            ("client_secret", "wrong-secret"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_post.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = wrong_post.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({ "error": "invalid_client" }));
 }
 
 #[tokio::test]
@@ -278,11 +372,28 @@ async fn a_level_no_authenticator_reaches_fails_with_a_page_and_an_error() {
 }
 
 #[tokio::test]
-async fn userinfo_without_a_token_is_401() {
+async fn userinfo_refuses_a_missing_or_bad_token_as_recorded() {
     let app = spawn_app().await;
-    let response = app.get(&app.url("/op/connect/userinfo")).await;
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert!(response.headers().contains_key("www-authenticate"));
+    let without = app.get(&app.url("/op/connect/userinfo")).await;
+    let bad = app
+        .browser
+        .get(app.url("/op/connect/userinfo"))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    for response in [without, bad] {
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Bearer realm=\"IdentityServer\",error=\"invalid_token\""
+        );
+        assert_eq!(
+            response.headers()["cache-control"],
+            "no-store, no-cache, max-age=0"
+        );
+        assert!(response.text().await.unwrap().is_empty(), "an empty body");
+    }
 }
 
 #[tokio::test]

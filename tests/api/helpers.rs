@@ -16,6 +16,12 @@ pub const REDIRECT_URI: &str = "http://localhost:8080/callback";
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
+/// The per-user folder (`MITID_SIM_HOME`) for every `mitid-sim` process a test starts:
+/// under the build's temporary folder, never the real home.
+pub fn test_home() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("mitid-sim-home")
+}
+
 pub struct TestApp {
     pub sim: Simulator,
     pub browser: reqwest::Client,
@@ -271,12 +277,44 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
-    /// A page-less login via `simulation=no-ui`.
-    pub async fn no_ui_login(&self, hint: &str, extra: &[(&str, &str)]) -> String {
-        let mut params = vec![("simulation", "no-ui"), ("login_hint", hint)];
+    /// A page-less login via NEB's `simulation=no-ui <identity>` (`uuid:`, `username:`,
+    /// `cpr:`).
+    pub async fn no_ui_login(&self, identity: &str, extra: &[(&str, &str)]) -> String {
+        let simulation = format!("no-ui {identity}");
+        let mut params = vec![("simulation", simulation.as_str())];
         params.extend_from_slice(extra);
         let response = self.get(&self.authorize_url(&params)).await;
         assert_is_redirect_to(&response, REDIRECT_URI)
+    }
+}
+
+impl TestApp {
+    /// The record's last exchange at `endpoint` (what the broker kept of the request).
+    pub fn last_exchange(&self, endpoint: &str) -> mitid_sim::protocols::oidc::record::Exchange {
+        self.sim
+            .provider()
+            .recorder
+            .list(None, None)
+            .into_iter()
+            .filter(|e| e.endpoint == endpoint)
+            .max_by_key(|e| e.seq)
+            .unwrap_or_else(|| panic!("no {endpoint} request was recorded"))
+    }
+
+    /// An invalid authorization request, as NEB answers it: a 302 to the broker's own error
+    /// page (never the RP), which shows the error. Returns the page.
+    pub async fn follow_to_error_page(&self, response: Response) -> Page {
+        assert_eq!(response.status(), StatusCode::FOUND, "NEB answers 302");
+        let to = location(&response);
+        let prefix = format!("{}/op/Error?errorId=CfDJ8", self.sim.base_url());
+        assert!(to.starts_with(&prefix), "went to {to}, not the error page");
+        assert_eq!(
+            response.headers()["cache-control"],
+            "no-store, no-cache, max-age=0"
+        );
+        let page = self.page(&to).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        page
     }
 }
 

@@ -71,8 +71,10 @@ async fn a_nemid_code_card_login_releases_the_pid() {
         .json()
         .await
         .unwrap();
-    assert_eq!(userinfo["nemid.pid"], "PID:9208-2002-2-150371166201");
-    assert_eq!(userinfo["nemid.pid_status"], "valid");
+    // As the real broker sends it: without `PID:`, and its lookup vocabulary.
+    assert_eq!(userinfo["nemid.pid"], "9208-2002-2-150371166201");
+    assert_eq!(userinfo["nemid.pid_status"], "success");
+    assert_eq!(userinfo["idp_identity_id"], "9208-2002-2-150371166201");
     assert!(
         userinfo.get("mitid.uuid").is_none(),
         "no MitID claims for a NemID login"

@@ -194,6 +194,7 @@ struct Broker {
 /// The real binary, serving on a free port with a state folder.
 fn serve(dir: &std::path::Path) -> Broker {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mitid-sim"))
+        .env("MITID_SIM_HOME", crate::helpers::test_home())
         .args(["serve", "--port", "0", "--state-dir"])
         .arg(dir)
         .stdout(Stdio::piped())

@@ -14,7 +14,8 @@ fn expected(user: &str) -> Result<&'static str, &'static str> {
         "kodeviser" => Ok("code_token"),
         "kodeoplaeser" => Ok("code_reader"),
         "chip.bruger" => Ok("u2f_token"),
-        "kun.kode" => Ok("password"),
+        // NEB's default level is Substantial, which a password alone does not reach.
+        "kun.kode" => Err("mitid_loa_not_reachable"),
         "nemid.ung15" => Ok("code_app"),
         "app.reject" => Err("mitid_user_aborted"),
         "app.silent" => Err("mitid_timeout"),

@@ -21,14 +21,25 @@ use crate::helpers::{
 pub const RP_A: &str = "http://rp-a.test/callback";
 pub const RP_B: &str = "http://rp-b.test/callback";
 
-/// Two RPs (one RS256) whose back-channel endpoints are the given mock servers.
+/// Two RPs in one SSO group (A registered for ES256, B with the default RS256) whose
+/// back-channel endpoints are the given mock servers.
 pub async fn spawn_two_rps(a: &MockServer, b: &MockServer) -> TestApp {
+    spawn_rps(a, b, Some("rp-ab")).await
+}
+
+/// The same two RPs, in the given SSO group or (`None`) each with sessions of its own.
+pub async fn spawn_rps(a: &MockServer, b: &MockServer, group: Option<&str>) -> TestApp {
+    let group = group
+        .map(|g| format!("sso_group = \"{g}\""))
+        .unwrap_or_default();
     let extra = format!(
         r#"
 [[client]]
 client_id = "rp-a"
 name = "RP A"
 client_secret = "secret-a"
+{group}
+id_token_signed_response_alg = "ES256"
 redirect_uris = ["{RP_A}"]
 post_logout_redirect_uris = ["http://rp-a.test/logged-out"]
 backchannel_logout_uri = "{a}/backchannel"
@@ -39,7 +50,7 @@ refresh_tokens = "always"
 client_id = "rp-b"
 name = "RP B"
 client_secret = "secret-b"
-id_token_signed_response_alg = "RS256"
+{group}
 redirect_uris = ["{RP_B}"]
 backchannel_logout_uri = "{b}/backchannel"
 "#,
@@ -224,7 +235,19 @@ async fn a_second_rp_logs_in_through_the_broker_session_without_credentials() {
         claims_a["neb_sid"], claims_b["neb_sid"],
         "one broker session"
     );
-    assert_ne!(claims_a["sid"], claims_b["sid"], "a sid per client");
+    assert_eq!(
+        (&claims_a["sid"], &claims_b["sid"]),
+        (&claims_a["neb_sid"], &claims_a["neb_sid"]),
+        "sid is the broker session's id, as at the real broker"
+    );
+    assert_eq!(
+        claims_a["idp_transaction_id"], claims_b["idp_transaction_id"],
+        "one MitID authentication"
+    );
+    assert_ne!(
+        claims_a["transaction_id"], claims_b["transaction_id"],
+        "a broker transaction per client"
+    );
     assert_eq!(
         claims_a["auth_time"], claims_b["auth_time"],
         "auth_time is the real authentication's"
@@ -379,4 +402,174 @@ async fn max_age_zero_always_asks_for_a_new_authentication() {
         .get(&app.rp_authorize_url("rp-b", RP_B, &[("max_age", "18446744073709551615")]))
         .await;
     assert_is_redirect_to(&response, RP_B);
+}
+
+#[tokio::test]
+async fn without_an_sso_group_each_client_has_a_session_of_its_own() {
+    let (a, b) = (backchannel_ok().await, backchannel_ok().await);
+    let app = spawn_rps(&a, &b, None).await;
+    let callback_a = app
+        .drive_login(
+            "app.approve",
+            &[("client_id", "rp-a"), ("redirect_uri", RP_A)],
+        )
+        .await;
+    let tokens_a = app.rp_tokens("rp-a", "secret-a", RP_A, &callback_a).await;
+
+    // rp-b sees no session: prompt=none is refused and a login asks for the user ID.
+    let response = app
+        .get(&app.rp_authorize_url("rp-b", RP_B, &[("prompt", "none")]))
+        .await;
+    let to = assert_is_redirect_to(&response, RP_B);
+    assert_eq!(query_of(&to)["error"], "login_required");
+    let page = app
+        .start_login(&[("client_id", "rp-b"), ("redirect_uri", RP_B)])
+        .await;
+    assert_eq!(step_of(&page), "user_id");
+    let callback_b = app
+        .drive_login(
+            "app.approve",
+            &[("client_id", "rp-b"), ("redirect_uri", RP_B)],
+        )
+        .await;
+    let tokens_b = app.rp_tokens("rp-b", "secret-b", RP_B, &callback_b).await;
+    let (claims_a, claims_b) = (
+        decode_claims(tokens_a["id_token"].as_str().unwrap()),
+        decode_claims(tokens_b["id_token"].as_str().unwrap()),
+    );
+    assert_ne!(claims_a["neb_sid"], claims_b["neb_sid"], "two sessions");
+
+    // rp-a's own session still answers rp-a without credentials.
+    let response = app
+        .get(&app.rp_authorize_url("rp-a", RP_A, &[("prompt", "none")]))
+        .await;
+    assert!(query_of(&assert_is_redirect_to(&response, RP_A)).contains_key("code"));
+
+    // Logging out of rp-a ends rp-a's session only: rp-b hears nothing and stays in.
+    let response = app
+        .get(&format!(
+            "{}/op/connect/endsession?{}",
+            app.sim.base_url(),
+            serde_urlencoded::to_string([(
+                "id_token_hint",
+                tokens_a["id_token"].as_str().unwrap()
+            )])
+            .unwrap()
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cleared = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|c| c.to_str().unwrap().starts_with("mitid_sim_sso=;"));
+    assert!(!cleared, "the cookie still carries rp-b's session");
+    wait_for_logout_tokens(&a, 1).await;
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    assert!(logout_tokens(&b).await.is_empty(), "rp-b is not told");
+    let info: Value = app.userinfo_of(&tokens_b).await.json().await.unwrap();
+    assert_eq!(info["session_is_active"], "true");
+    let response = app
+        .get(&app.rp_authorize_url("rp-b", RP_B, &[("prompt", "none")]))
+        .await;
+    assert!(query_of(&assert_is_redirect_to(&response, RP_B)).contains_key("code"));
+    let response = app
+        .get(&app.rp_authorize_url("rp-a", RP_A, &[("prompt", "none")]))
+        .await;
+    let to = assert_is_redirect_to(&response, RP_A);
+    assert_eq!(query_of(&to)["error"], "login_required");
+}
+
+#[tokio::test]
+async fn an_sso_group_set_through_the_admin_api_shares_sessions_from_the_next_login() {
+    let (a, b) = (backchannel_ok().await, backchannel_ok().await);
+    let app = spawn_rps(&a, &b, None).await;
+    for client in ["rp-a", "rp-b"] {
+        let response = app
+            .browser
+            .put(app.url(&format!("/admin/clients/{client}/sso-group")))
+            .json(&serde_json::json!({ "sso_group": "kommune" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let client: Value = response.json().await.unwrap();
+        assert_eq!(client["sso_group"], "kommune");
+    }
+    let (tokens_a, tokens_b) = app.two_rp_logins("app.approve").await;
+    assert_eq!(
+        decode_claims(tokens_a["id_token"].as_str().unwrap())["neb_sid"],
+        decode_claims(tokens_b["id_token"].as_str().unwrap())["neb_sid"]
+    );
+    let sessions: Value = app
+        .get(&app.url("/admin/sessions"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(sessions[0]["scope"], "group:kommune");
+
+    let bad = app
+        .browser
+        .put(app.url("/admin/clients/rp-a/sso-group"))
+        .json(&serde_json::json!({ "sso_group": " " }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let gone = app
+        .browser
+        .put(app.url("/admin/clients/nobody/sso-group"))
+        .json(&serde_json::json!({ "sso_group": null }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn back_end_logout_and_max_age_keep_to_the_clients_own_session() {
+    let (a, b) = (backchannel_ok().await, backchannel_ok().await);
+    let app = spawn_rps(&a, &b, None).await;
+    let mut tokens = Vec::new();
+    for (client, secret, redirect) in [("rp-a", "secret-a", RP_A), ("rp-b", "secret-b", RP_B)] {
+        let callback = app
+            .drive_login(
+                "app.approve",
+                &[("client_id", client), ("redirect_uri", redirect)],
+            )
+            .await;
+        tokens.push(app.rp_tokens(client, secret, redirect, &callback).await);
+        app.sim.clock().advance(Duration::seconds(30));
+    }
+    // max_age is judged against each client's own session: rp-a's is 60 s old, rp-b's 30.
+    let response = app
+        .get(&app.rp_authorize_url("rp-a", RP_A, &[("max_age", "45")]))
+        .await;
+    assert_is_redirect_to(&response, "/login/");
+    let response = app
+        .get(&app.rp_authorize_url("rp-b", RP_B, &[("max_age", "45")]))
+        .await;
+    assert!(query_of(&assert_is_redirect_to(&response, RP_B)).contains_key("code"));
+
+    let response = app
+        .browser
+        .post(app.url("/op/api/v1/session/logout"))
+        .form(&[("id_token", tokens[0]["id_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    wait_for_logout_tokens(&a, 1).await;
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    assert!(
+        logout_tokens(&b).await.is_empty(),
+        "rp-b's session is another one"
+    );
+    let info: Value = app.userinfo_of(&tokens[1]).await.json().await.unwrap();
+    assert_eq!(info["session_is_active"], "true");
+    let response = app
+        .get(&app.rp_authorize_url("rp-b", RP_B, &[("prompt", "none")]))
+        .await;
+    assert!(query_of(&assert_is_redirect_to(&response, RP_B)).contains_key("code"));
 }

@@ -16,7 +16,6 @@ use super::Provider;
 use crate::broker::keys::KeyError;
 use crate::broker::sessions::{EndReason, EndedSession};
 use crate::broker::{Broker, SigningAlg};
-use crate::control::ControlError;
 
 pub const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 /// The `typ` header of logout tokens (Back-Channel Logout 1.0 §2.4), which tells them
@@ -349,8 +348,13 @@ pub struct InjectedLogout {
 
 #[derive(Debug, thiserror::Error)]
 pub enum InjectionError {
-    #[error(transparent)]
-    Refused(#[from] ControlError),
+    #[error("{0}")]
+    UnknownClient(String),
+    /// The client or its sessions cannot take this logout token now.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
     #[error("could not sign the logout token: {0}")]
     Signing(#[from] KeyError),
 }
@@ -367,9 +371,9 @@ impl Provider {
         let client = self
             .clients
             .get(client_id)
-            .ok_or_else(|| ControlError::NotFound(format!("no client `{client_id}`")))?;
+            .ok_or_else(|| InjectionError::UnknownClient(format!("no client `{client_id}`")))?;
         let uri = client.backchannel_logout_uri.as_ref().ok_or_else(|| {
-            ControlError::Conflict(format!(
+            InjectionError::Conflict(format!(
                 "client `{client_id}` has no backchannel_logout_uri"
             ))
         })?;
@@ -381,7 +385,7 @@ impl Provider {
                     .sessions
                     .newest_participant(client_id, now)
                     .ok_or_else(|| {
-                        ControlError::Conflict(format!(
+                        InjectionError::Conflict(format!(
                             "client `{client_id}` takes part in no live session; give `sid` or `sub`"
                         ))
                     })?;
@@ -398,7 +402,7 @@ impl Provider {
                 // Signed by the broker and about the right citizen: only `typ`, `events`
                 // and `nonce` tell it from a logout token, so an RP must check them.
                 let sub = sub.as_deref().ok_or_else(|| {
-                    ControlError::Invalid(
+                    InjectionError::Invalid(
                         "the id_token fault needs `sub` (or neither `sid` nor `sub`)".into(),
                     )
                 })?;

@@ -9,6 +9,7 @@ use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::broker::keys::SigningAlg;
+use crate::broker::sessions::SsoScope;
 use crate::fixtures::{self, FixtureError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,6 +148,10 @@ pub struct Client {
     /// The organisation the pairwise `sub` is stable within; defaults to the client ID.
     #[serde(default)]
     pub organisation: Option<String>,
+    /// Clients with the same SSO group share broker sessions (single sign-on and single
+    /// logout); without one, the client has sessions of its own, as at NEB by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sso_group: Option<String>,
     /// Where the broker POSTs logout tokens when a session the client took part in ends.
     #[serde(default)]
     pub backchannel_logout_uri: Option<RegisteredUri>,
@@ -223,6 +228,14 @@ impl Client {
         self.organisation.as_deref().unwrap_or(&self.client_id)
     }
 
+    /// The clients this client shares broker sessions with.
+    pub fn sso_scope(&self) -> SsoScope {
+        match &self.sso_group {
+            Some(group) => SsoScope::Group(group.clone()),
+            None => SsoScope::Client(self.client_id.clone()),
+        }
+    }
+
     pub fn problems(&self) -> Option<String> {
         let browser_facing = self
             .post_logout_redirect_uris
@@ -242,6 +255,14 @@ impl Client {
     fn basic_problems(&self) -> Option<String> {
         if self.client_id.trim().is_empty() {
             return Some("`client_id` is empty".into());
+        }
+        if let Some(group) = &self.sso_group {
+            if group.trim().is_empty() || group.trim() != group {
+                return Some(format!(
+                    "client `{}`: sso_group `{group}` must be a non-empty name without surrounding spaces",
+                    self.client_id
+                ));
+            }
         }
         if self.redirect_uris.is_empty() {
             return Some(format!("client `{}` has no redirect_uris", self.client_id));

@@ -1,82 +1,114 @@
-//! The discovery document (OpenID Connect Discovery 1.0 §3): only what is implemented.
+//! The discovery document (OpenID Connect Discovery 1.0 §3) as the real broker publishes
+//! it (recorded in tests/fixtures/neb-recorded/discovery.json): its members, with the
+//! simulator's URLs, and of what it advertises only what mitid-sim emulates. Members
+//! that the real document has and mitid-sim leaves out, or gives another value, are
+//! listed with their reason in the fidelity ledger (docs/fidelity.toml), which a test
+//! holds against this document. To advertise a new feature, add its member here in the
+//! recorded order and update the ledger row that named it.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use super::clients::SUPPORTED_SCOPES;
 use super::{paths, Provider};
+use crate::broker::keys::{KeyType, SigningAlg};
 
-pub const CLAIMS_SUPPORTED: [&str; 29] = [
-    "iss",
-    "aud",
-    "sub",
-    "iat",
-    "nbf",
-    "exp",
-    "auth_time",
-    "nonce",
-    "at_hash",
-    "amr",
-    "idp",
-    "identity_type",
-    "neb_sid",
-    "sid",
-    "transaction_id",
-    "session_expiry",
-    "session_is_active",
-    "loa",
-    "ial",
-    "aal",
-    "mitid.uuid",
-    "mitid.age",
-    "mitid.date_of_birth",
-    "mitid.identity_name",
-    "mitid.transaction_id",
-    "mitid.has_cpr",
-    "dk.cpr",
-    "nemid.pid",
-    "nemid.pid_status",
-];
+/// Client authentication at the token, revocation and introspection endpoints. Public
+/// clients (`none`, with PKCE) work too but are not advertised, as at the real broker.
+const CLIENT_AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
 
 impl Provider {
     pub fn discovery(&self) -> Value {
+        Value::Object(self.discovery_members().into_iter().collect::<Map<_, _>>())
+    }
+
+    /// The members, in the real document's order.
+    fn discovery_members(&self) -> Vec<(String, Value)> {
         // T09 of the conformance catalogue: a discovery document naming another issuer.
         let announced = self.discovery_issuer.load_full();
         let issuer = announced.as_deref().unwrap_or(&self.issuer);
-        json!({
-            "issuer": issuer,
-            "authorization_endpoint": self.endpoint(paths::AUTHORIZE),
-            "token_endpoint": self.endpoint(paths::TOKEN),
-            "userinfo_endpoint": self.endpoint(paths::USERINFO),
-            "jwks_uri": self.endpoint(paths::JWKS),
-            "end_session_endpoint": self.endpoint(paths::END_SESSION),
-            "revocation_endpoint": self.endpoint(paths::REVOCATION),
-            "introspection_endpoint": self.endpoint(paths::INTROSPECTION),
-            "scopes_supported": SUPPORTED_SCOPES,
-            "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code", "refresh_token"],
-            "subject_types_supported": ["pairwise"],
-            "id_token_signing_alg_values_supported": ["ES256", "RS256"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-            "code_challenge_methods_supported": ["S256"],
-            "claims_supported": CLAIMS_SUPPORTED,
-            "claim_types_supported": ["normal"],
-            "prompt_values_supported": ["none", "login"],
-            "ui_locales_supported": ["da", "en"],
-            "claims_parameter_supported": false,
-            "request_parameter_supported": false,
-            "request_uri_parameter_supported": false,
-            "authorization_response_iss_parameter_supported": true,
-            "backchannel_logout_supported": true,
-            "backchannel_logout_session_supported": true,
-            "frontchannel_logout_supported": true,
-            "frontchannel_logout_session_supported": true,
-            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        })
+        let members = [
+            ("issuer", json!(issuer)),
+            ("jwks_uri", json!(self.endpoint(paths::JWKS))),
+            (
+                "authorization_endpoint",
+                json!(self.endpoint(paths::AUTHORIZE)),
+            ),
+            ("token_endpoint", json!(self.endpoint(paths::TOKEN))),
+            ("userinfo_endpoint", json!(self.endpoint(paths::USERINFO))),
+            (
+                "end_session_endpoint",
+                json!(self.endpoint(paths::END_SESSION)),
+            ),
+            // backchannel_authentication_endpoint (CIBA): not emulated.
+            // pushed_authorization_request_endpoint, require_pushed_authorization_requests:
+            // PAR is not emulated yet.
+            ("frontchannel_logout_supported", json!(true)),
+            ("frontchannel_logout_session_supported", json!(true)),
+            ("backchannel_logout_supported", json!(true)),
+            ("backchannel_logout_session_supported", json!(true)),
+            (
+                "grant_types_supported",
+                json!(["authorization_code", "refresh_token"]),
+            ),
+            ("response_types_supported", json!(["code"])),
+            ("response_modes_supported", json!(["query"])),
+            (
+                "token_endpoint_auth_methods_supported",
+                json!(CLIENT_AUTH_METHODS),
+            ),
+            // *_auth_signing_alg_values_supported: only for JWT client authentication.
+            (
+                "revocation_endpoint_auth_methods_supported",
+                json!(CLIENT_AUTH_METHODS),
+            ),
+            (
+                "introspection_endpoint_auth_methods_supported",
+                json!(CLIENT_AUTH_METHODS),
+            ),
+            (
+                "id_token_signing_alg_values_supported",
+                json!(self.id_token_algs()),
+            ),
+            // userinfo_signing_alg_values_supported: signed userinfo is not emulated.
+            ("subject_types_supported", json!(["public"])),
+            ("code_challenge_methods_supported", json!(["S256"])),
+            ("request_parameter_supported", json!(false)),
+            ("request_uri_parameter_supported", json!(false)),
+            ("prompt_values_supported", json!(["login", "none"])),
+            (
+                "authorization_response_iss_parameter_supported",
+                json!(true),
+            ),
+            // backchannel_* (CIBA), dpop_signing_alg_values_supported and
+            // request_object_*: not emulated.
+        ];
+        members
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value))
+            .collect()
     }
 
+    /// RS256, as the real broker says, and any other algorithm a registered client uses.
+    fn id_token_algs(&self) -> Vec<&'static str> {
+        let clients = self.clients.all();
+        SigningAlg::ALL
+            .into_iter()
+            .filter(|alg| {
+                *alg == SigningAlg::RS256
+                    || clients
+                        .iter()
+                        .any(|c| c.id_token_signed_response_alg == *alg)
+            })
+            .map(SigningAlg::name)
+            .collect()
+    }
+
+    /// The JWKS: the RSA keys, and the EC keys while a client signs with ES256.
     pub async fn jwks(&self) -> Result<Value, crate::broker::keys::KeyError> {
-        self.broker.keys.jwks().await
+        let with_ec = self
+            .clients
+            .all()
+            .iter()
+            .any(|c| c.id_token_signed_response_alg.key_type() == KeyType::Ec);
+        self.broker.keys.jwks(with_ec).await
     }
 }

@@ -474,12 +474,14 @@ mod tests {
                 ial: Loa::Substantial,
                 auth_time: NOW,
                 cpr_verified: false,
+                psd2: false,
+                idp_transaction_id: Uuid::new_v4(),
                 professional: None,
             },
             transaction_id: Uuid::new_v4(),
             neb_sid,
-            sid: Uuid::new_v4(),
             session_expiry: NOW + time::Duration::hours(8),
+            idp_transaction: None,
         }
     }
 

@@ -12,8 +12,10 @@ use crate::broker::sessions::{EndReason, EndedSession};
 /// What the logout page does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EndSessionOutcome {
-    /// The request cannot be trusted: show why, never redirect.
-    ErrorPage(String),
+    /// No usable `id_token_hint` (or an unregistered `post_logout_redirect_uri`): nothing
+    /// ends, and the browser goes to the broker's logout page, never to the RP. Recorded at
+    /// NEB, which ignores `post_logout_redirect_uri` then and shows no error.
+    NotLoggedOut(String),
     LoggedOut {
         /// The client whose id_token_hint asked.
         client_id: String,
@@ -21,7 +23,7 @@ pub enum EndSessionOutcome {
         frontchannel: Vec<String>,
         /// The registered `post_logout_redirect_uri` with `state`, if the RP gave one.
         redirect: Option<String>,
-        /// The browser's own session ended (or there was none): drop its SSO cookie.
+        /// The browser has no session left with any client: drop its SSO cookie.
         clear_sso_cookie: bool,
     },
 }
@@ -77,23 +79,23 @@ impl Provider {
                 .filter(|v| !v.is_empty())
         };
         let Some(token) = get("id_token_hint") else {
-            return EndSessionOutcome::ErrorPage(
+            return EndSessionOutcome::NotLoggedOut(
                 "The logout request has no id_token_hint; the broker logs out only with one."
                     .into(),
             );
         };
         let hint = match self.verify_hint(token).await {
             Ok(hint) => hint,
-            Err(problem) => return EndSessionOutcome::ErrorPage(problem),
+            Err(problem) => return EndSessionOutcome::NotLoggedOut(problem),
         };
         if let Some(client_id) = get("client_id").filter(|id| *id != hint.client_id) {
-            return EndSessionOutcome::ErrorPage(format!(
+            return EndSessionOutcome::NotLoggedOut(format!(
                 "client_id `{client_id}` is not the audience of the id_token_hint (`{}`).",
                 hint.client_id
             ));
         }
         let Some(client) = self.clients.get(&hint.client_id) else {
-            return EndSessionOutcome::ErrorPage(format!(
+            return EndSessionOutcome::NotLoggedOut(format!(
                 "The client `{}` is not registered.",
                 hint.client_id
             ));
@@ -107,7 +109,7 @@ impl Provider {
                 Some(append_query(uri, &pairs))
             }
             Some(uri) => {
-                return EndSessionOutcome::ErrorPage(format!(
+                return EndSessionOutcome::NotLoggedOut(format!(
                     "post_logout_redirect_uri `{uri}` is not registered for client `{}`.",
                     client.client_id
                 ))
@@ -121,18 +123,21 @@ impl Provider {
         if let Some(id) = hint.session {
             ended.extend(sessions.end(id, EndReason::RpLogout, now));
         }
-        let browser_session = browser_key.and_then(|key| sessions.for_browser(key, now));
-        let mut browser_logged_out = browser_session.is_none();
+        // The browser's own session for the hint's client, if it is the hint's citizen's
+        // (the hint may be from an earlier session of the same browser).
+        let browser_session =
+            browser_key.and_then(|key| sessions.for_browser(key, &client.sso_scope(), now));
         if let Some(session) = browser_session {
-            // The hint's citizen, whichever clients that browser session has seen.
             let same_citizen =
                 crate::protocols::claims::subject(client.organisation(), session.citizen)
                     == hint.subject;
             if same_citizen {
                 ended.extend(sessions.end(session.id, EndReason::RpLogout, now));
-                browser_logged_out = true;
             }
         }
+        // The cookie stays while it still carries the browser's sessions with other clients.
+        let browser_logged_out =
+            browser_key.is_none_or(|key| !sessions.browser_has_sessions(key, now));
         let frontchannel = ended
             .iter()
             .flat_map(|e| self.frontchannel_uris(e))

@@ -35,6 +35,10 @@ pub struct Exchange {
     pub status: u16,
     /// The OAuth error code of the answer, if it was an error.
     pub error: Option<String>,
+    /// Why: NEB's answers often carry no description (bare token errors, its error page),
+    /// so the record keeps the broker's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
 }
 
 impl Exchange {
@@ -43,6 +47,7 @@ impl Exchange {
             + self.client_id.len()
             + self.method.len()
             + self.error.as_ref().map_or(0, String::len)
+            + self.error_description.as_ref().map_or(0, String::len)
             + self
                 .params
                 .iter()
@@ -121,6 +126,7 @@ pub struct Request<'a> {
     pub params: &'a [(String, String)],
     pub status: u16,
     pub error: Option<String>,
+    pub error_description: Option<String>,
 }
 
 impl Recorder {
@@ -163,6 +169,9 @@ impl Recorder {
             params,
             status: request.status,
             error: request.error.map(|e| cut(&e, MAX_VALUE_BYTES).to_string()),
+            error_description: request
+                .error_description
+                .map(|e| cut(&e, MAX_VALUE_BYTES).to_string()),
         };
         {
             let mut log = self.by_client.entry(client_id).or_default();
@@ -276,6 +285,7 @@ mod tests {
             params,
             status: 200,
             error: None,
+            error_description: None,
         }
     }
 

@@ -11,7 +11,7 @@ use super::error::{ErrorCode, OAuthError};
 use super::grants::{Redemption, Rotation, TokenGrant, TokenKind};
 use super::{faults, Provider};
 use crate::broker::SigningAlg;
-use crate::protocols::claims::{self, IdTokenInput};
+use crate::protocols::claims::{self, AccessTokenInput, IdTokenInput};
 
 /// A refused token request, with the HTTP status RFC 6749 §5.2 gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -336,25 +336,21 @@ impl Provider {
         };
         let record = &grant.record;
         let scope = grant.scopes.join(" ");
-        let access_claims = json!({
-            "iss": self.issuer,
-            "aud": client.client_id,
-            "client_id": client.client_id,
-            "sub": grant.subject,
-            "scope": scope,
-            "iat": now.unix_timestamp(),
-            "nbf": now.unix_timestamp(),
-            "exp": grant.expires.unix_timestamp(),
-            "jti": uuid::Uuid::new_v4().to_string(),
-            "auth_time": record.authentication.auth_time.unix_timestamp(),
-            "idp": record.authentication.idp.claim(),
-            "amr": [record.authentication.proof.amr],
-            "neb_sid": record.neb_sid.to_string(),
+        let access_claims = claims::access_token(AccessTokenInput {
+            issuer: &self.issuer,
+            client_id: &client.client_id,
+            subject: &grant.subject,
+            scopes: &grant.scopes,
+            record,
+            issued_at: now,
+            expires: grant.expires,
         });
+        // The real broker signs access tokens with its RSA key whatever the client's
+        // id_token algorithm.
         let access_token = self
             .broker
             .keys
-            .sign(SigningAlg::ES256, "at+jwt", as_map(access_claims))
+            .sign(SigningAlg::RS256, "at+jwt", access_claims)
             .await
             .map_err(signing_failed)?;
         let mut id_claims = claims::id_token(IdTokenInput {
@@ -389,11 +385,12 @@ impl Provider {
             })
         });
         self.grants.issue_access_token(&access_token, grant.clone());
+        // The recorded members, in the recorded order.
         let mut body = json!({
-            "access_token": access_token,
-            "token_type": "Bearer",
-            "expires_in": (grant.expires - now).whole_seconds(),
             "id_token": id_token,
+            "access_token": access_token,
+            "expires_in": (grant.expires - now).whole_seconds(),
+            "token_type": "Bearer",
             "scope": scope,
         });
         if let Some(refresh_token) = refresh_token {
@@ -477,13 +474,6 @@ fn single_valued(pairs: Vec<(String, String)>) -> Result<HashMap<String, String>
         }
     }
     Ok(params)
-}
-
-fn as_map(value: Value) -> serde_json::Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        _ => serde_json::Map::new(),
-    }
 }
 
 #[cfg(test)]

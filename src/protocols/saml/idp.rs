@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::credential::{Credential, CredentialError};
-use crate::persistence::{user_state_dir, write_atomically, StateError};
+use crate::files::{user_state_dir, write_atomically, WriteError};
 
 /// Every NemLog-in path starts here.
 pub const PATH_PREFIX: &str = "/nemlogin";
@@ -30,7 +30,7 @@ pub enum IdpKeyError {
         source: CredentialError,
     },
     #[error(transparent)]
-    Write(#[from] StateError),
+    Write(#[from] WriteError),
     #[error("cannot create a key: {0}")]
     Generate(CredentialError),
     #[error("no folder to keep the NemLog-in keys in: pass --state-dir or set MITID_SIM_HOME")]

@@ -73,6 +73,32 @@ pub async fn delete(provider: Data, path: web::Path<String>) -> HttpResponse {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct SsoGroupRequest {
+    sso_group: Option<String>,
+}
+
+/// Puts a client in an SSO group (`{"sso_group": "name"}`) or takes it out (`null`).
+pub async fn set_sso_group(
+    provider: Data,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let request: SsoGroupRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => {
+            return bad_request(format!(
+                "expected {{\"sso_group\": \"<group>\"}} or {{\"sso_group\": null}}: {err}"
+            ))
+        }
+    };
+    match provider.set_sso_group(&path, request.sso_group) {
+        Ok(client) => saved(&provider, StatusCode::OK, client_json(&provider, &client)).await,
+        Err(err) => control_error(err),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FaultRequest {
     fault: TokenFault,
     #[serde(default = "one")]
@@ -154,11 +180,11 @@ pub async fn logout_token(
     };
     match provider.inject_logout_token(&path, injection).await {
         Ok(injected) => HttpResponse::Ok().json(injected),
-        Err(InjectionError::Refused(err)) => control_error(err),
         Err(err @ InjectionError::Signing(_)) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "keys_unavailable",
             err.to_string(),
         ),
+        Err(err) => control_error(err.into()),
     }
 }

@@ -145,6 +145,8 @@ pub async fn app_requests(provider: Data) -> HttpResponse {
                     "id": r.id,
                     "user_id": c.user_id.as_str(),
                     "client": r.client_name,
+                    "action_text": r.texts.action,
+                    "reference_text": r.texts.reference_text,
                     "created": r.created.unix_timestamp(),
                     "expires": r.expires.unix_timestamp(),
                 })

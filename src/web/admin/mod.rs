@@ -89,6 +89,10 @@ pub fn scope() -> actix_web::Scope<
         .route("/clients/{client_id}", web::get().to(clients::show))
         .route("/clients/{client_id}", web::delete().to(clients::delete))
         .route(
+            "/clients/{client_id}/sso-group",
+            web::put().to(clients::set_sso_group),
+        )
+        .route(
             "/clients/{client_id}/faults",
             web::post().to(clients::add_fault),
         )
@@ -106,6 +110,7 @@ pub fn scope() -> actix_web::Scope<
         )
         .route("/keys", web::get().to(keys::list))
         .route("/keys/rotate", web::post().to(keys::rotate))
+        .route("/keys/certificate", web::get().to(keys::certificate))
         .route("/sessions", web::get().to(sessions::list))
         .route("/sessions/{id}", web::delete().to(sessions::end))
         .route("/sessions/{id}/expire", web::post().to(sessions::expire))
@@ -116,6 +121,7 @@ pub fn scope() -> actix_web::Scope<
         .route("/record", web::get().to(record::list))
         .route("/record", web::delete().to(record::clear))
         .route("/logouts", web::get().to(record::logouts))
+        .route("/fidelity", web::get().to(super::fidelity::ledger))
         .default_service(web::to(no_such_endpoint))
 }
 
