@@ -4,7 +4,6 @@
 //! absolute expiry; whoever ends it gets the ended session back, to tell the clients that
 //! took part.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use dashmap::DashMap;
@@ -194,11 +193,41 @@ pub struct EndedSession {
     pub ended: i64,
 }
 
+/// The sessions behind one browser's cookie, one per scope. A browser holds one or a few,
+/// so a vector: a `BTreeMap` would allocate a node for eleven per browser.
+#[derive(Debug, Default)]
+struct BrowserSessions(Vec<(SsoScope, Uuid)>);
+
+impl BrowserSessions {
+    fn get(&self, scope: &SsoScope) -> Option<&Uuid> {
+        self.0.iter().find(|(s, _)| s == scope).map(|(_, id)| id)
+    }
+
+    fn insert(&mut self, scope: SsoScope, id: Uuid) {
+        match self.0.iter_mut().find(|(s, _)| *s == scope) {
+            Some(held) => held.1 = id,
+            None => self.0.push((scope, id)),
+        }
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&SsoScope, &mut Uuid) -> bool) {
+        self.0.retain_mut(|(scope, id)| keep(scope, id));
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Uuid> {
+        self.0.iter().map(|(_, id)| id)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 #[derive(Debug)]
 pub struct Sessions {
     sessions: DashMap<Uuid, SsoSession>,
     /// The sessions behind each browser's cookie, one per scope.
-    browsers: DashMap<String, BTreeMap<SsoScope, Uuid>>,
+    browsers: DashMap<String, BrowserSessions>,
     pub settings: SessionSettings,
 }
 
