@@ -15,6 +15,7 @@ mod fidelity;
 mod helpers;
 mod idp_params;
 mod keys;
+mod library_rps;
 mod limits;
 mod logout;
 mod nemid;
