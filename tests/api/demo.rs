@@ -446,11 +446,18 @@ client_secret = "min-side-secret"
 redirect_uri = "{base}/callback"
 post_logout_redirect_uri = "{base}/logget-af"
 backchannel_logout_uri = "{base}/backchannel-logout"
+scopes = ["openid", "mitid"]
 register = false
+
+[assurance]
+required = "substantial"
+asks_with = "idp_params"
 
 [sessions]
 idle_seconds = {idle}
 absolute_seconds = {absolute}
+broker_check_seconds = {check}
+max_login_age_seconds = {fresh}
 max_wait_seconds = 80
 
 [citizens]
@@ -463,6 +470,8 @@ url = "{broker}"
         broker = demo.sim.base_url(),
         idle = settings.idle.as_secs(),
         absolute = settings.absolute.as_secs(),
+        check = settings.broker_check_every.as_secs(),
+        fresh = settings.fresh_login_valid.as_secs(),
     )
 }
 
@@ -478,7 +487,7 @@ async fn the_conformance_kit_passes_its_whole_catalogue_against_min_side() {
     };
     let demo = start_demo(settings).await;
     let profile = profile::parse(&profile(&demo, &settings)).unwrap();
-    let report = conformance::run(profile, &Selection::default(), |_, _| {})
+    let report = conformance::run(profile, &Selection::default(), |_| {})
         .await
         .unwrap();
     let not_passed: Vec<_> = report

@@ -7,15 +7,23 @@
 #     engine) and libclang-dev (bindgen reads the libxmlsec1 headers);
 #   - interop tests: the xmlsec1 program (pysaml2 signs, verifies and decrypts with it)
 #     and pysaml2 in a venv at tests/interop/python/.venv, pinned by requirements.txt.
+# Conformance kit section (tests/api/library_rps.rs):
+#   - Authlib and Flask in the same venv (python/requirements.txt);
+#   - the npm packages of every tests/interop/*/package-lock.json, by `npm ci`.
+# To add a dependency: a Debian package to `packages`, a pin to python/requirements.txt
+# (with its dependencies, as `pip freeze` gives them), or a folder here with a
+# package.json and package-lock.json.
+#
+# Browser tests: headless Chromium (pages under their Content-Security-Policy).
 #
 # Install section (completions, manual pages, HTTPS):
 #   - zsh and fish run the generated completions; groff-base renders the manual pages;
-#   - Node's openid-client (tests/interop/tls-node, pinned by its lock file) logs in over
-#     HTTPS with the machine's Node.js (20 or newer) and npm.
+#   - Node's openid-client (tests/interop/tls-node) logs in over HTTPS: its npm packages
+#     come with the loop below, run by the machine's Node.js (20 or newer).
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(libxmlsec1-dev libxml2-dev pkg-config libclang-dev xmlsec1 python3-venv zsh fish groff-base)
+packages=(libxmlsec1-dev libxml2-dev pkg-config libclang-dev xmlsec1 python3-venv chromium zsh fish groff-base)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
@@ -38,11 +46,12 @@ if [[ ! -x "$venv/bin/python" ]] || ! cmp -s python/requirements.txt "$stamp"; t
     cp python/requirements.txt "$stamp"
 fi
 
-# npm ci from each lock file, again only when the lock file changed.
-for project in tls-node; do
-    stamp="$project/node_modules/.installed-lock.json"
-    if ! cmp -s "$project/package-lock.json" "$stamp"; then
-        (cd "$project" && npm ci --no-audit --no-fund --silent)
-        cp "$project/package-lock.json" "$stamp"
+for lock in */package-lock.json; do
+    [[ -e "$lock" ]] || continue
+    dir=$(dirname "$lock")
+    stamp="$dir/node_modules/.lock-installed"
+    if ! cmp -s "$lock" "$stamp"; then
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        cp "$lock" "$stamp"
     fi
 done
