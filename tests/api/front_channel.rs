@@ -568,3 +568,44 @@ async fn neb_open_test_clients_take_any_redirect_uri_and_say_so() {
     let elsewhere = app.authorize_url(&[("redirect_uri", anywhere)]);
     app.follow_to_error_page(app.get(&elsewhere).await).await;
 }
+
+#[tokio::test]
+async fn a_public_client_needs_pkce_for_a_code_but_not_for_the_implicit_flow() {
+    let public = parse_clients(&format!(
+        r#"[[client]]
+client_id = "public-spa"
+name = "Public SPA"
+redirect_uris = ["{REDIRECT_URI}"]
+response_types = ["id_token", "code id_token"]
+allow_simulation = true
+"#
+    ))
+    .unwrap()
+    .remove(0);
+    assert!(public.is_public());
+    let mut clients = mitid_sim::protocols::oidc::clients::built_in_clients().unwrap();
+    clients.push(public);
+    let app = spawn_with(Simulator::builder().clients(clients)).await;
+    let without_pkce = |response_type| {
+        app.authorize_url(&[
+            ("client_id", "public-spa"),
+            ("response_type", response_type),
+            ("code_challenge", ""),
+            ("code_challenge_method", ""),
+            ("simulation", "no-ui username:app.approve"),
+        ])
+    };
+
+    // No code, nothing for PKCE to guard: the id_token comes back in the fragment.
+    let implicit = app.get(&without_pkce("id_token")).await;
+    assert_eq!(implicit.status(), StatusCode::SEE_OTHER);
+    let answer = RpAnswer::Redirect(location(&implicit));
+    let id_token = answer.params()["id_token"].clone();
+    assert_eq!(decode_claims(&id_token)["aud"], "public-spa");
+
+    // A code comes back too: without a code challenge the request is refused.
+    let hybrid = app.get(&without_pkce("code id_token")).await;
+    assert_eq!(hybrid.status(), StatusCode::FOUND, "NEB's error page");
+    let page = app.page(&location(&hybrid)).await;
+    assert!(page.html.contains("must use PKCE"), "{}", page.html);
+}

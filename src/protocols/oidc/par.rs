@@ -13,6 +13,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::authorize::{self, Provenance, Rejection};
 use super::error::{ErrorCode, OAuthError};
+use super::limits;
 use super::request_object::{Endpoint, Unpacked};
 use super::token::TokenFailure;
 use super::Provider;
@@ -167,6 +168,10 @@ impl Provider {
             },
             ..unpacked
         };
+        // Kept for ten minutes: bounded as a login's parameters are.
+        if let Some(oversized) = limits::Oversized::find(&pushed.pairs) {
+            return Err(OAuthError::invalid_request(oversized.description()).into());
+        }
         authorize::parse(pushed.pairs.clone(), &self.clients, pushed.provenance)
             .map_err(refused)?;
         let now = self.broker.clock.now();

@@ -116,7 +116,7 @@ fn authenticate(
         .clients
         .get(&creds.client_id)
         .ok_or_else(|| fail(format!("unknown client `{}`", creds.client_id)))?;
-    let allowed = match client.token_endpoint_auth_method {
+    let allowed = match client.auth_method() {
         Some(method) => method == creds.method,
         None => matches!(
             creds.method,
@@ -127,7 +127,7 @@ fn authenticate(
         return Err(fail(format!(
             "client `{}` must authenticate with {}",
             client.client_id,
-            client.token_endpoint_auth_method.map_or(
+            client.auth_method().map_or(
                 "client_secret_basic or client_secret_post",
                 AuthMethod::name
             )
@@ -279,6 +279,7 @@ impl Provider {
                     Rotation::Reused => {
                         "the refresh token was already used; its whole family is revoked"
                     }
+                    Rotation::SessionEnded => "the broker session has ended; log in again",
                 })
             })?;
         let session = previous.record.neb_sid;
@@ -390,7 +391,7 @@ impl Provider {
             .keys
             .sign(SigningAlg::RS256, "at+jwt", access_claims)
             .await?;
-        self.grants.issue_access_token(token.clone(), grant);
+        self.grants.issue_access_token(&token, grant);
         Ok(token)
     }
 

@@ -130,7 +130,8 @@ pub fn parse(
     check_client_policy(&client, provenance).map_err(invalid)?;
     let response = response::parse(&params, &client).map_err(invalid)?;
     let scopes = scopes::parse(&params).map_err(invalid)?;
-    let code_challenge = pkce::parse(&params, &client).map_err(invalid)?;
+    let code_challenge =
+        pkce::parse(&params, &client, response.response_type.has_code()).map_err(invalid)?;
     let reauthentication = prompt::parse(&params).map_err(invalid)?;
     let idp_choices = idp::choices(&params).map_err(invalid)?;
     let mitid = idp::mitid(&params).map_err(invalid)?;

@@ -4,8 +4,13 @@ use super::params::Params;
 use crate::protocols::oidc::clients::Client;
 use crate::protocols::oidc::error::OAuthError;
 
-/// The S256 code challenge, if the client sent one.
-pub(super) fn parse(params: &Params, client: &Client) -> Result<Option<String>, OAuthError> {
+/// The S256 code challenge, if the client sent one. It guards a code: a response without
+/// one (implicit) needs none, even from a client that must use PKCE.
+pub(super) fn parse(
+    params: &Params,
+    client: &Client,
+    issues_code: bool,
+) -> Result<Option<String>, OAuthError> {
     let challenge = match (
         params.get("code_challenge"),
         params.get("code_challenge_method"),
@@ -35,7 +40,7 @@ pub(super) fn parse(params: &Params, client: &Client) -> Result<Option<String>, 
             ));
         }
     }
-    if challenge.is_none() && client.pkce_required() {
+    if challenge.is_none() && issues_code && client.pkce_required() {
         return Err(OAuthError::invalid_request(
             "this client must use PKCE: send code_challenge with code_challenge_method=S256",
         ));
