@@ -1217,7 +1217,10 @@ async fn serve_banner(extra: &'static [&'static str]) -> Vec<String> {
 async fn serve_open_test_clients_registers_nebs_three_and_the_banner_names_them() {
     const OPEN: &str = "OPEN TEST CLIENTS (any redirect URI):";
     let banner = serve_banner(&["--open-test-clients"]).await;
-    assert!(banner.last().is_some_and(|l| l.starts_with("Press Ctrl-C")), "{banner:#?}");
+    assert!(
+        banner.last().is_some_and(|l| l.starts_with("Press Ctrl-C")),
+        "{banner:#?}"
+    );
     let open = banner
         .iter()
         .find(|l| l.trim_start().starts_with(OPEN))
@@ -1229,6 +1232,12 @@ async fn serve_open_test_clients_registers_nebs_three_and_the_banner_names_them(
     }
 
     let plain = serve_banner(&[]).await;
-    assert!(plain.last().is_some_and(|l| l.starts_with("Press Ctrl-C")), "{plain:#?}");
-    assert!(!plain.iter().any(|l| l.contains(OPEN)), "never by default: {plain:#?}");
+    assert!(
+        plain.last().is_some_and(|l| l.starts_with("Press Ctrl-C")),
+        "{plain:#?}"
+    );
+    assert!(
+        !plain.iter().any(|l| l.contains(OPEN)),
+        "never by default: {plain:#?}"
+    );
 }

@@ -609,3 +609,64 @@ async fn a_request_object_by_reference_comes_only_from_a_registered_request_uri(
         "an unregistered URI is never fetched"
     );
 }
+
+#[tokio::test]
+async fn the_size_limit_applies_to_the_parameters_a_request_object_carries_not_to_the_jwt() {
+    let app = spawn_with_clients(vec![jar_client("")]).await;
+    // A request object longer than any one parameter may be (4096 bytes), with parameters
+    // that are not: it logs in.
+    let mut claims = login_claims(&app);
+    claims.insert("claims_note".into(), json!("n".repeat(3_000)));
+    let signed = sign(&claims, &rs256());
+    let key = broker_encryption_key(&app).await;
+    let large = encrypt(&signed, &key, "RSA-OAEP-256");
+    assert!(large.len() > 4_096, "{}", large.len());
+    let url = bare_authorize(&app, &[("client_id", JAR_CLIENT), ("request", &large)]);
+    let (code, state) = code_and_state(&app.get(&url).await);
+    assert_eq!(state, "state-in-object");
+    assert!(!code.is_empty());
+
+    // A parameter over the limit inside the object is refused as it would be outside.
+    let mut claims = login_claims(&app);
+    claims.insert("state".into(), json!("s".repeat(5_000)));
+    let url = bare_authorize(
+        &app,
+        &[
+            ("client_id", JAR_CLIENT),
+            ("request", &sign(&claims, &rs256())),
+        ],
+    );
+    let (error, description) = refused(&app, &url).await;
+    assert_eq!(error, "invalid_request");
+    assert!(
+        description.contains("`state` is 5000 bytes long"),
+        "{description}"
+    );
+
+    // And a pushed one is refused at connect/par, before it is kept.
+    let long_state = "s".repeat(5_000);
+    let pushed = app
+        .browser
+        .post(app.url("/op/connect/par"))
+        .basic_auth(JAR_CLIENT, Some(JAR_SECRET))
+        .form(&[
+            ("response_type", "code"),
+            ("redirect_uri", REDIRECT_URI),
+            ("scope", "openid"),
+            ("state", long_state.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pushed.status(), StatusCode::BAD_REQUEST);
+    let body: Value = pushed.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("`state` is 5000 bytes long"),
+        "{body}"
+    );
+    assert!(app.sim.provider().pushed.is_empty());
+}
