@@ -127,7 +127,8 @@ impl Provider {
             .ok_or_else(|| ControlError::NotFound(format!("no citizen has user ID `{user_id}`")))
     }
 
-    /// Back to the citizens the broker started with, with fresh devices.
+    /// Back to the citizens, organisations and professional identities the broker started
+    /// with, with fresh devices.
     pub fn reset_citizens(&self) {
         let broker = &self.broker;
         for citizen in broker.identities.all() {
@@ -135,7 +136,12 @@ impl Provider {
             broker.code_cards.reset(citizen.uuid);
             broker.scripts.clear(citizen.uuid);
         }
-        broker.identities.replace_all(broker.fixtures.clone());
+        broker
+            .identities
+            .replace_all(broker.fixtures.citizens.clone());
+        broker
+            .identities
+            .replace_workforce(broker.fixtures.workforce.clone());
     }
 
     /// Registers a client, or replaces one with the same client_id; true if it is new.

@@ -14,8 +14,10 @@ pub struct LoginPage<'a> {
     pub lang: &'static str,
     pub banner: &'static str,
     pub t: &'static Texts,
-    /// "MitID", or "NemID" for legacy logins.
+    /// "MitID", "MitID Erhverv", or "NemID" for legacy logins.
     pub brand: &'static str,
+    /// The chooser's identity providers: (`idp_values` name, label).
+    pub idps: Vec<(&'static str, &'static str)>,
     pub heading: String,
     /// The MitID client's action header before the client's name ("Log på hos", …).
     pub header: &'static str,
@@ -49,6 +51,7 @@ impl<'a> LoginPage<'a> {
             banner: t.simulator_banner,
             t,
             brand: "MitID",
+            idps: Vec::new(),
             heading: String::new(),
             header: t.log_on_at,
             client_name,

@@ -9,6 +9,7 @@ mod code_display_login;
 mod conformance;
 mod cpr_entry;
 mod discovery;
+mod erhverv;
 mod errors;
 mod fidelity;
 mod helpers;
