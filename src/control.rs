@@ -1,5 +1,8 @@
 //! The control operations QA uses, shared by the admin API and the in-process
-//! [`Simulator`](crate::Simulator): one implementation, two front doors.
+//! [`Simulator`](crate::Simulator): one implementation, two front doors. MitID Erhverv's
+//! organisations and professional identities are in `workforce`.
+
+mod workforce;
 
 use std::sync::Arc;
 
@@ -92,6 +95,7 @@ impl Provider {
     pub fn replace_citizen(&self, user_id: &str, updated: Identity) -> Result<(), ControlError> {
         let current = self.citizen_or_404(user_id)?;
         self.admissible(&updated, Some(&current))?;
+        let _change = self.citizens_change_keeps_the_workforce(Some(&current), Some(&updated))?;
         let store = &self.broker.identities;
         if updated.uuid != current.uuid
             || updated.user_id != current.user_id
@@ -105,6 +109,7 @@ impl Provider {
 
     pub fn delete_citizen(&self, user_id: &str) -> Result<Arc<Identity>, ControlError> {
         let citizen = self.citizen_or_404(user_id)?;
+        let _change = self.citizens_change_keeps_the_workforce(Some(&citizen), None)?;
         let broker = &self.broker;
         broker.identities.remove(citizen.uuid);
         broker.code_displays.unlock(citizen.uuid);

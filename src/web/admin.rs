@@ -1,6 +1,9 @@
 //! The admin API (JSON, under `/admin`) for QA scripts, CI jobs, the CLI against a
 //! running broker and the conformance kit. Documented in `docs/admin-openapi.json`,
-//! served at `/admin/openapi.json`.
+//! served at `/admin/openapi.json`. MitID Erhverv's organisations and professional
+//! identities are in `workforce`.
+
+pub mod workforce;
 
 use std::collections::HashMap;
 
@@ -221,13 +224,19 @@ pub async fn unlock(provider: Data, path: web::Path<String>) -> HttpResponse {
     }
 }
 
-/// Back to the citizens the broker started with, with fresh devices.
+/// Back to the citizens, organisations and professional identities the broker started
+/// with, with fresh devices.
 pub async fn reset_citizens(provider: Data) -> HttpResponse {
     provider.reset_citizens();
+    let identities = &provider.broker.identities;
     saved(
         &provider,
         StatusCode::OK,
-        json!({ "citizens": provider.broker.identities.len() }),
+        json!({
+            "citizens": identities.len(),
+            "organisations": identities.organisations().len(),
+            "professionals": identities.professionals().len(),
+        }),
     )
     .await
 }

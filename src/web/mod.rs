@@ -455,6 +455,56 @@ fn admin_routes() -> actix_web::Scope<
             "/citizens/{user_id}/card-key/{number}",
             web::get().to(card_key),
         )
+        .route("/organisations", web::get().to(workforce::organisations))
+        .route(
+            "/organisations",
+            web::post().to(workforce::create_organisation),
+        )
+        .route(
+            "/organisations/{cvr}",
+            web::get().to(workforce::organisation),
+        )
+        .route(
+            "/organisations/{cvr}",
+            web::put().to(workforce::replace_organisation),
+        )
+        .route(
+            "/organisations/{cvr}",
+            web::patch().to(workforce::patch_organisation),
+        )
+        .route(
+            "/organisations/{cvr}",
+            web::delete().to(workforce::delete_organisation),
+        )
+        .route("/professionals", web::get().to(workforce::professionals))
+        .route(
+            "/professionals",
+            web::post().to(workforce::create_professional),
+        )
+        .route(
+            "/professionals/{uuid}",
+            web::get().to(workforce::professional),
+        )
+        .route(
+            "/professionals/{uuid}",
+            web::put().to(workforce::replace_professional),
+        )
+        .route(
+            "/professionals/{uuid}",
+            web::patch().to(workforce::patch_professional),
+        )
+        .route(
+            "/professionals/{uuid}",
+            web::delete().to(workforce::delete_professional),
+        )
+        .route(
+            "/professionals/{uuid}/lock",
+            web::post().to(workforce::lock_professional),
+        )
+        .route(
+            "/professionals/{uuid}/unlock",
+            web::post().to(workforce::unlock_professional),
+        )
         .route("/app-requests", web::get().to(app_requests))
         .route("/app-requests/{id}/approve", web::post().to(approve_app))
         .route("/app-requests/{id}/reject", web::post().to(reject_app))
