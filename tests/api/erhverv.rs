@@ -658,3 +658,97 @@ async fn scripted_outcomes_and_token_faults_apply_to_professional_logins() {
     );
     assert_eq!(id_claims["amr"], serde_json::json!(["mitid:code_app"]));
 }
+
+const STEP_UP_PEOPLE: &str = r#"
+[[user]]
+user_id = "trappe"
+purpose = "step-up"
+uuid = "6f3c0b9e-2f43-4a8b-9d8f-0a1b2c3d4e5f"
+cpr = "120385-1234"
+name = "Trine Trappe"
+password = "Trappe2024"
+password_login = true
+[user.app]
+answer = "approve"
+after_ms = 200
+
+[[organisation]]
+cvr = "91234564"
+name = "Testfirma ApS"
+
+[[organisation]]
+cvr = "98765433"
+name = "Andet Firma A/S"
+
+[[professional]]
+uuid = "0c5e8f7a-1b2d-4c3e-8f4a-5b6c7d8e9f11"
+cvr = "91234564"
+cpr = "120385-1234"
+given_name = "Trine"
+family_name = "Trappe"
+rid = "1"
+
+[[professional]]
+uuid = "0c5e8f7a-1b2d-4c3e-8f4a-5b6c7d8e9f12"
+cvr = "98765433"
+cpr = "120385-1234"
+given_name = "Trine"
+family_name = "Trappe"
+rid = "2"
+"#;
+
+#[tokio::test]
+async fn step_up_authenticates_the_same_mitid_again_and_keeps_the_identity() {
+    let population = mitid_sim::identity::parse_population(STEP_UP_PEOPLE).unwrap();
+    let app =
+        crate::helpers::spawn_with(mitid_sim::Simulator::builder().population(population)).await;
+    let second = "0c5e8f7a-1b2d-4c3e-8f4a-5b6c7d8e9f12";
+    // A Low login with the password alone, as the second identity.
+    let page = app
+        .start_login(&with(
+            &ERHVERV,
+            &[("idp_params", r#"{"mitid":{"loa_value":"low"}}"#)],
+        ))
+        .await;
+    let page = app.submit(&page, "user-id", &[("user_id", "trappe")]).await;
+    let page = app.submit(&page, "choose", &[("method", "password")]).await;
+    let page = app
+        .submit(&page, "password", &[("password", "Trappe2024")])
+        .await;
+    assert_eq!(step_of(&page), "choose_professional");
+    let response = app
+        .post_form(&page, "professional", &[("uuid", second)])
+        .await;
+    let done = app.get(&app.url(&location(&response))).await;
+    let (low, _) = claims_of(&app, &assert_is_redirect_to(&done, REDIRECT_URI)).await;
+    assert_eq!(low["loa"], "https://data.gov.dk/concept/core/nsis/Low");
+    assert_eq!(low["amr"], serde_json::json!(["mitid:password"]));
+
+    // Step-up to Substantial: straight to the app of the same MitID, no user ID and no
+    // choice page, and the login goes on as the same identity.
+    let page = app
+        .start_login(&with(
+            &ERHVERV,
+            &[
+                ("prompt", "login"),
+                (
+                    "idp_params",
+                    r#"{"mitid":{"loa_value":"substantial","enable_step_up":true}}"#,
+                ),
+            ],
+        ))
+        .await;
+    assert_eq!(step_of(&page), "app");
+    let callback = app.poll_until_redirect(&page).await;
+    let (stepped, userinfo) = claims_of(&app, &callback).await;
+    assert_eq!(
+        stepped["loa"],
+        "https://data.gov.dk/concept/core/nsis/Substantial"
+    );
+    assert_eq!(stepped["sub"], low["sub"]);
+    assert_eq!(
+        stepped["neb_sid"], low["neb_sid"],
+        "the same session, stepped up"
+    );
+    assert_eq!(userinfo["nemlogin.persistent_professional_id"], second);
+}

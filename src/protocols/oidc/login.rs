@@ -132,14 +132,25 @@ impl Provider {
                 return AuthorizeOutcome::redirect(self.error_redirect(to, &browser_state, &error));
             }
         } else {
-            // Step-up keeps the session's citizen, simulation (ui) or a hint names one:
-            // the login goes straight to the authenticators.
-            let known = stepping_up
-                .and_then(|s| self.broker.identities.by_uuid(s.citizen))
-                .or(simulated)
-                .or(hinted);
-            if let Some(citizen) = known {
-                login.start_as(&self.broker, &citizen);
+            // Step-up keeps the session's citizen (and the professional identity it acts
+            // as), simulation (ui) or a hint names one: the login goes straight to the
+            // authenticators.
+            let step_up_eid = stepping_up
+                .as_ref()
+                .and_then(|s| self.broker.identities.by_uuid(s.citizen));
+            let step_up_professional = stepping_up
+                .as_ref()
+                .and_then(|s| s.authentication.professional);
+            let kept = match (step_up_professional, step_up_eid.as_deref()) {
+                (Some(professional), Some(eid)) => login
+                    .start_as_professional(&self.broker, professional, Some(eid))
+                    .is_ok(),
+                _ => false,
+            };
+            if !kept {
+                if let Some(citizen) = step_up_eid.or(simulated).or(hinted) {
+                    login.start_as(&self.broker, &citizen);
+                }
             }
         }
         let outcome = AuthorizeOutcome::ShowLogin {
