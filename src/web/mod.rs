@@ -585,6 +585,31 @@ async fn index(provider: web::Data<Provider>) -> HttpResponse {
             has_code_card: c.nemid.is_some(),
         })
         .collect();
+    let identities = &provider.broker.identities;
+    let professionals = identities
+        .professionals()
+        .iter()
+        .map(|p| pages::ProfessionalRow {
+            uuid: p.uuid.to_string(),
+            name: p.name(),
+            organisation: identities
+                .organisation(p.cvr)
+                .map(|o| o.name.clone())
+                .unwrap_or_default(),
+            cvr: p.cvr.to_string(),
+            role: p.role.name(),
+            status: p.status.name(),
+            user_ids: p
+                .person
+                .cpr()
+                .filter(|_| p.person.uses_private_mitid())
+                .and_then(|cpr| identities.by_cpr(&cpr))
+                .map(|eid| eid.user_id.to_string())
+                .into_iter()
+                .chain(p.person.dedicated_user_id().map(|id| id.to_string()))
+                .collect(),
+        })
+        .collect();
     let clients = provider
         .clients
         .all()
@@ -606,6 +631,7 @@ async fn index(provider: web::Data<Provider>) -> HttpResponse {
             banner: i18n::DA.simulator_banner,
             issuer: &provider.issuer,
             citizens,
+            professionals,
             clients,
         },
     )

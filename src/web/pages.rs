@@ -141,6 +141,18 @@ pub struct CitizenRow {
     pub has_code_card: bool,
 }
 
+/// A professional identity (MitID Erhverv) on the front page.
+pub struct ProfessionalRow {
+    pub uuid: String,
+    pub name: String,
+    pub organisation: String,
+    pub cvr: String,
+    pub role: &'static str,
+    pub status: &'static str,
+    /// The user IDs of the MitIDs that log in as it.
+    pub user_ids: Vec<String>,
+}
+
 #[derive(Template)]
 #[template(path = "index.html")]
 pub struct IndexPage<'a> {
@@ -148,6 +160,7 @@ pub struct IndexPage<'a> {
     pub banner: &'static str,
     pub issuer: &'a str,
     pub citizens: Vec<CitizenRow>,
+    pub professionals: Vec<ProfessionalRow>,
     pub clients: Vec<(String, String, String)>,
 }
 

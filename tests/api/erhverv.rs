@@ -752,3 +752,21 @@ async fn step_up_authenticates_the_same_mitid_again_and_keeps_the_identity() {
     );
     assert_eq!(userinfo["nemlogin.persistent_professional_id"], second);
 }
+
+#[tokio::test]
+async fn the_front_page_lists_the_professional_identities_and_how_they_log_in() {
+    let app = spawn_app().await;
+    let page = app.page("/").await;
+    assert_eq!(page.status, 200);
+    for text in [
+        "MitID Erhverv: professional identities",
+        ANNA,
+        "Ærøskøbing Økologiske",
+        "company signatory",
+        "<code>erhverv.udlaending</code>",
+        "<code>to.firmaer</code>",
+        "locked",
+    ] {
+        assert!(page.html.contains(text), "{text}");
+    }
+}
