@@ -251,8 +251,19 @@ impl Browser {
 /// The broker's login pages, completed as `user_id` with a self-approving app.
 pub async fn complete_broker_login(
     browser: &mut Browser,
+    page: Page,
+    user_id: &str,
+) -> Result<Page, DriverError> {
+    complete_broker_login_as(browser, page, user_id, None).await
+}
+
+/// As [`complete_broker_login`]; with `professional` (a persistent professional ID) a
+/// MitID Erhverv login: the chooser picks MitID Erhverv and the identity page that one.
+pub async fn complete_broker_login_as(
+    browser: &mut Browser,
     mut page: Page,
     user_id: &str,
+    professional: Option<&str>,
 ) -> Result<Page, DriverError> {
     for _ in 0..40 {
         if page.is_redirect() {
@@ -276,6 +287,23 @@ pub async fn complete_broker_login(
                 let url = page.url.clone();
                 page = browser.get(&url).await?;
             }
+            Some("choose_idp") => {
+                let idp = if professional.is_some() {
+                    "mitid_erhverv"
+                } else {
+                    "mitid"
+                };
+                page = post_choice(browser, &page, "/idp", "idp", idp).await?;
+            }
+            Some("choose_professional") => {
+                let Some(uuid) = professional else {
+                    return Err(DriverError::Login(format!(
+                        "`{user_id}` has several professional identities at {}: name one",
+                        page.url
+                    )));
+                };
+                page = post_choice(browser, &page, "/professional", "uuid", uuid).await?;
+            }
             other => {
                 return Err(DriverError::Login(format!(
                     "step {other:?} at {} (use a citizen whose app approves by itself)",
@@ -285,6 +313,21 @@ pub async fn complete_broker_login(
         }
     }
     Err(DriverError::Login("the login did not finish".into()))
+}
+
+/// Posts one of the page's choice forms (posting to `action_suffix`) with `name=value`.
+async fn post_choice(
+    browser: &mut Browser,
+    page: &Page,
+    action_suffix: &str,
+    name: &str,
+    value: &str,
+) -> Result<Page, DriverError> {
+    let mut fields = page.form_fields(action_suffix);
+    fields.retain(|(field, _)| field == "csrf");
+    fields.push((name.to_string(), value.to_string()));
+    let action = form_url(page, action_suffix)?;
+    browser.send(Method::POST, &action, Some(&fields)).await
 }
 
 fn form_url(page: &Page, action_suffix: &str) -> Result<String, DriverError> {

@@ -41,6 +41,10 @@ pub struct Target {
     /// A command that restarts the RP (T09: discovery is cached until a restart).
     #[serde(default)]
     pub restart_command: Option<String>,
+    /// Where the RP starts a MitID Erhverv login (`idp_values` with `mitid_erhverv`), if
+    /// not at `login_path`; L09 logs `citizens.professionals` in here.
+    #[serde(default)]
+    pub professional_login_path: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -107,6 +111,10 @@ pub struct Citizens {
     /// More citizens for L09 (unicode and long names, no CPR, protected address, High).
     #[serde(default = "persona_classes")]
     pub classes: Vec<String>,
+    /// MitID Erhverv professional identities (persistent professional IDs) L09 logs in as,
+    /// for an RP that offers MitID Erhverv; their MitID's app must approve by itself.
+    #[serde(default)]
+    pub professionals: Vec<String>,
 }
 
 impl Default for Citizens {
@@ -114,6 +122,7 @@ impl Default for Citizens {
         Self {
             user: approving(),
             classes: persona_classes(),
+            professionals: Vec::new(),
         }
     }
 }

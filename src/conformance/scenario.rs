@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde::Serialize;
 
 use super::broker::BrokerControl;
-use super::driver::{complete_broker_login, Browser, Page};
+use super::driver::{complete_broker_login_as, Browser, Page};
 use super::profile::TargetProfile;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -125,6 +125,19 @@ impl Ctx {
         path: &str,
         user: &str,
     ) -> Result<String, String> {
+        self.enter_until_callback_as(browser, path, user, None)
+            .await
+    }
+
+    /// As [`Self::enter_until_callback`]; with `professional`, a MitID Erhverv login as
+    /// that professional identity.
+    pub async fn enter_until_callback_as(
+        &self,
+        browser: &mut Browser,
+        path: &str,
+        user: &str,
+        professional: Option<&str>,
+    ) -> Result<String, String> {
         let mut page = browser
             .get(&self.profile.url(path))
             .await
@@ -146,7 +159,7 @@ impl Ctx {
             let next = page.location().unwrap_or_default();
             page = browser.get(&next).await.map_err(|e| e.to_string())?;
         }
-        let back = complete_broker_login(browser, page, user)
+        let back = complete_broker_login_as(browser, page, user, professional)
             .await
             .map_err(|e| e.to_string())?;
         back.location()

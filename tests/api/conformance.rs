@@ -336,3 +336,71 @@ fn the_example_profile_and_known_gaps_in_conformance_are_valid() {
         .collect();
     assert!(!ids.is_empty() && ids.is_subset(&known), "{ids:?}");
 }
+
+#[tokio::test]
+async fn l09_logs_the_professional_identities_of_the_profile_in() {
+    use crate::erhverv::{BJORN_SIGNATORY, CARL, SARAH};
+    let sim = Simulator::builder().start().await.unwrap();
+    let rp = reference_rp::start(
+        sim.issuer(),
+        &[],
+        Duration::from_secs(IDLE),
+        Duration::from_secs(ABSOLUTE),
+    )
+    .await;
+    let only_l09 = Selection {
+        only: vec!["L09".into()],
+        skip: Vec::new(),
+    };
+    let base = reference_rp::profile(&rp, sim.base_url(), IDLE, ABSOLUTE);
+    let citizens = format!(
+        "\n[citizens]\nuser = \"app.instant\"\nclasses = []\n\
+         professionals = [\"{CARL}\", \"{BJORN_SIGNATORY}\", \"{SARAH}\"]\n"
+    );
+    let declared = base.replace(
+        "login_path = \"/login\"\n",
+        "login_path = \"/login\"\nprofessional_login_path = \"/login?erhverv\"\n",
+    ) + &citizens;
+    let report = conformance::run(profile::parse(&declared).unwrap(), &only_l09, |_, _| {})
+        .await
+        .unwrap();
+    let l09 = &report.results[0];
+    assert_eq!(
+        l09.status,
+        Status::Passed,
+        "{} {:?}",
+        l09.summary,
+        l09.evidence
+    );
+    for uuid in [CARL, BJORN_SIGNATORY, SARAH] {
+        assert!(
+            l09.evidence
+                .iter()
+                .any(|e| e.contains(uuid) && e.contains("idp_values `mitid_erhverv`")),
+            "{uuid}: {:?}",
+            l09.evidence
+        );
+    }
+    assert!(
+        l09.evidence
+            .iter()
+            .any(|e| e.contains("(MitID erhverv.udlaending)")),
+        "the dedicated eID of the employee without CPR: {:?}",
+        l09.evidence
+    );
+
+    // Without the path of the RP's MitID Erhverv login, the kit says what to declare.
+    let undeclared = base + &citizens;
+    let report = conformance::run(profile::parse(&undeclared).unwrap(), &only_l09, |_, _| {})
+        .await
+        .unwrap();
+    let l09 = &report.results[0];
+    assert_ne!(l09.status, Status::Passed);
+    assert!(
+        l09.summary.contains("professional_login_path"),
+        "{}",
+        l09.summary
+    );
+    rp.stop().await;
+    sim.stop().await;
+}

@@ -379,10 +379,69 @@ pub async fn l09_persona_classes(ctx: &Ctx) -> Outcome {
             Err(err) => return Outcome::broken(err),
         }
     }
+    for uuid in &ctx.profile.citizens.professionals {
+        match professional_logs_in(ctx, uuid).await {
+            Ok((observed, problem)) => {
+                evidence.extend(observed);
+                problems.extend(problem);
+            }
+            Err(err) => return Outcome::broken(format!("professional identity {uuid}: {err}")),
+        }
+    }
     let outcome = if problems.is_empty() {
         Outcome::passed("every persona class logs in")
     } else {
         Outcome::failed(problems.join("; "))
     };
     evidence.into_iter().fold(outcome, Outcome::with)
+}
+
+/// L09 for a MitID Erhverv professional identity: the RP's MitID Erhverv login as it, then
+/// the protected page. Returns the evidence and the problem, if there is one.
+async fn professional_logs_in(
+    ctx: &Ctx,
+    uuid: &str,
+) -> Result<(Vec<String>, Option<String>), String> {
+    let user = ctx.broker.eid_of_professional(uuid).await?;
+    let target = &ctx.profile.target;
+    let path = target
+        .professional_login_path
+        .clone()
+        .unwrap_or_else(|| target.login_path.clone());
+    let mut browser = Browser::new();
+    let callback = ctx
+        .enter_until_callback_as(&mut browser, &path, &user, Some(uuid))
+        .await?;
+    // Only a request that offers MitID Erhverv makes this a professional login.
+    let requests = ctx.broker.requests(ctx.client_id()).await?;
+    let idp_values = requests
+        .iter()
+        .rev()
+        .find(|r| r["endpoint"] == "authorize")
+        .and_then(|r| r["params"]["idp_values"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    if !idp_values
+        .split_whitespace()
+        .any(|idp| idp == "mitid_erhverv")
+    {
+        return Err(format!(
+            "the RP's login at {path} asked for idp_values `{idp_values}`, not mitid_erhverv: \
+             declare where it starts a MitID Erhverv login (target.professional_login_path)"
+        ));
+    }
+    let page = browser.get(&callback).await.map_err(|e| e.to_string())?;
+    let status = page.status;
+    let _ = browser.follow(page).await;
+    let who = format!("professional {uuid} (MitID {user})");
+    let mut evidence = vec![format!("[S] {who}: idp_values `{idp_values}`")];
+    evidence.push(format!("[H] {who}: callback answered {status}"));
+    if status.is_server_error() {
+        return Ok((evidence, Some(format!("{who}: the RP answered {status}"))));
+    }
+    let problem = match ctx.logged_in(&mut browser).await? {
+        (true, _) => None,
+        (false, _) => Some(format!("{who}: not logged in [P+]")),
+    };
+    Ok((evidence, problem))
 }
