@@ -16,6 +16,7 @@ mod fidelity;
 mod helpers;
 mod idp_params;
 mod keys;
+mod library_rps;
 mod logout;
 mod nemid;
 mod nemlogin;

@@ -351,8 +351,9 @@ impl Provider {
             None => None,
         };
         let scope = grant.scopes.join(" ");
+        let issuer = self.acting_issuer();
         let access_claims = claims::access_token(AccessTokenInput {
-            issuer: &self.issuer,
+            issuer: &issuer,
             client_id: &client.client_id,
             subject: &grant.subject,
             scopes: &grant.scopes,
@@ -369,7 +370,7 @@ impl Provider {
             .await
             .map_err(signing_failed)?;
         let mut id_claims = claims::id_token(IdTokenInput {
-            issuer: &self.issuer,
+            issuer: &issuer,
             client_id: &client.client_id,
             subject: &grant.subject,
             nonce,
