@@ -13,10 +13,12 @@
 # To add a dependency: a Debian package to `packages`, a pin to python/requirements.txt
 # (with its dependencies, as `pip freeze` gives them), or a folder here with a
 # package.json and package-lock.json.
+#
+# Browser tests: headless Chromium (pages under their Content-Security-Policy).
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(libxmlsec1-dev libxml2-dev pkg-config libclang-dev xmlsec1 python3-venv)
+packages=(libxmlsec1-dev libxml2-dev pkg-config libclang-dev xmlsec1 python3-venv chromium)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

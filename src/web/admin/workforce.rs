@@ -9,7 +9,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{bad_request, control_error, merge_patch, saved};
+use super::citizens::merge_patch;
+use super::{bad_request, control_error, saved};
 use crate::identity::{Organisation, ProfessionalIdentity};
 use crate::protocols::oidc::Provider;
 
