@@ -7,7 +7,6 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::error::{ErrorCode, OAuthError};
@@ -136,7 +135,7 @@ impl Provider {
     ) -> AuthorizationResponse {
         let now = self.broker.clock.now();
         let client = &request.client;
-        let subject = claims::subject(client.organisation(), authentication.citizen);
+        let subject = claims::subject(client.organisation(), authentication.subject_identity());
         let joined = self
             .broker
             .sessions
@@ -228,6 +227,9 @@ impl Provider {
         let signing_failed = |err: crate::broker::keys::KeyError| {
             OAuthError::new(ErrorCode::ServerError, err.to_string())
         };
+        // Deleted (admin API) while the login finished: the RP's login must start again.
+        let gone =
+            |why: &str| OAuthError::new(ErrorCode::LoginRequired, format!("{why}; log in again"));
         if response_type.has_access_token() {
             let grant = TokenGrant {
                 client_id: client.client_id.clone(),
@@ -257,11 +259,19 @@ impl Provider {
                 lifetime: self.lifetimes.id_token,
                 at_hash: issued.access_token.as_deref().map(left_half_hash),
                 c_hash: issued.code.as_deref().map(left_half_hash),
+                loip: self.professional_loip(&record).map_err(gone)?,
             });
             // No access token to fetch userinfo with: the id_token carries the claims
             // (OIDC Core §5.4; IdentityServer, which NEB runs on, does the same).
             if issued.access_token.is_none() {
-                self.add_userinfo_claims(&mut id_claims, subject, &record, &request.scopes);
+                let userinfo = self
+                    .login_claims(&client.client_id, subject, &record, &request.scopes, true)
+                    .map_err(gone)?;
+                for (name, value) in userinfo {
+                    if name != "session_is_active" && !id_claims.contains_key(&name) {
+                        id_claims.insert(name, value);
+                    }
+                }
             }
             let token = self
                 .sign_id_token(client, id_claims, now)
@@ -270,31 +280,6 @@ impl Provider {
             issued.id_token = Some(token);
         }
         Ok(issued)
-    }
-
-    /// The userinfo claims of the granted scopes, for an id_token that stands in for
-    /// userinfo; what the id_token already has stays as it is.
-    fn add_userinfo_claims(
-        &self,
-        id_claims: &mut Map<String, Value>,
-        subject: &str,
-        record: &LoginRecord,
-        scopes: &[String],
-    ) {
-        let Some(citizen) = self
-            .broker
-            .identities
-            .by_uuid(record.authentication.citizen)
-        else {
-            return;
-        };
-        let now = self.broker.clock.now();
-        let userinfo = claims::userinfo(subject, &citizen, record, scopes, true, now);
-        for (name, value) in userinfo {
-            if name != "session_is_active" && !id_claims.contains_key(&name) {
-                id_claims.insert(name, value);
-            }
-        }
     }
 
     /// An error for the RP. NEB sends no `iss` with it, although discovery advertises

@@ -165,26 +165,81 @@ impl Provider {
                 "the access token is unknown, expired or revoked",
             )
         })?;
-        let citizen = self
-            .broker
-            .identities
-            .by_uuid(grant.citizen)
-            .ok_or_else(|| {
-                OAuthError::new(ErrorCode::InvalidToken, "the citizen no longer exists")
-            })?;
         let session_active = self.broker.sessions.is_active(grant.record.neb_sid, now);
-        let mut claims = claims::userinfo(
-            &grant.subject,
-            &citizen,
-            &grant.record,
-            &grant.scopes,
-            session_active,
-            now,
-        );
+        let mut claims = self
+            .login_claims(
+                &grant.client_id,
+                &grant.subject,
+                &grant.record,
+                &grant.scopes,
+                session_active,
+            )
+            .map_err(|gone| OAuthError::new(ErrorCode::InvalidToken, gone))?;
         if let Some(fault) = self.faults.next_userinfo(&grant.client_id) {
             faults::alter_userinfo(fault, &mut claims);
         }
         Ok(serde_json::Value::Object(claims))
+    }
+
+    /// The userinfo claims of a login for `client_id` and `scopes` (also what an id_token
+    /// carries when no access token comes with it); `Err` says who no longer exists.
+    pub(crate) fn login_claims(
+        &self,
+        client_id: &str,
+        subject: &str,
+        record: &claims::LoginRecord,
+        scopes: &[String],
+        session_active: bool,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, &'static str> {
+        let identities = &self.broker.identities;
+        let citizen = identities
+            .by_uuid(record.authentication.citizen)
+            .ok_or("the citizen no longer exists")?;
+        let professional = match record.authentication.professional {
+            Some(uuid) => {
+                let gone = "the professional identity no longer exists";
+                let identity = identities.professional(uuid).ok_or(gone)?;
+                let organisation = identities.organisation(identity.cvr).ok_or(gone)?;
+                Some((identity, organisation))
+            }
+            None => None,
+        };
+        let public_service_provider = self
+            .clients
+            .get(client_id)
+            .is_some_and(|c| c.public_service_provider);
+        Ok(claims::userinfo(claims::UserinfoInput {
+            subject,
+            citizen: &citizen,
+            professional: professional.as_ref().map(|(identity, organisation)| {
+                claims::Professional {
+                    identity,
+                    organisation,
+                }
+            }),
+            public_service_provider,
+            record,
+            scopes,
+            session_active,
+            now: self.broker.clock.now(),
+        }))
+    }
+
+    /// The level of identity proofing (`loip`) of the professional identity a login acts
+    /// as, as it is now; `None` for a private login.
+    pub(crate) fn professional_loip(
+        &self,
+        record: &claims::LoginRecord,
+    ) -> Result<Option<crate::identity::Loip>, &'static str> {
+        match record.authentication.professional {
+            Some(uuid) => self
+                .broker
+                .identities
+                .professional(uuid)
+                .map(|identity| Some(identity.loip))
+                .ok_or("the professional identity no longer exists"),
+            None => Ok(None),
+        }
     }
 
     /// Ends expired sessions and tells their clients, and fixes app requests whose

@@ -240,7 +240,10 @@ impl Provider {
             )
             .into());
         }
-        let subject = claims::subject(client.organisation(), grant.record.authentication.citizen);
+        let subject = claims::subject(
+            client.organisation(),
+            grant.record.authentication.subject_identity(),
+        );
         let token_grant = TokenGrant {
             client_id: client.client_id.clone(),
             citizen: grant.record.authentication.citizen,
@@ -331,6 +334,10 @@ impl Provider {
             OAuthError::new(ErrorCode::ServerError, err.to_string())
         };
         let record = &grant.record;
+        // The professional identity as it is now: its level of identity proofing (`loip`).
+        let loip = self
+            .professional_loip(record)
+            .map_err(OAuthError::invalid_grant)?;
         let scope = grant.scopes.join(" ");
         let issuer = self.acting_issuer();
         let access_token = self
@@ -347,6 +354,7 @@ impl Provider {
             lifetime: self.lifetimes.id_token,
             at_hash: Some(left_half_hash(&access_token)),
             c_hash: None,
+            loip,
         });
         let id_token = self
             .sign_id_token(client, id_claims, now)
