@@ -609,3 +609,28 @@ allow_simulation = true
     let page = app.page(&location(&hybrid)).await;
     assert!(page.html.contains("must use PKCE"), "{}", page.html);
 }
+
+#[tokio::test]
+async fn an_implicit_id_token_of_a_professional_login_carries_loip_and_the_nemlogin_claims() {
+    use crate::erhverv::ANNA;
+    let app = spawn_with_flows().await;
+    let simulation = format!("no-ui mitid_erhverv_uuid:{ANNA}");
+    let erhverv = [
+        ("idp_values", "mitid_erhverv"),
+        ("scope", "openid nemlogin"),
+        ("simulation", simulation.as_str()),
+    ];
+    let mut implicit = erhverv.to_vec();
+    implicit.push(("response_type", "id_token"));
+    let answer = RpAnswer::Redirect(location(&app.get(&authorize(&app, &implicit)).await));
+    let claims = decode_claims(&answer.params()["id_token"]);
+    assert_eq!(claims["identity_type"], "professional");
+    assert_eq!(claims["nemlogin.persistent_professional_id"], ANNA);
+
+    // The same login by code: the token endpoint's id_token has the same loip.
+    let code = RpAnswer::Redirect(location(&app.get(&authorize(&app, &erhverv)).await));
+    let tokens = redeem(&app, &code.params()["code"]).await;
+    let by_code = decode_claims(tokens["id_token"].as_str().unwrap());
+    assert!(by_code.get("loip").is_some(), "{by_code}");
+    assert_eq!(claims["loip"], by_code["loip"]);
+}
