@@ -1,11 +1,13 @@
 //! Broker sessions. As at NEB, a session belongs to one client unless clients share an
 //! SSO group: a browser holds one session per [`SsoScope`], and only the clients of that
 //! scope log in through it without credentials. A session ends by logout or by idle or
-//! absolute expiry; whoever ends it gets the ended session back, to tell the clients that
-//! took part.
+//! absolute expiry; whoever ends it gets the ended session back and announces it
+//! ([`LogoutListeners`]), so every personality tells the parties that took part: OpenID
+//! Connect clients and SAML service providers alike.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::{RwLock, Weak};
 
 use dashmap::DashMap;
 use serde::{Serialize, Serializer};
@@ -54,7 +56,8 @@ impl Default for SessionSettings {
     }
 }
 
-/// A client that took part in a session, with the `sid` and `sub` it was given.
+/// A client (or service provider) that took part in a session, with the `sid` and `sub`
+/// it was given: for a SAML service provider, the `SessionIndex` and the `NameID`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Participant {
     pub sid: Uuid,
@@ -64,7 +67,8 @@ pub struct Participant {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EndReason {
-    /// RP-initiated logout at `connect/endsession`.
+    /// The relying party asked: RP-initiated logout at `connect/endsession`, or a SAML
+    /// service provider's `LogoutRequest`.
     RpLogout,
     /// NEB's back-end logout API.
     BackendLogout,
@@ -92,8 +96,10 @@ pub struct SsoSession {
     pub created: i64,
     pub last_active: i64,
     pub expires: i64,
-    /// Keyed by client ID.
+    /// OpenID Connect clients, keyed by client ID.
     pub participants: BTreeMap<String, Participant>,
+    /// SAML service providers (NemLog-in), keyed by entity ID.
+    pub service_providers: BTreeMap<String, Participant>,
 }
 
 impl SsoSession {
@@ -169,6 +175,7 @@ impl Sessions {
             last_active: now.unix_timestamp(),
             expires: (now + self.settings.absolute).unix_timestamp(),
             participants: BTreeMap::new(),
+            service_providers: BTreeMap::new(),
         };
         self.sessions.insert(session.id, session.clone());
         held.insert(scope, session.id);
@@ -240,6 +247,26 @@ impl Sessions {
         Some(participant)
     }
 
+    /// Registers SAML service provider `entity_id` as taking part, with the `NameID` it was
+    /// given; its `SessionIndex` (the `sid`) is the session's id.
+    pub fn join_service_provider(
+        &self,
+        id: Uuid,
+        entity_id: &str,
+        name_id: &str,
+    ) -> Option<Participant> {
+        let mut session = self.sessions.get_mut(&id)?;
+        let participant = session
+            .service_providers
+            .entry(entity_id.to_string())
+            .or_insert_with(|| Participant {
+                sid: id,
+                subject: name_id.to_string(),
+            })
+            .clone();
+        Some(participant)
+    }
+
     /// Brings the absolute expiry forward to `expiry` (never later than it was); returns
     /// the expiry now in force, or `None` for an unknown session.
     pub fn shorten(&self, id: Uuid, expiry: OffsetDateTime) -> Option<OffsetDateTime> {
@@ -294,6 +321,49 @@ impl Sessions {
 
     pub fn get(&self, id: Uuid) -> Option<SsoSession> {
         self.sessions.get(&id).map(|s| s.clone())
+    }
+}
+
+/// Hears that a session ended, however it ended: each personality tells the parties of
+/// its protocol (back-channel logout tokens, SAML `LogoutRequest`s).
+pub trait LogoutListener: Send + Sync {
+    fn session_ended(&self, ended: &EndedSession);
+}
+
+/// The personalities that hear of ended sessions. Held weakly: a stopped server's
+/// providers go away with it.
+#[derive(Default)]
+pub struct LogoutListeners {
+    listeners: RwLock<Vec<Weak<dyn LogoutListener>>>,
+}
+
+impl fmt::Debug for LogoutListeners {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.listeners.read().map(|l| l.len()).unwrap_or_default();
+        write!(f, "LogoutListeners({count})")
+    }
+}
+
+impl LogoutListeners {
+    pub fn subscribe(&self, listener: Weak<dyn LogoutListener>) {
+        let mut listeners = self.listeners.write().unwrap_or_else(|p| p.into_inner());
+        listeners.retain(|l| l.strong_count() > 0);
+        listeners.push(listener);
+    }
+
+    /// Tells every listener; call once per ended session (only the one who ended it gets
+    /// it back from [`Sessions::end`]).
+    pub fn announce(&self, ended: &EndedSession) {
+        let listeners: Vec<_> = self
+            .listeners
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for listener in listeners {
+            listener.session_ended(ended);
+        }
     }
 }
 
@@ -396,8 +466,19 @@ mod tests {
             (session.id, session.id),
             "sid is the neb_sid"
         );
+        let sp = sessions
+            .join_service_provider(session.id, "https://sp.example.dk", "name-id")
+            .unwrap();
+        assert_eq!(
+            sp.sid, session.id,
+            "the SAML SessionIndex is the session's id"
+        );
         let ended = sessions.end(session.id, EndReason::RpLogout, NOW).unwrap();
         assert_eq!(ended.session.participants.len(), 2);
+        assert_eq!(
+            ended.session.service_providers["https://sp.example.dk"].subject,
+            "name-id"
+        );
         assert!(sessions.end(session.id, EndReason::RpLogout, NOW).is_none());
         assert!(sessions
             .for_browser(&session.browser_key, &scope("rp-a"), NOW)
@@ -439,6 +520,29 @@ mod tests {
             Some(a.id),
             "ending one scope's session leaves the other"
         );
+    }
+
+    struct Counter(std::sync::atomic::AtomicUsize);
+
+    impl LogoutListener for Counter {
+        fn session_ended(&self, _: &EndedSession) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn every_live_listener_hears_of_an_ended_session() {
+        let sessions = sessions();
+        let listeners = LogoutListeners::default();
+        let first = std::sync::Arc::new(Counter(Default::default()));
+        let second = std::sync::Arc::new(Counter(Default::default()));
+        listeners.subscribe(std::sync::Arc::downgrade(&first) as Weak<dyn LogoutListener>);
+        listeners.subscribe(std::sync::Arc::downgrade(&second) as Weak<dyn LogoutListener>);
+        drop(second);
+        let session = sessions.start(auth(), scope("rp-a"), None, NOW);
+        let ended = sessions.end(session.id, EndReason::Admin, NOW).unwrap();
+        listeners.announce(&ended);
+        assert_eq!(first.0.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[test]

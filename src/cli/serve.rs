@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use mitid_sim::broker::clock::parse_offset;
 use mitid_sim::broker::{SessionSettings, Settings};
 use mitid_sim::protocols::oidc::Lifetimes;
+use mitid_sim::protocols::saml;
 use mitid_sim::web::{self, KeySource};
 
 use super::{ClockArgs, FixtureArgs, DEFAULT_PORT};
@@ -25,6 +26,10 @@ pub struct ServeArgs {
     /// Relying parties to register instead of the built-in ones (TOML, see fixtures/clients.toml).
     #[arg(long, value_name = "FILE", env = "MITID_SIM_CLIENTS")]
     clients: Option<PathBuf>,
+    /// NemLog-in service providers (SAML SPs) to register instead of the built-in demo SP
+    /// (TOML, see fixtures/saml-sps.toml; an entry may name the SP's metadata file).
+    #[arg(long, value_name = "FILE", env = "MITID_SIM_SAML_SPS")]
+    saml_sps: Option<PathBuf>,
     /// Folder with rs256.pem and es256.pem (private key and certificate each) to sign
     /// with, e.g. the test-only `certs`. Without it (and without --fresh-keys) the keys are
     /// kept across restarts: in --state-dir, else in the per-user folder.
@@ -73,6 +78,11 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     let population = args.fixtures.load_population()?;
     let identities = population.citizens;
     let clients = super::load_clients(args.clients.as_deref())?;
+    let service_providers = match &args.saml_sps {
+        Some(path) => saml::sp::from_toml_file(path),
+        None => saml::sp::built_in_service_providers(),
+    }
+    .map_err(|e| e.to_string())?;
     let keys = match &args.keys {
         Some(dir) => KeySource::Folder(dir.clone()),
         None if args.fresh_keys => KeySource::Fresh,
@@ -102,6 +112,10 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         backchannel_retry: Default::default(),
         admin_token: args.admin_token,
         state_dir: args.state_dir,
+        nemlogin: web::NemLoginConfig {
+            service_providers,
+            keys: None,
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -115,10 +129,11 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         })?;
         // A closed stdout (a supervisor that stopped reading) must not stop the broker.
         let banner = format!(
-            "mitid-sim is running (NEB personality)\n  issuer     {issuer}\n  discovery  {issuer}/.well-known/openid-configuration\n  front page {base}/\n  keys       {keys}\n\n{citizens}\nPress Ctrl-C to stop.\n",
+            "mitid-sim is running\n  NEB (OpenID Connect)\n    issuer     {issuer}\n    discovery  {issuer}/.well-known/openid-configuration\n    keys       {keys}\n  NemLog-in (OIOSAML 3.0)\n    metadata   {base}{metadata}\n  front page   {base}/\n\n{citizens}\nPress Ctrl-C to stop.\n",
             issuer = running.issuer(),
             base = running.base_url,
             keys = running.keys_origin,
+            metadata = saml::idp::METADATA_PATH,
         );
         let mut stdout = std::io::stdout();
         let _ = std::io::Write::write_all(&mut stdout, banner.as_bytes());

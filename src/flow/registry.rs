@@ -57,6 +57,11 @@ impl<P> Logins<P> {
         Ok(work(&mut login))
     }
 
+    /// Whether login `id` is here (in progress, or ended but not yet taken out).
+    pub fn contains(&self, id: &str) -> bool {
+        self.logins.contains_key(id)
+    }
+
     /// Takes a finished login out, so its result is delivered exactly once.
     pub fn take(&self, id: &str) -> Option<Login<P>> {
         self.logins.remove(id).map(|(_, login)| login)

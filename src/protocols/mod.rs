@@ -3,5 +3,11 @@
 
 pub mod claims;
 pub mod fidelity;
+pub mod front;
+pub mod identity_hint;
+pub mod language;
 pub mod oidc;
 pub mod saml;
+
+pub use identity_hint::IdentityHint;
+pub use language::Language;

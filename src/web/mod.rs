@@ -20,11 +20,13 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpResponse, HttpServer};
 
-use crate::broker::{Broker, Clock, Settings};
+use crate::broker::{Broker, Clock, LogoutListener, Settings};
 use crate::identity::{Identity, Workforce};
-use crate::persistence::StateDir;
+use crate::persistence::{SaveAll, StateDir};
 use crate::protocols::oidc::backchannel::{Backchannel, RetryPolicy};
 use crate::protocols::oidc::{paths, Client, ClientRegistry, Lifetimes, Provider, StateKeeper};
+use crate::protocols::saml;
+use crate::protocols::saml::sp::{ServiceProvider, SpRegistry};
 
 /// Everything a broker needs to start.
 pub struct Config {
@@ -49,6 +51,18 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Keeps runtime changes across restarts.
     pub state_dir: Option<std::path::PathBuf>,
+    /// The NemLog-in personality's service providers and keys.
+    pub nemlogin: NemLoginConfig,
+}
+
+/// What the NemLog-in personality starts with.
+#[derive(Default)]
+pub struct NemLoginConfig {
+    /// Registered at start (a saved state's replace them).
+    pub service_providers: Vec<ServiceProvider>,
+    /// The IdP keys; by default kept in `<state dir>/nemlogin`, else in the per-user
+    /// folder's `nemlogin` (made on first use).
+    pub keys: Option<saml::IdpKeySource>,
 }
 
 /// True for 127.0.0.0/8, ::1 and "localhost".
@@ -67,6 +81,8 @@ pub struct Running {
     /// Where the signing keys come from, for the banner.
     pub keys_origin: String,
     pub provider: web::Data<Provider>,
+    /// The NemLog-in personality.
+    pub nemlogin: web::Data<saml::Provider>,
     server: Server,
 }
 
@@ -114,7 +130,11 @@ pub fn start(config: Config) -> std::io::Result<Running> {
     let base_url = config
         .public_url
         .unwrap_or_else(|| format!("http://{host}:{}", addr.port()));
-    let state = config.state_dir.as_ref().map(StateDir::new);
+    let service_providers = Arc::new(SpRegistry::new());
+    let state = config
+        .state_dir
+        .as_ref()
+        .map(|dir| StateDir::new(dir).keeping(Arc::clone(&service_providers)));
     let saved = match &state {
         Some(state) => state
             .load()
@@ -129,6 +149,16 @@ pub fn start(config: Config) -> std::io::Result<Running> {
         Some(saved) => saved.clients.clone(),
         None => config.clients,
     };
+    let saved_service_providers = match saved.as_ref().map(|saved| saved.service_providers()) {
+        Some(Err(err)) => {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, err));
+        }
+        Some(Ok(Some(saved))) => Some(saved),
+        _ => None,
+    };
+    for sp in saved_service_providers.unwrap_or(config.nemlogin.service_providers) {
+        service_providers.upsert(sp);
+    }
     let broker = Broker::new(config.settings, config.clock, keys, config.identities);
     broker.identities.replace_workforce(config.workforce);
     if let Some(saved) = saved {
@@ -146,8 +176,42 @@ pub fn start(config: Config) -> std::io::Result<Running> {
         config.lifetimes,
     );
     provider.backchannel = Backchannel::new(config.backchannel_retry);
-    provider.state = state.map(|state| Arc::new(state) as Arc<dyn StateKeeper>);
+    let state = state.map(Arc::new);
+    provider.state = state.clone().map(|state| state as Arc<dyn StateKeeper>);
     let provider = web::Data::new(provider);
+
+    let nemlogin_keys = match config.nemlogin.keys {
+        Some(keys) => keys,
+        None => {
+            match saml::idp::IdpKeys::folder(config.state_dir.as_deref()) {
+                Ok(folder) => saml::IdpKeySource::KeptIn(folder),
+                Err(_) => {
+                    tracing::warn!("no per-user folder to keep the NemLog-in keys in: they are new at every start");
+                    saml::IdpKeySource::Fresh
+                }
+            }
+        }
+    };
+    let mut nemlogin = saml::Provider::new(
+        Arc::clone(&broker),
+        &base_url,
+        service_providers,
+        nemlogin_keys,
+    );
+    nemlogin.state = state.map(|state| {
+        Arc::new(SaveAll::new(
+            state,
+            Arc::downgrade(&provider.clone().into_inner()),
+        )) as Arc<dyn saml::provider::StateKeeper>
+    });
+    let nemlogin = web::Data::new(nemlogin);
+    // Both personalities hear of every ended session, whoever ended it.
+    broker.logouts.subscribe(
+        Arc::downgrade(&provider.clone().into_inner()) as std::sync::Weak<dyn LogoutListener>
+    );
+    broker.logouts.subscribe(
+        Arc::downgrade(&nemlogin.clone().into_inner()) as std::sync::Weak<dyn LogoutListener>
+    );
 
     if provider.state.is_some() {
         // The first save makes freshly generated keys survive a restart too.
@@ -160,6 +224,7 @@ pub fn start(config: Config) -> std::io::Result<Running> {
     }
 
     let sweeper = provider.clone();
+    let saml_sweeper = nemlogin.clone();
     tokio::spawn(async move {
         // Session expiry is checked every second so idle and absolute limits hold to the
         // second (also after a clock shift); the other housekeeping runs every 30 s.
@@ -167,11 +232,13 @@ pub fn start(config: Config) -> std::io::Result<Running> {
         for round in 0u64.. {
             tick.tick().await;
             let work = sweeper.clone();
+            let saml_work = saml_sweeper.clone();
             // A task per round: should one ever panic, housekeeping still goes on.
             let done = tokio::spawn(async move {
                 work.expire_sessions();
                 if round % 30 == 0 {
                     work.sweep();
+                    saml_work.sweep();
                     work.broker.sweep();
                 }
             })
@@ -184,14 +251,14 @@ pub fn start(config: Config) -> std::io::Result<Running> {
 
     let data = provider.clone();
     let admin_token = web::Data::new(AdminToken(config.admin_token));
-    let nemlogin = web::Data::new(nemlogin::NemLogin::new(&base_url, config.state_dir.clone()));
+    let nemlogin_data = nemlogin.clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(admin_token.clone())
-            .app_data(nemlogin.clone())
-            .configure(routes)
+            .app_data(nemlogin_data.clone())
             .configure(nemlogin::routes)
+            .configure(routes)
     })
     .listen(listener)?
     .shutdown_timeout(2);
@@ -203,6 +270,7 @@ pub fn start(config: Config) -> std::io::Result<Running> {
         base_url,
         keys_origin,
         provider,
+        nemlogin,
         server: server.run(),
     })
 }

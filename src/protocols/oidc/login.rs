@@ -12,8 +12,11 @@ use super::error::{ErrorCode, OAuthError};
 use super::error_page::BrokerError;
 use super::Provider;
 use crate::broker::sessions::{EndReason, SsoSession};
-use crate::flow::{Authentication, Failure, Login, Outcome, Requirements};
+use crate::broker::Broker;
+use crate::flow::{Authentication, Failure, Login, Logins, Outcome, Requirements};
 use crate::identity::Identity;
+use crate::protocols::front::{self, Answer, LoginFront};
+use crate::protocols::Language;
 
 /// What the authorize endpoint does with a request.
 pub enum AuthorizeOutcome {
@@ -344,6 +347,43 @@ impl Provider {
             location: self.issue_code(request, authentication, session_id, true),
             sso,
         }
+    }
+}
+
+/// The login pages' view of the NEB personality: a finished login is a redirect to the RP.
+impl LoginFront for Provider {
+    type Request = AuthorizeRequest;
+
+    fn broker(&self) -> &Broker {
+        &self.broker
+    }
+
+    fn logins(&self) -> &Logins<AuthorizeRequest> {
+        &self.logins
+    }
+
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    fn language(request: &AuthorizeRequest) -> Language {
+        request.language
+    }
+
+    async fn finish_login(
+        &self,
+        login: Login<AuthorizeRequest>,
+        browser_key: Option<&str>,
+    ) -> front::Finished {
+        let finished = self.finish(login, browser_key);
+        front::Finished {
+            answer: Answer::Redirect(finished.location),
+            sso: finished.sso,
+        }
+    }
+
+    async fn persist(&self) -> Result<(), String> {
+        Provider::persist(self).await
     }
 }
 

@@ -6,8 +6,8 @@
 
 use serde::Deserialize;
 
-use super::hint::IdentityHint;
 use super::params::Params;
+use super::IdentityHint;
 use crate::authenticators::{ActionText, ClientTexts, ReferenceText};
 use crate::flow::Idp;
 use crate::identity::{Loa, RequiredLevel};

@@ -2,12 +2,11 @@
 //!
 //! Each file reads one concern: `client` who asks and where the answer goes, `response`
 //! what comes back, `scopes`, `pkce`, `prompt` (session reuse), `idp` (`idp_values` and
-//! `idp_params`), `simulation`, and `language`.
+//! `idp_params`) and `simulation`; the identity hints and the language are shared with
+//! the other personality (`protocols::identity_hint`, `protocols::language`).
 
 mod client;
-mod hint;
 mod idp;
-mod language;
 mod params;
 mod pkce;
 mod prompt;
@@ -21,9 +20,9 @@ use super::clients::{Client, ClientRegistry};
 use super::error::OAuthError;
 use crate::flow::Idp;
 
-pub use hint::IdentityHint;
+pub use crate::protocols::identity_hint::IdentityHint;
+pub use crate::protocols::language::Language;
 pub use idp::MitidRequest;
-pub use language::Language;
 pub use prompt::Reauthentication;
 pub use simulation::{Simulation, SimulationMode};
 

@@ -4,8 +4,8 @@
 //! value, as recorded at NEB. mitid-sim also takes the identity from `login_hint`
 //! (`simulation=no-ui&login_hint=uuid:<guid>`), a documented extension.
 
-use super::hint::IdentityHint;
 use super::params::Params;
+use super::IdentityHint;
 use crate::protocols::oidc::clients::Client;
 use crate::protocols::oidc::error::OAuthError;
 
