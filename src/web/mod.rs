@@ -1,6 +1,7 @@
 //! actix wiring: routes, the server, and the front page.
 
 pub mod admin;
+pub mod admin_nemlogin;
 pub mod devices;
 pub mod fidelity;
 pub mod i18n;
@@ -553,6 +554,32 @@ fn admin_routes() -> actix_web::Scope<
         .route("/record", web::delete().to(clear_record))
         .route("/logouts", web::get().to(logouts))
         .route("/fidelity", web::get().to(fidelity::ledger))
+        .route("/nemlogin/idp", web::get().to(admin_nemlogin::idp))
+        .route(
+            "/nemlogin/service-providers",
+            web::get().to(admin_nemlogin::service_providers),
+        )
+        .route(
+            "/nemlogin/service-providers",
+            web::post().to(admin_nemlogin::register),
+        )
+        .route(
+            "/nemlogin/service-providers/{entity_id}",
+            web::get().to(admin_nemlogin::service_provider),
+        )
+        .route(
+            "/nemlogin/service-providers/{entity_id}",
+            web::delete().to(admin_nemlogin::delete),
+        )
+        .route(
+            "/nemlogin/service-providers/{entity_id}/faults",
+            web::post().to(admin_nemlogin::add_fault),
+        )
+        .route(
+            "/nemlogin/service-providers/{entity_id}/faults",
+            web::delete().to(admin_nemlogin::clear_faults),
+        )
+        .route("/nemlogin/logouts", web::get().to(admin_nemlogin::logouts))
         .default_service(web::to(admin_not_found))
 }
 

@@ -48,6 +48,7 @@ pub async fn spawn_with(builder: mitid_sim::SimulatorBuilder) -> TestApp {
 }
 
 /// A login page as the browser sees it.
+#[derive(Debug)]
 pub struct Page {
     pub url: String,
     pub status: StatusCode,

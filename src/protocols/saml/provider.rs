@@ -19,7 +19,7 @@ use super::idp::{IdentityProvider, IdpKeyError, IdpKeys};
 use super::metadata::idp_metadata;
 use super::replay::SeenRequests;
 use super::slo::Logouts;
-use super::sp::SpRegistry;
+use super::sp::{ServiceProvider, SpRegistry};
 use super::vocabulary::Binding;
 use crate::broker::sessions::{EndedSession, SsoScope};
 use crate::broker::Broker;
@@ -208,6 +208,20 @@ impl Provider {
                 format!("the message is not well-formed XML: {err}"),
             ),
         }
+    }
+
+    /// Registers an SP, or replaces the one with its entity ID; true when it is new.
+    pub fn register_service_provider(&self, sp: ServiceProvider) -> (Arc<ServiceProvider>, bool) {
+        let new = self.service_providers.get(&sp.entity_id).is_none();
+        (self.service_providers.upsert(sp), new)
+    }
+
+    /// Removes an SP with its pending faults; its sessions go on without it.
+    pub fn delete_service_provider(&self, entity_id: &str) -> Option<Arc<ServiceProvider>> {
+        let removed = self.service_providers.remove(entity_id)?;
+        self.faults.clear(entity_id);
+        self.last_assertions.remove(entity_id);
+        Some(removed)
     }
 
     /// Tells every personality that a session ended.

@@ -57,9 +57,11 @@ pub fn parse(value: &str) -> Result<Simulation, String> {
                 )
             }
             "uuid" | "username" | "cpr" => simulation.identities.push(IdentityHint::parse(token)?),
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "unknown or repeated key `{other}`: use uuid, username, cpr or mitid_erhverv_uuid"
-            )),
+            ))
+            }
         }
     }
     if mode == SimulationMode::NoUi
