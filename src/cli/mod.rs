@@ -16,6 +16,7 @@ mod output;
 mod record;
 mod serve;
 mod server;
+mod service_providers;
 mod sessions;
 mod table;
 mod users;
@@ -34,7 +35,7 @@ pub const DEFAULT_PORT: u16 = 8088;
 #[command(
     name = "mitid-sim",
     version,
-    about = "A simulator of the Danish MitID/NemID login broker (OpenID Connect)"
+    about = "A simulator of the Danish MitID/NemID login brokers (NEB's OpenID Connect, NemLog-in's OIOSAML 3.0)"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -104,6 +105,13 @@ enum Command {
         #[command(subcommand)]
         command: clients::ClientsCommand,
     },
+    /// NemLog-in service providers (SAML SPs) of a running broker: register by metadata,
+    /// remove, inject response faults; the IdP's logout record.
+    #[command(name = "service-providers", visible_alias = "sps")]
+    ServiceProviders {
+        #[command(subcommand)]
+        command: service_providers::ServiceProvidersCommand,
+    },
     /// SSO sessions of a running broker: list, end, expire; back-channel logouts.
     Sessions {
         #[command(subcommand)]
@@ -139,6 +147,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Users { command } => users::run(command),
         Command::Device { command } => device::run(command),
         Command::Clients { command } => clients::run(command),
+        Command::ServiceProviders { command } => service_providers::run(command),
         Command::Sessions { command } => sessions::run(command),
         Command::Keys { command } => keys::run(command),
         Command::Clock { command } => clock::run(command),
