@@ -260,7 +260,10 @@ async fn an_authn_request_that_cannot_be_trusted_gets_an_error_page_and_never_a_
     let demo = Credential::from_pem(pem, pem).unwrap();
     let endpoint = app.url("/nemlogin/idp/saml/3.0/");
     let request = |destination: &str| {
-        let now = time::OffsetDateTime::now_utc()
+        let now = app
+            .sim
+            .clock()
+            .now()
             .replace_nanosecond(0)
             .unwrap()
             .format(&time::format_description::well_known::Rfc3339)

@@ -58,10 +58,13 @@ pub struct EndpointRecord {
     pub default: bool,
 }
 
+/// A metadata document as read: its text and the name errors give it.
+pub type MetadataText = (String, String);
+
 /// Where the parts a record names come from.
 pub struct Sources<'a> {
-    /// The metadata document named by `metadata`, with the name errors should give it.
-    pub metadata: &'a dyn Fn(&str) -> Result<(String, String), String>,
+    /// The metadata document named by `metadata`.
+    pub metadata: &'a dyn Fn(&str) -> Result<MetadataText, String>,
     /// The PEM text of a certificate value that is not PEM itself.
     pub certificate: &'a dyn Fn(&str) -> Result<String, String>,
 }
