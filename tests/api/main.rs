@@ -14,6 +14,7 @@ mod fidelity;
 mod helpers;
 mod idp_params;
 mod keys;
+mod library_rps;
 mod logout;
 mod nemid;
 mod nemlogin;

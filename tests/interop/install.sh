@@ -7,6 +7,12 @@
 #     engine) and libclang-dev (bindgen reads the libxmlsec1 headers);
 #   - interop tests: the xmlsec1 program (pysaml2 signs, verifies and decrypts with it)
 #     and pysaml2 in a venv at tests/interop/python/.venv, pinned by requirements.txt.
+# Conformance kit section (tests/api/library_rps.rs):
+#   - Authlib and Flask in the same venv (python/requirements.txt);
+#   - the npm packages of every tests/interop/*/package-lock.json, by `npm ci`.
+# To add a dependency: a Debian package to `packages`, a pin to python/requirements.txt
+# (with its dependencies, as `pip freeze` gives them), or a folder here with a
+# package.json and package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -32,3 +38,13 @@ if [[ ! -x "$venv/bin/python" ]] || ! cmp -s python/requirements.txt "$stamp"; t
     "$venv/bin/pip" install -q --disable-pip-version-check -r python/requirements.txt
     cp python/requirements.txt "$stamp"
 fi
+
+for lock in */package-lock.json; do
+    [[ -e "$lock" ]] || continue
+    dir=$(dirname "$lock")
+    stamp="$dir/node_modules/.lock-installed"
+    if ! cmp -s "$lock" "$stamp"; then
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        cp "$lock" "$stamp"
+    fi
+done

@@ -217,7 +217,7 @@ impl Backchannel {
                 continue;
             }
             let claims = logout_claims(
-                &provider.issuer,
+                &provider.acting_issuer(),
                 client_id,
                 &jti,
                 Some(&participant.sid.to_string()),
@@ -405,7 +405,7 @@ impl Provider {
                     )
                 })?;
                 let mut claims: Map<String, Value> = [
-                    ("iss", json!(self.issuer)),
+                    ("iss", json!(self.acting_issuer())),
                     ("aud", json!(client_id)),
                     ("sub", json!(sub)),
                     ("iat", json!(now_unix)),
@@ -431,7 +431,7 @@ impl Provider {
             }
             fault => {
                 let mut claims = logout_claims(
-                    &self.issuer,
+                    &self.acting_issuer(),
                     client_id,
                     &jti,
                     sid.as_deref(),

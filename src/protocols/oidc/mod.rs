@@ -18,7 +18,6 @@ use std::sync::Arc;
 
 use time::Duration;
 use url::Url;
-use uuid::Uuid;
 
 use crate::broker::sessions::EndedSession;
 use crate::broker::{Broker, LogoutListener};
@@ -124,6 +123,17 @@ impl Provider {
         }
     }
 
+    /// The issuer the broker names itself in discovery, tokens and authorization
+    /// responses: its own, unless the admin API made it announce another (conformance T09),
+    /// which it then does consistently, so that only an RP comparing discovery with the
+    /// issuer it was configured with notices.
+    pub fn acting_issuer(&self) -> String {
+        self.discovery_issuer.load_full().map_or_else(
+            || self.issuer.clone(),
+            |announced| announced.as_ref().clone(),
+        )
+    }
+
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
     }
@@ -153,8 +163,8 @@ impl Provider {
             session_active,
             now,
         );
-        if self.faults.next_userinfo(&grant.client_id).is_some() {
-            claims.insert("sub".into(), Uuid::new_v4().to_string().into());
+        if let Some(fault) = self.faults.next_userinfo(&grant.client_id) {
+            faults::alter_userinfo(fault, &mut claims);
         }
         Ok(serde_json::Value::Object(claims))
     }

@@ -335,8 +335,9 @@ impl Provider {
         };
         let record = &grant.record;
         let scope = grant.scopes.join(" ");
+        let issuer = self.acting_issuer();
         let access_claims = claims::access_token(AccessTokenInput {
-            issuer: &self.issuer,
+            issuer: &issuer,
             client_id: &client.client_id,
             subject: &grant.subject,
             scopes: &grant.scopes,
@@ -353,7 +354,7 @@ impl Provider {
             .await
             .map_err(signing_failed)?;
         let mut id_claims = claims::id_token(IdTokenInput {
-            issuer: &self.issuer,
+            issuer: &issuer,
             client_id: &client.client_id,
             subject: &grant.subject,
             nonce,
