@@ -39,7 +39,9 @@ use crate::protocols::oidc::record::Exchange;
 use crate::protocols::oidc::{Lifetimes, Provider};
 use crate::protocols::saml;
 use crate::protocols::saml::credential::Credential;
+use crate::protocols::saml::faults::SamlFault;
 use crate::protocols::saml::idp::IdpKeys;
+use crate::protocols::saml::slo::LogoutDelivery;
 use crate::protocols::saml::sp::ServiceProvider;
 use crate::web::{self, KeySource};
 
@@ -466,6 +468,53 @@ impl Simulator {
     pub fn advance_clock(&self, by: time::Duration) {
         self.provider.broker.clock.advance(by);
         self.provider.expire_sessions();
+    }
+
+    // ---- the NemLog-in personality ----
+
+    /// Registers (or replaces) a NemLog-in service provider, e.g. one read with
+    /// `ServiceProvider::from_metadata`.
+    pub async fn register_service_provider(
+        &self,
+        service_provider: ServiceProvider,
+    ) -> Result<(), ControlError> {
+        self.nemlogin.register_service_provider(service_provider);
+        self.nemlogin_saved().await
+    }
+
+    pub async fn delete_service_provider(&self, entity_id: &str) -> Result<(), ControlError> {
+        self.nemlogin
+            .delete_service_provider(entity_id)
+            .ok_or_else(|| {
+                ControlError::NotFound(format!("no service provider has entity ID `{entity_id}`"))
+            })?;
+        self.nemlogin_saved().await
+    }
+
+    async fn nemlogin_saved(&self) -> Result<(), ControlError> {
+        self.nemlogin.persist().await.map_err(ControlError::Invalid)
+    }
+
+    /// Breaks the SP's next `count` successful responses as `fault` says.
+    pub fn inject_saml_fault(
+        &self,
+        entity_id: &str,
+        fault: SamlFault,
+        count: usize,
+    ) -> Result<(), ControlError> {
+        check_count(count)?;
+        if self.nemlogin.service_providers.get(entity_id).is_none() {
+            return Err(ControlError::NotFound(format!(
+                "no service provider has entity ID `{entity_id}`"
+            )));
+        }
+        self.nemlogin.faults.push(entity_id, fault, count);
+        Ok(())
+    }
+
+    /// Every LogoutRequest the NemLog-in IdP sent an SP (or could not send).
+    pub fn saml_logouts(&self) -> Vec<LogoutDelivery> {
+        self.nemlogin.logouts.deliveries()
     }
 
     /// What a client (or every client) sent the broker.

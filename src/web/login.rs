@@ -112,7 +112,8 @@ fn render<F: LoginFront>(front: &F, login: &Login<F::Request>) -> View {
         &login.csrf,
     );
     page.notice = login.notice.map(|n| i18n::notice(language, n));
-    let mitid = login.requirements.idp == Idp::MitId;
+    // MitID Erhverv logins authenticate with MitID too.
+    let mitid = login.requirements.idp != Idp::NemId;
     if mitid {
         page.header = login
             .requirements

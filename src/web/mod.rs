@@ -600,7 +600,7 @@ async fn not_found() -> HttpResponse {
     )
 }
 
-async fn index(provider: web::Data<Provider>) -> HttpResponse {
+async fn index(provider: web::Data<Provider>, nemlogin: web::Data<saml::Provider>) -> HttpResponse {
     let citizens = provider
         .broker
         .identities
@@ -644,6 +644,24 @@ async fn index(provider: web::Data<Provider>) -> HttpResponse {
             issuer: &provider.issuer,
             citizens,
             clients,
+            nemlogin_metadata: format!("{}{}", nemlogin.base_url, saml::idp::METADATA_PATH),
+            service_providers: nemlogin
+                .service_providers
+                .all()
+                .iter()
+                .map(|sp| {
+                    let acs: Vec<&str> = sp
+                        .assertion_consumer_services
+                        .iter()
+                        .map(|acs| acs.location.as_str())
+                        .collect();
+                    (
+                        sp.entity_id.clone(),
+                        sp.display_name().to_string(),
+                        acs.join(" "),
+                    )
+                })
+                .collect(),
         },
     )
 }

@@ -146,6 +146,9 @@ pub struct IndexPage<'a> {
     pub issuer: &'a str,
     pub citizens: Vec<CitizenRow>,
     pub clients: Vec<(String, String, String)>,
+    pub nemlogin_metadata: String,
+    /// Entity ID, name, ACS locations.
+    pub service_providers: Vec<(String, String, String)>,
 }
 
 /// A form the browser posts on by itself (a script presses the button; without scripts
