@@ -74,6 +74,7 @@ pub struct SimulatorBuilder {
     state_dir: Option<std::path::PathBuf>,
     service_providers: Option<Vec<ServiceProvider>>,
     nemlogin_keys: Option<IdpKeys>,
+    tls: Option<crate::tls::ServerTls>,
 }
 
 impl SimulatorBuilder {
@@ -160,6 +161,19 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Serves HTTPS with this certificate (e.g. `ServerTls::local`): the issuer is `https://…`
+    /// and cookies are `Secure`.
+    pub fn tls(mut self, tls: crate::tls::ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// The most logins in progress at once; beyond it the oldest ends (default 10,000).
+    pub fn max_pending_logins(mut self, max: usize) -> Self {
+        self.settings.max_pending_logins = max;
+        self
+    }
+
     /// A clock the test keeps a handle to, to make time pass.
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
@@ -217,6 +231,7 @@ impl SimulatorBuilder {
                 service_providers,
                 keys: nemlogin_keys,
             },
+            tls: self.tls,
         })?;
         let nemlogin = running.nemlogin.clone();
         let (addr, base_url, provider, handle) = running.spawn();
@@ -351,6 +366,7 @@ impl Simulator {
         count: usize,
     ) -> Result<(), ControlError> {
         check_count(count)?;
+        behaviour.check().map_err(ControlError::Invalid)?;
         let citizen = self
             .provider
             .broker
@@ -466,8 +482,10 @@ impl Simulator {
     /// Moves the broker's clock; sessions that fall due end at once (their back-channel
     /// logout goes out from a task of the current Tokio runtime).
     pub fn advance_clock(&self, by: time::Duration) {
-        self.provider.broker.clock.advance(by);
-        self.provider.expire_sessions();
+        let _ = self.provider.change_clock(|clock| {
+            clock.advance(by);
+            Ok::<(), ()>(())
+        });
     }
 
     // ---- the NemLog-in personality ----

@@ -14,15 +14,10 @@ use crate::protocols::saml::idp::{ENDPOINT_PATH, METADATA_PATH};
 use crate::protocols::saml::{Outcome, SsoCookie};
 use crate::protocols::Language;
 
-/// The page script that posts a SAML form on.
-pub const POST_SCRIPT_PATH: &str = "/static/saml-post.js";
-const POST_SCRIPT: &str = include_str!("../../static/saml-post.js");
-
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(ENDPOINT_PATH, web::get().to(endpoint_get))
         .route(ENDPOINT_PATH, web::post().to(endpoint_post))
-        .route(METADATA_PATH, web::get().to(metadata))
-        .route(POST_SCRIPT_PATH, web::get().to(post_script));
+        .route(METADATA_PATH, web::get().to(metadata));
 }
 
 async fn metadata(saml: Saml) -> HttpResponse {
@@ -37,13 +32,6 @@ async fn metadata(saml: Saml) -> HttpResponse {
                 .body(format!("The NemLog-in IdP is not available: {err}\n"))
         }
     }
-}
-
-async fn post_script() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(POST_SCRIPT)
 }
 
 /// HTTP-Redirect: `SAMLRequest` (an AuthnRequest or a LogoutRequest) or `SAMLResponse` (a

@@ -11,33 +11,17 @@ use crate::protocols::saml;
 use crate::protocols::saml::faults::SamlFault;
 use crate::protocols::saml::sp::{ServiceProvider, SpRecord};
 
+use super::{answer_saved, bad_request, error, not_found, one, MAX_COUNT};
+
 type Data = web::Data<saml::Provider>;
 
-/// The most responses one fault request may cover (as for clients).
-const MAX_COUNT: usize = 1_000;
-
-fn error(status: StatusCode, code: &str, message: impl Into<String>) -> HttpResponse {
-    HttpResponse::build(status).json(json!({ "error": code, "message": message.into() }))
-}
-
 fn no_sp(entity_id: &str) -> HttpResponse {
-    error(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        format!("no service provider has entity ID `{entity_id}`"),
-    )
+    not_found(format!("no service provider has entity ID `{entity_id}`"))
 }
 
 /// Answers after the change is on disk (when the broker keeps state).
 async fn saved(nemlogin: &saml::Provider, status: StatusCode, body: Value) -> HttpResponse {
-    match nemlogin.persist().await {
-        Ok(()) => HttpResponse::build(status).json(body),
-        Err(err) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "state_not_saved",
-            format!("the change is made but could not be saved: {err}"),
-        ),
-    }
+    answer_saved(nemlogin.persist().await, status, body)
 }
 
 fn sp_json(nemlogin: &saml::Provider, sp: &ServiceProvider) -> Value {
@@ -90,17 +74,11 @@ pub async fn service_provider(nemlogin: Data, path: web::Path<String>) -> HttpRe
 pub async fn register(nemlogin: Data, body: web::Bytes) -> HttpResponse {
     let record: SpRecord = match serde_json::from_slice(&body) {
         Ok(record) => record,
-        Err(err) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                format!("not a service provider registration: {err}"),
-            )
-        }
+        Err(err) => return bad_request(format!("not a service provider registration: {err}")),
     };
     let sp = match record.into_sp_from_json() {
         Ok(sp) => sp,
-        Err(err) => return error(StatusCode::BAD_REQUEST, "invalid_request", err.to_string()),
+        Err(err) => return bad_request(err.to_string()),
     };
     let (sp, new) = nemlogin.register_service_provider(sp);
     let status = if new {
@@ -133,10 +111,6 @@ pub struct FaultRequest {
     count: usize,
 }
 
-fn one() -> usize {
-    1
-}
-
 /// Breaks the SP's next `count` successful responses as `fault` names.
 pub async fn add_fault(nemlogin: Data, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
     if nemlogin.service_providers.get(&path).is_none() {
@@ -146,22 +120,14 @@ pub async fn add_fault(nemlogin: Data, path: web::Path<String>, body: web::Bytes
         Ok(request) => request,
         Err(err) => {
             let names: Vec<&str> = SamlFault::ALL.iter().map(|f| f.name()).collect();
-            return error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                format!(
-                    "expected {{\"fault\": one of {}, \"count\": N}}: {err}",
-                    names.join(", ")
-                ),
-            );
+            return bad_request(format!(
+                "expected {{\"fault\": one of {}, \"count\": N}}: {err}",
+                names.join(", ")
+            ));
         }
     };
     if !(1..=MAX_COUNT).contains(&request.count) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            format!("count must be 1 to {MAX_COUNT}"),
-        );
+        return bad_request(format!("count must be 1 to {MAX_COUNT}"));
     }
     nemlogin.faults.push(&path, request.fault, request.count);
     HttpResponse::Ok().json(json!({
