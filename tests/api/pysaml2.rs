@@ -137,10 +137,15 @@ pub struct Sp {
 
 impl Sp {
     pub async fn registered(app: &TestApp, name: &str, setup: SpSetup) -> Sp {
+        Sp::registered_at(app, name, setup, &format!("https://{name}.example.dk/saml")).await
+    }
+
+    /// As [`Sp::registered`], with its endpoints under `base` (a server a real browser
+    /// can reach, say).
+    pub async fn registered_at(app: &TestApp, name: &str, setup: SpSetup, base: &str) -> Sp {
         let idp_metadata = app.get(&app.url(METADATA_PATH)).await.text().await.unwrap();
         let files = sp_files(name);
         let mut python = PythonSp::start();
-        let base = format!("https://{name}.example.dk/saml");
         let mut slo_bindings = setup.slo_bindings.to_vec();
         if setup.serve_soap {
             slo_bindings.push("soap");
