@@ -31,6 +31,11 @@ pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(Policy::none())
+        // Below actix's 5-second keep-alive. A test that blocks its runtime longer (an RSA
+        // key generated on a busy machine) keeps the client from seeing the broker close
+        // the idle connection, and reusing it fails the next request with
+        // `IncompleteMessage`; a connection idle this long is not reused.
+        .pool_idle_timeout(std::time::Duration::from_secs(3))
         .build()
         .unwrap()
 }
