@@ -8,6 +8,8 @@ pub mod identity_hint;
 pub mod language;
 pub mod oidc;
 pub mod saml;
+pub mod simulation;
 
 pub use identity_hint::IdentityHint;
 pub use language::Language;
+pub use simulation::{Simulation, SimulationMode};

@@ -11,7 +11,7 @@ use super::authn_request::{self, AuthnRequest, AuthnRequestError, Refusal};
 use super::binding::{post_form, Field, Received};
 use super::provider::{sso_scope, Outcome, Provider, Ready, SsoCookie};
 use super::response::{build_response, build_status_response, Delivery};
-use super::simulation::{self, Simulation, SimulationMode};
+use super::simulation;
 use super::sp::ServiceProvider;
 use super::subject::Subject;
 use super::vocabulary::{status, Profile, Status};
@@ -24,6 +24,7 @@ use crate::flow::{
 use crate::identity::{Identity, IdentityStatus, RequiredLevel};
 use crate::protocols::front::{self, Answer, LoginFront};
 use crate::protocols::{IdentityHint, Language};
+use crate::protocols::{Simulation, SimulationMode};
 
 impl Provider {
     /// An AuthnRequest off the Redirect or POST binding.
