@@ -22,7 +22,8 @@ pub struct Simulation {
     pub mode: SimulationMode,
     /// The private MitID identity (`uuid:`, `username:`, `cpr:`).
     pub identities: Vec<IdentityHint>,
-    /// The professional identity (`mitid_erhverv_uuid:`) of a MitID Erhverv login.
+    /// The professional identity (`mitid_erhverv_uuid:`, its persistent professional ID)
+    /// a MitID Erhverv login acts as.
     pub professional: Option<Uuid>,
 }
 

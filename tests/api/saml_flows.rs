@@ -17,6 +17,9 @@ const PERSON_NAME_ID: &str = "https://data.gov.dk/model/core/eid/person/uuid/";
 /// Carl Automatisk (`app.approve`) as company signatory of Testfirma ApS.
 const CARL_AT_TESTFIRMA: &str = "0c5e8f7a-1b2d-4c3e-8f4a-5b6c7d8e9f02";
 const ANNA_AT_TESTFIRMA: &str = "0c5e8f7a-1b2d-4c3e-8f4a-5b6c7d8e9f01";
+/// Bjørn (`to.firmaer`, two professional identities) as company signatory of the second
+/// organisation.
+const BJORN_AS_SIGNATORY: &str = "0c5e8f7a-1b2d-4c3e-8f4a-5b6c7d8e9f04";
 
 fn attribute<'a>(answer: &'a Value, name: &str) -> &'a str {
     answer["attributes"][name][0]
@@ -190,6 +193,60 @@ async fn an_employee_logs_in_with_the_professional_profile_through_the_pages_and
         .as_str()
         .unwrap()
         .starts_with(PERSON_NAME_ID));
+
+    // `ui mitid_erhverv_uuid:`: the pages start at the authenticator of the MitID behind the
+    // identity, and of the person's two identities the named one is chosen for them (the
+    // driver knows no choice page).
+    app.browser = browser();
+    let simulation = format!("ui mitid_erhverv_uuid:{BJORN_AS_SIGNATORY}");
+    let (_, seen) = sp
+        .start_login(
+            &app,
+            "redirect",
+            request("Substantial", PROFESSIONAL),
+            &[("simulation", &simulation)],
+        )
+        .await;
+    let Seen::Pages(page) = seen else {
+        panic!("ui shows the pages: {seen:?}");
+    };
+    assert_eq!(crate::helpers::step_of(&page), "app", "no user ID to type");
+    let form = app.finish_at_pages(Seen::Pages(page), "to.firmaer").await;
+    let answer = sp.acs(&form);
+    assert_eq!(answer["ok"], json!(true), "{answer}");
+    assert!(answer["name_id"]
+        .as_str()
+        .unwrap()
+        .ends_with(BJORN_AS_SIGNATORY));
+    assert_eq!(
+        attribute(
+            &answer,
+            "https://data.gov.dk/model/core/eid/professional/cvr"
+        ),
+        "98765433"
+    );
+    // Naming an identity for a Person-only request is refused at the ACS.
+    app.browser = browser();
+    let (_, seen) = sp
+        .start_login(
+            &app,
+            "redirect",
+            request("Substantial", PERSON),
+            &[("simulation", &simulation)],
+        )
+        .await;
+    let form = seen.form();
+    let status = sp
+        .python
+        .call(json!({"op": "status_of", "saml_response": form.fields["SAMLResponse"]}));
+    assert_eq!(
+        status["status_codes"],
+        json!([
+            "urn:oasis:names:tc:SAML:2.0:status:Requester",
+            "urn:oasis:names:tc:SAML:2.0:status:RequestUnsupported",
+        ]),
+        "{status}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,7 +19,7 @@ use crate::broker::sessions::{EndReason, SsoSession};
 use crate::broker::Broker;
 use crate::flow::{
     Authentication, CprEntry, ErhvervFailure, ErhvervOptions, Failure, Idp, Login, Logins,
-    Outcome as LoginOutcome, Requirements, Step,
+    Outcome as LoginOutcome, ProfessionalHintError, Requirements, Step,
 };
 use crate::identity::{Identity, IdentityStatus, RequiredLevel};
 use crate::protocols::front::{self, Answer, LoginFront};
@@ -111,8 +111,21 @@ impl Provider {
             let finished = self.conclude(ready, login, browser_key);
             return answer_outcome(finished.answer, sso_cookie(finished.sso));
         }
-        if let Some(citizen) = named {
-            login.start_as(&self.broker, &citizen);
+        match simulation.as_ref().and_then(|s| s.professional) {
+            // `ui mitid_erhverv_uuid:`: the pages of the MitID that logs in as the identity,
+            // which is chosen for the person once they have authenticated.
+            Some(professional) => {
+                if let Err(err) =
+                    login.start_as_professional(&self.broker, professional, named.as_deref())
+                {
+                    return self.answer_status(ready, &request, &professional_hint_status(err));
+                }
+            }
+            None => {
+                if let Some(citizen) = named {
+                    login.start_as(&self.broker, &citizen);
+                }
+            }
         }
         let outcome = Outcome::ShowLogin {
             login_id: login.id.clone(),
@@ -207,18 +220,10 @@ impl Provider {
     ) -> Result<(), Status> {
         let broker = &self.broker;
         if let Some(professional) = simulation.professional {
-            if login.requirements.idp != Idp::MitIdErhverv {
-                return Err(Status::requester(
-                    status::REQUEST_UNSUPPORTED,
-                    "simulation: mitid_erhverv_uuid needs a request that accepts the Professional profile",
-                ));
-            }
             return login
                 .authenticate_professional_directly(broker, professional, citizen.map(|c| &**c))
                 .map(|_| ())
-                .map_err(|err| {
-                    Status::responder(status::UNKNOWN_PRINCIPAL, format!("simulation: {err}"))
-                });
+                .map_err(professional_hint_status);
         }
         let Some(citizen) = citizen else {
             return Err(Status::requester(
@@ -401,7 +406,19 @@ fn requirements(request: &AuthnRequest) -> Requirements {
         erhverv: ErhvervOptions {
             allow_private: person,
             uncapped: true,
+            selected: None,
         },
+    }
+}
+
+/// The SAML status for a `mitid_erhverv_uuid:` the login cannot act as.
+fn professional_hint_status(err: ProfessionalHintError) -> Status {
+    match err {
+        ProfessionalHintError::NotAnErhvervLogin => Status::requester(
+            status::REQUEST_UNSUPPORTED,
+            "simulation: mitid_erhverv_uuid needs a request that accepts the Professional profile",
+        ),
+        other => Status::responder(status::UNKNOWN_PRINCIPAL, format!("simulation: {other}")),
     }
 }
 

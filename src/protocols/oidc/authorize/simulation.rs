@@ -2,9 +2,9 @@
 //! one parameter (`no-ui uuid:<guid>`, `ui username:<user ID>`, `no-ui cpr:<CPR>`), for
 //! clients entitled to it. For any other client the parameter is ignored, whatever its
 //! value, as recorded at NEB. mitid-sim also takes the identity from `login_hint`
-//! (`simulation=no-ui&login_hint=uuid:<guid>`), a documented extension. A
-//! `mitid_erhverv_uuid:` must be a UUID, but no OIDC login acts on it yet (NemLog-in's
-//! does).
+//! (`simulation=no-ui&login_hint=uuid:<guid>`), a documented extension.
+//! `mitid_erhverv_uuid:` names a professional identity, which a request offering MitID
+//! Erhverv (`idp_values`) logs in as.
 
 use super::params::Params;
 use super::IdentityHint;
@@ -41,9 +41,9 @@ pub(super) fn parse(params: &Params, client: &Client) -> Result<Option<Simulatio
                 .push(IdentityHint::parse(hint).map_err(refused)?);
         }
     }
-    if simulation.no_ui() && simulation.identities.is_empty() {
+    if simulation.no_ui() && simulation.identities.is_empty() && simulation.professional.is_none() {
         return Err(refused(
-            "no-ui names no citizen (uuid:, username: or cpr:)".into(),
+            "no-ui names no identity (uuid:, username:, cpr: or mitid_erhverv_uuid:)".into(),
         ));
     }
     Ok(Some(simulation))
