@@ -6,6 +6,7 @@ use mitid_sim::broker::clock::parse_offset;
 use mitid_sim::broker::{SessionSettings, Settings};
 use mitid_sim::persistence::user_state_dir;
 use mitid_sim::protocols::oidc::Lifetimes;
+use mitid_sim::protocols::saml;
 use mitid_sim::tls::{ServerTls, TlsError};
 use mitid_sim::web::{self, KeySource};
 
@@ -32,6 +33,10 @@ pub struct ServeArgs {
     /// For a test broker on your own machine only.
     #[arg(long, env = "MITID_SIM_OPEN_TEST_CLIENTS")]
     open_test_clients: bool,
+    /// NemLog-in service providers (SAML SPs) to register instead of the built-in demo SP
+    /// (TOML, see fixtures/saml-sps.toml; an entry may name the SP's metadata file).
+    #[arg(long, value_name = "FILE", env = "MITID_SIM_SAML_SPS")]
+    saml_sps: Option<PathBuf>,
     /// Folder with rs256.pem and es256.pem (private key and certificate each) to sign
     /// with, e.g. the test-only `certs`. Without it (and without --fresh-keys) the keys are
     /// kept across restarts: in --state-dir, else in the per-user folder.
@@ -188,6 +193,11 @@ pub fn prepare(args: ServeArgs) -> Result<Prepared, String> {
         clients.retain(|c| !open.iter().any(|o| o.client_id == c.client_id));
         clients.extend(open);
     }
+    let service_providers = match &args.saml_sps {
+        Some(path) => saml::sp::from_toml_file(path),
+        None => saml::sp::built_in_service_providers(),
+    }
+    .map_err(|e| e.to_string())?;
     let keys = match &args.keys {
         Some(dir) => KeySource::Folder(dir.clone()),
         None if args.fresh_keys => KeySource::Fresh,
@@ -218,6 +228,10 @@ pub fn prepare(args: ServeArgs) -> Result<Prepared, String> {
         backchannel_retry: Default::default(),
         admin_token: args.admin_token,
         state_dir: args.state_dir,
+        nemlogin: web::NemLoginConfig {
+            service_providers,
+            keys: None,
+        },
         tls,
     };
     Ok(Prepared { config, citizens })
@@ -227,9 +241,10 @@ pub fn prepare(args: ServeArgs) -> Result<Prepared, String> {
 pub fn banner(running: &web::Running, ca_file: Option<&Path>) -> String {
     let issuer = running.issuer();
     let mut banner = format!(
-        "mitid-sim is running (NEB personality)\n  issuer     {issuer}\n  discovery  {issuer}/.well-known/openid-configuration\n  front page {base}/\n  keys       {keys}\n",
+        "mitid-sim is running\n  NEB (OpenID Connect)\n    issuer     {issuer}\n    discovery  {issuer}/.well-known/openid-configuration\n    keys       {keys}\n  NemLog-in (OIOSAML 3.0)\n    metadata   {base}{metadata}\n  front page   {base}/\n",
         base = running.base_url,
         keys = running.keys_origin,
+        metadata = saml::idp::METADATA_PATH,
     );
     // Open test clients send codes anywhere: whoever starts the broker must see them.
     let mut open: Vec<String> = running
@@ -249,7 +264,7 @@ pub fn banner(running: &web::Running, ca_file: Option<&Path>) -> String {
     }
     if let Some(ca_file) = ca_file {
         banner.push_str(&format!(
-            "  CA         {}\n\n{}",
+            "  CA           {}\n\n{}",
             ca_file.display(),
             mitid_sim::tls::trust_instructions(ca_file, issuer)
         ));

@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::login::binding_cookie;
 use super::pages;
+use crate::protocols::front::LoginFront;
 use crate::protocols::oidc::logout::EndSessionOutcome;
 use crate::protocols::oidc::record::Request;
 use crate::protocols::oidc::token::{presented_client_id, TokenFailure};
@@ -45,14 +46,16 @@ pub fn sso_key(req: &HttpRequest) -> Option<String> {
     req.cookie(SSO_COOKIE).map(|c| c.value().to_string())
 }
 
-pub fn sso_cookie(provider: &Provider, key: &str) -> Cookie<'static> {
+/// The one SSO cookie of both personalities: behind it the browser's sessions, one per
+/// client, SSO group or the NemLog-in scope.
+pub fn sso_cookie(front: &impl LoginFront, key: &str) -> Cookie<'static> {
     Cookie::build(SSO_COOKIE, key.to_string())
         .path("/")
         .http_only(true)
-        .secure(provider.base_url.starts_with("https://"))
+        .secure(front.base_url().starts_with("https://"))
         .same_site(SameSite::Lax)
         .max_age(actix_web::cookie::time::Duration::seconds(
-            provider.broker.settings.sessions.absolute.whole_seconds(),
+            front.broker().settings.sessions.absolute.whole_seconds(),
         ))
         .finish()
 }
@@ -78,30 +81,34 @@ fn redirect(status: StatusCode, location: &str) -> actix_web::HttpResponseBuilde
 }
 
 /// An authorization response as its mode sends it: a 303 redirect (query and fragment),
-/// or a page whose form the browser posts to the RP (form_post), which must not be
-/// stored (OAuth 2.0 Form Post Response Mode §2).
+/// or a page whose form the browser posts to the RP (form_post).
 pub fn authorization_response(response: &AuthorizationResponse) -> HttpResponse {
     match response.location() {
         Some(location) => redirect(StatusCode::SEE_OTHER, &location).finish(),
-        None => {
-            let mut page = pages::html(
-                StatusCode::OK,
-                &pages::FormPostPage {
-                    lang: "da",
-                    banner: super::i18n::DA.simulator_banner,
-                    redirect_uri: &response.redirect_uri,
-                    params: &response.params,
-                },
-            );
-            let headers = page.headers_mut();
-            headers.insert(
-                header::CACHE_CONTROL,
-                header::HeaderValue::from_static(NO_STORE),
-            );
-            headers.insert(header::PRAGMA, header::HeaderValue::from_static("no-cache"));
-            page
-        }
+        None => form_post(&response.redirect_uri, &response.params),
     }
+}
+
+/// The form_post page: the response's fields posted to the redirect URI by
+/// `/static/form-post.js` or its button; never stored (OAuth 2.0 Form Post Response Mode
+/// §2).
+pub fn form_post(redirect_uri: &str, params: &[(String, String)]) -> HttpResponse {
+    let mut page = pages::html(
+        StatusCode::OK,
+        &pages::FormPostPage {
+            lang: "da",
+            banner: super::i18n::DA.simulator_banner,
+            redirect_uri,
+            params,
+        },
+    );
+    let headers = page.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static(NO_STORE),
+    );
+    headers.insert(header::PRAGMA, header::HeaderValue::from_static("no-cache"));
+    page
 }
 
 pub async fn authorize_get(provider: web::Data<Provider>, req: HttpRequest) -> HttpResponse {

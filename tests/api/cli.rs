@@ -237,7 +237,7 @@ async fn a_qa_script_creates_a_citizen_and_an_rp_scripts_a_rejection_injects_a_f
     let ended = live(&app, &["sessions", "end", &neb_sid]).await.ok();
     assert_eq!(
         ended.stdout.trim(),
-        format!("ended session {neb_sid} (admin); its clients: cli-rp")
+        format!("ended session {neb_sid} (admin); its clients: cli-rp; its service providers: -")
     );
     assert!(app.sim.provider().broker.sessions.all().is_empty());
 
@@ -1107,6 +1107,234 @@ async fn generated_organisations_load_as_a_users_file_and_bad_ones_point_at_thei
 }
 
 #[tokio::test]
+async fn service_providers_are_registered_by_metadata_faulted_and_removed_from_the_cli() {
+    use mitid_sim::protocols::saml::credential::Credential;
+    let app = spawn_app().await;
+    let key = Credential::generate("cli SP").unwrap();
+    let entity = "https://cli.example.dk/saml";
+    let metadata = TempFile::new(
+        "sp.xml",
+        &format!(
+            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{entity}">
+<md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+<md:KeyDescriptor><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{entity}/acs" index="0"/>
+</md:SPSSODescriptor></md:EntityDescriptor>"#,
+            key.certificate().base64()
+        ),
+    );
+    let out = live(
+        &app,
+        &[
+            "sps",
+            "register",
+            "--metadata",
+            metadata.arg(),
+            "--name",
+            "CLI-tjenesten",
+        ],
+    )
+    .await
+    .ok();
+    assert!(
+        out.stdout.starts_with(&format!("registered {entity}")),
+        "{}",
+        out.stdout
+    );
+    let out = live(&app, &["service-providers", "list"]).await.ok();
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with(entity) && l.contains("CLI-tjenesten")),
+        "{}",
+        out.stdout
+    );
+    let out = live(
+        &app,
+        &["sps", "fault", entity, "wrong_audience", "--count", "2"],
+    )
+    .await
+    .ok();
+    assert_eq!(
+        out.stdout.trim(),
+        format!("pending response faults for {entity}: wrong_audience, wrong_audience")
+    );
+    let out = live(&app, &["sps", "clear-faults", entity]).await.ok();
+    assert_eq!(
+        out.stdout.trim(),
+        format!("pending response faults for {entity}: none")
+    );
+    let out = live(&app, &["sps", "show", entity, "--json"]).await.ok();
+    assert_eq!(out.json()["name"], "CLI-tjenesten");
+    let out = live(&app, &["sps", "delete", entity]).await.ok();
+    assert_eq!(out.stdout.trim(), format!("deleted {entity}"));
+    let gone = live(&app, &["sps", "show", entity]).await;
+    assert_ne!(gone.code, 0);
+    assert!(
+        gone.stderr.contains("no service provider"),
+        "{}",
+        gone.stderr
+    );
+    // A broken metadata file is refused before anything is sent, with its file and line.
+    let broken = TempFile::new("broken.xml", "<md:EntityDescriptor");
+    let refused = live(&app, &["sps", "register", "--metadata", broken.arg()]).await;
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("broken.xml") && refused.stderr.contains("not well-formed"),
+        "{}",
+        refused.stderr
+    );
+    let idp = live(&app, &["sps", "idp"]).await.ok();
+    assert!(
+        idp.stdout
+            .contains(&format!("{}/nemlogin", app.sim.base_url())),
+        "{}",
+        idp.stdout
+    );
+}
+
+#[tokio::test]
+async fn sps_fault_offers_every_fault_the_admin_api_documents() {
+    let openapi: Value =
+        serde_json::from_str(include_str!("../../docs/admin-openapi.json")).unwrap();
+    let help = mitid_sim(&["sps", "fault", "--help"], &[]).await.ok();
+    for fault in openapi["components"]["schemas"]["SamlFault"]["enum"]
+        .as_array()
+        .unwrap()
+    {
+        assert!(
+            help.stdout.contains(fault.as_str().unwrap()),
+            "`{fault}` is missing from:\n{}",
+            help.stdout
+        );
+    }
+}
+
+#[tokio::test]
+async fn organisations_and_professionals_are_read_offline_and_changed_on_the_broker() {
+    // Offline, from the fixtures.
+    let offline = mitid_sim(&["organisations", "list"], &[]).await.ok();
+    assert!(
+        offline.stdout.contains("91234564  Testfirma ApS"),
+        "{}",
+        offline.stdout
+    );
+    let listed = mitid_sim(
+        &["professionals", "list", "--cvr", "98765433", "--json"],
+        &[],
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    let bad = mitid_sim(&["organisations", "show", "12345678"], &[]).await;
+    assert_ne!(bad.code, 0);
+    assert_eq!(bad.stderr.lines().count(), 1, "{}", bad.stderr);
+    assert!(bad.stderr.contains("start with 9"), "{}", bad.stderr);
+
+    // On a running broker: an organisation and an identity from fixture-format files.
+    let app = spawn_app().await;
+    let organisation = TempFile::new(
+        "org.toml",
+        "[[organisation]]\ncvr = \"97531864\"\nname = \"Cli Firma ApS\"\np_numbers = [\"1234567890\"]\n",
+    );
+    let created = live(&app, &["organisations", "create", "-f", organisation.arg()])
+        .await
+        .ok();
+    assert!(
+        created.stdout.contains("Cli Firma ApS"),
+        "{}",
+        created.stdout
+    );
+    let uuid = "2f0b8c3e-5d7a-4e1f-9b6c-3a2d1e0f9c91";
+    let professional = TempFile::new(
+        "professional.toml",
+        &format!(
+            "[[professional]]\nuuid = \"{uuid}\"\ncvr = \"97531864\"\ncpr = \"050772-1457\"\n\
+             given_name = \"Mads\"\nfamily_name = \"Østergaard\"\nrid = \"1\"\n"
+        ),
+    );
+    let created = live(&app, &["professionals", "create", "-f", professional.arg()])
+        .await
+        .ok();
+    assert!(
+        created.stdout.contains("private MitID (050772-1457)"),
+        "{}",
+        created.stdout
+    );
+    let mine = live(&app, &["professionals", "list", "--cvr", "97531864"])
+        .await
+        .ok();
+    assert!(mine.stdout.contains(uuid), "{}", mine.stdout);
+
+    let locked = live(&app, &["professionals", "lock", uuid]).await.ok();
+    assert!(
+        locked.stdout.starts_with(&format!("locked {uuid}")),
+        "{}",
+        locked.stdout
+    );
+    let status = |app: &TestApp| {
+        app.sim
+            .provider()
+            .broker
+            .identities
+            .professional(uuid.parse().unwrap())
+            .map(|p| p.status.name())
+    };
+    assert_eq!(status(&app), Some("locked"));
+    live(&app, &["professionals", "unlock", uuid]).await.ok();
+    live(
+        &app,
+        &[
+            "professionals",
+            "set",
+            uuid,
+            "role=company_signatory",
+            "email=mads@cli.test",
+        ],
+    )
+    .await
+    .ok();
+    let shown = live(&app, &["professionals", "show", uuid])
+        .await
+        .ok()
+        .json();
+    assert_eq!(shown["role"], "company_signatory");
+    assert_eq!(shown["status"], "active");
+
+    // Refusals are the broker's message on one line.
+    let refused = live(&app, &["organisations", "delete", "97531864"]).await;
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("delete them first"),
+        "{}",
+        refused.stderr
+    );
+    let refused = live(&app, &["users", "delete", "app.only"]).await;
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains(uuid), "{}", refused.stderr);
+
+    let deleted = live(&app, &["professionals", "delete", uuid]).await.ok();
+    assert_eq!(deleted.stdout.trim(), format!("deleted {uuid}"));
+    live(&app, &["organisations", "set", "97531864", "name=Omdøbt"])
+        .await
+        .ok();
+    let reset = live(&app, &["users", "reset"]).await.ok();
+    assert!(
+        reset
+            .stdout
+            .contains("2 organisations and 7 professional identities"),
+        "{}",
+        reset.stdout
+    );
+    let live_list = live(&app, &["organisations", "list", "--json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(live_list.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
 async fn clients_register_takes_the_front_channel_settings_and_list_shows_them() {
     let app = spawn_app().await;
     let open = TempFile::new(
@@ -1240,128 +1468,4 @@ async fn serve_open_test_clients_registers_nebs_three_and_the_banner_names_them(
         !plain.iter().any(|l| l.contains(OPEN)),
         "never by default: {plain:#?}"
     );
-}
-
-#[tokio::test]
-async fn organisations_and_professionals_are_read_offline_and_changed_on_the_broker() {
-    // Offline, from the fixtures.
-    let offline = mitid_sim(&["organisations", "list"], &[]).await.ok();
-    assert!(
-        offline.stdout.contains("91234564  Testfirma ApS"),
-        "{}",
-        offline.stdout
-    );
-    let listed = mitid_sim(
-        &["professionals", "list", "--cvr", "98765433", "--json"],
-        &[],
-    )
-    .await
-    .ok()
-    .json();
-    assert_eq!(listed.as_array().unwrap().len(), 2);
-    let bad = mitid_sim(&["organisations", "show", "12345678"], &[]).await;
-    assert_ne!(bad.code, 0);
-    assert_eq!(bad.stderr.lines().count(), 1, "{}", bad.stderr);
-    assert!(bad.stderr.contains("start with 9"), "{}", bad.stderr);
-
-    // On a running broker: an organisation and an identity from fixture-format files.
-    let app = spawn_app().await;
-    let organisation = TempFile::new(
-        "org.toml",
-        "[[organisation]]\ncvr = \"97531864\"\nname = \"Cli Firma ApS\"\np_numbers = [\"1234567890\"]\n",
-    );
-    let created = live(&app, &["organisations", "create", "-f", organisation.arg()])
-        .await
-        .ok();
-    assert!(
-        created.stdout.contains("Cli Firma ApS"),
-        "{}",
-        created.stdout
-    );
-    let uuid = "2f0b8c3e-5d7a-4e1f-9b6c-3a2d1e0f9c91";
-    let professional = TempFile::new(
-        "professional.toml",
-        &format!(
-            "[[professional]]\nuuid = \"{uuid}\"\ncvr = \"97531864\"\ncpr = \"050772-1457\"\n\
-             given_name = \"Mads\"\nfamily_name = \"Østergaard\"\nrid = \"1\"\n"
-        ),
-    );
-    let created = live(&app, &["professionals", "create", "-f", professional.arg()])
-        .await
-        .ok();
-    assert!(
-        created.stdout.contains("private MitID (050772-1457)"),
-        "{}",
-        created.stdout
-    );
-    let mine = live(&app, &["professionals", "list", "--cvr", "97531864"])
-        .await
-        .ok();
-    assert!(mine.stdout.contains(uuid), "{}", mine.stdout);
-
-    let locked = live(&app, &["professionals", "lock", uuid]).await.ok();
-    assert!(
-        locked.stdout.starts_with(&format!("locked {uuid}")),
-        "{}",
-        locked.stdout
-    );
-    let status = |app: &TestApp| {
-        app.sim
-            .provider()
-            .broker
-            .identities
-            .professional(uuid.parse().unwrap())
-            .map(|p| p.status.name())
-    };
-    assert_eq!(status(&app), Some("locked"));
-    live(&app, &["professionals", "unlock", uuid]).await.ok();
-    live(
-        &app,
-        &[
-            "professionals",
-            "set",
-            uuid,
-            "role=company_signatory",
-            "email=mads@cli.test",
-        ],
-    )
-    .await
-    .ok();
-    let shown = live(&app, &["professionals", "show", uuid])
-        .await
-        .ok()
-        .json();
-    assert_eq!(shown["role"], "company_signatory");
-    assert_eq!(shown["status"], "active");
-
-    // Refusals are the broker's message on one line.
-    let refused = live(&app, &["organisations", "delete", "97531864"]).await;
-    assert_ne!(refused.code, 0);
-    assert!(
-        refused.stderr.contains("delete them first"),
-        "{}",
-        refused.stderr
-    );
-    let refused = live(&app, &["users", "delete", "app.only"]).await;
-    assert_ne!(refused.code, 0);
-    assert!(refused.stderr.contains(uuid), "{}", refused.stderr);
-
-    let deleted = live(&app, &["professionals", "delete", uuid]).await.ok();
-    assert_eq!(deleted.stdout.trim(), format!("deleted {uuid}"));
-    live(&app, &["organisations", "set", "97531864", "name=Omdøbt"])
-        .await
-        .ok();
-    let reset = live(&app, &["users", "reset"]).await.ok();
-    assert!(
-        reset
-            .stdout
-            .contains("2 organisations and 7 professional identities"),
-        "{}",
-        reset.stdout
-    );
-    let live_list = live(&app, &["organisations", "list", "--json"])
-        .await
-        .ok()
-        .json();
-    assert_eq!(live_list.as_array().unwrap().len(), 2);
 }

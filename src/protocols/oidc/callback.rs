@@ -16,6 +16,7 @@ use super::response_type::ResponseMode;
 use super::{append_query, AuthorizeRequest, Provider};
 use crate::flow::Authentication;
 use crate::protocols::claims::{self, IdTokenInput, LoginRecord};
+use crate::protocols::front::{Answer, PostForm};
 
 /// Where, how and for which client the authorization response goes.
 #[derive(Clone, Copy, Debug)]
@@ -71,6 +72,18 @@ impl AuthorizationResponse {
             ErrorCode::from_wire(code).unwrap_or(ErrorCode::ServerError),
             self.param("error_description").unwrap_or_default(),
         ))
+    }
+
+    /// How the browser takes it to the RP: redirected (query and fragment modes) or
+    /// posting a form (form_post).
+    pub fn into_answer(self) -> Answer {
+        match self.location() {
+            Some(location) => Answer::Redirect(location),
+            None => Answer::FormPost(PostForm {
+                action: self.redirect_uri,
+                fields: self.params,
+            }),
+        }
     }
 
     /// Where the browser is redirected (query and fragment modes); `None` for a form post,
