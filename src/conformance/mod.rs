@@ -74,10 +74,16 @@ pub async fn run(
     selection: &Selection,
     progress: impl for<'a> Fn(Event<'a>) + Send + Sync + 'static,
 ) -> Result<RunReport, String> {
+    if profile.target.driver == profile::DriverKind::Browser {
+        return Err(
+            "target.driver = \"browser\" is not available in this version: use \"http\"".into(),
+        );
+    }
     let ctx = Ctx {
         broker: broker::BrokerControl::new(&profile),
         profile,
         progress: Arc::new(progress),
+        driver: driver::Driver::Http,
     };
     let registration_differences = prepare_client(&ctx.broker, &ctx.profile.client).await?;
     let catalogue = scenarios::catalogue();

@@ -23,6 +23,9 @@ pub struct TargetProfile {
     pub citizens: Citizens,
     #[serde(default)]
     pub broker: BrokerAccess,
+    /// How the browser driver runs Chromium (`target.driver = "browser"`).
+    #[serde(default)]
+    pub browser: BrowserSettings,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -30,6 +33,11 @@ pub struct TargetProfile {
 pub struct Target {
     /// The RP's base URL, e.g. `http://127.0.0.1:3000`.
     pub base_url: String,
+    /// Which browser drives the RP: `http` (an HTTP client with a cookie jar, the fast
+    /// default) or `browser` (headless Chromium: pages run their scripts; for single-page
+    /// apps, form_post and front-channel logout).
+    #[serde(default)]
+    pub driver: DriverKind,
     /// GET here starts the RP's login (it redirects to the broker).
     pub login_path: String,
     /// A page only a logged-in citizen sees.
@@ -71,13 +79,75 @@ pub struct Logout {
     #[serde(default = "post")]
     pub method: String,
     pub path: String,
-    /// A page whose logout form supplies hidden fields (CSRF tokens) for a POST.
+    /// A page whose logout form supplies hidden fields (CSRF tokens) for a POST, or that
+    /// holds the element `click` names.
     #[serde(default)]
     pub form_page: Option<String>,
+    /// A CSS selector of the "Log af" button to click on `form_page` (default: the
+    /// protected page), e.g. in a single-page app. Replaces `method` and `path`.
+    #[serde(default)]
+    pub click: Option<String>,
 }
 
 fn post() -> String {
     "POST".into()
+}
+
+/// Which browser drives the RP.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriverKind {
+    #[default]
+    Http,
+    Browser,
+}
+
+impl DriverKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            DriverKind::Http => "http",
+            DriverKind::Browser => "browser",
+        }
+    }
+}
+
+/// Headless Chromium for `target.driver = "browser"`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrowserSettings {
+    /// The Chromium program; default: `$CHROMIUM`, else `chromium`, `chromium-browser` or
+    /// `google-chrome` on the PATH.
+    #[serde(default)]
+    pub binary: Option<String>,
+    /// A page has settled (its scripts are done) once nothing happened on it for this long:
+    /// no request in flight, no navigation pending.
+    #[serde(default = "settle_ms")]
+    pub settle_ms: u64,
+    /// The longest one navigation may take to settle.
+    #[serde(default = "navigation_timeout")]
+    pub timeout_seconds: u64,
+    /// More command-line flags for Chromium.
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+impl Default for BrowserSettings {
+    fn default() -> Self {
+        Self {
+            binary: None,
+            settle_ms: settle_ms(),
+            timeout_seconds: navigation_timeout(),
+            args: Vec::new(),
+        }
+    }
+}
+
+fn settle_ms() -> u64 {
+    150
+}
+
+fn navigation_timeout() -> u64 {
+    20
 }
 
 /// How the client authenticates at the token endpoint (as the broker registers it).
@@ -392,6 +462,9 @@ fn check(profile: &TargetProfile) -> Result<(), String> {
                 return Err(format!("{key} = \"{url}\" is not an absolute URL"));
             }
         }
+    }
+    if profile.browser.timeout_seconds == 0 {
+        return Err("browser.timeout_seconds must be at least 1".into());
     }
     if profile.target.restart_timeout_seconds == 0 {
         return Err("target.restart_timeout_seconds must be at least 1".into());
