@@ -62,6 +62,7 @@ pub struct SimulatorBuilder {
     clock: Clock,
     backchannel_retry: RetryPolicy,
     state_dir: Option<std::path::PathBuf>,
+    tls: Option<crate::tls::ServerTls>,
 }
 
 impl SimulatorBuilder {
@@ -134,6 +135,19 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Serves HTTPS with this certificate (e.g. `ServerTls::local`): the issuer is `https://…`
+    /// and cookies are `Secure`.
+    pub fn tls(mut self, tls: crate::tls::ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// The most logins in progress at once; beyond it the oldest ends (default 10,000).
+    pub fn max_pending_logins(mut self, max: usize) -> Self {
+        self.settings.max_pending_logins = max;
+        self
+    }
+
     /// A clock the test keeps a handle to, to make time pass.
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
@@ -178,6 +192,7 @@ impl SimulatorBuilder {
             backchannel_retry: self.backchannel_retry,
             admin_token: None,
             state_dir: self.state_dir,
+            tls: self.tls,
         })?;
         let (addr, base_url, provider, handle) = running.spawn();
         Ok(Simulator {
@@ -289,6 +304,7 @@ impl Simulator {
         count: usize,
     ) -> Result<(), ControlError> {
         check_count(count)?;
+        behaviour.check().map_err(ControlError::Invalid)?;
         let citizen = self
             .provider
             .broker
@@ -404,8 +420,10 @@ impl Simulator {
     /// Moves the broker's clock; sessions that fall due end at once (their back-channel
     /// logout goes out from a task of the current Tokio runtime).
     pub fn advance_clock(&self, by: time::Duration) {
-        self.provider.broker.clock.advance(by);
-        self.provider.expire_sessions();
+        let _ = self.provider.change_clock(|clock| {
+            clock.advance(by);
+            Ok::<(), ()>(())
+        });
     }
 
     /// What a client (or every client) sent the broker.

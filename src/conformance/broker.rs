@@ -182,12 +182,18 @@ impl BrokerControl {
         .map(|_| ())
     }
 
-    /// The requests the client sent, oldest first.
+    /// The requests the client sent, oldest first (every page of the record).
     pub async fn requests(&self, client_id: &str) -> Result<Vec<Value>, String> {
-        let record = self
-            .call(Method::GET, &format!("/record?client={client_id}"), None)
-            .await?;
-        Ok(record["requests"].as_array().cloned().unwrap_or_default())
+        let mut requests = Vec::new();
+        let mut path = format!("/record?client={client_id}");
+        loop {
+            let page = self.call(Method::GET, &path, None).await?;
+            requests.extend(page["requests"].as_array().cloned().unwrap_or_default());
+            match page["next_after"].as_u64() {
+                Some(after) => path = format!("/record?client={client_id}&after={after}"),
+                None => return Ok(requests),
+            }
+        }
     }
 
     pub async fn backchannel(&self, client_id: &str) -> Result<Vec<Value>, String> {

@@ -114,7 +114,7 @@ fn authenticate(
         .clients
         .get(&creds.client_id)
         .ok_or_else(|| fail(format!("unknown client `{}`", creds.client_id)))?;
-    let allowed = match client.token_endpoint_auth_method {
+    let allowed = match client.auth_method() {
         Some(method) => method == creds.method,
         None => matches!(
             creds.method,
@@ -125,7 +125,7 @@ fn authenticate(
         return Err(fail(format!(
             "client `{}` must authenticate with {}",
             client.client_id,
-            client.token_endpoint_auth_method.map_or(
+            client.auth_method().map_or(
                 "client_secret_basic or client_secret_post",
                 AuthMethod::name
             )
@@ -283,6 +283,7 @@ impl Provider {
                     Rotation::Reused => {
                         "the refresh token was already used; its whole family is revoked"
                     }
+                    Rotation::SessionEnded => "the broker session has ended; log in again",
                 })
             })?;
         let session = previous.record.neb_sid;
@@ -384,8 +385,7 @@ impl Provider {
                 ..grant.clone()
             })
         });
-        self.grants
-            .issue_access_token(access_token.clone(), grant.clone());
+        self.grants.issue_access_token(&access_token, grant.clone());
         // The recorded members, in the recorded order.
         let mut body = json!({
             "id_token": id_token,
