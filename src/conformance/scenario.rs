@@ -211,13 +211,16 @@ impl From<DriverError> for LoginError {
 pub struct Observation {
     pub logged_in: bool,
     pub page: Page,
+    /// How the browser got there: the hops, and the request to the broker it stopped
+    /// before when the RP sent it to log in.
+    path: String,
 }
 
 impl Observation {
     /// `[P+] GET http://rp/me → 200 "Logged in as …"`.
     pub fn line(&self) -> String {
         let mark = if self.logged_in { "[P+]" } else { "[P−]" };
-        format!("{mark} {}", evidence::exchange(&self.page))
+        format!("{mark} {}", self.path)
     }
 }
 
@@ -237,6 +240,13 @@ impl Ctx {
     /// The broker's pages start here: requests to them are the broker's.
     pub fn broker_prefix(&self) -> String {
         format!("{}/", self.broker.base_url())
+    }
+
+    /// Where a visit to the RP stops: before the RP sends the browser to the broker. The
+    /// broker's SSO session would log it in again silently, which is a new login, not the
+    /// RP's handling of what the kit sent it.
+    pub fn before_broker(&self) -> Stop {
+        Stop::at(self.broker_prefix())
     }
 
     /// Tells the progress why the scenario is about to wait, then waits.
@@ -347,7 +357,7 @@ impl Ctx {
         if let Some(refusal) = broker_error(&callback) {
             return Err(LoginError::Broker(refusal));
         }
-        Ok(browser.open(callback, &Stop::Never).await?)
+        Ok(browser.open(callback, &self.before_broker()).await?)
     }
 
     /// A login that must work for the scenario to mean anything: ERROR otherwise.
@@ -367,12 +377,18 @@ impl Ctx {
     }
 
     /// [P+]/[P−]: the protected page in this browser (its cookies and storage).
+    ///
+    /// A protected page that sends the browser to the broker is [P−]: the RP has no session
+    /// of its own. The broker's SSO session would log the browser in again, but that is a
+    /// new login, not the session under test, so the browser stops before the broker.
     pub async fn observe(&self, browser: &mut dyn Browser) -> Result<Observation, DriverError> {
-        let visit = driver::get(
-            browser,
-            &self.profile.url(&self.profile.target.protected_path),
-        )
-        .await?;
+        let visit = browser
+            .open(
+                Request::get(self.profile.url(&self.profile.target.protected_path)),
+                &self.before_broker(),
+            )
+            .await?;
+        let path = evidence::path(&visit);
         let page = visit.page;
         let marker_ok = self
             .profile
@@ -381,8 +397,9 @@ impl Ctx {
             .as_ref()
             .is_none_or(|marker| page.shows(marker));
         Ok(Observation {
-            logged_in: page.status.is_success() && marker_ok,
+            logged_in: visit.stopped.is_none() && page.status.is_success() && marker_ok,
             page,
+            path,
         })
     }
 

@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 
-use crate::conformance::driver::{self, complete_broker_login, HeldCookie, SiteState, Stop};
+use crate::conformance::driver::{complete_broker_login, HeldCookie, Request, SiteState};
 use crate::conformance::evidence;
 use crate::conformance::profile::{AsksWith, Level as Loa};
 use crate::conformance::scenario::{
@@ -128,7 +128,7 @@ pub async fn l02_state_checked(ctx: &Ctx) -> Verdict {
         let state = callback.param("state").unwrap_or_default();
         let tampered_state = format!("{state}x");
         let sent = callback.with_param("state", tamper.then_some(tampered_state.as_str()));
-        let visit = browser.open(sent, &Stop::Never).await.or_error()?;
+        let visit = browser.open(sent, &ctx.before_broker()).await.or_error()?;
         evidence.push(format!("[H] {variant} state: {}", evidence::first(&visit)));
         let seen = ctx.observe(browser.as_mut()).await.or_error()?;
         evidence.push(seen.line());
@@ -153,7 +153,10 @@ pub async fn l03_callback_bound_to_browser(ctx: &Ctx) -> Verdict {
         .await
         .or_error_while("logging in")?;
     let mut attacker = ctx.browser().await?;
-    let visit = attacker.open(callback, &Stop::Never).await.or_error()?;
+    let visit = attacker
+        .open(callback, &ctx.before_broker())
+        .await
+        .or_error()?;
     let answered = format!(
         "[H] the callback in a fresh browser: {}",
         evidence::first(&visit)
@@ -197,7 +200,10 @@ pub async fn l04_access_denied(ctx: &Ctx) -> Verdict {
         )));
     }
     let answered_with = evidence::params_of(&callback);
-    let visit = browser.open(callback, &Stop::Never).await.or_error()?;
+    let visit = browser
+        .open(callback, &ctx.before_broker())
+        .await
+        .or_error()?;
     let callback_failed = visit.first_failed();
     let answered = format!(
         "[H] the callback with {answered_with}: {}",
@@ -237,7 +243,10 @@ pub async fn l05_authorization_response_iss(ctx: &Ctx) -> Verdict {
         .await
         .or_error_while("logging in")?;
     let iss = callback.param("iss").unwrap_or_default();
-    let visit = browser.open(callback, &Stop::Never).await.or_error()?;
+    let visit = browser
+        .open(callback, &ctx.before_broker())
+        .await
+        .or_error()?;
     let answered = format!(
         "[H] callback with iss={iss}: {}",
         evidence::first_answer(&visit)
@@ -284,12 +293,14 @@ pub async fn l06_session_id_changes(ctx: &Ctx) -> Verdict {
         .restore(&rp, &SiteState::cookies(planted.clone()))
         .await
         .or_error()?;
-    driver::get(
-        victim.as_mut(),
-        &ctx.profile.url(&ctx.profile.target.protected_path),
-    )
-    .await
-    .or_error()?;
+    // The protected page first, as a citizen arrives: the RP may set cookies there.
+    victim
+        .open(
+            Request::get(ctx.profile.url(&ctx.profile.target.protected_path)),
+            &ctx.before_broker(),
+        )
+        .await
+        .or_error()?;
     let at_broker = ctx
         .until_broker(victim.as_mut(), &ctx.profile.target.login_path.clone())
         .await
@@ -306,7 +317,10 @@ pub async fn l06_session_id_changes(ctx: &Ctx) -> Verdict {
     if let Some(refusal) = broker_error(&callback) {
         return Err(Outcome::error(refusal));
     }
-    victim.open(callback, &Stop::Never).await.or_error()?;
+    victim
+        .open(callback, &ctx.before_broker())
+        .await
+        .or_error()?;
     let victim_seen = ctx.observe(victim.as_mut()).await.or_error()?;
     if !victim_seen.logged_in {
         return Err(Outcome::error(format!(
@@ -544,7 +558,10 @@ pub async fn l08_assurance(ctx: &Ctx) -> Verdict {
         .login_until_callback(browser.as_mut())
         .await
         .or_error_while("logging in")?;
-    let visit = browser.open(callback, &Stop::Never).await.or_error()?;
+    let visit = browser
+        .open(callback, &ctx.before_broker())
+        .await
+        .or_error()?;
     evidence.push(format!(
         "[H] callback with an id_token at loa=Low: {}",
         evidence::first_answer(&visit)
@@ -594,7 +611,10 @@ pub async fn l09_persona_classes(ctx: &Ctx) -> Verdict {
         if let Some(refusal) = broker_error(&callback) {
             return Err(Outcome::error(format!("{user}: {refusal}")));
         }
-        let visit = browser.open(callback, &Stop::Never).await.or_error()?;
+        let visit = browser
+            .open(callback, &ctx.before_broker())
+            .await
+            .or_error()?;
         evidence.push(format!(
             "[H] {user}: callback {}",
             evidence::first_answer(&visit)

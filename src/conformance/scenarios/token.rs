@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 
-use crate::conformance::driver::Stop;
 use crate::conformance::evidence;
 use crate::conformance::restart::restart;
 use crate::conformance::scenario::{broker_error, Ctx, Level, OrError, Outcome, Verdict};
@@ -34,7 +33,10 @@ async fn take(ctx: &Ctx, fault: &str) -> Result<(Taken, Vec<String>), Outcome> {
     if let Some(refusal) = broker_error(&callback) {
         return Err(Outcome::error(refusal));
     }
-    let visit = browser.open(callback, &Stop::Never).await.or_error()?;
+    let visit = browser
+        .open(callback, &ctx.before_broker())
+        .await
+        .or_error()?;
     let callback_answer = evidence::first_answer(&visit);
     let server_error = visit.first_failed();
     let seen = ctx.observe(browser.as_mut()).await.or_error()?;
@@ -340,7 +342,11 @@ pub async fn t10_auth_time(ctx: &Ctx) -> Verdict {
             .with(format!("[H] {err}")))
         }
     };
-    let page = browser.open(callback, &Stop::Never).await.or_error()?.page;
+    let page = browser
+        .open(callback, &ctx.before_broker())
+        .await
+        .or_error()?
+        .page;
     let line = format!(
         "[H] the re-authentication came back with auth_time a day old: {}",
         evidence::exchange(&page)
