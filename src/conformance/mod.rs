@@ -74,11 +74,6 @@ pub async fn run(
     selection: &Selection,
     progress: impl for<'a> Fn(Event<'a>) + Send + Sync + 'static,
 ) -> Result<RunReport, String> {
-    if profile.target.driver == profile::DriverKind::Browser {
-        return Err(
-            "target.driver = \"browser\" is not available in this version: use \"http\"".into(),
-        );
-    }
     let ctx = Ctx {
         broker: broker::BrokerControl::new(&profile),
         profile,

@@ -23,9 +23,6 @@ pub struct TargetProfile {
     pub citizens: Citizens,
     #[serde(default)]
     pub broker: BrokerAccess,
-    /// How the browser driver runs Chromium (`target.driver = "browser"`).
-    #[serde(default)]
-    pub browser: BrowserSettings,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -33,11 +30,6 @@ pub struct TargetProfile {
 pub struct Target {
     /// The RP's base URL, e.g. `http://127.0.0.1:3000`.
     pub base_url: String,
-    /// Which browser drives the RP: `http` (an HTTP client with a cookie jar, the fast
-    /// default) or `browser` (headless Chromium: pages run their scripts; for single-page
-    /// apps, form_post and front-channel logout).
-    #[serde(default)]
-    pub driver: DriverKind,
     /// GET here starts the RP's login (it redirects to the broker).
     pub login_path: String,
     /// A page only a logged-in citizen sees.
@@ -91,63 +83,6 @@ pub struct Logout {
 
 fn post() -> String {
     "POST".into()
-}
-
-/// Which browser drives the RP.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DriverKind {
-    #[default]
-    Http,
-    Browser,
-}
-
-impl DriverKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            DriverKind::Http => "http",
-            DriverKind::Browser => "browser",
-        }
-    }
-}
-
-/// Headless Chromium for `target.driver = "browser"`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BrowserSettings {
-    /// The Chromium program; default: `$CHROMIUM`, else `chromium`, `chromium-browser` or
-    /// `google-chrome` on the PATH.
-    #[serde(default)]
-    pub binary: Option<String>,
-    /// A page has settled (its scripts are done) once nothing happened on it for this long:
-    /// no request in flight, no navigation pending.
-    #[serde(default = "settle_ms")]
-    pub settle_ms: u64,
-    /// The longest one navigation may take to settle.
-    #[serde(default = "navigation_timeout")]
-    pub timeout_seconds: u64,
-    /// More command-line flags for Chromium.
-    #[serde(default)]
-    pub args: Vec<String>,
-}
-
-impl Default for BrowserSettings {
-    fn default() -> Self {
-        Self {
-            binary: None,
-            settle_ms: settle_ms(),
-            timeout_seconds: navigation_timeout(),
-            args: Vec::new(),
-        }
-    }
-}
-
-fn settle_ms() -> u64 {
-    150
-}
-
-fn navigation_timeout() -> u64 {
-    20
 }
 
 /// How the client authenticates at the token endpoint (as the broker registers it).
@@ -462,9 +397,6 @@ fn check(profile: &TargetProfile) -> Result<(), String> {
                 return Err(format!("{key} = \"{url}\" is not an absolute URL"));
             }
         }
-    }
-    if profile.browser.timeout_seconds == 0 {
-        return Err("browser.timeout_seconds must be at least 1".into());
     }
     if profile.target.restart_timeout_seconds == 0 {
         return Err("target.restart_timeout_seconds must be at least 1".into());

@@ -452,6 +452,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_click_follows_a_link_or_submits_the_buttons_form_and_refuses_script_buttons() {
+        let page = Page {
+            method: "GET".into(),
+            url: "http://rp.test/me".into(),
+            status: reqwest::StatusCode::OK,
+            headers: reqwest::header::HeaderMap::new(),
+            body: r#"<a id="out" href="/logout">Log af</a>
+                <form method="post" action="/log-af"><button id="go" name="how" value="all">Log af</button></form>
+                <button id="js" onclick="logout()">Log af</button>"#
+                .into(),
+            rendered_text: None,
+        };
+        assert!(matches!(
+            click_target(&page, "#out"),
+            Ok(Clicked::Link(url)) if url == "http://rp.test/logout"
+        ));
+        assert!(matches!(
+            click_target(&page, "#go"),
+            Ok(Clicked::Button { action, pressed })
+                if action == "/log-af" && pressed == [("how".to_string(), "all".to_string())]
+        ));
+        assert!(matches!(click_target(&page, "#js"), Err(None)));
+        assert!(matches!(
+            click_target(&page, "#nothing"),
+            Err(Some(DriverError::Page(_)))
+        ));
+    }
+
+    #[test]
     fn replaced_cookies_are_sent_raw_whatever_expiry_they_had() {
         let mut browser = HttpBrowser::new();
         let url = Url::parse("http://127.0.0.1:3000/me").unwrap();
