@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::broker::BrokerControl;
 use super::driver::{
-    self, complete_broker_login, Browser, DriverError, Page, Request, Stop, Visit,
+    self, complete_broker_login_as, Browser, DriverError, Page, Request, Stop, Visit,
 };
 use super::evidence;
 use super::profile::TargetProfile;
@@ -344,9 +344,23 @@ impl Ctx {
         path: &str,
         user: &str,
     ) -> Result<Request, LoginError> {
+        self.enter_until_callback_as(browser, path, user, None)
+            .await
+    }
+
+    /// As [`Self::enter_until_callback`]; with `professional`, a MitID Erhverv login as
+    /// that professional identity (persistent professional ID).
+    pub async fn enter_until_callback_as(
+        &self,
+        browser: &mut dyn Browser,
+        path: &str,
+        user: &str,
+        professional: Option<&str>,
+    ) -> Result<Request, LoginError> {
         let at_broker = self.until_broker(browser, path).await?;
+        let broker = self.broker.base_url();
         let (back, _) =
-            complete_broker_login(browser, at_broker, self.broker.base_url(), user).await?;
+            complete_broker_login_as(browser, at_broker, broker, user, professional).await?;
         Ok(back)
     }
 

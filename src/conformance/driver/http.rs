@@ -10,7 +10,7 @@ use reqwest::Method;
 use url::Url;
 
 use super::{
-    BoxFuture, Browser, DriverError, HeldCookie, Hop, Page, Request, SiteState, Stop, Visit,
+    BoxFuture, Browser, DriverError, Form, HeldCookie, Hop, Page, Request, SiteState, Stop, Visit,
     MAX_HOPS,
 };
 
@@ -274,10 +274,8 @@ impl HttpBrowser {
 /// What a click on an element of a page without scripts does.
 enum Clicked {
     Link(String),
-    Button {
-        action: String,
-        pressed: Vec<(String, String)>,
-    },
+    /// The button's own form, with the button's name and value among its fields.
+    Button(Form),
 }
 
 /// Err(Some): no such element; Err(None): an element only a script could act on.
@@ -298,15 +296,22 @@ fn click_target(page: &Page, selector: &str) -> Result<Clicked, Option<DriverErr
         .filter_map(scraper::ElementRef::wrap)
         .find(|e| e.value().name() == "form")
         .ok_or(None)?;
-    let mut pressed = Vec::new();
+    let mut form = page.form_of(form).ok_or(None)?;
     if let (Some(name), Some(value)) = (element.value().attr("name"), element.value().attr("value"))
     {
-        pressed.push((name.to_string(), value.to_string()));
+        form.fields.push((name.to_string(), value.to_string()));
     }
-    Ok(Clicked::Button {
-        action: form.value().attr("action").unwrap_or_default().to_string(),
-        pressed,
-    })
+    Ok(Clicked::Button(form))
+}
+
+/// The request that submitting `form` makes.
+fn form_request(form: Form) -> Result<Request, DriverError> {
+    if form.method == "POST" {
+        return Ok(Request::post(form.action, form.fields));
+    }
+    let mut url = Url::parse(&form.action).map_err(|_| DriverError::Url(form.action.clone()))?;
+    url.query_pairs_mut().clear().extend_pairs(&form.fields);
+    Ok(Request::get(url.to_string()))
 }
 
 /// Max-Age=0, or an Expires in the past: the cookie is being removed.
@@ -368,19 +373,12 @@ impl Browser for HttpBrowser {
                     page.url
                 ))
             })?;
-            let mut values = form.fields;
+            let mut form = form;
             for (name, value) in fields {
-                values.retain(|(n, _)| n != name);
-                values.push((name.clone(), value.clone()));
+                form.fields.retain(|(n, _)| n != name);
+                form.fields.push((name.clone(), value.clone()));
             }
-            let request = if form.method == "POST" {
-                Request::post(form.action, values)
-            } else {
-                let mut url =
-                    Url::parse(&form.action).map_err(|_| DriverError::Url(form.action.clone()))?;
-                url.query_pairs_mut().clear().extend_pairs(&values);
-                Request::get(url.to_string())
-            };
+            let request = form_request(form)?;
             self.navigate(request, stop).await
         })
     }
@@ -412,8 +410,9 @@ impl Browser for HttpBrowser {
             })?;
             match target {
                 Clicked::Link(url) => self.navigate(Request::get(url), stop).await,
-                Clicked::Button { action, pressed } => {
-                    self.submit_form(&action, &pressed, stop).await
+                Clicked::Button(form) => {
+                    let request = form_request(form)?;
+                    self.navigate(request, stop).await
                 }
             }
         })
@@ -470,8 +469,9 @@ mod tests {
         ));
         assert!(matches!(
             click_target(&page, "#go"),
-            Ok(Clicked::Button { action, pressed })
-                if action == "/log-af" && pressed == [("how".to_string(), "all".to_string())]
+            Ok(Clicked::Button(form))
+                if form.action == "http://rp.test/log-af"
+                    && form.fields == [("how".to_string(), "all".to_string())]
         ));
         assert!(matches!(click_target(&page, "#js"), Err(None)));
         assert!(matches!(

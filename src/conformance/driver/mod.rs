@@ -20,7 +20,7 @@ use serde::Serialize;
 use url::Url;
 
 pub use http::HttpBrowser;
-pub use login::complete_broker_login;
+pub use login::{complete_broker_login, complete_broker_login_as};
 pub use page::{Form, Page};
 
 /// At most this many hops (redirects, refreshes, script navigations) in one navigation.

@@ -68,13 +68,18 @@ impl Page {
     /// The first form whose action ends with `action_suffix`.
     pub fn form(&self, action_suffix: &str) -> Option<Form> {
         let html = scraper::Html::parse_document(&self.body);
-        let inputs = selector("input[name], textarea[name], select[name]");
         let form = html.select(&selector("form")).find(|form| {
             form.value()
                 .attr("action")
                 .unwrap_or_default()
                 .ends_with(action_suffix)
         })?;
+        self.form_of(form)
+    }
+
+    /// The form `form` (an element of this page's document), ready to send.
+    pub fn form_of(&self, form: scraper::ElementRef<'_>) -> Option<Form> {
+        let inputs = selector("input[name], textarea[name], select[name]");
         let fields = form
             .select(&inputs)
             .filter(|i| !matches!(i.value().attr("type"), Some("submit" | "button" | "image")))
