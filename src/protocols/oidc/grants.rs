@@ -66,6 +66,9 @@ pub enum Rotation {
     Expired,
     /// A refresh token already exchanged was presented again: the family is revoked.
     Reused,
+    /// RFC 9449 §5: the token is bound to a DPoP key the request did not prove; it
+    /// stays usable with the right proof.
+    OtherKey,
 }
 
 /// What an access or refresh token stands for.
@@ -79,6 +82,18 @@ pub struct TokenGrant {
     pub issued: OffsetDateTime,
     pub expires: OffsetDateTime,
     pub family: Family,
+    /// RFC 9449: the thumbprint of the DPoP key the token is bound to (`cnf.jkt`).
+    pub jkt: Option<String>,
+}
+
+/// What a service token (client_credentials grant) stands for: a client, no citizen.
+#[derive(Clone, Debug)]
+pub struct ServiceGrant {
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub issued: OffsetDateTime,
+    pub expires: OffsetDateTime,
+    pub jkt: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -98,6 +113,7 @@ pub struct Grants {
     codes: DashMap<String, CodeGrant>,
     access_tokens: DashMap<String, TokenGrant>,
     refresh_tokens: DashMap<String, RefreshEntry>,
+    service_tokens: DashMap<String, ServiceGrant>,
     families: DashMap<Family, Vec<String>>,
     /// The broker time of the last sweep, to date revocations without a clock here.
     swept: std::sync::Mutex<OffsetDateTime>,
@@ -111,6 +127,7 @@ impl Default for Grants {
             codes: DashMap::new(),
             access_tokens: DashMap::new(),
             refresh_tokens: DashMap::new(),
+            service_tokens: DashMap::new(),
             families: DashMap::new(),
             swept: std::sync::Mutex::new(OffsetDateTime::UNIX_EPOCH),
             revoked_families: DashMap::new(),
@@ -203,11 +220,25 @@ impl Grants {
             .map(|g| g.clone())
     }
 
+    pub fn issue_service_token(&self, token: String, grant: ServiceGrant) {
+        self.service_tokens.insert(token, grant);
+    }
+
+    /// A live service token.
+    pub fn service_token(&self, token: &str, now: OffsetDateTime) -> Option<ServiceGrant> {
+        self.service_tokens
+            .get(token)
+            .filter(|g| g.expires > now)
+            .map(|g| g.clone())
+    }
+
     /// Exchanges a refresh token once (rotation). Presenting it again revokes the family.
+    /// `proof_jkt`: the DPoP key the request proved, which a bound token must be bound to.
     pub fn rotate_refresh_token(
         &self,
         token: &str,
         client_id: &str,
+        proof_jkt: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<TokenGrant, Rotation> {
         let mut entry = self
@@ -225,6 +256,14 @@ impl Grants {
         }
         if entry.grant.expires <= now {
             return Err(Rotation::Expired);
+        }
+        if entry
+            .grant
+            .jkt
+            .as_deref()
+            .is_some_and(|bound| Some(bound) != proof_jkt)
+        {
+            return Err(Rotation::OtherKey);
         }
         entry.used = true;
         Ok(entry.grant.clone())
@@ -261,6 +300,8 @@ impl Grants {
         }
         self.access_tokens
             .remove_if(token, |_, g| g.client_id == client_id);
+        self.service_tokens
+            .remove_if(token, |_, g| g.client_id == client_id);
     }
 
     /// Forgets expired tokens and codes; redeemed codes are kept for a while after they
@@ -293,6 +334,7 @@ impl Grants {
             .retain(|_, g| g.expires > now || (g.redeemed && g.expires + replay_memory > now));
         self.access_tokens.retain(|_, g| g.expires > now);
         self.refresh_tokens.retain(|_, e| e.grant.expires > now);
+        self.service_tokens.retain(|_, g| g.expires > now);
         self.families.retain(|_, tokens| {
             tokens.retain(|t| {
                 self.access_tokens.contains_key(t) || self.refresh_tokens.contains_key(t)

@@ -1,10 +1,15 @@
 //! OpenID Connect provider with the NEB personality: issuer `<base>/op` and its paths.
 
+pub mod algorithms;
 pub mod authorize;
 pub mod backchannel;
 pub mod callback;
+pub mod client_auth;
+pub mod client_keys;
 pub mod clients;
 pub mod discovery;
+pub mod dpop;
+pub mod encryption;
 pub mod error;
 pub mod error_page;
 pub mod faults;
@@ -12,13 +17,14 @@ pub mod grants;
 pub mod login;
 pub mod logout;
 pub mod record;
+pub mod replay;
 pub mod token;
+pub mod userinfo;
 
 use std::sync::Arc;
 
 use time::Duration;
 use url::Url;
-use uuid::Uuid;
 
 use crate::broker::sessions::EndedSession;
 use crate::broker::Broker;
@@ -56,6 +62,8 @@ pub struct Lifetimes {
     pub id_token: Duration,
     pub access_token: Duration,
     pub refresh_token: Duration,
+    /// Access tokens of the client_credentials grant ("service tokens").
+    pub service_token: Duration,
 }
 
 impl Default for Lifetimes {
@@ -65,6 +73,7 @@ impl Default for Lifetimes {
             id_token: Duration::minutes(5),
             access_token: Duration::hours(3),
             refresh_token: Duration::days(30),
+            service_token: Duration::hours(1),
         }
     }
 }
@@ -87,6 +96,26 @@ pub struct Provider {
     pub discovery_issuer: arc_swap::ArcSwapOption<String>,
     /// Where runtime changes are kept across restarts (`--state-dir`).
     pub state: Option<Arc<dyn StateKeeper>>,
+    /// The clients' keys fetched from their `jwks_uri`.
+    pub client_keys: client_keys::ClientKeys,
+    /// `jti` values of client assertions (private_key_jwt) and DPoP proofs seen.
+    pub replays: Replays,
+}
+
+/// The memories of single-use JWT identifiers, one per kind of JWT.
+pub struct Replays {
+    pub assertions: replay::ReplayCache,
+    pub dpop_proofs: replay::ReplayCache,
+}
+
+impl Default for Replays {
+    fn default() -> Self {
+        // Entries are short-lived (minutes); the bound caps memory under a flood.
+        Self {
+            assertions: replay::ReplayCache::new(200_000),
+            dpop_proofs: replay::ReplayCache::new(200_000),
+        }
+    }
 }
 
 /// A future that a trait object can return.
@@ -121,42 +150,13 @@ impl Provider {
             error_pages: error_page::ErrorPages::default(),
             discovery_issuer: arc_swap::ArcSwapOption::empty(),
             state: None,
+            client_keys: client_keys::ClientKeys::default(),
+            replays: Replays::default(),
         }
     }
 
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
-    }
-
-    /// Userinfo for a bearer access token (RFC 6750).
-    pub fn userinfo(&self, access_token: &str) -> Result<serde_json::Value, OAuthError> {
-        let now = self.broker.clock.now();
-        let grant = self.grants.access_token(access_token, now).ok_or_else(|| {
-            OAuthError::new(
-                ErrorCode::InvalidToken,
-                "the access token is unknown, expired or revoked",
-            )
-        })?;
-        let citizen = self
-            .broker
-            .identities
-            .by_uuid(grant.citizen)
-            .ok_or_else(|| {
-                OAuthError::new(ErrorCode::InvalidToken, "the citizen no longer exists")
-            })?;
-        let session_active = self.broker.sessions.is_active(grant.record.neb_sid, now);
-        let mut claims = claims::userinfo(
-            &grant.subject,
-            &citizen,
-            &grant.record,
-            &grant.scopes,
-            session_active,
-            now,
-        );
-        if self.faults.next_userinfo(&grant.client_id).is_some() {
-            claims.insert("sub".into(), Uuid::new_v4().to_string().into());
-        }
-        Ok(serde_json::Value::Object(claims))
     }
 
     /// Ends expired sessions and tells their clients. Runs every second.
@@ -187,6 +187,8 @@ impl Provider {
             .forget_sessions(|id| !sessions.is_active(id, now));
         self.logins.sweep(now);
         self.grants.sweep(now);
+        self.replays.assertions.sweep(now.unix_timestamp());
+        self.replays.dpop_proofs.sweep(now.unix_timestamp());
     }
 }
 
