@@ -9,7 +9,7 @@ use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 
 use super::algorithms::{ContentAlg, JwsAlg, KeyAlg};
-use super::client_keys::ClientJwks;
+use super::client_keys::{encryption_key, ClientJwks};
 use crate::broker::keys::SigningAlg;
 use crate::broker::sessions::SsoScope;
 use crate::fixtures::{self, FixtureError};
@@ -350,6 +350,12 @@ impl Client {
         if self.redirect_uris.is_empty() && !self.allow_client_credentials {
             return Some(format!("client `{}` has no redirect_uris", self.client_id));
         }
+        if self.token_endpoint_auth_method == Some(AuthMethod::PrivateKeyJwt) && !self.has_keys() {
+            return Some(format!(
+                "client `{}` authenticates with private_key_jwt but registered no keys (jwks or jwks_uri)",
+                self.client_id
+            ));
+        }
         match (self.is_public(), &self.client_secret) {
             (true, Some(_)) => {
                 return Some(format!(
@@ -377,11 +383,6 @@ impl Client {
             ));
         }
         let method = self.token_endpoint_auth_method;
-        if method == Some(AuthMethod::PrivateKeyJwt) && !self.has_keys() {
-            return Some(format!(
-                "client `{id}` authenticates with private_key_jwt but registered no keys (jwks or jwks_uri)"
-            ));
-        }
         if matches!(
             method,
             Some(AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost)
@@ -416,9 +417,19 @@ impl Client {
                     "client `{id}`: {what}_encrypted_response_enc needs {what}_encrypted_response_alg"
                 ));
             }
-            if alg.is_some() && !self.has_keys() {
+            let Some(alg) = alg else { continue };
+            if !self.has_keys() {
                 return Some(format!(
                     "client `{id}`: {what}_encrypted_response_alg needs the client's keys (jwks or jwks_uri) to encrypt to"
+                ));
+            }
+            // Keys behind a jwks_uri are checked when the first response is encrypted.
+            let inline = self.jwks.as_ref().map(|jwks| jwks.keys());
+            if inline.is_some_and(|keys| encryption_key(keys, alg).is_none()) {
+                return Some(format!(
+                    "client `{id}`: {what}_encrypted_response_alg {} needs an {} key (use \"enc\" or unset) in jwks",
+                    alg.name(),
+                    alg.key_type()
                 ));
             }
         }
