@@ -21,6 +21,7 @@ mod nemid;
 mod nemlogin;
 mod no_ui;
 mod openid_client;
+mod openid_client_back_channel;
 mod persistence;
 mod personas;
 mod recorded;

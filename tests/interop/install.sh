@@ -7,6 +7,9 @@
 #     engine) and libclang-dev (bindgen reads the libxmlsec1 headers);
 #   - interop tests: the xmlsec1 program (pysaml2 signs, verifies and decrypts with it)
 #     and pysaml2 in a venv at tests/interop/python/.venv, pinned by requirements.txt.
+# OpenID Connect interop section (tests/api/openid_client_*.rs):
+#   - Node.js (20 or later; Debian's nodejs and npm when the machine has none) and the npm
+#     packages of every tests/interop/*/package-lock.json, by `npm ci` (openid-client).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -32,3 +35,22 @@ if [[ ! -x "$venv/bin/python" ]] || ! cmp -s python/requirements.txt "$stamp"; t
     "$venv/bin/pip" install -q --disable-pip-version-check -r python/requirements.txt
     cp python/requirements.txt "$stamp"
 fi
+
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "node and npm are missing (run this script as root, or install Node.js 20+)" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+
+for lock in */package-lock.json; do
+    [[ -e "$lock" ]] || continue
+    dir=$(dirname "$lock")
+    stamp="$dir/node_modules/.lock-installed"
+    if ! cmp -s "$lock" "$stamp"; then
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        cp "$lock" "$stamp"
+    fi
+done
