@@ -504,3 +504,74 @@ async fn a_client_registered_for_dpop_must_send_proofs_and_a_public_clients_refr
         thumbprint(&key)
     );
 }
+
+#[tokio::test]
+async fn faults_reach_inside_signed_userinfo_and_encrypted_id_tokens() {
+    let app = spawn_app().await;
+    let key = rsa_key("rp-enc");
+    register(
+        &app,
+        json!({
+            "jwks": jwks(&[public(&key, Some("enc"))]),
+            "id_token_encrypted_response_alg": "RSA-OAEP-256",
+            "userinfo_signed_response_alg": "RS256",
+        }),
+    )
+    .await;
+    let fault = |name: &str| json!({ "fault": name, "count": 1 });
+    let path = format!("/clients/{CLIENT}/faults");
+    for name in [
+        "wrong_nonce",
+        "userinfo_bad_signature",
+        "userinfo_other_sub",
+    ] {
+        let (status, answer) = app.admin(Method::POST, &path, Some(fault(name))).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let tokens = tokens(&app, "openid mitid").await;
+    let (plain, _) = decrypt(tokens["id_token"].as_str().unwrap(), &key);
+    let id_claims = verify_with_broker_jwks(&app, &String::from_utf8(plain).unwrap()).await;
+    assert_ne!(
+        id_claims["nonce"], "nonce-456",
+        "the fault is inside the encryption"
+    );
+
+    let broken = app.userinfo_of(&tokens).await.text().await.unwrap();
+    let jwks_doc: Value = app
+        .get(&app.url("/op/.well-known/openid-configuration/jwks"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let jwk = Jwk::from_map(jwks_doc["keys"][0].as_object().unwrap().clone()).unwrap();
+    let verifier = josekit::jws::RS256.verifier_from_jwk(&jwk).unwrap();
+    assert!(
+        josekit::jwt::decode_with_verifier(&broken, &verifier).is_err(),
+        "userinfo_bad_signature breaks the signature"
+    );
+    let other = app.userinfo_of(&tokens).await.text().await.unwrap();
+    let claims = verify_with_broker_jwks(&app, &other).await;
+    assert_ne!(
+        claims["sub"], id_claims["sub"],
+        "userinfo_other_sub, signed"
+    );
+    let clean = app.userinfo_of(&tokens).await.text().await.unwrap();
+    assert_eq!(
+        verify_with_broker_jwks(&app, &clean).await["sub"],
+        id_claims["sub"]
+    );
+
+    // A client that gets JSON has no userinfo signature to break.
+    let (status, answer) = app
+        .admin(
+            Method::POST,
+            "/clients/demo-rp/faults",
+            Some(fault("userinfo_bad_signature")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(answer["message"]
+        .as_str()
+        .unwrap()
+        .contains("userinfo_signed_response_alg"));
+}

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::clients::Client;
 use super::error::{ErrorCode, OAuthError};
+use super::faults::{self, TokenFault};
 use super::grants::TokenGrant;
 use super::{dpop, paths, Provider};
 use crate::broker::SigningAlg;
@@ -103,19 +104,19 @@ impl Provider {
                 error,
                 challenge: request.scheme,
             })?;
-        if self.faults.next_userinfo(&grant.client_id).is_some() {
+        let fault = self.faults.next_userinfo(&grant.client_id);
+        if fault == Some(TokenFault::UserinfoOtherSub) {
             claims.insert("sub".into(), Uuid::new_v4().to_string().into());
         }
         let client = self.clients.get(&grant.client_id);
         match client {
-            Some(client) => {
-                self.shape_userinfo(&client, claims)
-                    .await
-                    .map_err(|error| UserinfoRefusal {
-                        error,
-                        challenge: request.scheme,
-                    })
-            }
+            Some(client) => self
+                .shape_userinfo(&client, claims, fault)
+                .await
+                .map_err(|error| UserinfoRefusal {
+                    error,
+                    challenge: request.scheme,
+                }),
             // A deleted client's tokens still read as JSON.
             None => Ok(UserinfoBody::Json(Value::Object(claims))),
         }
@@ -192,17 +193,29 @@ impl Provider {
         &self,
         client: &Client,
         mut claims: Map<String, Value>,
+        fault: Option<TokenFault>,
     ) -> Result<UserinfoBody, OAuthError> {
         let signed = match client.userinfo_signed_response_alg {
             Some(alg) => {
                 // OIDC Core §5.3.2: a signed response SHOULD name its issuer and audience.
                 claims.insert("iss".into(), self.issuer.clone().into());
                 claims.insert("aud".into(), client.client_id.clone().into());
-                Some(
-                    self.broker
-                        .keys
-                        .sign(alg, "JWT", claims.clone())
+                let broken = fault == Some(TokenFault::UserinfoBadSignature);
+                let signing = match broken {
+                    true => {
+                        faults::sign_with_fault(
+                            &self.broker.keys,
+                            alg,
+                            "JWT",
+                            TokenFault::BadSignature,
+                            claims.clone(),
+                        )
                         .await
+                    }
+                    false => self.broker.keys.sign(alg, "JWT", claims.clone()).await,
+                };
+                Some(
+                    signing
                         .map_err(|err| OAuthError::new(ErrorCode::ServerError, err.to_string()))?,
                 )
             }
