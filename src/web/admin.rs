@@ -405,9 +405,6 @@ fn client_json(provider: &Provider, client: &Client) -> Value {
     if client.client_secret.is_some() {
         value["client_secret"] = json!("***");
     }
-    if let Some(jwks) = &client.jwks {
-        value["jwks"] = jwks.redacted();
-    }
     value["pending_faults"] = json!(provider.faults.pending(&client.client_id));
     value
 }

@@ -306,7 +306,7 @@ async fn each_client_uses_the_methods_its_registration_allows() {
 }
 
 #[tokio::test]
-async fn a_registered_signing_algorithm_and_shared_keys_are_honoured() {
+async fn a_registered_signing_algorithm_and_hmac_assertions_keyed_with_the_secret_are_honoured() {
     let app = spawn_app().await;
     let key = rsa_key("k");
     let mut client = key_client(KEY_CLIENT, jwks(&[public(&key, None)]));
@@ -324,27 +324,108 @@ async fn a_registered_signing_algorithm_and_shared_keys_are_honoured() {
         .await;
     assert_eq!(response.status(), StatusCode::OK, "the code was not burnt");
 
-    // HS256 with a shared key the client registered (kty oct), as NEB's discovery allows.
+    // HS256, keyed with the client secret (OIDC Core §10.1), as NEB's discovery lists it.
+    let secret = "a-client-secret-of-at-least-thirty-two-bytes";
+    register(
+        &app,
+        json!({
+            "client_id": "hs-rp",
+            "name": "HMAC assertions",
+            "client_secret": secret,
+            "token_endpoint_auth_method": "private_key_jwt",
+            "redirect_uris": [REDIRECT_URI],
+            "allow_simulation": true,
+        }),
+    )
+    .await;
     let shared = Jwk::from_map(
-        json!({ "kty": "oct", "kid": "shared", "k": "c2hhcmVkLXNlY3JldC1vZi10aGlydHktdHdvLWJ5dGVzISE" })
+        json!({ "kty": "oct", "k": base64_url_bytes(secret.as_bytes()) })
             .as_object()
             .unwrap()
             .clone(),
     )
     .unwrap();
-    let shared_json = Value::Object(shared.as_ref().clone());
-    register(&app, key_client("hs-rp", jwks(&[shared_json]))).await;
     let code = code_for(&app, "hs-rp").await;
     let assertion = app.assertion("hs-rp", &shared, "HS256");
     let response = app
         .post_with_assertion("/op/connect/token", &assertion, &code_form(&code))
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let (_, shown) = app.admin(Method::GET, "/clients/hs-rp", None).await;
+    // Keyed with another secret, or for a client without one: refused.
+    let wrong = Jwk::from_map(
+        json!({ "kty": "oct", "k": base64_url_bytes(b"another-secret-of-thirty-two-bytes!") })
+            .as_object()
+            .unwrap()
+            .clone(),
+    )
+    .unwrap();
+    let assertion = app.assertion("hs-rp", &wrong, "HS256");
+    let response = app
+        .post_with_assertion("/op/connect/token", &assertion, &code_form(&code))
+        .await;
     assert_eq!(
-        shown["jwks"]["keys"][0]["k"], "***",
-        "shared keys are not shown"
+        error_of(response).await.1,
+        "invalid_client",
+        "another secret"
     );
+    register(&app, key_client("key-only", jwks(&[public(&key, None)]))).await;
+    let assertion = app.assertion("key-only", &shared, "HS256");
+    let response = app
+        .post_with_assertion("/op/connect/token", &assertion, &code_form(&code))
+        .await;
+    assert_eq!(
+        error_of(response).await.1,
+        "invalid_client",
+        "a client without a secret"
+    );
+    assert!(app
+        .last_exchange("token")
+        .error_description
+        .unwrap()
+        .contains("the client has none"));
+    // A secret shorter than the hash is no HS256 key (RFC 7518 §3.2).
+    register(
+        &app,
+        json!({
+            "client_id": "hs-short",
+            "name": "Short secret",
+            "client_secret": "short",
+            "token_endpoint_auth_method": "private_key_jwt",
+            "redirect_uris": [REDIRECT_URI],
+        }),
+    )
+    .await;
+    // Signed with openssl, as josekit will not make such a weak HS256 key either.
+    let signing_input = format!(
+        "{}.{}",
+        base64_url(&json!({ "alg": "HS256" })),
+        base64_url(&app.assertion_claims("hs-short", app.sim.issuer()))
+    );
+    let key = openssl::pkey::PKey::hmac(b"short").unwrap();
+    let mut signer =
+        openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key).unwrap();
+    let signature = signer
+        .sign_oneshot_to_vec(signing_input.as_bytes())
+        .unwrap();
+    let weak = format!("{signing_input}.{}", base64_url_bytes(&signature));
+    let response = app
+        .post_with_assertion(
+            "/op/connect/token",
+            &weak,
+            &[("grant_type", "refresh_token"), ("refresh_token", "x")],
+        )
+        .await;
+    assert_eq!(error_of(response).await.1, "invalid_client");
+    assert!(app
+        .last_exchange("token")
+        .error_description
+        .unwrap()
+        .contains("at least 32 bytes"));
+}
+
+fn base64_url_bytes(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use josekit::jwk::Jwk;
 use josekit::jwt;
 use serde_json::{Map, Value};
 
@@ -261,6 +262,31 @@ impl Provider {
             }
         }
         let kid = named("kid");
+        let keys = if alg.is_symmetric() {
+            vec![secret_key(client, alg)?]
+        } else {
+            self.registered_keys(client, alg, kid).await?
+        };
+        let claims = keys
+            .iter()
+            .find_map(|key| {
+                let verifier = alg.verifier(key).ok()?;
+                jwt::decode_with_verifier(token, &*verifier).ok()
+            })
+            .map(|(payload, _)| payload)
+            .ok_or("the signature does not verify with the client's registered keys")?;
+        let claims: &Map<String, Value> = claims.claims_set();
+        self.check_assertion_claims(client, claims, endpoint)
+    }
+
+    /// The client's registered keys that fit `alg` and `kid`, fetching a `jwks_uri` again
+    /// when its cached copy has none.
+    async fn registered_keys(
+        &self,
+        client: &Client,
+        alg: JwsAlg,
+        kid: Option<&str>,
+    ) -> Result<Vec<Jwk>, String> {
         let mut keys = self
             .client_keys
             .keys(client, Freshness::Cached)
@@ -279,16 +305,7 @@ impl Provider {
                 None => format!("no key of the client's JWKS fits {alg}"),
             });
         }
-        let claims = keys
-            .iter()
-            .find_map(|key| {
-                let verifier = alg.verifier(key).ok()?;
-                jwt::decode_with_verifier(token, &*verifier).ok()
-            })
-            .map(|(payload, _)| payload)
-            .ok_or("the signature does not verify with the client's registered keys")?;
-        let claims: &Map<String, Value> = claims.claims_set();
-        self.check_assertion_claims(client, claims, endpoint)
+        Ok(keys)
     }
 
     fn check_assertion_claims(
@@ -352,6 +369,28 @@ impl Provider {
                 Refusal::Full => "too many assertions in flight; try again shortly".into(),
             })
     }
+}
+
+/// OIDC Core §10.1: an HMAC-signed JWT is keyed with the client secret, which must be as
+/// long as the hash (RFC 7518 §3.2).
+fn secret_key(client: &Client, alg: JwsAlg) -> Result<Jwk, String> {
+    let secret = client
+        .client_secret
+        .as_ref()
+        .ok_or_else(|| format!("{alg} is keyed with the client secret, and the client has none"))?;
+    let mut key = Jwk::new("oct");
+    key.set_key_value(secret.expose().as_bytes());
+    let needed = match alg {
+        JwsAlg::HS384 => 48,
+        JwsAlg::HS512 => 64,
+        _ => 32,
+    };
+    if secret.expose().len() < needed {
+        return Err(format!(
+            "{alg} needs a client secret of at least {needed} bytes (RFC 7518 §3.2)"
+        ));
+    }
+    Ok(key)
 }
 
 /// The client a client-authenticated request claims to be, for the request record.

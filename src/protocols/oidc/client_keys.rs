@@ -1,6 +1,6 @@
 //! A client's own keys (RFC 7591 `jwks` or `jwks_uri`): the keys its `private_key_jwt`
 //! assertions are verified with, and the `enc` key the broker encrypts id_tokens and
-//! userinfo to. Keys behind a `jwks_uri` are fetched when first needed, kept for a few
+//! userinfo to. (HMAC-signed JWTs verify with the client secret instead, OIDC Core §10.1.) Keys behind a `jwks_uri` are fetched when first needed, kept for a few
 //! minutes, and fetched again at once (at most once a second) when a JWT names a key the
 //! copy does not have, so a client that rotates its keys is not refused.
 
@@ -23,8 +23,8 @@ pub const REFETCH_PAUSE: Duration = Duration::from_secs(1);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_DOCUMENT: usize = 256 * 1024;
 
-/// Members of a private (asymmetric) key: a registration carries public keys only.
-const PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "oth"];
+/// Members of a private or symmetric key: a registration carries public keys only.
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 /// A JWK Set a client registered inline (`jwks`), checked when registered.
 #[derive(Clone, Debug)]
@@ -51,17 +51,6 @@ impl ClientJwks {
     pub fn keys(&self) -> &Arc<Vec<Jwk>> {
         &self.keys
     }
-
-    /// The set as registered, with shared (`oct`) key values hidden.
-    pub fn redacted(&self) -> Value {
-        let mut document = self.document.clone();
-        if let Some(keys) = document["keys"].as_array_mut() {
-            for key in keys.iter_mut().filter(|k| k.get("k").is_some()) {
-                key["k"] = "***".into();
-            }
-        }
-        document
-    }
 }
 
 impl Serialize for ClientJwks {
@@ -77,7 +66,7 @@ impl<'de> Deserialize<'de> for ClientJwks {
 }
 
 /// The keys of a JWK Set document (`{"keys": [...]}`), each a valid JWK without private
-/// members; `oct` keys (shared keys for HS256/384/512 assertions) are allowed.
+/// members.
 pub fn parse_key_set(document: &Value) -> Result<Vec<Jwk>, String> {
     let keys = document
         .get("keys")
@@ -91,9 +80,9 @@ pub fn parse_key_set(document: &Value) -> Result<Vec<Jwk>, String> {
                 .ok_or_else(|| format!("keys[{index}] is not a JSON object"))?;
             let jwk = Jwk::from_map(map.clone())
                 .map_err(|err| format!("keys[{index}] is not a JWK: {err}"))?;
-            if !matches!(jwk.key_type(), "RSA" | "EC" | "oct") {
+            if !matches!(jwk.key_type(), "RSA" | "EC") {
                 return Err(format!(
-                    "keys[{index}]: kty `{}` is not used here (RSA, EC or oct)",
+                    "keys[{index}]: kty `{}` is not used here (RSA or EC)",
                     jwk.key_type()
                 ));
             }
@@ -280,13 +269,8 @@ mod tests {
         assert!(refused.contains("private member `d`"), "{refused}");
         assert!(ClientJwks::parse(json!([])).is_err());
         assert!(ClientJwks::parse(json!({ "keys": [{ "kty": "OKP" }] })).is_err());
-    }
-
-    #[test]
-    fn shared_keys_are_hidden_when_shown() {
-        let jwks =
-            ClientJwks::parse(json!({ "keys": [{ "kty": "oct", "k": "c2VjcmV0" }] })).unwrap();
-        assert_eq!(jwks.redacted()["keys"][0]["k"], "***");
+        let shared = json!({ "keys": [{ "kty": "oct", "k": "c2VjcmV0" }] });
+        assert!(ClientJwks::parse(shared).unwrap_err().contains("`k`"));
     }
 
     #[test]

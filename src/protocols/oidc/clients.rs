@@ -43,6 +43,11 @@ impl AuthMethod {
 pub struct ClientSecret(String);
 
 impl ClientSecret {
+    /// The secret itself, as the key of HMAC-signed JWTs (OIDC Core §10.1).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
     pub fn matches(&self, presented: &str) -> bool {
         self.0.len() == presented.len()
             && openssl::memcmp::eq(self.0.as_bytes(), presented.as_bytes())
@@ -350,9 +355,12 @@ impl Client {
         if self.redirect_uris.is_empty() && !self.allow_client_credentials {
             return Some(format!("client `{}` has no redirect_uris", self.client_id));
         }
-        if self.token_endpoint_auth_method == Some(AuthMethod::PrivateKeyJwt) && !self.has_keys() {
+        if self.token_endpoint_auth_method == Some(AuthMethod::PrivateKeyJwt)
+            && !self.has_keys()
+            && self.client_secret.is_none()
+        {
             return Some(format!(
-                "client `{}` authenticates with private_key_jwt but registered no keys (jwks or jwks_uri)",
+                "client `{}` authenticates with private_key_jwt but registered no keys (jwks or jwks_uri), nor a client_secret for HS256-512",
                 self.client_id
             ));
         }
@@ -432,17 +440,6 @@ impl Client {
                     alg.key_type()
                 ));
             }
-        }
-        if let Some(key) = self.jwks.as_ref().and_then(|jwks| {
-            jwks.keys()
-                .iter()
-                .find(|k| k.key_type() == "oct")
-                .filter(|_| self.is_public())
-        }) {
-            return Some(format!(
-                "client `{id}` is public but registered a shared key ({}): public clients have no secrets",
-                key.key_id().unwrap_or("without kid")
-            ));
         }
         if let Some(scope) = self
             .api_scopes
