@@ -270,7 +270,7 @@ mod tests {
         assert!(ClientJwks::parse(json!([])).is_err());
         assert!(ClientJwks::parse(json!({ "keys": [{ "kty": "OKP" }] })).is_err());
         let shared = json!({ "keys": [{ "kty": "oct", "k": "c2VjcmV0" }] });
-        assert!(ClientJwks::parse(shared).unwrap_err().contains("`k`"));
+        assert!(ClientJwks::parse(shared).unwrap_err().contains("`oct`"));
     }
 
     #[test]
