@@ -1,5 +1,7 @@
 //! Throughput of complete logins against an in-process broker, as a CI job running
 //! thousands of logins sees it: authorize (simulation=no-ui), token exchange, userinfo.
+//! Then the memory they hold: heap bytes per login while its session lives, after the
+//! sessions ended, and after the tokens expired.
 //!
 //!     cargo bench --bench logins            # LOGINS=5000 CONCURRENCY=32 to change the load
 //!     ALG=ES256 cargo bench --bench logins  # the client's id_token algorithm (default RS256)
@@ -8,10 +10,55 @@
 //! token with the broker's RSA key (as the real broker), so an RS256 login costs one RSA
 //! signature more than an ES256 one, and nothing else.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use mitid_sim::broker::SigningAlg;
 use mitid_sim::Simulator;
+
+/// The system allocator, counting the bytes in use.
+struct Counting;
+
+static IN_USE: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every call goes to the system allocator unchanged; only a counter is added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            IN_USE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        IN_USE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let moved = unsafe { System.realloc(ptr, layout, new_size) };
+        if !moved.is_null() {
+            IN_USE.fetch_add(
+                new_size as isize - layout.size() as isize,
+                Ordering::Relaxed,
+            );
+        }
+        moved
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Heap bytes in use once background work has settled.
+async fn heap_in_use(sim: &Simulator) -> isize {
+    // The request record is bounded on its own (about 8 MiB); it is not per-login memory.
+    sim.provider().recorder.clear(None);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    IN_USE.load(Ordering::Relaxed)
+}
 
 const REDIRECT: &str = "http://localhost:8080/callback";
 
@@ -152,5 +199,44 @@ async fn main() {
             cpu.as_secs_f64() * 1e6 / logins as f64
         );
     }
+
+    // Memory: what the logins hold while their sessions live, once the sessions ended
+    // (idle expiry), and once every token expired.
+    let round = env_number("MEMORY_LOGINS", logins);
+    let let_go = |sim: &Simulator| {
+        sim.advance_clock(time::Duration::hours(4));
+        sim.provider().sweep();
+    };
+    // A warm-up round of the same size first: hash tables keep the room they grew to, and
+    // that room (the peak, not a growth) is not what a login holds.
+    for _ in 0..round {
+        one_login(&http, &base_url_of(&sim)).await;
+    }
+    let_go(&sim);
+    let base = heap_in_use(&sim).await;
+    for _ in 0..round {
+        one_login(&http, &base_url_of(&sim)).await;
+    }
+    let live = heap_in_use(&sim).await;
+    let sessions = sim.sessions().len();
+    sim.advance_clock(time::Duration::minutes(61));
+    sim.provider().sweep();
+    let ended = heap_in_use(&sim).await;
+    let_go(&sim);
+    let expired = heap_in_use(&sim).await;
+    let per = |bytes: isize| bytes as f64 / round as f64;
+    println!(
+        "memory of {round} logins ({sessions} live sessions): {:.0} heap bytes per login while \
+         its session lives ({:.0} of it the session), {:.0} after the sessions ended, {:.0} \
+         after the tokens expired",
+        per(live - base),
+        per(live - ended),
+        per(ended - base),
+        per(expired - base),
+    );
     sim.stop().await;
+}
+
+fn base_url_of(sim: &Simulator) -> String {
+    sim.base_url().to_string()
 }

@@ -82,6 +82,19 @@ impl Provider {
         Ok(())
     }
 
+    /// Changes the broker's clock. What was due before is settled first, so turning the
+    /// clock back cannot revive a timed-out app request; what falls due after (session
+    /// expiry, app time-outs) happens at once.
+    pub fn change_clock<E>(
+        &self,
+        change: impl FnOnce(&crate::broker::Clock) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.broker.apps.settle(self.broker.clock.now());
+        let result = change(&self.broker.clock);
+        self.expire_sessions();
+        result
+    }
+
     pub fn create_citizen(&self, identity: Identity) -> Result<(), ControlError> {
         self.admissible(&identity, None)?;
         self.broker.identities.insert(identity);

@@ -134,6 +134,12 @@ impl SimulatorBuilder {
         self
     }
 
+    /// The most logins in progress at once; beyond it the oldest ends (default 10,000).
+    pub fn max_pending_logins(mut self, max: usize) -> Self {
+        self.settings.max_pending_logins = max;
+        self
+    }
+
     /// A clock the test keeps a handle to, to make time pass.
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
@@ -289,6 +295,7 @@ impl Simulator {
         count: usize,
     ) -> Result<(), ControlError> {
         check_count(count)?;
+        behaviour.check().map_err(ControlError::Invalid)?;
         let citizen = self
             .provider
             .broker
@@ -409,8 +416,10 @@ impl Simulator {
     /// Moves the broker's clock; sessions that fall due end at once (their back-channel
     /// logout goes out from a task of the current Tokio runtime).
     pub fn advance_clock(&self, by: time::Duration) {
-        self.provider.broker.clock.advance(by);
-        self.provider.expire_sessions();
+        let _ = self.provider.change_clock(|clock| {
+            clock.advance(by);
+            Ok::<(), ()>(())
+        });
     }
 
     /// What a client (or every client) sent the broker.

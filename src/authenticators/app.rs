@@ -35,6 +35,10 @@ pub enum AppAnswer {
     Never,
 }
 
+/// The longest a scripted app answer may wait: a day, far past any `--app-timeout` one
+/// would choose (the request times out first).
+pub const MAX_ANSWER_DELAY_MS: u64 = 86_400_000;
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AppConfigToml {
@@ -58,6 +62,11 @@ impl TryFrom<AppConfigToml> for AppConfig {
     type Error = String;
     fn try_from(raw: AppConfigToml) -> Result<Self, Self::Error> {
         let after_ms = raw.after_ms;
+        if let Some(ms) = after_ms.filter(|ms| *ms > MAX_ANSWER_DELAY_MS) {
+            return Err(format!(
+                "`after_ms` = {ms} is more than a day ({MAX_ANSWER_DELAY_MS} ms)"
+            ));
+        }
         let answer = match (raw.answer.as_str(), after_ms) {
             ("manual", None) => AppAnswer::Manual,
             ("never", None) => AppAnswer::Never,
@@ -149,15 +158,13 @@ impl AppRequest {
             return decided;
         }
         let elapsed = now - self.created;
+        // A delay past i64 milliseconds waits for ever (it would wrap to "at once").
+        let after = |ms: u64| i64::try_from(ms).map_or(Duration::MAX, Duration::milliseconds);
         let scripted = match self.answer {
-            AppAnswer::Approve { after_ms }
-                if elapsed >= Duration::milliseconds(after_ms as i64) =>
-            {
+            AppAnswer::Approve { after_ms } if elapsed >= after(after_ms) => {
                 Some(AppRequestState::Approved)
             }
-            AppAnswer::Reject { after_ms }
-                if elapsed >= Duration::milliseconds(after_ms as i64) =>
-            {
+            AppAnswer::Reject { after_ms } if elapsed >= after(after_ms) => {
                 Some(AppRequestState::Rejected)
             }
             _ => None,
@@ -281,6 +288,21 @@ impl AppRegistry {
         }
     }
 
+    /// Fixes the outcome of every request whose scripted answer or time-out is due at
+    /// `now`, so that turning the clock back later cannot make it wait again (and block
+    /// the citizen's next login as a parallel request). Runs before and after every clock
+    /// change, and every second.
+    pub fn settle(&self, now: OffsetDateTime) {
+        for mut request in self.requests.iter_mut() {
+            if request.decided.is_none() {
+                let state = request.state_at(now);
+                if state != AppRequestState::Pending {
+                    request.decided = Some(state);
+                }
+            }
+        }
+    }
+
     /// Drops requests that ended long ago; runs from the broker's housekeeping task.
     pub fn sweep(&self, now: OffsetDateTime) {
         let horizon = now - Duration::minutes(10);
@@ -315,6 +337,19 @@ mod tests {
             },
             NOW,
         )
+    }
+
+    #[test]
+    fn a_timed_out_request_stays_timed_out_when_the_clock_goes_back() {
+        let registry = AppRegistry::default();
+        let citizen = Uuid::new_v4();
+        let id = request(&registry, citizen, AppAnswer::Manual).unwrap();
+        let later = NOW + Duration::minutes(5);
+        registry.settle(later);
+        assert_eq!(registry.state(&id, NOW), Some(AppRequestState::TimedOut));
+        assert!(registry.pending_for(citizen, NOW).is_none());
+        let next = request(&registry, citizen, AppAnswer::Manual);
+        assert!(next.is_ok(), "not blocked as parallel: {next:?}");
     }
 
     #[test]
@@ -392,6 +427,12 @@ mod tests {
         let ok: AppConfig = toml::from_str("answer = \"approve\"\nafter_ms = 500").unwrap();
         assert_eq!(ok.answer, AppAnswer::Approve { after_ms: 500 });
         let err = toml::from_str::<AppConfig>("answer = \"never\"\nafter_ms = 5").unwrap_err();
+        let too_long =
+            toml::from_str::<AppConfig>("answer = \"approve\"\nafter_ms = 86400001").unwrap_err();
+        assert!(
+            too_long.to_string().contains("more than a day"),
+            "{too_long}"
+        );
         assert!(err.to_string().contains("after_ms"), "{err}");
         let err = toml::from_str::<AppConfig>("answer = \"maybe\"").unwrap_err();
         assert!(err.to_string().contains("unknown app answer"), "{err}");

@@ -27,6 +27,9 @@ pub struct Settings {
     pub code_display_block: Duration,
     /// How long a started login may take in all.
     pub login_lifetime: Duration,
+    /// The most logins in progress at once (started by authorization requests, so by
+    /// anyone): beyond it the oldest one ends.
+    pub max_pending_logins: usize,
     pub sessions: SessionSettings,
 }
 
@@ -36,6 +39,7 @@ impl Default for Settings {
             app_timeout: Duration::minutes(2),
             code_display_block: Duration::minutes(15),
             login_lifetime: Duration::minutes(30),
+            max_pending_logins: crate::flow::DEFAULT_MAX_PENDING_LOGINS,
             sessions: SessionSettings::default(),
         }
     }

@@ -20,6 +20,20 @@ pub enum ScriptedLogin {
     Abort,
 }
 
+impl ScriptedLogin {
+    /// Refuses a delay the app could not wait (over a day: the request times out first,
+    /// and beyond i64 milliseconds it would wrap to "at once").
+    pub fn check(&self) -> Result<(), String> {
+        use crate::authenticators::app::MAX_ANSWER_DELAY_MS;
+        match self {
+            ScriptedLogin::Delay { ms } if *ms > MAX_ANSWER_DELAY_MS => Err(format!(
+                "a delay of {ms} ms is more than a day ({MAX_ANSWER_DELAY_MS} ms)"
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct LoginScripts {
     queues: DashMap<Uuid, VecDeque<ScriptedLogin>>,
@@ -66,5 +80,13 @@ mod tests {
         assert_eq!(scripts.take(citizen), Some(ScriptedLogin::Delay { ms: 10 }));
         assert_eq!(scripts.take(citizen), None);
         assert_eq!(scripts.take(Uuid::new_v4()), None);
+    }
+
+    #[test]
+    fn a_delay_over_a_day_is_refused() {
+        assert!(ScriptedLogin::Delay { ms: 86_400_000 }.check().is_ok());
+        let refused = ScriptedLogin::Delay { ms: u64::MAX }.check().unwrap_err();
+        assert!(refused.contains("more than a day"), "{refused}");
+        assert!(ScriptedLogin::Reject.check().is_ok());
     }
 }

@@ -4,7 +4,6 @@
 //! absolute expiry; whoever ends it gets the ended session back, to tell the clients that
 //! took part.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use dashmap::DashMap;
@@ -61,6 +60,81 @@ pub struct Participant {
     pub subject: String,
 }
 
+/// The clients of a session by client ID, in ID order. A session has a handful at most,
+/// so a sorted vector: a `BTreeMap` would allocate a node for eleven on the first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Participants(Vec<(String, Participant)>);
+
+impl Participants {
+    pub fn get(&self, client_id: &str) -> Option<&Participant> {
+        self.position(client_id).ok().map(|at| &self.0[at].1)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(client_id, _)| client_id)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Participant)> {
+        self.0.iter().map(|(client_id, p)| (client_id, p))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The client's participation, made by `new` if it has none yet.
+    fn get_or_insert_with(
+        &mut self,
+        client_id: &str,
+        new: impl FnOnce() -> Participant,
+    ) -> &Participant {
+        let at = match self.position(client_id) {
+            Ok(at) => at,
+            Err(at) => {
+                self.0.insert(at, (client_id.to_string(), new()));
+                at
+            }
+        };
+        &self.0[at].1
+    }
+
+    fn position(&self, client_id: &str) -> Result<usize, usize> {
+        self.0
+            .binary_search_by(|(id, _)| id.as_str().cmp(client_id))
+    }
+}
+
+impl std::ops::Index<&str> for Participants {
+    type Output = Participant;
+
+    /// As a map's: panics when the client took no part (use [`Participants::get`]).
+    fn index(&self, client_id: &str) -> &Participant {
+        self.get(client_id)
+            .unwrap_or_else(|| panic!("client `{client_id}` took no part in the session"))
+    }
+}
+
+impl<'a> IntoIterator for &'a Participants {
+    type Item = (&'a String, &'a Participant);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, Participant)>,
+        fn(&'a (String, Participant)) -> (&'a String, &'a Participant),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(client_id, p)| (client_id, p))
+    }
+}
+
+impl Serialize for Participants {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EndReason {
@@ -92,8 +166,7 @@ pub struct SsoSession {
     pub created: i64,
     pub last_active: i64,
     pub expires: i64,
-    /// Keyed by client ID.
-    pub participants: BTreeMap<String, Participant>,
+    pub participants: Participants,
 }
 
 impl SsoSession {
@@ -120,11 +193,41 @@ pub struct EndedSession {
     pub ended: i64,
 }
 
+/// The sessions behind one browser's cookie, one per scope. A browser holds one or a few,
+/// so a vector: a `BTreeMap` would allocate a node for eleven per browser.
+#[derive(Debug, Default)]
+struct BrowserSessions(Vec<(SsoScope, Uuid)>);
+
+impl BrowserSessions {
+    fn get(&self, scope: &SsoScope) -> Option<&Uuid> {
+        self.0.iter().find(|(s, _)| s == scope).map(|(_, id)| id)
+    }
+
+    fn insert(&mut self, scope: SsoScope, id: Uuid) {
+        match self.0.iter_mut().find(|(s, _)| *s == scope) {
+            Some(held) => held.1 = id,
+            None => self.0.push((scope, id)),
+        }
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&SsoScope, &mut Uuid) -> bool) {
+        self.0.retain_mut(|(scope, id)| keep(scope, id));
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Uuid> {
+        self.0.iter().map(|(_, id)| id)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 #[derive(Debug)]
 pub struct Sessions {
     sessions: DashMap<Uuid, SsoSession>,
     /// The sessions behind each browser's cookie, one per scope.
-    browsers: DashMap<String, BTreeMap<SsoScope, Uuid>>,
+    browsers: DashMap<String, BrowserSessions>,
     pub settings: SessionSettings,
 }
 
@@ -168,7 +271,7 @@ impl Sessions {
             created: now.unix_timestamp(),
             last_active: now.unix_timestamp(),
             expires: (now + self.settings.absolute).unix_timestamp(),
-            participants: BTreeMap::new(),
+            participants: Participants::default(),
         };
         self.sessions.insert(session.id, session.clone());
         held.insert(scope, session.id);
@@ -231,8 +334,7 @@ impl Sessions {
         let mut session = self.sessions.get_mut(&id)?;
         let participant = session
             .participants
-            .entry(client_id.to_string())
-            .or_insert_with(|| Participant {
+            .get_or_insert_with(client_id, || Participant {
                 sid: id,
                 subject: subject.to_string(),
             })
@@ -382,6 +484,24 @@ mod tests {
         let ended = sessions.end_expired(soon);
         assert_eq!(ended[0].reason, EndReason::AbsoluteExpiry);
         assert_eq!(sessions.shorten(Uuid::new_v4(), soon), None);
+    }
+
+    #[test]
+    fn participants_are_kept_and_shown_in_client_order() {
+        let sessions = sessions();
+        let session = sessions.start(auth(), scope("rp-a"), None, NOW);
+        for client in ["rp-c", "rp-a", "rp-b", "rp-a"] {
+            sessions.join(session.id, client, "sub");
+        }
+        let participants = sessions.get(session.id).unwrap().participants;
+        assert_eq!(participants.len(), 3);
+        assert_eq!(
+            participants.keys().collect::<Vec<_>>(),
+            ["rp-a", "rp-b", "rp-c"]
+        );
+        let json = serde_json::to_string(&participants).unwrap();
+        assert!(json.starts_with("{\"rp-a\":{\"sid\":"), "{json}");
+        assert!(participants.get("rp-d").is_none());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use mitid_sim::conformance::report::{parse_expected, RunReport};
-use mitid_sim::conformance::scenario::Status;
+use mitid_sim::conformance::scenario::Event;
 use mitid_sim::conformance::{self, profile, Selection};
 
 #[derive(Subcommand)]
@@ -18,9 +18,11 @@ pub enum ConformanceCommand {
     },
     /// Drive the RP through the catalogue against a running broker.
     ///
-    /// Exit code: 0 when nothing unexpected failed, 1 when a scenario failed (or, with
-    /// --strict, warned) that --expected-failures does not list, 2 when the run could
-    /// not start (bad profile, broker unreachable).
+    /// Exit code: 0 when nothing unexpected failed and nothing ended in ERROR; 1 when a
+    /// scenario failed (or, with --strict, warned) that --expected-failures does not list;
+    /// 2 when the run could not start (bad profile, broker unreachable, client not
+    /// registered); 3 when nothing failed but a scenario ended in ERROR (the kit could
+    /// not carry it out, e.g. the RP did not come back after a restart).
     Run {
         /// The target profile (TOML, see `conformance init`).
         #[arg(long, value_name = "FILE")]
@@ -90,15 +92,24 @@ pub fn run(command: ConformanceCommand) -> Result<(), String> {
                 std::fs::write(&path, report.junit()?)
                     .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             }
-            let unexpected = report.unexpected_failures(strict);
-            if unexpected.is_empty() {
-                Ok(())
-            } else {
-                let ids: Vec<_> = unexpected.iter().map(|r| r.id).collect();
-                eprintln!("mitid-sim: unexpected failures: {}", ids.join(", "));
-                let _ = std::io::stdout().flush();
-                std::process::exit(1);
+            let errors: Vec<_> = report.errors().iter().map(|r| r.id).collect();
+            if !errors.is_empty() {
+                eprintln!("mitid-sim: not carried out (ERROR): {}", errors.join(", "));
             }
+            let unexpected: Vec<_> = report
+                .unexpected_failures(strict)
+                .iter()
+                .map(|r| r.id)
+                .collect();
+            if !unexpected.is_empty() {
+                eprintln!("mitid-sim: unexpected failures: {}", unexpected.join(", "));
+            }
+            let code = report.exit_code(strict);
+            if code != 0 {
+                let _ = std::io::stdout().flush();
+                std::process::exit(code);
+            }
+            Ok(())
         }
     }
 }
@@ -116,28 +127,30 @@ fn start(
         ),
         None => Default::default(),
     };
-    let mut report = super::block_on(conformance::run(
-        profile.clone(),
-        &selection,
-        |scenario, result| match result {
-            None => {
-                let wait = conformance::expected_wait(scenario.id, &profile)
-                    .map(|s| format!(" (waits up to {s} s for the RP's clock)"))
-                    .unwrap_or_default();
-                print!("{} {}{wait} … ", scenario.id, scenario.title);
-                let _ = std::io::stdout().flush();
+    let selected: Vec<_> = conformance::scenarios::catalogue()
+        .into_iter()
+        .filter(|s| selection.includes(s))
+        .collect();
+    let waits: u64 = selected
+        .iter()
+        .filter_map(|s| conformance::expected_wait(s.id, &profile))
+        .sum();
+    println!(
+        "{} scenarios against {} (client {}), about {waits} s of them waiting for the RP's clocks",
+        selected.len(),
+        profile.target.base_url,
+        profile.client.client_id
+    );
+    let mut report = super::block_on(conformance::run(profile.clone(), &selection, |event| {
+        match event {
+            Event::Start(scenario) => print!("{} {} … ", scenario.id, scenario.title),
+            Event::Wait { seconds, reason } => print!("(waits {seconds} s: {reason}) "),
+            Event::Done(result) => {
+                println!("{} ({:.1} s)", result.status.name(), result.seconds)
             }
-            Some(result) => {
-                let status = match result.status {
-                    Status::Passed => "PASSED",
-                    Status::Failed => "FAILED",
-                    Status::Warning => "WARNING",
-                    Status::Skipped => "SKIPPED",
-                };
-                println!("{status} ({:.1} s)", result.seconds);
-            }
-        },
-    ))?;
+        }
+        let _ = std::io::stdout().flush();
+    }))?;
     report.apply_expected(&expected);
     Ok(report)
 }

@@ -23,7 +23,7 @@ mod users;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
-use mitid_sim::broker::clock::{parse_offset, Clock};
+use mitid_sim::broker::clock::{parse_start_offset, Clock};
 use mitid_sim::identity::{self, Identity};
 use mitid_sim::protocols::oidc::clients::{self as fixture_clients, Client};
 
@@ -73,7 +73,7 @@ impl FixtureArgs {
 #[derive(clap::Args, Clone)]
 pub struct ClockArgs {
     /// Shift the broker's clock, e.g. 90s, -5m, 2h, 1d.
-    #[arg(long, value_name = "DURATION", default_value = "0s", allow_hyphen_values = true, value_parser = parse_offset)]
+    #[arg(long, value_name = "DURATION", default_value = "0s", allow_hyphen_values = true, value_parser = parse_start_offset)]
     clock_offset: time::Duration,
 }
 

@@ -55,13 +55,33 @@ pub fn run(args: RecordArgs) -> Result<(), String> {
             }
         });
     }
-    args.server.print(Method::GET, &path, None, |record| {
+    let record = every_page(&args, &query)?;
+    args.server.show(&record, |record| {
         format!(
             "{}\n{}",
             requests_table(&record["requests"]),
             deliveries_table(&record["backchannel"])
         )
     })
+}
+
+/// The whole record: the broker answers a page at a time, `next_after` naming the next.
+fn every_page(args: &RecordArgs, query: &str) -> Result<Value, String> {
+    let server = args.server.connect()?;
+    let separator = if query.is_empty() { "" } else { "&" };
+    let first = server.get(&format!("/record?{query}"))?;
+    let mut requests = first["requests"].as_array().cloned().unwrap_or_default();
+    let mut next = first["next_after"].as_u64();
+    while let Some(after) = next {
+        let page = server.get(&format!("/record?{query}{separator}after={after}"))?;
+        requests.extend(page["requests"].as_array().cloned().unwrap_or_default());
+        next = page["next_after"].as_u64();
+    }
+    Ok(serde_json::json!({
+        "requests": requests,
+        "backchannel": first["backchannel"],
+        "next_after": null,
+    }))
 }
 
 fn requests_table(requests: &Value) -> String {

@@ -51,12 +51,28 @@ pub struct ServeArgs {
     /// A broker session ends this long after it began, whatever the activity.
     #[arg(long, default_value = "8h", value_parser = parse_offset)]
     session_absolute: time::Duration,
+    /// The most logins in progress at once (each started by an authorization request);
+    /// beyond it the oldest one ends, so a flood cannot grow the broker without limit.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = mitid_sim::flow::DEFAULT_MAX_PENDING_LOGINS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000),
+        env = "MITID_SIM_MAX_PENDING_LOGINS"
+    )]
+    max_pending_logins: usize,
     /// Keep runtime changes (citizens, clients, keys, used code-card keys) in this folder
     /// across restarts; without it, state lives in memory.
     #[arg(long, value_name = "DIR", env = "MITID_SIM_STATE_DIR")]
     state_dir: Option<PathBuf>,
-    /// Bearer token for the admin API; required when --host is not a loopback address.
-    #[arg(long, value_name = "TOKEN", env = "MITID_SIM_ADMIN_TOKEN")]
+    /// Bearer token for the admin API; required when --host is not a loopback address or
+    /// --public-url names another host (a proxy). An empty token counts as none.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "MITID_SIM_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
     admin_token: Option<String>,
     #[command(flatten)]
     clock: ClockArgs,
@@ -90,6 +106,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         settings: Settings {
             app_timeout: args.app_timeout,
             code_display_block: args.code_block,
+            max_pending_logins: args.max_pending_logins,
             sessions: SessionSettings {
                 idle: args.session_idle,
                 absolute: args.session_absolute,

@@ -1,7 +1,10 @@
-//! A browser-like HTTP agent: a cookie jar it can copy, restore, tamper with and drop;
-//! redirects followed one hop at a time and recorded; and the broker's login pages
-//! completed through their real forms.
+//! How the kit's browser acts. Scenarios see a [`Browser`]: one request at a time, a cookie
+//! jar it can read, replace with raw values and drop, and the `Set-Cookie` headers and hops
+//! it saw. [`HttpBrowser`] implements it over HTTP (redirects followed one hop at a time);
+//! a driver of a real browser implements the same trait.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use reqwest::header::{HeaderMap, COOKIE, LOCATION, SET_COOKIE};
@@ -11,20 +14,29 @@ use url::Url;
 
 const MAX_HOPS: usize = 25;
 
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
-    #[error("{method} {url} failed: {source}")]
+    #[error("{method} {url} got no answer: {reason}")]
     Request {
         method: String,
         url: String,
-        source: reqwest::Error,
+        reason: String,
     },
     #[error("`{0}` is not a URL")]
     Url(String),
     #[error("more than {MAX_HOPS} redirects from {0}")]
     TooManyRedirects(String),
-    #[error("the broker's login page did not behave as expected: {0}")]
+    #[error("{0}")]
     Login(String),
+}
+
+impl DriverError {
+    /// The RP or the broker did not answer at all (as opposed to answering wrongly).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, DriverError::Request { .. })
+    }
 }
 
 /// One request and what came back, as evidence.
@@ -38,6 +50,7 @@ pub struct Hop {
 
 #[derive(Clone, Debug)]
 pub struct Page {
+    pub method: String,
     pub url: String,
     pub status: StatusCode,
     pub headers: HeaderMap,
@@ -64,6 +77,13 @@ impl Page {
             .iter()
             .filter_map(|v| v.to_str().ok().map(str::to_string))
             .collect()
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
     }
 
     /// Hidden and named fields of the first form whose action ends with `action`.
@@ -101,24 +121,79 @@ impl Page {
             .next()
             .and_then(|h| h.value().attr("data-step").map(str::to_string))
     }
+
+    /// The visible text of the page, whitespace collapsed (for evidence).
+    pub fn text(&self) -> String {
+        let html = scraper::Html::parse_document(&self.body);
+        let body = scraper::Selector::parse("body").expect("a valid selector");
+        let text: Vec<String> = match html.select(&body).next() {
+            Some(body) => body.text().map(str::to_string).collect(),
+            None => vec![self.body.clone()],
+        };
+        text.join(" ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
-/// A fresh browser per scenario: no cookies, no history.
-pub struct Browser {
+/// A browser as the scenarios use it. Each scenario starts from a fresh one.
+pub trait Browser: Send {
+    /// One request, without following redirects; cookies go out and come back.
+    fn send<'a>(
+        &'a mut self,
+        method: Method,
+        url: &'a str,
+        form: Option<&'a [(String, String)]>,
+    ) -> BoxFuture<'a, Result<Page, DriverError>>;
+
+    /// The cookies this browser would send to `url` now, as `name=value` pairs.
+    fn cookies_for(&self, url: &str) -> Vec<(String, String)>;
+
+    /// Forgets every cookie for `url`'s site and holds exactly `cookies` instead, as raw
+    /// values without expiry: an attacker replaying cookies ignores Max-Age and Expires.
+    fn replace_cookies(&mut self, url: &str, cookies: &[(String, String)]);
+
+    /// Every `Set-Cookie` header seen so far, with the URL that sent it.
+    fn set_cookie_headers(&self) -> Vec<(String, String)>;
+
+    /// Every request so far and its answer.
+    fn hops(&self) -> Vec<Hop>;
+
+    fn get<'a>(&'a mut self, url: &'a str) -> BoxFuture<'a, Result<Page, DriverError>> {
+        self.send(Method::GET, url, None)
+    }
+
+    /// Follows redirects from `page` until a page that is not a redirect.
+    fn follow<'a>(&'a mut self, page: Page) -> BoxFuture<'a, Result<Page, DriverError>> {
+        Box::pin(async move {
+            let mut page = page;
+            for _ in 0..MAX_HOPS {
+                match page.location().filter(|_| page.is_redirect()) {
+                    Some(next) => page = self.get(&next).await?,
+                    None => return Ok(page),
+                }
+            }
+            Err(DriverError::TooManyRedirects(page.url))
+        })
+    }
+}
+
+/// The HTTP driver: reqwest with a cookie jar of its own, no automatic redirects.
+pub struct HttpBrowser {
     http: reqwest::Client,
     jar: Arc<Mutex<cookie_store::CookieStore>>,
-    pub hops: Vec<Hop>,
-    /// The Set-Cookie headers of every response, by URL, for cookie-flag checks.
-    pub responses: Vec<(String, Vec<String>)>,
+    hops: Vec<Hop>,
+    set_cookies: Vec<(String, String)>,
 }
 
-impl Default for Browser {
+impl Default for HttpBrowser {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl Browser {
+impl HttpBrowser {
     pub fn new() -> Self {
         Self {
             http: reqwest::Client::builder()
@@ -128,7 +203,7 @@ impl Browser {
                 .unwrap_or_default(),
             jar: Arc::new(Mutex::new(cookie_store::CookieStore::default())),
             hops: Vec::new(),
-            responses: Vec::new(),
+            set_cookies: Vec::new(),
         }
     }
 
@@ -138,8 +213,7 @@ impl Browser {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// One request, without following redirects; cookies go out and come back.
-    pub async fn send(
+    async fn request(
         &mut self,
         method: Method,
         url: &str,
@@ -164,7 +238,7 @@ impl Browser {
             .map_err(|source| DriverError::Request {
                 method: method.to_string(),
                 url: url.to_string(),
-                source,
+                reason: describe(&source),
             })?;
         let status = response.status();
         let headers = response.headers().clone();
@@ -180,14 +254,14 @@ impl Browser {
         }
         let body = response.text().await.unwrap_or_default();
         let page = Page {
+            method: method.to_string(),
             url: url.to_string(),
             status,
             headers,
             body,
         };
-        let set_cookies = page.set_cookies();
-        if !set_cookies.is_empty() {
-            self.responses.push((url.to_string(), set_cookies));
+        for header in page.set_cookies() {
+            self.set_cookies.push((url.to_string(), header));
         }
         self.hops.push(Hop {
             method: method.to_string(),
@@ -197,46 +271,40 @@ impl Browser {
         });
         Ok(page)
     }
+}
 
-    pub async fn get(&mut self, url: &str) -> Result<Page, DriverError> {
-        self.send(Method::GET, url, None).await
+/// reqwest's error without its debug dump: what went wrong, in a few words.
+fn describe(err: &reqwest::Error) -> String {
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "connection refused or unreachable"
+    } else {
+        "request failed"
+    };
+    let mut cause = std::error::Error::source(err);
+    let mut innermost = None;
+    while let Some(next) = cause {
+        innermost = Some(next.to_string());
+        cause = next.source();
+    }
+    match innermost {
+        Some(detail) => format!("{kind} ({detail})"),
+        None => kind.to_string(),
+    }
+}
+
+impl Browser for HttpBrowser {
+    fn send<'a>(
+        &'a mut self,
+        method: Method,
+        url: &'a str,
+        form: Option<&'a [(String, String)]>,
+    ) -> BoxFuture<'a, Result<Page, DriverError>> {
+        Box::pin(self.request(method, url, form))
     }
 
-    /// Follows redirects from `page` until a page that is not a redirect.
-    pub async fn follow(&mut self, mut page: Page) -> Result<Page, DriverError> {
-        for _ in 0..MAX_HOPS {
-            match page.location().filter(|_| page.is_redirect()) {
-                Some(next) => page = self.get(&next).await?,
-                None => return Ok(page),
-            }
-        }
-        Err(DriverError::TooManyRedirects(page.url))
-    }
-
-    /// Every cookie the browser holds, to restore later (O02).
-    pub fn export_cookies(&self) -> cookie_store::CookieStore {
-        self.jar().clone()
-    }
-
-    pub fn import_cookies(&self, cookies: cookie_store::CookieStore) {
-        *self.jar() = cookies;
-    }
-
-    pub fn drop_cookies(&self) {
-        self.jar().clear();
-    }
-
-    /// Sets a cookie as if `url` had sent it (for tampered values).
-    pub fn set_cookie(&self, url: &str, name: &str, value: &str) {
-        if let Ok(parsed) = Url::parse(url) {
-            let _ = self
-                .jar()
-                .parse(&format!("{name}={value}; Path=/"), &parsed);
-        }
-    }
-
-    /// The cookies sent to `url`, as `name=value` pairs.
-    pub fn cookies_for(&self, url: &str) -> Vec<(String, String)> {
+    fn cookies_for(&self, url: &str) -> Vec<(String, String)> {
         Url::parse(url)
             .map(|u| {
                 self.jar()
@@ -246,18 +314,53 @@ impl Browser {
             })
             .unwrap_or_default()
     }
+
+    fn replace_cookies(&mut self, url: &str, cookies: &[(String, String)]) {
+        let Ok(parsed) = Url::parse(url) else {
+            return;
+        };
+        let mut jar = self.jar();
+        let host = parsed.host_str().unwrap_or_default().to_string();
+        let ours: Vec<(String, String, String)> = jar
+            .iter_any()
+            .filter(|c| c.domain().is_none_or(|d| host.ends_with(d)))
+            .map(|c| {
+                (
+                    c.domain().unwrap_or(&host).to_string(),
+                    c.path().unwrap_or("/").to_string(),
+                    c.name().to_string(),
+                )
+            })
+            .collect();
+        for (domain, path, name) in ours {
+            jar.remove(&domain, &path, &name);
+        }
+        for (name, value) in cookies {
+            let _ = jar.parse(&format!("{name}={value}; Path=/"), &parsed);
+        }
+    }
+
+    fn set_cookie_headers(&self) -> Vec<(String, String)> {
+        self.set_cookies.clone()
+    }
+
+    fn hops(&self) -> Vec<Hop> {
+        self.hops.clone()
+    }
 }
 
-/// The broker's login pages, completed as `user_id` with a self-approving app.
+/// The broker's login pages, completed as `user_id` with a self-approving app. Returns the
+/// broker's redirect back to the RP (not followed), or the broker's own error page.
 pub async fn complete_broker_login(
-    browser: &mut Browser,
+    browser: &mut dyn Browser,
     mut page: Page,
+    broker_base: &str,
     user_id: &str,
 ) -> Result<Page, DriverError> {
     for _ in 0..40 {
         if page.is_redirect() {
             let next = page.location().unwrap_or_default();
-            if !next.contains("/login/") && !next.contains("/op/connect/authorize") {
+            if !next.starts_with(&format!("{}/", broker_base.trim_end_matches('/'))) {
                 return Ok(page);
             }
             page = browser.get(&next).await?;
@@ -276,11 +379,20 @@ pub async fn complete_broker_login(
                 let url = page.url.clone();
                 page = browser.get(&url).await?;
             }
-            other => {
+            Some(other) => {
                 return Err(DriverError::Login(format!(
-                    "step {other:?} at {} (use a citizen whose app approves by itself)",
+                    "the broker's login stopped at step `{other}` ({}); the kit logs in with a citizen whose app approves by itself (citizens.user)",
                     page.url
                 )))
+            }
+            None => {
+                let text = page.text();
+                return Err(DriverError::Login(format!(
+                    "the broker showed a page instead of the login: {} {} \"{}\"",
+                    page.status.as_u16(),
+                    page.url,
+                    crate::conformance::evidence::excerpt(&text, 200)
+                )));
             }
         }
     }
@@ -304,4 +416,24 @@ fn form_url(page: &Page, action_suffix: &str) -> Result<String, DriverError> {
         .and_then(|u| u.join(action))
         .map(|u| u.to_string())
         .map_err(|_| DriverError::Url(action.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaced_cookies_are_sent_raw_whatever_expiry_they_had() {
+        let mut browser = HttpBrowser::new();
+        let url = Url::parse("http://127.0.0.1:3000/me").unwrap();
+        browser
+            .jar()
+            .parse("old=1; Path=/; Max-Age=3600", &url)
+            .unwrap();
+        browser.replace_cookies(url.as_str(), &[("session".to_string(), "abc".to_string())]);
+        assert_eq!(
+            browser.cookies_for(url.as_str()),
+            [("session".to_string(), "abc".to_string())]
+        );
+    }
 }

@@ -3,15 +3,18 @@
 
 pub mod broker;
 pub mod driver;
+pub mod evidence;
 pub mod profile;
 pub mod report;
+pub mod restart;
 pub mod scenario;
 pub mod scenarios;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use report::{RunReport, ScenarioResult};
-use scenario::{Ctx, Outcome, Scenario};
+use scenario::{Ctx, Event, Outcome, Scenario};
 
 /// Which scenarios to run: ids (`L01`) or groups (`login`, `token`, `logout`, `session`).
 #[derive(Clone, Debug, Default)]
@@ -34,35 +37,49 @@ impl Selection {
     }
 }
 
-/// How long a scenario will wait for the RP's own clocks, from what the profile
-/// declares, so the progress can say so before the wait starts.
+/// About how long a scenario waits for the RP's clocks, from what the profile declares
+/// (None: no wait, or SKIPPED for want of a declaration).
 pub fn expected_wait(id: &str, profile: &profile::TargetProfile) -> Option<u64> {
     let limits = &profile.sessions;
+    let short = crate::protocols::oidc::faults::SHORT_SESSION.whole_seconds() as u64;
     let wait = match id {
         "S01" => limits.idle_seconds.map(|idle| 2 * idle)?,
         "S02" => limits.absolute_seconds.map(|absolute| absolute + 1)?,
         "S03" => limits.idle_seconds.map(|idle| idle + 1)?,
-        "S04" => 67,
-        "S05" => limits.max_wait_seconds.min(15),
+        "S04" => short + 2,
+        "S05" => limits.broker_check_seconds.map(|every| every + 2)?,
+        "S06" | "T10" => limits.max_login_age_seconds.map(|age| age + 1)?,
         _ => return None,
     };
     (wait <= limits.max_wait_seconds).then_some(wait)
 }
 
+/// Prepares the broker's registration of the client: registers it (`register = true`) or
+/// compares it with the profile. Returns what differs (nothing after a registration).
+pub async fn prepare_client(
+    control: &broker::BrokerControl,
+    client: &profile::ClientRegistration,
+) -> Result<Vec<String>, String> {
+    if client.register {
+        control.register(client).await?;
+    }
+    control.registration_differences(client).await
+}
+
 /// Runs the selected scenarios one after another, each isolated (fresh browser, the
-/// client's broker state reset), calling `progress` before and after each.
+/// client's broker state reset), telling `progress` as it goes. Err: the run could not
+/// start (the broker is unreachable, the client cannot be registered or does not exist).
 pub async fn run(
     profile: profile::TargetProfile,
     selection: &Selection,
-    mut progress: impl FnMut(&Scenario, Option<&ScenarioResult>),
+    progress: impl for<'a> Fn(Event<'a>) + Send + Sync + 'static,
 ) -> Result<RunReport, String> {
     let ctx = Ctx {
         broker: broker::BrokerControl::new(&profile),
         profile,
+        progress: Arc::new(progress),
     };
-    if ctx.profile.client.register {
-        ctx.broker.register(&ctx.profile).await?;
-    }
+    let registration_differences = prepare_client(&ctx.broker, &ctx.profile.client).await?;
     let catalogue = scenarios::catalogue();
     // T07 rotates the broker's keys for good, which an RP without key refresh would feel
     // in every later scenario: scenarios that change the broker for everyone run last.
@@ -70,14 +87,14 @@ pub async fn run(
     order.sort_by_key(|s| scenarios::CHANGES_THE_BROKER.contains(&s.id));
     let mut results = Vec::new();
     for scenario in order {
-        progress(scenario, None);
+        (ctx.progress)(Event::Start(scenario));
         let started = Instant::now();
         let outcome = match ctx.broker.reset_for(ctx.client_id()).await {
             Ok(()) => (scenario.run)(&ctx).await,
-            Err(err) => Outcome::broken(err),
+            Err(err) => Outcome::error(format!("resetting the broker before it: {err}")),
         };
         let result = ScenarioResult::new(scenario, outcome, started.elapsed());
-        progress(scenario, Some(&result));
+        (ctx.progress)(Event::Done(&result));
         results.push(result);
     }
     let _ = ctx.broker.reset_for(ctx.client_id()).await;
@@ -91,6 +108,7 @@ pub async fn run(
     Ok(RunReport {
         target: ctx.profile.target.base_url.clone(),
         client_id: ctx.profile.client.client_id.clone(),
+        registration_differences,
         results,
     })
 }

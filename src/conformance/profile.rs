@@ -1,4 +1,7 @@
-//! The target profile: how the kit reaches and recognises the relying party under test.
+//! The target profile: how the kit reaches the relying party under test, how the RP is
+//! registered at the broker, and what it promises (limits, level of assurance). Scenarios
+//! judge the RP against these declarations and never guess them: a scenario whose
+//! declaration is missing is SKIPPED, naming the key to add.
 
 use std::path::Path;
 
@@ -13,6 +16,9 @@ pub struct TargetProfile {
     pub client: ClientRegistration,
     #[serde(default)]
     pub sessions: SessionLimits,
+    /// The level of assurance the RP requires and how it asks for it (L08).
+    #[serde(default)]
+    pub assurance: Option<Assurance>,
     #[serde(default)]
     pub citizens: Citizens,
     #[serde(default)]
@@ -38,9 +44,24 @@ pub struct Target {
     /// Text the sensitive page shows once access is granted.
     #[serde(default)]
     pub sensitive_marker: Option<String>,
-    /// A command that restarts the RP (T09: discovery is cached until a restart).
+    /// A command that restarts the RP (T09: RP libraries cache discovery until a restart).
+    /// Run with `sh -c`; the kit waits for it to exit, then for `ready_path` to answer.
     #[serde(default)]
     pub restart_command: Option<String>,
+    /// How long the restart command and the readiness probe may take together.
+    #[serde(default = "restart_timeout")]
+    pub restart_timeout_seconds: u64,
+    /// After a restart the RP is ready when GET here answers below 500.
+    #[serde(default = "root")]
+    pub ready_path: String,
+}
+
+fn restart_timeout() -> u64 {
+    60
+}
+
+fn root() -> String {
+    "/".into()
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -59,43 +80,200 @@ fn post() -> String {
     "POST".into()
 }
 
+/// How the client authenticates at the token endpoint (as the broker registers it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    None,
+}
+
+impl AuthMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::None => "none",
+        }
+    }
+}
+
+/// When the broker gives the client refresh tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshTokens {
+    Never,
+    OfflineAccess,
+    Always,
+}
+
+impl RefreshTokens {
+    pub fn name(self) -> &'static str {
+        match self {
+            RefreshTokens::Never => "never",
+            RefreshTokens::OfflineAccess => "offline_access",
+            RefreshTokens::Always => "always",
+        }
+    }
+}
+
+/// Everything the broker's registration of the RP holds. With `register = true` the kit
+/// registers exactly this; with `register = false` it compares the broker's registration
+/// with it and reports what differs.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientRegistration {
     pub client_id: String,
     #[serde(default)]
     pub client_secret: Option<String>,
+    /// The redirect URI the RP uses.
     pub redirect_uri: String,
+    /// More registered redirect URIs, if the RP has several.
+    #[serde(default)]
+    pub extra_redirect_uris: Vec<String>,
     #[serde(default)]
     pub post_logout_redirect_uri: Option<String>,
     #[serde(default)]
     pub backchannel_logout_uri: Option<String>,
     #[serde(default)]
     pub frontchannel_logout_uri: Option<String>,
+    /// Default: `client_secret_basic` with a secret (the RP may then also use
+    /// `client_secret_post`), `none` without.
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<AuthMethod>,
+    /// `ES256` or `RS256`; default: the broker's default.
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<String>,
+    /// The scopes the RP asks for (L01 compares them with its authorization request).
+    #[serde(default = "openid")]
+    pub scopes: Vec<String>,
+    /// When the broker gives refresh tokens; default: for the `offline_access` scope.
+    #[serde(default)]
+    pub refresh_tokens: Option<RefreshTokens>,
     /// Registered with the broker by the kit before the run (else it must exist).
     #[serde(default = "yes")]
     pub register: bool,
+}
+
+fn openid() -> Vec<String> {
+    vec!["openid".into()]
 }
 
 fn yes() -> bool {
     true
 }
 
-/// The RP's own session limits, which S01/S02 verify (and wait for).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+impl ClientRegistration {
+    pub fn redirect_uris(&self) -> Vec<String> {
+        std::iter::once(self.redirect_uri.clone())
+            .chain(self.extra_redirect_uris.iter().cloned())
+            .collect()
+    }
+}
+
+/// The RP's own promises about sessions, which S01–S06 and T10 verify (and wait for).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionLimits {
+    /// The RP ends a session unused this long (S01, S03).
     #[serde(default)]
     pub idle_seconds: Option<u64>,
+    /// The RP ends a session this long after login, used or not (S02).
     #[serde(default)]
     pub absolute_seconds: Option<u64>,
-    /// The longest the kit may wait for a limit; longer limits are SKIPPED.
+    /// How often the RP asks the broker whether its session is still active (userinfo
+    /// `session_is_active`, or a refresh): S05 waits this long for it to notice.
+    #[serde(default)]
+    pub broker_check_seconds: Option<u64>,
+    /// The oldest login the sensitive page accepts before it asks for a fresh one
+    /// (S06, T10 wait past it); 0 = every visit asks.
+    #[serde(default)]
+    pub max_login_age_seconds: Option<u64>,
+    /// The longest the kit may wait in one scenario; longer waits are SKIPPED.
     #[serde(default = "max_wait")]
     pub max_wait_seconds: u64,
 }
 
+impl Default for SessionLimits {
+    fn default() -> Self {
+        Self {
+            idle_seconds: None,
+            absolute_seconds: None,
+            broker_check_seconds: None,
+            max_login_age_seconds: None,
+            max_wait_seconds: max_wait(),
+        }
+    }
+}
+
 fn max_wait() -> u64 {
     120
+}
+
+/// A level of assurance (NSIS).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Low,
+    Substantial,
+    High,
+}
+
+impl Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Low => "low",
+            Level::Substantial => "substantial",
+            Level::High => "high",
+        }
+    }
+
+    /// Reads `low`, `Substantial`, the NSIS URI or an Idura-style `urn:…:substantial`.
+    pub fn parse(text: &str) -> Option<Level> {
+        let last = text
+            .rsplit(['/', ':'])
+            .next()
+            .unwrap_or(text)
+            .to_ascii_lowercase();
+        match last.as_str() {
+            "low" => Some(Level::Low),
+            "substantial" => Some(Level::Substantial),
+            "high" => Some(Level::High),
+            _ => None,
+        }
+    }
+}
+
+/// How the RP tells the broker the level it needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AsksWith {
+    /// `idp_params={"mitid":{"loa_value":"substantial"}}` (the NEB way).
+    IdpParams,
+    /// `acr_values` with the NSIS URI or the level's name.
+    AcrValues,
+    /// It sends nothing and relies on the broker's default (Substantial at NEB), but
+    /// still checks the level in the id_token.
+    Nothing,
+}
+
+impl AsksWith {
+    pub fn name(self) -> &'static str {
+        match self {
+            AsksWith::IdpParams => "idp_params",
+            AsksWith::AcrValues => "acr_values",
+            AsksWith::Nothing => "nothing",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assurance {
+    /// The lowest level the RP accepts.
+    pub required: Level,
+    pub asks_with: AsksWith,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -158,11 +336,67 @@ fn broker_url() -> String {
 }
 
 pub fn load(path: &Path) -> Result<TargetProfile, FixtureError> {
-    Ok(fixtures::read::<TargetProfile>(path)?.value)
+    let document = fixtures::read::<TargetProfile>(path)?;
+    check(&document.value).map_err(|message| FixtureError {
+        path: path.to_path_buf(),
+        line: None,
+        column: None,
+        message,
+    })?;
+    Ok(document.value)
 }
 
 pub fn parse(source: &str) -> Result<TargetProfile, FixtureError> {
-    Ok(fixtures::parse::<TargetProfile>(Path::new("<profile>"), source.to_string())?.value)
+    let path = Path::new("<profile>");
+    let profile = fixtures::parse::<TargetProfile>(path, source.to_string())?.value;
+    check(&profile).map_err(|message| FixtureError {
+        path: path.to_path_buf(),
+        line: None,
+        column: None,
+        message,
+    })?;
+    Ok(profile)
+}
+
+/// What serde cannot see: values that are well-typed but make no sense together.
+fn check(profile: &TargetProfile) -> Result<(), String> {
+    let client = &profile.client;
+    if let Some(alg) = &client.id_token_signed_response_alg {
+        if !["ES256", "RS256"].contains(&alg.as_str()) {
+            return Err(format!(
+                "client.id_token_signed_response_alg = \"{alg}\": use ES256 or RS256"
+            ));
+        }
+    }
+    match (client.token_endpoint_auth_method, &client.client_secret) {
+        (Some(AuthMethod::None), Some(_)) => {
+            return Err("client: token_endpoint_auth_method = \"none\" with a client_secret".into())
+        }
+        (Some(AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost), None) => {
+            return Err(
+                "client: a client_secret is needed for that token_endpoint_auth_method".into(),
+            )
+        }
+        _ => {}
+    }
+    if !client.scopes.iter().any(|s| s == "openid") {
+        return Err("client.scopes must contain \"openid\"".into());
+    }
+    for (key, url) in [
+        ("target.base_url", Some(&profile.target.base_url)),
+        ("client.redirect_uri", Some(&client.redirect_uri)),
+        ("broker.url", Some(&profile.broker.url)),
+    ] {
+        if let Some(url) = url {
+            if url::Url::parse(url).is_err() {
+                return Err(format!("{key} = \"{url}\" is not an absolute URL"));
+            }
+        }
+    }
+    if profile.target.restart_timeout_seconds == 0 {
+        return Err("target.restart_timeout_seconds must be at least 1".into());
+    }
+    Ok(())
 }
 
 /// `mitid-sim conformance init`: a commented template.
@@ -192,5 +426,37 @@ mod tests {
             "{err}"
         );
         assert!(err.line.is_some());
+    }
+
+    #[test]
+    fn levels_are_read_in_every_spelling_rps_send() {
+        for text in [
+            "substantial",
+            "Substantial",
+            "https://data.gov.dk/concept/core/nsis/Substantial",
+            "urn:grn:authn:dk:mitid:substantial",
+        ] {
+            assert_eq!(Level::parse(text), Some(Level::Substantial), "{text}");
+        }
+        assert_eq!(Level::parse("medium"), None);
+        assert!(Level::Low < Level::Substantial && Level::Substantial < Level::High);
+    }
+
+    #[test]
+    fn contradictions_are_refused_with_the_key() {
+        let with_none = TEMPLATE.replace(
+            "client_secret = \"conformance-secret\"",
+            "client_secret = \"conformance-secret\"\ntoken_endpoint_auth_method = \"none\"",
+        );
+        assert!(parse(&with_none)
+            .unwrap_err()
+            .to_string()
+            .contains("token_endpoint_auth_method"));
+        let bad_level = TEMPLATE.replace("required = \"substantial\"", "required = \"medium\"");
+        let err = parse(&bad_level).unwrap_err();
+        assert!(
+            err.to_string().contains("medium") && err.line.is_some(),
+            "{err}"
+        );
     }
 }

@@ -37,7 +37,8 @@ impl ScenarioResult {
         }
     }
 
-    /// A failure (or, with `--strict`, a warning) nobody declared known.
+    /// A failure (or, with `--strict`, a warning) nobody declared known. An ERROR is
+    /// neither: the RP was not judged (see [`RunReport::errors`]).
     pub fn unexpected(&self, strict: bool) -> bool {
         let bad = self.status == Status::Failed || (strict && self.status == Status::Warning);
         bad && !self.expected
@@ -48,6 +49,9 @@ impl ScenarioResult {
 pub struct RunReport {
     pub target: String,
     pub client_id: String,
+    /// How the broker's registration differs from the profile's client section
+    /// (`register = false`); empty when they agree.
+    pub registration_differences: Vec<String>,
     pub results: Vec<ScenarioResult>,
 }
 
@@ -63,6 +67,26 @@ impl RunReport {
             .collect()
     }
 
+    /// Scenarios the kit could not carry out.
+    pub fn errors(&self) -> Vec<&ScenarioResult> {
+        self.results
+            .iter()
+            .filter(|r| r.status == Status::Error)
+            .collect()
+    }
+
+    /// The process exit code: 1 for an unexpected failure, else 3 when a scenario ended in
+    /// ERROR, else 0. (2: the run could not start; the CLI decides that.)
+    pub fn exit_code(&self, strict: bool) -> i32 {
+        if !self.unexpected_failures(strict).is_empty() {
+            1
+        } else if !self.errors().is_empty() {
+            3
+        } else {
+            0
+        }
+    }
+
     /// Marks the ids listed in an expected-failures file (one id a line, `#` comments).
     pub fn apply_expected(&mut self, listed: &BTreeSet<String>) {
         for result in &mut self.results {
@@ -71,25 +95,41 @@ impl RunReport {
     }
 
     pub fn summary_table(&self) -> String {
-        let mut out = String::from("ID   STATUS   TITLE\n");
+        let mut out = String::new();
+        if !self.registration_differences.is_empty() {
+            out.push_str("The broker's registration differs from the profile's [client]:\n");
+            for difference in &self.registration_differences {
+                out.push_str(&format!("  - {difference}\n"));
+            }
+            out.push('\n');
+        }
+        out.push_str("ID   STATUS   TITLE\n");
         for r in &self.results {
-            let status = format!("{:?}", r.status).to_uppercase();
             let mark = if r.expected && r.status == Status::Failed {
                 " (expected)"
             } else {
                 ""
             };
-            out.push_str(&format!("{:<4} {:<8} {}{mark}\n", r.id, status, r.title));
+            out.push_str(&format!(
+                "{:<4} {:<8} {}{mark}\n",
+                r.id,
+                r.status.name(),
+                r.title
+            ));
+            out.push_str(&format!("     └ {}\n", r.summary));
             if r.status != Status::Passed {
-                out.push_str(&format!("     └ {}\n", r.summary));
+                for line in &r.evidence {
+                    out.push_str(&format!("       {line}\n"));
+                }
             }
         }
         out.push_str(&format!(
-            "\n{} passed, {} failed, {} warnings, {} skipped\n",
+            "\n{} passed, {} failed, {} warnings, {} skipped, {} errors\n",
             self.count(Status::Passed),
             self.count(Status::Failed),
             self.count(Status::Warning),
-            self.count(Status::Skipped)
+            self.count(Status::Skipped),
+            self.count(Status::Error)
         ));
         out
     }
@@ -103,19 +143,18 @@ impl RunReport {
                 Status::Failed if r.expected => TestCaseStatus::skipped(),
                 Status::Failed => TestCaseStatus::non_success(NonSuccessKind::Failure),
                 Status::Warning => TestCaseStatus::success(),
+                Status::Error => TestCaseStatus::non_success(NonSuccessKind::Error),
             };
-            if r.status != Status::Passed {
-                status.set_message(r.summary.clone());
-                status.set_description(r.evidence.join("\n"));
-            }
+            status.set_message(r.summary.clone());
+            status.set_description(r.evidence.join("\n"));
             let mut case = TestCase::new(format!("{} {}", r.id, r.title), status);
             case.set_classname(format!("conformance.{}", r.group.name()));
             case.set_time(Duration::from_secs_f64(r.seconds));
+            // Every verdict carries its evidence; passed and warned cases have no failure
+            // element to hold it.
+            case.set_system_out(format!("{}\n{}", r.summary, r.evidence.join("\n")));
             case.add_property(Property::new("id", r.id));
-            case.add_property(Property::new(
-                "status",
-                format!("{:?}", r.status).to_uppercase(),
-            ));
+            case.add_property(Property::new("status", r.status.name()));
             for reference in r.references {
                 case.add_property(Property::new("reference", *reference));
             }

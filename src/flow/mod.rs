@@ -19,7 +19,7 @@ pub use cpr::{CPR_ENTRY_TRIES, CPR_ENTRY_WINDOW};
 pub use login::{Login, LoginId};
 pub use outcome::{Authentication, Failure, Outcome};
 pub use professional::{ErhvervFailure, ErhvervOptions, ProfessionalHintError, ERHVERV_MAX_LOA};
-pub use registry::{LoginLookupError, Logins};
+pub use registry::{LoginLookupError, Logins, DEFAULT_MAX_PENDING_LOGINS};
 pub use step::{FlowError, Notice, Step};
 
 use crate::authenticators::ClientTexts;

@@ -1,6 +1,7 @@
 //! actix wiring: routes, the server, and the front page.
 
 pub mod admin;
+pub mod assets;
 pub mod devices;
 pub mod fidelity;
 pub mod i18n;
@@ -9,6 +10,7 @@ pub mod login;
 pub mod nemlogin;
 pub mod oidc;
 pub mod pages;
+pub mod security_headers;
 
 pub use key_source::KeySource;
 
@@ -45,15 +47,29 @@ pub struct Config {
     pub clock: Clock,
     pub workers: Option<usize>,
     pub backchannel_retry: RetryPolicy,
-    /// Bearer token the admin API requires; mandatory when binding a non-loopback address.
+    /// Bearer token the admin API requires; mandatory when binding a non-loopback address
+    /// or when `public_url` names another host (a proxy). Empty counts as none.
     pub admin_token: Option<String>,
     /// Keeps runtime changes across restarts.
     pub state_dir: Option<std::path::PathBuf>,
 }
 
-/// True for 127.0.0.0/8, ::1 and "localhost".
+/// The `--public-url`: an absolute http(s) URL.
+fn public_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text).map_err(|err| format!("--public-url `{text}`: {err}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!(
+            "--public-url `{text}` must be an http(s) URL with a host"
+        ));
+    }
+    Ok(url)
+}
+
+/// True for 127.0.0.0/8, ::1, "localhost" and names under `.localhost` (RFC 6761).
 pub fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
+    let name = host.trim_end_matches('.');
+    name.eq_ignore_ascii_case("localhost")
+        || name.to_ascii_lowercase().ends_with(".localhost")
         || host
             .trim_matches(|c| c == '[' || c == ']')
             .parse::<std::net::IpAddr>()
@@ -95,25 +111,30 @@ impl Running {
 
 /// Binds the port and builds the broker. Call inside a Tokio runtime.
 pub fn start(config: Config) -> std::io::Result<Running> {
-    if !is_loopback(&config.host) && config.admin_token.is_none() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::PermissionDenied,
-            format!(
-                "{} is not a loopback address: give --admin-token so the admin API is not open to the network",
-                config.host
-            ),
-        ));
-    }
+    let refused =
+        |message: String| std::io::Error::new(std::io::ErrorKind::PermissionDenied, message);
+    let public_url = match &config.public_url {
+        Some(text) => Some(public_url(text).map_err(refused)?),
+        None => None,
+    };
     let listener = TcpListener::bind((config.host.as_str(), config.port))?;
     let addr = listener.local_addr()?;
+    // Judged on the address actually bound, not on how --host spelled it.
+    let protection = admin::AdminProtection::new(
+        addr.ip(),
+        public_url.as_ref(),
+        config.admin_token.as_deref(),
+    )
+    .map_err(refused)?;
     let host = if addr.ip().is_ipv6() {
         format!("[{}]", addr.ip())
     } else {
         addr.ip().to_string()
     };
-    let base_url = config
-        .public_url
-        .unwrap_or_else(|| format!("http://{host}:{}", addr.port()));
+    let base_url = match &public_url {
+        Some(url) => url.as_str().trim_end_matches('/').to_string(),
+        None => format!("http://{host}:{}", addr.port()),
+    };
     let state = config.state_dir.as_ref().map(StateDir::new);
     let saved = match &state {
         Some(state) => state
@@ -183,12 +204,13 @@ pub fn start(config: Config) -> std::io::Result<Running> {
     });
 
     let data = provider.clone();
-    let admin_token = web::Data::new(AdminToken(config.admin_token));
+    let admin_protection = web::Data::new(protection);
     let nemlogin = web::Data::new(nemlogin::NemLogin::new(&base_url, config.state_dir.clone()));
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(security_headers::add))
             .app_data(data.clone())
-            .app_data(admin_token.clone())
+            .app_data(admin_protection.clone())
             .app_data(nemlogin.clone())
             .configure(routes)
             .configure(nemlogin::routes)
@@ -311,188 +333,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(fidelity::row),
         )
         .configure(fidelity::unemulated_endpoints)
-        .service(admin_routes())
+        .route("/static/{name}", web::get().to(assets::serve))
+        .service(admin::scope())
         .default_service(web::to(not_found));
-}
-
-/// The admin API's bearer token, if one is required.
-pub struct AdminToken(pub Option<String>);
-
-/// Refuses admin requests without the configured bearer token.
-async fn require_admin_token(
-    req: actix_web::dev::ServiceRequest,
-    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
-) -> Result<
-    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
-    actix_web::Error,
-> {
-    if let Some(refusal) = foreign_admin_request(&req) {
-        let response = HttpResponse::Forbidden().json(serde_json::json!({
-            "error": "forbidden",
-            "message": refusal,
-        }));
-        return Ok(req.into_response(response).map_into_right_body());
-    }
-    let expected = req
-        .app_data::<web::Data<AdminToken>>()
-        .and_then(|t| t.0.clone());
-    if let Some(expected) = expected {
-        let presented = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
-        let ok = presented.len() == expected.len()
-            && openssl::memcmp::eq(presented.as_bytes(), expected.as_bytes());
-        if !ok {
-            let response = HttpResponse::Unauthorized()
-                .insert_header((
-                    actix_web::http::header::WWW_AUTHENTICATE,
-                    "Bearer realm=\"mitid-sim admin\"",
-                ))
-                .json(serde_json::json!({
-                    "error": "unauthorized",
-                    "message": "the admin API needs Authorization: Bearer <--admin-token>",
-                }));
-            return Ok(req.into_response(response).map_into_right_body());
-        }
-    }
-    next.call(req).await.map(|r| r.map_into_left_body())
-}
-
-/// Why an admin request that a web page could have made (CSRF) or that came through a
-/// foreign host name (DNS rebinding) is refused, if it is.
-fn foreign_admin_request(req: &actix_web::dev::ServiceRequest) -> Option<String> {
-    use actix_web::http::header::{HOST, ORIGIN};
-    let host = req
-        .headers()
-        .get(HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if req
-        .headers()
-        .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes() == b"cross-site")
-    {
-        return Some("the admin API does not answer other websites".into());
-    }
-    if let Some(origin) = req.headers().get(ORIGIN).and_then(|v| v.to_str().ok()) {
-        let origin_host = url::Url::parse(origin).ok().and_then(|u| {
-            u.host_str().map(|h| match u.port() {
-                Some(port) => format!("{h}:{port}"),
-                None => h.to_string(),
-            })
-        });
-        if origin_host.as_deref() != Some(host) {
-            return Some(format!(
-                "the admin API does not answer requests from {origin}"
-            ));
-        }
-    }
-    let tokenless = req
-        .app_data::<web::Data<AdminToken>>()
-        .is_none_or(|t| t.0.is_none());
-    if tokenless {
-        let name = host.rsplit_once(':').map_or(host, |(name, port)| {
-            if port.bytes().all(|b| b.is_ascii_digit()) {
-                name
-            } else {
-                host
-            }
-        });
-        let public = req
-            .app_data::<web::Data<Provider>>()
-            .and_then(|p| url::Url::parse(&p.base_url).ok())
-            .and_then(|u| u.host_str().map(str::to_string));
-        if !is_loopback(name) && public.as_deref() != Some(name) {
-            return Some(format!(
-                "the admin API answers loopback host names only, not `{host}`"
-            ));
-        }
-    }
-    None
-}
-
-fn admin_routes() -> actix_web::Scope<
-    impl actix_web::dev::ServiceFactory<
-        actix_web::dev::ServiceRequest,
-        Config = (),
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
-    use admin::*;
-    web::scope("/admin")
-        .wrap(actix_web::middleware::from_fn(require_admin_token))
-        .route("/openapi.json", web::get().to(openapi))
-        .route("/citizens", web::get().to(citizens))
-        .route("/citizens", web::post().to(create_citizen))
-        .route("/citizens/reset", web::post().to(reset_citizens))
-        .route("/citizens/{user_id}", web::get().to(citizen))
-        .route("/citizens/{user_id}", web::put().to(replace_citizen))
-        .route("/citizens/{user_id}", web::patch().to(patch_citizen))
-        .route("/citizens/{user_id}", web::delete().to(delete_citizen))
-        .route("/citizens/{user_id}/lock", web::post().to(lock))
-        .route("/citizens/{user_id}/unlock", web::post().to(unlock))
-        .route("/citizens/{user_id}/script", web::get().to(scripts))
-        .route("/citizens/{user_id}/script", web::post().to(script))
-        .route(
-            "/citizens/{user_id}/script",
-            web::delete().to(clear_scripts),
-        )
-        .route("/citizens/{user_id}/code", web::get().to(current_code))
-        .route(
-            "/citizens/{user_id}/card-key/{number}",
-            web::get().to(card_key),
-        )
-        .route("/app-requests", web::get().to(app_requests))
-        .route("/app-requests/{id}/approve", web::post().to(approve_app))
-        .route("/app-requests/{id}/reject", web::post().to(reject_app))
-        .route("/clients", web::get().to(clients))
-        .route("/clients", web::post().to(register_client))
-        .route("/clients/{client_id}", web::get().to(client))
-        .route("/clients/{client_id}", web::delete().to(delete_client))
-        .route(
-            "/clients/{client_id}/sso-group",
-            web::put().to(set_sso_group),
-        )
-        .route("/clients/{client_id}/faults", web::post().to(add_fault))
-        .route(
-            "/clients/{client_id}/faults",
-            web::delete().to(clear_faults),
-        )
-        .route(
-            "/clients/{client_id}/backchannel",
-            web::post().to(backchannel_switch),
-        )
-        .route(
-            "/clients/{client_id}/logout-token",
-            web::post().to(logout_token),
-        )
-        .route("/keys", web::get().to(keys))
-        .route("/keys/rotate", web::post().to(rotate_keys))
-        .route("/keys/certificate", web::get().to(certificate))
-        .route("/sessions", web::get().to(sessions))
-        .route("/sessions/{id}", web::delete().to(end_session))
-        .route("/sessions/{id}/expire", web::post().to(expire_session))
-        .route("/discovery", web::post().to(discovery_issuer))
-        .route("/clock", web::get().to(clock))
-        .route("/clock", web::post().to(shift_clock))
-        .route("/clock", web::delete().to(reset_clock))
-        .route("/record", web::get().to(record))
-        .route("/record", web::delete().to(clear_record))
-        .route("/logouts", web::get().to(logouts))
-        .route("/fidelity", web::get().to(fidelity::ledger))
-        .default_service(web::to(admin_not_found))
-}
-
-async fn admin_not_found() -> HttpResponse {
-    HttpResponse::NotFound().json(serde_json::json!({
-        "error": "not_found",
-        "message": "no such admin endpoint; see /admin/openapi.json",
-    }))
 }
 
 async fn not_found() -> HttpResponse {

@@ -275,10 +275,13 @@ fn client_request(req: &HttpRequest, body: &[u8]) -> Result<(Pairs, Option<Strin
 
 /// NEB answers token errors with a bare `{"error": …}` (recorded), 400 even for
 /// `invalid_client` by form post; a failed HTTP Basic authentication gets RFC 6749 §5.2's
-/// 401 with a Basic challenge (unrecorded at NEB). The description goes to the record.
+/// 401 with a Basic challenge (unrecorded at NEB). The description goes to the record. A
+/// fault of the broker's own (it could not sign) is a 500, never the client's 400.
 fn token_failure(failure: &TokenFailure) -> HttpResponse {
     let basic = failure.error.code == ErrorCode::InvalidClient && failure.unauthorized_basic;
-    let status = if basic {
+    let status = if failure.error.code == ErrorCode::ServerError {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else if basic {
         StatusCode::UNAUTHORIZED
     } else {
         StatusCode::BAD_REQUEST
@@ -601,16 +604,27 @@ async fn end_session(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> Ht
             let mut response = match (&back, frontchannel.is_empty()) {
                 // Nothing to load in the browser: straight back to the RP.
                 (Some(location), true) => redirect(StatusCode::SEE_OTHER, location).finish(),
-                _ => pages::html(
-                    StatusCode::OK,
-                    &pages::LoggedOutPage {
-                        lang: "da",
-                        banner: super::i18n::DA.simulator_banner,
-                        da: true,
-                        frontchannel,
-                        redirect: back,
-                    },
-                ),
+                _ => {
+                    // The page frames the clients' front-channel logout URIs.
+                    let policy = super::security_headers::page_policy_framing(
+                        frontchannel.iter().map(String::as_str),
+                    );
+                    let mut page = pages::html(
+                        StatusCode::OK,
+                        &pages::LoggedOutPage {
+                            lang: "da",
+                            banner: super::i18n::DA.simulator_banner,
+                            da: true,
+                            frontchannel,
+                            redirect: back,
+                        },
+                    );
+                    if let Ok(value) = header::HeaderValue::from_str(&policy) {
+                        page.headers_mut()
+                            .insert(header::CONTENT_SECURITY_POLICY, value);
+                    }
+                    page
+                }
             };
             if clear_sso_cookie {
                 response.add_removal_cookie(&expired_sso_cookie()).ok();
@@ -672,5 +686,31 @@ pub async fn backend_logout(provider: web::Data<Provider>, body: web::Bytes) -> 
     match provider.backend_logout(&id_token).await {
         Ok(body) => HttpResponse::Ok().json(body),
         Err(error) => oauth_json(StatusCode::BAD_REQUEST, &error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signing_failure_is_the_brokers_500_and_a_bad_request_the_clients_400() {
+        let signing = TokenFailure::from(OAuthError::new(
+            ErrorCode::ServerError,
+            "the RS256 key is not available",
+        ));
+        assert_eq!(
+            token_failure(&signing).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let grant = TokenFailure::from(OAuthError::invalid_grant("the code is unknown"));
+        assert_eq!(token_failure(&grant).status(), StatusCode::BAD_REQUEST);
+        let basic = TokenFailure {
+            error: OAuthError::invalid_client("the client secret is wrong"),
+            unauthorized_basic: true,
+        };
+        let response = token_failure(&basic);
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(response.headers().contains_key(header::WWW_AUTHENTICATE));
     }
 }

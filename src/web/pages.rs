@@ -154,10 +154,8 @@ pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
         Ok(body) => HttpResponse::build(status)
             .content_type(ContentType::html())
             .insert_header((header::CACHE_CONTROL, "no-store"))
-            // No other site may frame the broker's pages (clickjacking the swipe or a form).
-            .insert_header((header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"))
-            .insert_header((header::X_FRAME_OPTIONS, "DENY"))
-            .insert_header((header::REFERRER_POLICY, "no-referrer"))
+            // The Content-Security-Policy and the other security headers come from
+            // `security_headers`, for every page alike.
             .body(body),
         Err(err) => HttpResponse::InternalServerError()
             .content_type(ContentType::plaintext())

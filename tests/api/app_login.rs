@@ -182,3 +182,43 @@ async fn a_citizen_can_choose_another_authenticator() {
         .await;
     assert!(code_step.html.contains("name=\"code\""));
 }
+
+#[tokio::test]
+async fn a_timed_out_app_request_stays_timed_out_after_the_clock_is_reset() {
+    let app = spawn_app().await;
+    let first = app.start_login(&[]).await;
+    let first = app
+        .submit(&first, "user-id", &[("user_id", "app.only")])
+        .await;
+    assert!(first.html.contains("<svg"));
+    let shift =
+        |body: serde_json::Value| app.browser.post(app.url("/admin/clock")).json(&body).send();
+    assert!(shift(serde_json::json!({ "advance": "5m" }))
+        .await
+        .unwrap()
+        .status()
+        .is_success());
+    let reset = app
+        .browser
+        .delete(app.url("/admin/clock"))
+        .send()
+        .await
+        .unwrap();
+    assert!(reset.status().is_success());
+
+    // The first login's app request timed out while the clock stood 5 minutes ahead…
+    let timed_out = app.get(&first.url).await;
+    let callback = location(&timed_out);
+    assert_eq!(query_of(&callback)["error_description"], "mitid_timeout");
+    // …and the citizen's next login may ask the app again.
+    let second = app.start_login(&[]).await;
+    let second = app
+        .submit(&second, "user-id", &[("user_id", "app.only")])
+        .await;
+    assert!(
+        !second.html.contains("parallel_sessions_detected"),
+        "{}",
+        second.html
+    );
+    assert!(second.html.contains("<svg"), "a new QR code");
+}

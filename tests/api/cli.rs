@@ -1031,6 +1031,76 @@ async fn the_admin_token_is_sent_as_a_bearer_token_from_the_flag_or_the_environm
 }
 
 #[tokio::test]
+async fn serve_refuses_an_empty_admin_token_on_a_network_address_and_a_proxy_url_without_one() {
+    let empty = mitid_sim(
+        &["serve", "--host", "0.0.0.0", "--port", "0"],
+        &[("MITID_SIM_ADMIN_TOKEN", "")],
+    )
+    .await;
+    assert_ne!(empty.code, 0);
+    assert!(
+        empty.stderr.contains("--admin-token is empty"),
+        "{}",
+        empty.stderr
+    );
+    let proxied = mitid_sim(
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--public-url",
+            "https://mitid.example.test",
+        ],
+        &[],
+    )
+    .await;
+    assert_ne!(proxied.code, 0);
+    assert!(
+        proxied
+            .stderr
+            .contains("--public-url https://mitid.example.test/")
+            && proxied.stderr.contains("--admin-token"),
+        "{}",
+        proxied.stderr
+    );
+}
+
+#[tokio::test]
+async fn record_follows_the_brokers_pages_to_the_end() {
+    use mitid_sim::protocols::oidc::record::Request;
+    let app = spawn_app().await;
+    let recorder = &app.sim.provider().recorder;
+    for n in 0..1_234 {
+        let params = [("state".to_string(), format!("s{n}"))];
+        recorder.record(
+            Request {
+                endpoint: "authorize",
+                method: "GET",
+                // Two clients: each keeps at most 1000.
+                client_id: if n % 2 == 0 { Some("demo-rp") } else { None },
+                params: &params,
+                status: 303,
+                error: None,
+                error_description: None,
+            },
+            n,
+        );
+    }
+    let record = live(&app, &["record", "--json"]).await.ok().json();
+    let requests = record["requests"].as_array().unwrap();
+    assert_eq!(requests.len(), 1_234);
+    assert_eq!(requests[1_233]["params"]["state"], "s1233");
+    assert_eq!(record["next_after"], Value::Null);
+}
+
+#[tokio::test]
+async fn serve_refuses_a_clock_offset_before_2000() {
+    let refused = mitid_sim(&["serve", "--port", "0", "--clock-offset", "-36500d"], &[]).await;
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("2000-01-01"), "{}", refused.stderr);
+}
+
+#[tokio::test]
 async fn generated_organisations_load_as_a_users_file_and_bad_ones_point_at_their_line() {
     let generated = mitid_sim(
         &[

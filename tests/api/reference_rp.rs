@@ -22,22 +22,64 @@ const LOW: &str = "https://data.gov.dk/concept/core/nsis/Low";
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Fault {
     NoStateCheck,
+    /// Finds the login in progress by its state alone, not by the browser's cookie.
+    CallbackNotBound,
+    /// Answers `error=access_denied` with a server error.
+    AccessDeniedCrashes,
+    /// Ignores the RFC 9207 `iss` of the authorization response.
+    ResponseIssIgnored,
+    /// Adopts a session id the browser already presented instead of making a new one.
+    AdoptsPresentedSessionId,
+    CookieNotHttpOnly,
+    /// Accepts any level of assurance.
+    NoLoaCheck,
     NoNonceCheck,
     AlgNoneAccepted,
     IssNotChecked,
     AudNotChecked,
     ExpiredAccepted,
+    IatNotChecked,
+    /// Skips the id_token signature (allowed over TLS from the token endpoint), not its alg.
+    IdTokenSignatureSkipped,
     NoKeyRefresh,
+    UserinfoSubNotChecked,
+    AuthTimeNotChecked,
     LocalOnlyLogout,
     SessionNotInvalidated,
     NoNoStore,
     OpenPostLogoutRedirect,
     BackchannelIgnored,
     BadLogoutTokensAccepted,
+    JtiReplayAccepted,
     NoIdleTimeout,
     NoAbsoluteTimeout,
+    SessionExpiryIgnored,
+    BrokerSessionNotChecked,
     NoReauthentication,
     DiscoveryIssuerIgnored,
+}
+
+/// The RP's promises, which its profile declares.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub idle: Duration,
+    pub absolute: Duration,
+    /// How often it asks the broker (userinfo) whether its session is still active.
+    pub broker_check: Duration,
+    /// The oldest login the sensitive page accepts.
+    pub max_login_age: Duration,
+}
+
+impl Limits {
+    /// The short limits of the test suite.
+    pub fn short() -> Self {
+        Self {
+            idle: Duration::from_secs(2),
+            absolute: Duration::from_secs(64),
+            broker_check: Duration::from_secs(3),
+            max_login_age: Duration::from_secs(3),
+        }
+    }
 }
 
 struct Pending {
@@ -46,6 +88,8 @@ struct Pending {
     verifier: String,
     /// Started by the sensitive action: the login must be fresh.
     reauth: bool,
+    /// The browser's login cookie, which the callback must present.
+    browser: String,
 }
 
 struct Session {
@@ -56,21 +100,17 @@ struct Session {
     session_expiry: i64,
     created: Instant,
     last_seen: Instant,
-    /// When the last fresh authentication for the sensitive action happened.
-    fresh_at: Option<Instant>,
-    /// The broker session is asked about (userinfo) at most every few seconds.
+    /// The id_token's `auth_time`: how old the login is, for the sensitive action.
+    auth_time: i64,
+    /// The broker session is asked about (userinfo) at most every `broker_check`.
     checked_broker_at: Instant,
 }
-
-/// How often the RP asks the broker whether its session is still active.
-const BROKER_CHECK_EVERY: Duration = Duration::from_secs(12);
 
 struct Rp {
     base: String,
     issuer: String,
     faults: HashSet<Fault>,
-    idle: Duration,
-    absolute: Duration,
+    limits: Limits,
     http: reqwest::Client,
     pending: DashMap<String, Pending>,
     sessions: DashMap<String, Session>,
@@ -85,6 +125,16 @@ struct Rp {
 impl Rp {
     fn has(&self, fault: Fault) -> bool {
         self.faults.contains(&fault)
+    }
+
+    /// The issuer tokens and responses must name: the one it was configured with, or,
+    /// with `DiscoveryIssuerIgnored`, whatever discovery announced (as RP libraries do).
+    fn expected_issuer(&self) -> String {
+        let discovered = self.discovered_issuer.lock().unwrap().clone();
+        match discovered {
+            Some(issuer) if self.has(Fault::DiscoveryIssuerIgnored) => issuer,
+            _ => self.issuer.clone(),
+        }
     }
 }
 
@@ -112,20 +162,14 @@ fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-pub async fn start(
-    issuer: &str,
-    faults: &[Fault],
-    idle: Duration,
-    absolute: Duration,
-) -> ReferenceRp {
+pub async fn start(issuer: &str, faults: &[Fault], limits: Limits) -> ReferenceRp {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     let rp = web::Data::new(Rp {
         base: base.clone(),
         issuer: issuer.to_string(),
         faults: faults.iter().copied().collect(),
-        idle,
-        absolute,
+        limits,
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -136,7 +180,7 @@ pub async fn start(
         seen_jtis: DashMap::new(),
         discovered_issuer: Mutex::new(None),
     });
-    discover(&rp).await;
+    let _ = discover(&rp).await;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(rp.clone())
@@ -161,24 +205,33 @@ pub async fn start(
 type Query = web::Query<HashMap<String, String>>;
 
 /// Reads the broker's discovery document, as an RP library does at start.
-async fn discover(rp: &Rp) {
+async fn discover(rp: &Rp) -> Result<(), String> {
     let url = format!("{}/.well-known/openid-configuration", rp.issuer);
-    let issuer = match rp.http.get(url).send().await {
-        Ok(response) => response
-            .json::<Value>()
-            .await
-            .ok()
-            .and_then(|d| d["issuer"].as_str().map(str::to_string)),
-        Err(_) => None,
-    };
-    *rp.discovered_issuer.lock().unwrap() = issuer;
+    let document: Value = rp
+        .http
+        .get(&url)
+        .send()
+        .await
+        .map_err(|err| format!("GET {url}: {err}"))?
+        .json()
+        .await
+        .map_err(|err| format!("GET {url}: not JSON: {err}"))?;
+    let issuer = document["issuer"]
+        .as_str()
+        .ok_or_else(|| format!("GET {url}: no issuer"))?;
+    *rp.discovered_issuer.lock().unwrap() = Some(issuer.to_string());
+    Ok(())
 }
 
 /// What `restart_command` triggers: the RP starts over with fresh discovery.
 async fn restart(rp: web::Data<Rp>) -> HttpResponse {
     rp.sessions.clear();
-    discover(&rp).await;
-    HttpResponse::Ok().finish()
+    *rp.discovered_issuer.lock().unwrap() = None;
+    // Like an RP library at start: it does not come up without discovery.
+    match discover(&rp).await {
+        Ok(()) => HttpResponse::Ok().finish(),
+        Err(err) => HttpResponse::ServiceUnavailable().body(err),
+    }
 }
 
 /// The post-logout landing page; a `return_to` remembered at logout is honoured only as
@@ -200,6 +253,10 @@ async fn home(rp: web::Data<Rp>, req: HttpRequest) -> HttpResponse {
 
 async fn login(rp: web::Data<Rp>, query: Query) -> HttpResponse {
     // OIDC Discovery §4.3: the document must name the issuer the RP was configured with.
+    // Discovery is read at start and, when that failed, at the first login (as libraries do).
+    if rp.discovered_issuer.lock().unwrap().is_none() {
+        let _ = discover(&rp).await;
+    }
     let discovered = rp.discovered_issuer.lock().unwrap().clone();
     if discovered.as_deref() != Some(rp.issuer.as_str()) && !rp.has(Fault::DiscoveryIssuerIgnored) {
         return HttpResponse::ServiceUnavailable()
@@ -210,6 +267,7 @@ async fn login(rp: web::Data<Rp>, query: Query) -> HttpResponse {
     let challenge = URL_SAFE_NO_PAD.encode(openssl::sha::sha256(verifier.as_bytes()));
     let id = random();
     let redirect_uri = format!("{}/callback", rp.base);
+    let max_age = rp.limits.max_login_age.as_secs().to_string();
     let mut params = vec![
         ("client_id", CLIENT_ID),
         ("redirect_uri", redirect_uri.as_str()),
@@ -222,7 +280,7 @@ async fn login(rp: web::Data<Rp>, query: Query) -> HttpResponse {
         ("idp_params", r#"{"mitid":{"loa_value":"substantial"}}"#),
     ];
     if reauth {
-        params.push(("max_age", "0"));
+        params.push(("max_age", max_age.as_str()));
     }
     let url = format!(
         "{}/connect/authorize?{}",
@@ -230,12 +288,13 @@ async fn login(rp: web::Data<Rp>, query: Query) -> HttpResponse {
         serde_urlencoded::to_string(&params).unwrap()
     );
     rp.pending.insert(
-        id.clone(),
+        state.clone(),
         Pending {
             state,
             nonce,
             verifier,
             reauth,
+            browser: id.clone(),
         },
     );
     HttpResponse::SeeOther()
@@ -272,13 +331,16 @@ async fn jwks(rp: &Rp) -> Option<Value> {
 
 /// Verifies the signature against the broker's JWKS (fetched again for every token, so
 /// rotated keys are found, unless `NoKeyRefresh`).
-async fn signature_ok(rp: &Rp, token: &str) -> bool {
+async fn signature_ok(rp: &Rp, token: &str, id_token: bool) -> bool {
     let Some(header) = header_of(token) else {
         return false;
     };
     let alg = header["alg"].as_str().unwrap_or_default().to_string();
     if alg == "none" {
         return rp.has(Fault::AlgNoneAccepted);
+    }
+    if id_token && rp.has(Fault::IdTokenSignatureSkipped) {
+        return ["ES256", "RS256"].contains(&alg.as_str());
     }
     let Some(jwks) = jwks(rp).await else {
         return false;
@@ -320,34 +382,87 @@ async fn id_token_ok(rp: &Rp, token: &str, nonce: &str, reauth: bool) -> bool {
         Value::Array(auds) => auds.len() == 1 && auds[0] == CLIENT_ID,
         _ => false,
     };
-    let iat_ok = claims["iat"].as_i64().is_some_and(|iat| iat <= now + 60);
+    let iat_ok = claims["iat"]
+        .as_i64()
+        .is_some_and(|iat| iat <= now + 60 || rp.has(Fault::IatNotChecked));
     let exp_ok = claims["exp"].as_i64().is_some_and(|exp| exp > now);
-    signature_ok(rp, token).await
-        && (rp.has(Fault::IssNotChecked) || claims["iss"] == rp.issuer.as_str())
+    let max_login_age = rp.limits.max_login_age.as_secs() as i64;
+    signature_ok(rp, token, true).await
+        && (rp.has(Fault::IssNotChecked) || claims["iss"] == rp.expected_issuer().as_str())
         && (rp.has(Fault::AudNotChecked) || aud_ok)
-        && (rp.has(Fault::ExpiredAccepted) || (exp_ok && iat_ok))
+        && (rp.has(Fault::ExpiredAccepted) || exp_ok)
+        && iat_ok
         && (rp.has(Fault::NoNonceCheck) || claims["nonce"] == nonce)
         && claims["sub"].as_str().is_some_and(|s| !s.is_empty())
-        && claims["loa"] != LOW
-        // The fresh login for the sensitive action (max_age=0) is at most a minute old.
-        && (!reauth || claims["auth_time"].as_i64().is_some_and(|t| t >= now - 60))
+        && (rp.has(Fault::NoLoaCheck) || claims["loa"] != LOW)
+        // The fresh login for the sensitive action is within the max login age.
+        && (!reauth
+            || rp.has(Fault::AuthTimeNotChecked)
+            || claims["auth_time"]
+                .as_i64()
+                .is_some_and(|t| t >= now - max_login_age - 1))
+}
+
+/// Userinfo for the access token: its claims, or None when the broker refuses it.
+async fn userinfo(rp: &Rp, access_token: &str) -> Option<Value> {
+    let response = rp
+        .http
+        .get(format!("{}/connect/userinfo", rp.issuer))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    response.json().await.ok()
+}
+
+/// OIDC Core §5.3.2: userinfo's `sub` must be the id_token's.
+fn same_subject(rp: &Rp, info: &Value, sub: &str) -> bool {
+    rp.has(Fault::UserinfoSubNotChecked) || info["sub"] == sub
 }
 
 async fn callback(rp: web::Data<Rp>, req: HttpRequest, query: Query) -> HttpResponse {
     if let Some(error) = query.get("error") {
+        if rp.has(Fault::AccessDeniedCrashes) {
+            return HttpResponse::InternalServerError().body("unexpected error");
+        }
         return HttpResponse::Ok().body(format!("Login failed: {error}"));
     }
-    let Some((_, pending)) = req
-        .cookie("rp_login")
-        .and_then(|c| rp.pending.remove(c.value()))
-    else {
-        return HttpResponse::BadRequest().body("no login in progress");
+    let browser = req.cookie("rp_login").map(|c| c.value().to_string());
+    let state = query.get("state").cloned().unwrap_or_default();
+    // The login in progress belongs to the browser that started it (its cookie).
+    let pending = if rp.has(Fault::NoStateCheck) {
+        let Some(browser) = &browser else {
+            return HttpResponse::BadRequest().body("no login in progress");
+        };
+        let key = rp
+            .pending
+            .iter()
+            .find(|p| p.browser == *browser)
+            .map(|p| p.key().clone());
+        key.and_then(|k| rp.pending.remove(&k)).map(|(_, p)| p)
+    } else {
+        rp.pending
+            .remove_if(&state, |_, p| {
+                rp.has(Fault::CallbackNotBound) || Some(&p.browser) == browser.as_ref()
+            })
+            .map(|(_, p)| p)
     };
-    if !rp.has(Fault::NoStateCheck) && query.get("state") != Some(&pending.state) {
+    let Some(pending) = pending else {
+        return HttpResponse::BadRequest()
+            .body("no login in progress, or the state does not match");
+    };
+    if !rp.has(Fault::NoStateCheck) && state != pending.state {
         return HttpResponse::BadRequest().body("state mismatch");
     }
     // RFC 9207: the authorization response names its issuer.
-    if query.get("iss").is_some_and(|iss| *iss != rp.issuer) {
+    if query
+        .get("iss")
+        .is_some_and(|iss| *iss != rp.expected_issuer())
+        && !rp.has(Fault::ResponseIssIgnored)
+    {
         return HttpResponse::BadRequest()
             .body("the authorization response comes from another issuer");
     }
@@ -378,34 +493,50 @@ async fn callback(rp: web::Data<Rp>, req: HttpRequest, query: Query) -> HttpResp
         return HttpResponse::BadRequest().body("the id_token is not valid");
     }
     let claims = claims_of(id_token).unwrap_or(Value::Null);
-    let session = random();
+    let sub = claims["sub"].as_str().unwrap_or_default().to_string();
+    let access_token = tokens["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    // The citizen's details come from userinfo, about the same subject.
+    match userinfo(&rp, &access_token).await {
+        Some(info) if same_subject(&rp, &info, &sub) => {}
+        _ => return HttpResponse::BadRequest().body("userinfo is not about this citizen"),
+    }
+    let presented = req.cookie("rp_session").map(|c| c.value().to_string());
+    let session = match presented {
+        Some(id) if rp.has(Fault::AdoptsPresentedSessionId) => id,
+        _ => random(),
+    };
     rp.sessions.insert(
         session.clone(),
         Session {
-            sub: claims["sub"].as_str().unwrap_or_default().to_string(),
+            sub,
             sid: claims["sid"].as_str().unwrap_or_default().to_string(),
             id_token: id_token.to_string(),
-            access_token: tokens["access_token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
+            access_token,
             session_expiry: claims["session_expiry"]
                 .as_str()
                 .and_then(|s| s.parse().ok())
+                .filter(|_| !rp.has(Fault::SessionExpiryIgnored))
                 .unwrap_or(i64::MAX),
             created: Instant::now(),
             last_seen: Instant::now(),
-            fresh_at: pending.reauth.then(Instant::now),
+            auth_time: claims["auth_time"].as_i64().unwrap_or(0),
             checked_broker_at: Instant::now(),
         },
     );
     let next = if pending.reauth { "/transfer" } else { "/me" };
+    // The login cookie has done its work (a deleting Set-Cookie, as libraries send).
+    let mut used = Cookie::build("rp_login", "").path("/").finish();
+    used.make_removal();
     HttpResponse::SeeOther()
         .insert_header(("Location", next))
+        .cookie(used)
         .cookie(
             Cookie::build("rp_session", session)
                 .path("/")
-                .http_only(true)
+                .http_only(!rp.has(Fault::CookieNotHttpOnly))
                 .same_site(SameSite::Lax)
                 .finish(),
         )
@@ -417,15 +548,18 @@ async fn callback(rp: web::Data<Rp>, req: HttpRequest, query: Query) -> HttpResp
 /// (userinfo's session_is_active).
 async fn live_session(rp: &Rp, req: &HttpRequest) -> Option<(String, String)> {
     let id = req.cookie("rp_session")?.value().to_string();
-    let (access_token, over, due) = {
+    let (access_token, sub, over, due) = {
         let session = rp.sessions.get(&id)?;
-        let idle_over = session.last_seen.elapsed() >= rp.idle && !rp.has(Fault::NoIdleTimeout);
+        let idle_over =
+            session.last_seen.elapsed() >= rp.limits.idle && !rp.has(Fault::NoIdleTimeout);
         let absolute_over =
-            session.created.elapsed() >= rp.absolute && !rp.has(Fault::NoAbsoluteTimeout);
+            session.created.elapsed() >= rp.limits.absolute && !rp.has(Fault::NoAbsoluteTimeout);
         let broker_over = unix_now() >= session.session_expiry;
-        let due = session.checked_broker_at.elapsed() >= BROKER_CHECK_EVERY;
+        let due = session.checked_broker_at.elapsed() >= rp.limits.broker_check
+            && !rp.has(Fault::BrokerSessionNotChecked);
         (
             session.access_token.clone(),
+            session.sub.clone(),
             idle_over || absolute_over || broker_over,
             due,
         )
@@ -434,31 +568,20 @@ async fn live_session(rp: &Rp, req: &HttpRequest) -> Option<(String, String)> {
         rp.sessions.remove(&id);
         return None;
     }
-    if !due {
-        let mut session = rp.sessions.get_mut(&id)?;
-        session.last_seen = Instant::now();
-        return Some((id, session.sub.clone()));
-    }
-    let userinfo = rp
-        .http
-        .get(format!("{}/connect/userinfo", rp.issuer))
-        .bearer_auth(&access_token)
-        .send()
-        .await;
-    let broker_active = match userinfo {
-        Ok(response) if response.status().is_success() => {
-            let info: Value = response.json().await.unwrap_or(Value::Null);
-            info["session_is_active"] != "false"
+    if due {
+        let active = userinfo(rp, &access_token).await.is_some_and(|info| {
+            info["session_is_active"] != "false" && same_subject(rp, &info, &sub)
+        });
+        if !active {
+            rp.sessions.remove(&id);
+            return None;
         }
-        _ => false,
-    };
-    if !broker_active {
-        rp.sessions.remove(&id);
-        return None;
     }
     let mut session = rp.sessions.get_mut(&id)?;
     session.last_seen = Instant::now();
-    session.checked_broker_at = Instant::now();
+    if due {
+        session.checked_broker_at = Instant::now();
+    }
     Some((id, session.sub.clone()))
 }
 
@@ -475,16 +598,16 @@ async fn me(rp: web::Data<Rp>, req: HttpRequest) -> HttpResponse {
     }
 }
 
-/// The sensitive action: only after a fresh authentication (max_age=0).
+/// The sensitive action: only within the max login age of the last authentication.
 async fn transfer(rp: web::Data<Rp>, req: HttpRequest) -> HttpResponse {
     let Some((id, _)) = live_session(&rp, &req).await else {
         return HttpResponse::Unauthorized().body("Not logged in");
     };
+    let max_age = rp.limits.max_login_age.as_secs() as i64;
     let fresh = rp
         .sessions
         .get(&id)
-        .and_then(|s| s.fresh_at)
-        .is_some_and(|at| at.elapsed() < Duration::from_secs(60));
+        .is_some_and(|s| unix_now() - s.auth_time <= max_age);
     if fresh || rp.has(Fault::NoReauthentication) {
         HttpResponse::Ok()
             .insert_header(("Cache-Control", "no-store"))
@@ -546,17 +669,17 @@ async fn backchannel(rp: web::Data<Rp>, form: web::Form<HashMap<String, String>>
         .get("http://schemas.openid.net/event/backchannel-logout")
         .is_some();
     let fresh = claims["exp"].as_i64().is_some_and(|exp| exp > unix_now());
-    let valid = signature_ok(&rp, token).await
+    let valid = signature_ok(&rp, token, false).await
         && header_of(token).is_some_and(|h| h["typ"] == "logout+jwt")
-        && claims["iss"] == rp.issuer.as_str()
+        && claims["iss"] == rp.expected_issuer().as_str()
         && claims["aud"] == CLIENT_ID
         && fresh
         && events_ok
         && claims.get("nonce").is_none()
         && (claims["sid"].is_string() || claims["sub"].is_string());
     let jti = claims["jti"].as_str().unwrap_or_default().to_string();
-    if !(valid || rp.has(Fault::BadLogoutTokensAccepted)) || rp.seen_jtis.insert(jti, ()).is_some()
-    {
+    let replayed = rp.seen_jtis.insert(jti, ()).is_some() && !rp.has(Fault::JtiReplayAccepted);
+    if !(valid || rp.has(Fault::BadLogoutTokensAccepted)) || replayed {
         return HttpResponse::BadRequest().finish();
     }
     if !rp.has(Fault::BackchannelIgnored) {
@@ -570,13 +693,14 @@ async fn backchannel(rp: web::Data<Rp>, form: web::Form<HashMap<String, String>>
     HttpResponse::Ok().finish()
 }
 
-/// The profile the kit needs for this RP, with its session limits declared.
-pub fn profile(rp: &ReferenceRp, broker_base: &str, idle: u64, absolute: u64) -> String {
+/// The profile the kit needs for this RP, with everything it promises declared.
+pub fn profile(rp: &ReferenceRp, broker_base: &str, limits: &Limits) -> String {
     format!(
         r#"
 [target]
 base_url = "{base}"
-restart_command = "curl -fsS -X POST {base}/__restart"
+restart_command = "python3 -c 'import urllib.request as u; u.urlopen(u.Request(\"{base}/__restart\", method=\"POST\"))'"
+restart_timeout_seconds = 20
 login_path = "/login"
 protected_path = "/me"
 logged_in_marker = "Logged in as"
@@ -593,15 +717,29 @@ client_secret = "{SECRET}"
 redirect_uri = "{base}/callback"
 post_logout_redirect_uri = "{base}/"
 backchannel_logout_uri = "{base}/backchannel-logout"
+scopes = ["openid", "mitid"]
+
+[assurance]
+required = "substantial"
+asks_with = "idp_params"
 
 [sessions]
 idle_seconds = {idle}
 absolute_seconds = {absolute}
-max_wait_seconds = 30
+broker_check_seconds = {check}
+max_login_age_seconds = {age}
+max_wait_seconds = 90
+
+[citizens]
+user = "app.instant"
 
 [broker]
 url = "{broker_base}"
 "#,
-        base = rp.base
+        base = rp.base,
+        idle = limits.idle.as_secs(),
+        absolute = limits.absolute.as_secs(),
+        check = limits.broker_check.as_secs(),
+        age = limits.max_login_age.as_secs(),
     )
 }

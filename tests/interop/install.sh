@@ -7,13 +7,21 @@
 #     engine) and libclang-dev (bindgen reads the libxmlsec1 headers);
 #   - interop tests: the xmlsec1 program (pysaml2 signs, verifies and decrypts with it)
 #     and pysaml2 in a venv at tests/interop/python/.venv, pinned by requirements.txt.
+# Conformance kit section (tests/api/library_rps.rs):
+#   - Authlib and Flask in the same venv (python/requirements.txt);
+#   - the npm packages of every tests/interop/*/package-lock.json, by `npm ci`.
 # OpenID Connect interop section (tests/api/openid_client_*.rs):
-#   - Node.js (20 or later; Debian's nodejs and npm when the machine has none) and the npm
-#     packages of every tests/interop/*/package-lock.json, by `npm ci` (openid-client).
+#   - Node.js (20 or later; Debian's nodejs and npm when the machine has none) and
+#     openid-client, pinned in tests/interop/openid-client/package-lock.json (`npm ci`).
+# To add a dependency: a Debian package to `packages`, a pin to python/requirements.txt
+# (with its dependencies, as `pip freeze` gives them), or a folder here with a
+# package.json and package-lock.json.
+#
+# Browser tests: headless Chromium (pages under their Content-Security-Policy).
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(libxmlsec1-dev libxml2-dev pkg-config libclang-dev xmlsec1 python3-venv)
+packages=(libxmlsec1-dev libxml2-dev pkg-config libclang-dev xmlsec1 python3-venv chromium)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

@@ -1,9 +1,13 @@
 //! L: the login itself.
 
+use reqwest::Method;
 use url::Url;
 
-use crate::conformance::driver::Browser;
-use crate::conformance::scenario::{Ctx, Outcome, Status};
+use crate::conformance::evidence;
+use crate::conformance::profile::{AsksWith, Level as Loa};
+use crate::conformance::scenario::{
+    broker_error, Ctx, Level, LoginError, OrError, Outcome, Verdict,
+};
 
 fn query(url: &str, name: &str) -> Option<String> {
     Url::parse(url)
@@ -13,62 +17,123 @@ fn query(url: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// The RP's newest authorization request as the broker recorded it.
+async fn last_authorize(ctx: &Ctx) -> Result<Option<serde_json::Value>, Outcome> {
+    Ok(ctx.sent("authorize").await?.into_iter().last())
+}
+
 /// L01: a valid code flow with state, nonce, PKCE S256 and the registered redirect URI.
-pub async fn l01_valid_code_flow(ctx: &Ctx) -> Outcome {
-    let mut browser = Browser::new();
-    if let Err(err) = ctx.login(&mut browser).await {
-        return Outcome::broken(err);
-    }
-    let logged_in = match ctx.logged_in(&mut browser).await {
-        Ok((logged_in, _)) => logged_in,
-        Err(err) => return Outcome::broken(err),
+pub async fn l01_valid_code_flow(ctx: &Ctx) -> Verdict {
+    let mut browser = ctx.browser();
+    let landed = ctx.login(browser.as_mut()).await;
+    let authorize = last_authorize(ctx).await?;
+    let sent = authorize
+        .as_ref()
+        .map(|a| format!("[S] authorize: {}", evidence::params(&a["params"])))
+        .unwrap_or_else(|| "[S] the broker saw no authorization request from this client".into());
+    let landed = match landed {
+        Ok(page) => page,
+        Err(LoginError::Unreachable(err)) => return Err(Outcome::error(err)),
+        Err(err) => {
+            return Ok(Outcome::failed("a valid login does not complete")
+                .with(sent)
+                .with(format!("[H] {err}")))
+        }
     };
-    let authorize = match ctx.sent("authorize").await {
-        Ok(requests) => requests.into_iter().last(),
-        Err(err) => return Outcome::broken(err),
-    };
+    let seen = ctx.observe(browser.as_mut()).await.or_error()?;
+    let landing = format!("[H] after the callback: {}", evidence::exchange(&landed));
     let Some(authorize) = authorize else {
-        return Outcome::failed("the broker saw no authorization request from this client");
+        return Ok(
+            Outcome::failed("the broker saw no authorization request from this client")
+                .with(landing),
+        );
     };
+    if !seen.logged_in {
+        return Ok(
+            Outcome::failed("the protected page is not logged in after a valid login [P+]")
+                .with(sent)
+                .with(landing)
+                .with(seen.line()),
+        );
+    }
     let params = &authorize["params"];
-    let mut missing = Vec::new();
-    for name in ["state", "nonce", "code_challenge"] {
-        if params[name].as_str().is_none_or(str::is_empty) {
-            missing.push(name.to_string());
+    let has = |name: &str| params[name].as_str().is_some_and(|v| !v.is_empty());
+    let public = ctx.profile.client.client_secret.is_none();
+    let mut must = Vec::new();
+    let mut should = Vec::new();
+    if params["code_challenge_method"] != "S256" || !has("code_challenge") {
+        // RFC 9700 §2.1.1: PKCE MUST for public clients, SHOULD for confidential ones.
+        let problem = "no PKCE with S256".to_string();
+        if public {
+            must.push(problem);
+        } else {
+            should.push(problem);
         }
     }
-    if params["code_challenge_method"] != "S256" {
-        missing.push("code_challenge_method=S256".into());
+    if !has("state") {
+        // CSRF protection is a MUST (RFC 6749 §10.12); PKCE provides it too.
+        if has("code_challenge") {
+            should.push("no state".into());
+        } else {
+            must.push("neither state nor PKCE (no CSRF protection)".into());
+        }
+    }
+    if !has("nonce") {
+        should.push("no nonce".into());
     }
     if params["redirect_uri"] != ctx.profile.client.redirect_uri.as_str() {
-        missing.push(format!("redirect_uri {}", ctx.profile.client.redirect_uri));
+        must.push(format!(
+            "redirect_uri is not the declared {}",
+            ctx.profile.client.redirect_uri
+        ));
     }
-    let evidence = format!("[S] authorize parameters: {params}");
-    match (logged_in, missing.is_empty()) {
-        (true, true) => Outcome::passed("logged in through a complete code flow").with(evidence),
-        (false, _) => {
-            Outcome::failed("the protected page is not logged in after a valid login [P+]")
-                .with(evidence)
-        }
-        (true, false) => Outcome::failed(format!(
-            "the authorization request lacks {}",
-            missing.join(", ")
+    let asked: Vec<&str> = params["scope"]
+        .as_str()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let mut declared: Vec<&str> = ctx
+        .profile
+        .client
+        .scopes
+        .iter()
+        .map(String::as_str)
+        .collect();
+    declared.sort();
+    let mut asked_sorted = asked.clone();
+    asked_sorted.sort();
+    if declared != asked_sorted {
+        should.push(format!(
+            "it asked for scope \"{}\", the profile declares client.scopes = [{}]",
+            asked.join(" "),
+            declared.join(", ")
+        ));
+    }
+    let outcome = if !must.is_empty() {
+        Outcome::failed(format!("the authorization request has {}", must.join("; ")))
+    } else if !should.is_empty() {
+        Outcome::warning(format!(
+            "logged in, but the authorization request has {}",
+            should.join("; ")
         ))
-        .with(evidence),
-    }
+    } else {
+        Outcome::passed(
+            "logged in through a complete code flow (state, nonce, PKCE S256, registered redirect)",
+        )
+    };
+    Ok(outcome.with(sent).with(landing).with(seen.line()))
 }
 
 /// L02: a callback with a tampered or missing state makes no session.
-pub async fn l02_state_checked(ctx: &Ctx) -> Outcome {
+pub async fn l02_state_checked(ctx: &Ctx) -> Verdict {
+    let mut evidence = Vec::new();
     for (variant, tamper) in [("tampered", true), ("missing", false)] {
-        let mut browser = Browser::new();
-        let callback = match ctx.login_until_callback(&mut browser).await {
-            Ok(callback) => callback,
-            Err(err) => return Outcome::broken(err),
-        };
-        let Ok(mut url) = Url::parse(&callback) else {
-            return Outcome::broken(format!("the callback `{callback}` is not a URL"));
-        };
+        let mut browser = ctx.browser();
+        let callback = ctx
+            .login_until_callback(browser.as_mut())
+            .await
+            .or_error_while("logging in")?;
+        let mut url = Url::parse(&callback).or_error()?;
         let pairs: Vec<(String, String)> = url
             .query_pairs()
             .filter(|(k, _)| k != "state")
@@ -82,307 +147,446 @@ pub async fn l02_state_checked(ctx: &Ctx) -> Outcome {
                 query.append_pair("state", &format!("{state}x"));
             }
         }
-        let page = match browser.get(url.as_str()).await {
-            Ok(page) => page,
-            Err(err) => return Outcome::broken(err),
-        };
-        if page.status.is_server_error() {
-            return Outcome::failed(format!(
-                "a {variant} state made the RP answer {}",
-                page.status
-            ));
-        }
-        let _ = browser.follow(page).await;
-        match ctx.logged_in(&mut browser).await {
-            Ok((true, _)) => {
-                return Outcome::failed(format!(
-                    "a callback with a {variant} state logged the citizen in [P−]"
-                ))
-                .with(format!("callback sent: {url}"))
-            }
-            Ok((false, _)) => {}
-            Err(err) => return Outcome::broken(err),
-        }
-    }
-    Outcome::passed("callbacks with a tampered or missing state make no session")
-}
-
-/// L04: the citizen cancels at the broker: the RP shows an error, makes no session, no 5xx.
-pub async fn l04_access_denied(ctx: &Ctx) -> Outcome {
-    let user = ctx.profile.citizens.user.clone();
-    let script = serde_json::json!({ "behaviour": "abort" });
-    if let Err(err) = ctx
-        .broker
-        .call(
-            reqwest::Method::POST,
-            &format!("/citizens/{user}/script"),
-            Some(script),
-        )
-        .await
-    {
-        return Outcome::broken(err);
-    }
-    let mut browser = Browser::new();
-    let callback = match ctx.login_until_callback(&mut browser).await {
-        Ok(callback) => callback,
-        Err(err) => return Outcome::broken(err),
-    };
-    if query(&callback, "error").as_deref() != Some("access_denied") {
-        return Outcome::broken(format!(
-            "the broker did not answer access_denied: {callback}"
+        let page = browser.get(url.as_str()).await.or_error()?;
+        evidence.push(format!(
+            "[H] {variant} state: {}",
+            evidence::exchange(&page)
         ));
-    }
-    let page = match browser.get(&callback).await {
-        Ok(page) => page,
-        Err(err) => return Outcome::broken(err),
-    };
-    let status = page.status;
-    let _ = browser.follow(page).await;
-    let evidence = format!("[H] the callback with error=access_denied answered {status}");
-    if status.is_server_error() {
-        return Outcome::failed("the RP answered access_denied with a server error [H]")
-            .with(evidence);
-    }
-    match ctx.logged_in(&mut browser).await {
-        Ok((false, _)) => {
-            Outcome::passed("an aborted login is shown as an error, without a session")
-                .with(evidence)
-        }
-        Ok((true, _)) => Outcome::failed("an aborted login left a session [P−]").with(evidence),
-        Err(err) => Outcome::broken(err),
-    }
-}
-
-/// L07: the session cookie is HttpOnly and SameSite (Secure over https); no tokens in URLs.
-pub async fn l07_cookie_flags(ctx: &Ctx) -> Outcome {
-    let mut browser = Browser::new();
-    if let Err(err) = ctx.login(&mut browser).await {
-        return Outcome::broken(err);
-    }
-    let rp = ctx.profile.url("");
-    let https = rp.starts_with("https://");
-    let mut problems = Vec::new();
-    let mut warnings = Vec::new();
-    for hop in browser.hops.iter().filter(|h| h.url.starts_with(&rp)) {
-        for token in ["access_token=", "id_token=", "refresh_token="] {
-            if hop.url.contains(token) || hop.location.as_deref().is_some_and(|l| l.contains(token))
-            {
-                problems.push(format!("a token in a URL: {}", hop.url));
-            }
+        let _ = browser.follow(page).await;
+        let seen = ctx.observe(browser.as_mut()).await.or_error()?;
+        evidence.push(seen.line());
+        if seen.logged_in {
+            return Ok(Outcome::failed(format!(
+                "a callback with a {variant} state logged the citizen in [P−]"
+            ))
+            .with_all(evidence));
         }
     }
-    let (_, page) = match ctx.logged_in(&mut browser).await {
-        Ok(observed) => observed,
-        Err(err) => return Outcome::broken(err),
-    };
-    let _ = page;
-    let session_cookies: Vec<String> = browser
-        .cookies_for(&rp)
-        .into_iter()
-        .map(|(name, _)| name)
-        .collect();
-    let set_cookies = session_cookie_headers(&browser, &rp);
-    for header in &set_cookies {
-        let lower = header.to_ascii_lowercase();
-        let name = header.split('=').next().unwrap_or_default();
-        if !lower.contains("httponly") {
-            problems.push(format!("cookie `{name}` is not HttpOnly"));
-        }
-        if !lower.contains("samesite") {
-            warnings.push(format!("cookie `{name}` has no SameSite attribute"));
-        }
-        if https && !lower.contains("secure") {
-            problems.push(format!("cookie `{name}` is not Secure over https"));
-        }
-    }
-    let evidence = format!("[H] cookies: {session_cookies:?}; Set-Cookie seen: {set_cookies:?}");
-    if !problems.is_empty() {
-        Outcome::failed(problems.join("; ")).with(evidence)
-    } else if !warnings.is_empty() {
-        Outcome::new(Status::Warning, warnings.join("; ")).with(evidence)
-    } else {
-        Outcome::passed("session cookies are HttpOnly and SameSite; no tokens in URLs")
-            .with(evidence)
-    }
-}
-
-/// The Set-Cookie headers the RP sent during the run, replayed from the hops.
-fn session_cookie_headers(browser: &Browser, rp: &str) -> Vec<String> {
-    browser
-        .responses
-        .iter()
-        .filter(|(url, _)| url.starts_with(rp))
-        .flat_map(|(_, headers)| headers.clone())
-        .collect()
+    Ok(
+        Outcome::passed("callbacks with a tampered or missing state make no session")
+            .with_all(evidence),
+    )
 }
 
 /// L03: a callback replayed into another browser makes no session there.
-pub async fn l03_callback_bound_to_browser(ctx: &Ctx) -> Outcome {
-    let mut victim = Browser::new();
-    let callback = match ctx.login_until_callback(&mut victim).await {
-        Ok(callback) => callback,
-        Err(err) => return Outcome::broken(err),
-    };
-    let mut attacker = Browser::new();
-    let page = match attacker.get(&callback).await {
-        Ok(page) => page,
-        Err(err) => return Outcome::broken(err),
-    };
-    let status = page.status;
+pub async fn l03_callback_bound_to_browser(ctx: &Ctx) -> Verdict {
+    let mut victim = ctx.browser();
+    let callback = ctx
+        .login_until_callback(victim.as_mut())
+        .await
+        .or_error_while("logging in")?;
+    let mut attacker = ctx.browser();
+    let page = attacker.get(&callback).await.or_error()?;
+    let answered = format!(
+        "[H] the callback in a fresh browser: {}",
+        evidence::exchange(&page)
+    );
+    let server_error = page.status.is_server_error();
     let _ = attacker.follow(page).await;
-    let evidence = format!("[H] the callback in a fresh browser answered {status}");
-    match ctx.logged_in(&mut attacker).await {
-        Ok((false, _)) if status.is_server_error() => Outcome::new(
-            Status::Warning,
-            "the replayed callback made no session, but the RP answered with a server error",
-        )
-        .with(evidence),
-        Ok((false, _)) => {
-            Outcome::passed("a callback replayed into another browser makes no session")
-                .with(evidence)
-        }
-        Ok((true, _)) => {
+    let seen = ctx.observe(attacker.as_mut()).await.or_error()?;
+    let outcome = match (seen.logged_in, server_error) {
+        (true, _) => {
             Outcome::failed("a callback replayed into another browser logged that browser in [P−]")
-                .with(evidence)
         }
-        Err(err) => Outcome::broken(err),
+        (false, true) => Outcome::warning(
+            "the replayed callback made no session, but the RP answered it with a server error",
+        ),
+        (false, false) => {
+            Outcome::passed("a callback replayed into another browser makes no session")
+        }
+    };
+    Ok(outcome.with(answered).with(seen.line()))
+}
+
+/// L04: the citizen cancels at the broker: the RP shows an error, makes no session, no 5xx.
+pub async fn l04_access_denied(ctx: &Ctx) -> Verdict {
+    let user = ctx.profile.citizens.user.clone();
+    let script = format!("/citizens/{user}/script");
+    ctx.broker
+        .call(
+            Method::POST,
+            &script,
+            Some(serde_json::json!({ "behaviour": "abort" })),
+        )
+        .await
+        .or_error()?;
+    let mut browser = ctx.browser();
+    let callback = ctx.login_until_callback(browser.as_mut()).await;
+    let _ = ctx.broker.call(Method::DELETE, &script, None).await;
+    let callback = callback.or_error_while("starting the login the citizen cancels")?;
+    if query(&callback, "error").as_deref() != Some("access_denied") {
+        return Err(Outcome::error(format!(
+            "the broker did not answer access_denied: {}",
+            evidence::url(&callback)
+        )));
     }
+    let page = browser.get(&callback).await.or_error()?;
+    let callback_failed = page.status.is_server_error();
+    let answered = format!(
+        "[H] the callback with {}: {}",
+        evidence::redirect_params(&callback),
+        evidence::answer(&page)
+    );
+    let final_page = browser.follow(page).await.or_error()?;
+    let shown = format!(
+        "[H] the citizen ends on {}",
+        evidence::exchange(&final_page)
+    );
+    if final_page.status.is_server_error() || callback_failed {
+        return Ok(
+            Outcome::failed("the RP answered access_denied with a server error [H]")
+                .with(answered)
+                .with(shown),
+        );
+    }
+    let seen = ctx.observe(browser.as_mut()).await.or_error()?;
+    let outcome = if seen.logged_in {
+        Outcome::failed("an aborted login left a session [P−]")
+    } else {
+        Outcome::passed("an aborted login is shown as an error, without a session")
+    };
+    Ok(outcome.with(answered).with(shown).with(seen.line()))
 }
 
 /// L05: a wrong `iss` in the authorization response (RFC 9207) is refused. Clients may
 /// ignore the parameter, so accepting it is a warning.
-pub async fn l05_authorization_response_iss(ctx: &Ctx) -> Outcome {
-    if let Err(err) = ctx
-        .broker
+pub async fn l05_authorization_response_iss(ctx: &Ctx) -> Verdict {
+    ctx.broker
         .inject_fault(ctx.client_id(), "authorization_response_wrong_iss")
         .await
-    {
-        return Outcome::broken(err);
-    }
-    let mut browser = Browser::new();
-    if let Err(err) = ctx.login(&mut browser).await {
-        return Outcome::broken(err);
-    }
-    match ctx.logged_in(&mut browser).await {
-        Ok((false, _)) => {
-            Outcome::passed("an authorization response from a foreign iss is refused")
-        }
-        Ok((true, _)) => Outcome::new(
-            Status::Warning,
-            "an authorization response with iss=https://evil.example/op was accepted (RFC 9207)",
-        ),
-        Err(err) => Outcome::broken(err),
-    }
+        .or_error()?;
+    let mut browser = ctx.browser();
+    let callback = ctx
+        .login_until_callback(browser.as_mut())
+        .await
+        .or_error_while("logging in")?;
+    let page = browser.get(&callback).await.or_error()?;
+    let answered = format!(
+        "[H] callback with iss={}: {}",
+        query(&callback, "iss").unwrap_or_default(),
+        evidence::answer(&page)
+    );
+    let _ = browser.follow(page).await;
+    let seen = ctx.observe(browser.as_mut()).await.or_error()?;
+    let outcome = if seen.logged_in {
+        Outcome::violated(
+            Level::Should,
+            "an authorization response naming another issuer (iss) was accepted (RFC 9207)",
+        )
+    } else {
+        Outcome::passed("an authorization response naming another issuer is refused")
+    };
+    Ok(outcome.with(answered).with(seen.line()))
 }
 
-/// L06: the session id changes at login (no session fixation).
-pub async fn l06_session_id_changes(ctx: &Ctx) -> Outcome {
-    let mut browser = Browser::new();
-    let rp = ctx.profile.url("");
-    if let Err(err) = browser
+/// L06: no session fixation. Every cookie the browser holds when it reaches the broker —
+/// set by the RP before or at the login start, or planted by an attacker under the names
+/// the RP's session cookies have — is handed to an attacker's browser after the victim
+/// logged in: it must not be logged in.
+pub async fn l06_session_id_changes(ctx: &Ctx) -> Verdict {
+    let rp = ctx.profile.url("/");
+    let probe = ctx.logged_in_browser().await?;
+    let session_names: Vec<String> = probe.cookies_for(&rp).into_iter().map(|(n, _)| n).collect();
+    let mut victim = ctx.browser();
+    let planted: Vec<(String, String)> = session_names
+        .iter()
+        .map(|name| {
+            (
+                name.clone(),
+                format!("kit-planted-{}", crate::random::short_id()),
+            )
+        })
+        .collect();
+    victim.replace_cookies(&rp, &planted);
+    victim
         .get(&ctx.profile.url(&ctx.profile.target.protected_path))
         .await
-    {
-        return Outcome::broken(err);
+        .or_error()?;
+    let at_broker = ctx
+        .until_broker(victim.as_mut(), &ctx.profile.target.login_path.clone())
+        .await
+        .or_error_while("starting the login")?;
+    let pre_login = victim.cookies_for(&rp);
+    let back = crate::conformance::driver::complete_broker_login(
+        victim.as_mut(),
+        at_broker,
+        ctx.broker.base_url(),
+        &ctx.profile.citizens.user,
+    )
+    .await
+    .or_error_while("logging in")?;
+    let callback = back.location().unwrap_or_default();
+    if let Some(refusal) = broker_error(&callback) {
+        return Err(Outcome::error(refusal));
     }
-    let before = browser.cookies_for(&rp);
-    if let Err(err) = ctx.login(&mut browser).await {
-        return Outcome::broken(err);
+    let page = victim.get(&callback).await.or_error()?;
+    victim.follow(page).await.or_error()?;
+    let victim_seen = ctx.observe(victim.as_mut()).await.or_error()?;
+    if !victim_seen.logged_in {
+        return Err(Outcome::error(format!(
+            "the victim's login did not take: {}",
+            victim_seen.line()
+        )));
     }
-    let after = browser.cookies_for(&rp);
-    let kept: Vec<String> = after
-        .iter()
-        .filter(|cookie| before.contains(cookie))
-        .map(|(name, _)| name.clone())
-        .collect();
-    let evidence = format!(
-        "[H] cookies before login: {:?}; after: {:?}",
-        names(&before),
+    let after = victim.cookies_for(&rp);
+    let mut attacker = ctx.browser();
+    attacker.replace_cookies(&rp, &pre_login);
+    let seen = ctx.observe(attacker.as_mut()).await.or_error()?;
+    let cookies = format!(
+        "[H] cookies when the browser reached the broker: {} (planted: {}); after the login: {}",
+        names(&pre_login),
+        names(&planted),
         names(&after)
     );
-    if kept.is_empty() {
-        Outcome::passed("no cookie from before the login survives it unchanged").with(evidence)
+    let attacker_line = format!(
+        "an attacker's browser with only the pre-login cookies: {}",
+        seen.line()
+    );
+    let outcome = if seen.logged_in {
+        Outcome::failed(
+            "cookies from before the login open the logged-in session (session fixation)",
+        )
     } else {
+        Outcome::passed("the pre-login cookies do not open the session the login made")
+    };
+    Ok(outcome.with(cookies).with(attacker_line))
+}
+
+fn names(cookies: &[(String, String)]) -> String {
+    if cookies.is_empty() {
+        return "none".into();
+    }
+    cookies
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// L07: the session cookies are HttpOnly and SameSite (Secure over https); no tokens in
+/// URLs. A session cookie is one the RP set during the login that the browser still holds
+/// afterwards; a `Set-Cookie` that deletes a cookie is none.
+pub async fn l07_cookie_flags(ctx: &Ctx) -> Verdict {
+    let browser = ctx.logged_in_browser().await?;
+    let rp = ctx.profile.url("/");
+    let https = rp.starts_with("https://");
+    let held: Vec<String> = browser
+        .cookies_for(&rp)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    let mut must = Vec::new();
+    let mut should = Vec::new();
+    for hop in browser.hops().iter().filter(|h| h.url.starts_with(&rp)) {
+        for token in ["access_token=", "id_token=", "refresh_token="] {
+            if hop.url.contains(token) || hop.location.as_deref().is_some_and(|l| l.contains(token))
+            {
+                must.push(format!("a token in a URL: {}", evidence::url(&hop.url)));
+            }
+        }
+    }
+    let mut judged = Vec::new();
+    // The newest Set-Cookie of each cookie decides its flags.
+    let mut latest: Vec<(String, cookie_store::RawCookie<'static>)> = Vec::new();
+    for (url, header) in browser.set_cookie_headers() {
+        if !url.starts_with(&rp) {
+            continue;
+        }
+        let Ok(cookie) = cookie_store::RawCookie::parse(header.clone()) else {
+            continue;
+        };
+        let cookie = cookie.into_owned();
+        latest.retain(|(_, c)| c.name() != cookie.name());
+        latest.push((header, cookie));
+    }
+    for (_, cookie) in &latest {
+        let name = cookie.name();
+        if deletes(cookie) || !held.iter().any(|h| h == name) {
+            continue;
+        }
+        judged.push(describe(cookie));
+        if cookie.http_only() != Some(true) {
+            must.push(format!("cookie `{name}` is not HttpOnly"));
+        }
+        if cookie.same_site().is_none() {
+            should.push(format!("cookie `{name}` has no SameSite attribute"));
+        }
+        if https && cookie.secure() != Some(true) {
+            must.push(format!("cookie `{name}` is not Secure over https"));
+        }
+    }
+    let line = if judged.is_empty() {
+        "[H] the RP set no cookie during the login that the browser still holds".to_string()
+    } else {
+        format!("[H] session cookies after the login: {}", judged.join("; "))
+    };
+    let outcome = if !must.is_empty() {
+        Outcome::failed(must.join("; "))
+    } else if !should.is_empty() {
+        Outcome::violated(Level::Should, should.join("; "))
+    } else {
+        Outcome::passed("session cookies are HttpOnly and SameSite; no tokens in URLs")
+    };
+    Ok(outcome.with(line))
+}
+
+/// Max-Age=0, or an Expires in the past: the cookie is being removed.
+fn deletes(cookie: &cookie_store::RawCookie<'_>) -> bool {
+    if cookie
+        .max_age()
+        .is_some_and(|age| age.is_zero() || age.is_negative())
+    {
+        return true;
+    }
+    #[allow(clippy::disallowed_methods)] // a cookie's expiry is wall-clock time
+    let now = time::OffsetDateTime::now_utc();
+    cookie
+        .expires_datetime()
+        .is_some_and(|expires| expires <= now)
+}
+
+fn describe(cookie: &cookie_store::RawCookie<'_>) -> String {
+    let mut flags = Vec::new();
+    if cookie.http_only() == Some(true) {
+        flags.push("HttpOnly".to_string());
+    }
+    if cookie.secure() == Some(true) {
+        flags.push("Secure".to_string());
+    }
+    if let Some(same_site) = cookie.same_site() {
+        flags.push(format!("SameSite={same_site}"));
+    }
+    let flags = if flags.is_empty() {
+        "no flags".to_string()
+    } else {
+        flags.join(", ")
+    };
+    format!("{} ({flags})", cookie.name())
+}
+
+/// L08: the RP requires a level (Substantial or High): an id_token at Low is refused,
+/// however the RP asks for its level (`idp_params`, `acr_values` or not at all).
+pub async fn l08_assurance(ctx: &Ctx) -> Verdict {
+    let Some(assurance) = ctx.profile.assurance.clone() else {
+        return Ok(Outcome::skipped(
+            "the profile declares no level of assurance: add [assurance] required = \"substantial\" and asks_with = \"idp_params\" | \"acr_values\" | \"nothing\"",
+        ));
+    };
+    if assurance.required == Loa::Low {
+        return Ok(Outcome::skipped(
+            "the RP requires Low (assurance.required): there is no lower level to refuse",
+        ));
+    }
+    let _probe = ctx.logged_in_browser().await?;
+    let authorize = last_authorize(ctx).await?.unwrap_or_default();
+    let params = &authorize["params"];
+    let asked = asked_level(params, assurance.asks_with);
+    let mut evidence = vec![format!(
+        "[S] the RP requires {} and asks with {}: {}",
+        assurance.required.name(),
+        assurance.asks_with.name(),
+        match (&asked, assurance.asks_with) {
+            (_, AsksWith::Nothing) => "it relies on the broker's default".to_string(),
+            (Some(level), _) => format!("it asked for {}", level.name()),
+            (None, with) => format!("no level found in {}", with.name()),
+        }
+    )];
+    let mut should = Vec::new();
+    match (assurance.asks_with, asked) {
+        (AsksWith::Nothing, _) => {}
+        (with, None) => should.push(format!(
+            "the authorization request carries no level in {} although the profile says it asks that way",
+            with.name()
+        )),
+        (_, Some(level)) if level < assurance.required => should.push(format!(
+            "it asks for {} but requires {}: citizens logging in at {} are turned away afterwards",
+            level.name(),
+            assurance.required.name(),
+            level.name()
+        )),
+        _ => {}
+    }
+    ctx.broker
+        .inject_fault(ctx.client_id(), "loa_low")
+        .await
+        .or_error()?;
+    let mut browser = ctx.browser();
+    let callback = ctx
+        .login_until_callback(browser.as_mut())
+        .await
+        .or_error_while("logging in")?;
+    let page = browser.get(&callback).await.or_error()?;
+    evidence.push(format!(
+        "[H] callback with an id_token at loa=Low: {}",
+        evidence::answer(&page)
+    ));
+    let _ = browser.follow(page).await;
+    let seen = ctx.observe(browser.as_mut()).await.or_error()?;
+    evidence.push(seen.line());
+    let outcome = if seen.logged_in {
         Outcome::failed(format!(
-            "cookies {kept:?} keep their pre-login value after login (fixation)"
+            "the RP accepted an id_token at Low although it requires {} [P−]",
+            assurance.required.name()
         ))
-        .with(evidence)
-    }
+    } else if !should.is_empty() {
+        Outcome::violated(Level::Should, should.join("; "))
+    } else {
+        Outcome::passed("a login below the required level is refused")
+    };
+    Ok(outcome.with_all(evidence))
 }
 
-fn names(cookies: &[(String, String)]) -> Vec<String> {
-    cookies.iter().map(|(name, _)| name.clone()).collect()
-}
-
-/// L08: the RP asked for a level (Substantial or High); an id_token at Low is refused.
-pub async fn l08_assurance(ctx: &Ctx) -> Outcome {
-    let mut probe = Browser::new();
-    if let Err(err) = ctx.login(&mut probe).await {
-        return Outcome::broken(err);
-    }
-    let asked = match ctx.sent("authorize").await {
-        Ok(requests) => requests
-            .last()
-            .and_then(|r| r["params"]["idp_params"].as_str().map(str::to_string))
-            .and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok())
-            .and_then(|p| p["mitid"]["loa_value"].as_str().map(str::to_string)),
-        Err(err) => return Outcome::broken(err),
-    };
-    let Some(level) = asked else {
-        return Outcome::new(
-            Status::Warning,
-            "the RP asks for no level of assurance (idp_params.mitid.loa_value), so any level is accepted",
-        );
-    };
-    if let Err(err) = ctx.broker.inject_fault(ctx.client_id(), "loa_low").await {
-        return Outcome::broken(err);
-    }
-    let mut browser = Browser::new();
-    if let Err(err) = ctx.login(&mut browser).await {
-        return Outcome::broken(err);
-    }
-    let evidence = format!("[S] the RP asked loa_value={level}; the broker answered Low");
-    match ctx.logged_in(&mut browser).await {
-        Ok((false, _)) => {
-            Outcome::passed("a login below the requested level is refused").with(evidence)
+/// The level an authorization request asks for, the way the RP says it asks.
+fn asked_level(params: &serde_json::Value, with: AsksWith) -> Option<Loa> {
+    match with {
+        AsksWith::IdpParams => {
+            let idp_params: serde_json::Value =
+                serde_json::from_str(params["idp_params"].as_str()?).ok()?;
+            Loa::parse(idp_params["mitid"]["loa_value"].as_str()?)
         }
-        Ok((true, _)) => {
-            Outcome::failed("the RP accepted Low although it asked for more [P−]").with(evidence)
-        }
-        Err(err) => Outcome::broken(err),
+        AsksWith::AcrValues => params["acr_values"]
+            .as_str()?
+            .split_whitespace()
+            .filter_map(Loa::parse)
+            .min(),
+        AsksWith::Nothing => None,
     }
 }
 
 /// L09: every persona class logs in without a server error.
-pub async fn l09_persona_classes(ctx: &Ctx) -> Outcome {
+pub async fn l09_persona_classes(ctx: &Ctx) -> Verdict {
     let mut problems = Vec::new();
     let mut evidence = Vec::new();
     for user in &ctx.profile.citizens.classes {
-        let mut browser = Browser::new();
-        let page = match ctx.login_as_until_callback(&mut browser, user).await {
-            Ok(callback) => match browser.get(&callback).await {
-                Ok(page) => page,
-                Err(err) => return Outcome::broken(err),
-            },
-            Err(err) => return Outcome::broken(format!("{user}: {err}")),
-        };
+        let mut browser = ctx.browser();
+        let callback = ctx
+            .login_as_until_callback(browser.as_mut(), user)
+            .await
+            .or_error_while(&format!("logging in as {user}"))?;
+        if let Some(refusal) = broker_error(&callback) {
+            return Err(Outcome::error(format!("{user}: {refusal}")));
+        }
+        let page = browser.get(&callback).await.or_error()?;
         let status = page.status;
+        evidence.push(format!("[H] {user}: callback {}", evidence::answer(&page)));
         let _ = browser.follow(page).await;
-        evidence.push(format!("[H] {user}: callback answered {status}"));
         if status.is_server_error() {
-            problems.push(format!("{user}: the RP answered {status}"));
+            problems.push(format!("{user}: the RP answered {}", status.as_u16()));
             continue;
         }
-        match ctx.logged_in(&mut browser).await {
-            Ok((true, _)) => {}
-            Ok((false, _)) => problems.push(format!("{user}: not logged in [P+]")),
-            Err(err) => return Outcome::broken(err),
+        let seen = ctx.observe(browser.as_mut()).await.or_error()?;
+        if !seen.logged_in {
+            problems.push(format!("{user}: not logged in [P+]"));
+            evidence.push(seen.line());
         }
     }
     let outcome = if problems.is_empty() {
-        Outcome::passed("every persona class logs in")
+        Outcome::passed(format!(
+            "every persona class logs in ({})",
+            ctx.profile.citizens.classes.join(", ")
+        ))
     } else {
         Outcome::failed(problems.join("; "))
     };
-    evidence.into_iter().fold(outcome, Outcome::with)
+    Ok(outcome.with_all(evidence))
 }

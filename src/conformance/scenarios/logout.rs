@@ -1,42 +1,32 @@
 //! O: logout completeness.
 
-use crate::conformance::driver::Browser;
-use crate::conformance::scenario::{Ctx, Outcome, Status};
+use serde_json::{json, Value};
 
-async fn logged_in_browser(ctx: &Ctx) -> Result<Browser, String> {
-    let mut browser = Browser::new();
-    ctx.login(&mut browser).await?;
-    match ctx.logged_in(&mut browser).await? {
-        (true, _) => Ok(browser),
-        (false, page) => Err(format!(
-            "the login did not take: {} answered {}",
-            page.url, page.status
-        )),
-    }
-}
+use crate::conformance::evidence;
+use crate::conformance::scenario::{Ctx, Level, OrError, Outcome, Verdict};
 
 /// O01: "Log af" calls end_session with an id_token_hint and the registered post-logout URI.
-pub async fn o01_rp_logout(ctx: &Ctx) -> Outcome {
-    let mut browser = match logged_in_browser(ctx).await {
-        Ok(browser) => browser,
-        Err(err) => return Outcome::broken(err),
-    };
-    if let Err(err) = ctx.logout(&mut browser).await {
-        return Outcome::broken(err);
-    }
-    let end_sessions = match ctx.sent("endsession").await {
-        Ok(requests) => requests,
-        Err(err) => return Outcome::broken(err),
-    };
-    let still_in = matches!(ctx.logged_in(&mut browser).await, Ok((true, _)));
+pub async fn o01_rp_logout(ctx: &Ctx) -> Verdict {
+    let mut browser = ctx.logged_in_browser().await?;
+    let start = ctx.start_logout(browser.as_mut(), &[]).await.or_error()?;
+    let first = format!("[H] logout: {}", evidence::exchange(&start));
+    browser.follow(start).await.or_error()?;
+    let end_sessions = ctx.sent("endsession").await?;
+    let seen = ctx.observe(browser.as_mut()).await.or_error()?;
     let Some(request) = end_sessions.last() else {
-        return Outcome::failed(
-            "the RP's logout never reached the broker's end_session endpoint [S]",
+        return Ok(Outcome::failed(
+            "the RP's logout never reached the broker's end_session endpoint: the broker session stays alive [S]",
         )
-        .with("the broker session stays alive: the next login needs no credentials");
+        .with(first)
+        .with("[S] the broker recorded no end_session request from this client")
+        .with(seen.line()));
     };
     let params = &request["params"];
-    let evidence = format!("[S] end_session parameters: {params}");
+    let sent = format!(
+        "[S] end_session: {} → {}",
+        evidence::params(params),
+        request["status"]
+    );
     let mut problems = Vec::new();
     if params["id_token_hint"].as_str().is_none_or(str::is_empty) {
         problems.push("no id_token_hint".to_string());
@@ -46,7 +36,7 @@ pub async fn o01_rp_logout(ctx: &Ctx) -> Outcome {
         params["post_logout_redirect_uri"].as_str(),
     ) {
         (Some(expected), Some(sent)) if sent != expected => problems.push(format!(
-            "post_logout_redirect_uri {sent} is not the registered {expected}"
+            "post_logout_redirect_uri {sent} is not the declared {expected}"
         )),
         (Some(_), None) => problems.push("no post_logout_redirect_uri".into()),
         _ => {}
@@ -57,120 +47,174 @@ pub async fn o01_rp_logout(ctx: &Ctx) -> Outcome {
             request["status"]
         ));
     }
-    if still_in {
+    if seen.logged_in {
         problems.push("the RP session is still alive after logout [P−]".into());
     }
-    if problems.is_empty() {
-        Outcome::passed("logout ends the RP session and the broker session").with(evidence)
+    let outcome = if problems.is_empty() {
+        Outcome::passed("logout ends the RP session and calls end_session with id_token_hint and the registered return URI")
     } else {
-        Outcome::failed(problems.join("; ")).with(evidence)
-    }
+        Outcome::failed(problems.join("; "))
+    };
+    Ok(outcome.with(first).with(sent).with(seen.line()))
 }
 
-/// O02: cookies from before logout, restored, do not bring the session back.
-pub async fn o02_old_cookies(ctx: &Ctx) -> Outcome {
-    // Judged on the RP's own logout: the broker's back-channel would hide the fault.
-    if let Err(err) = ctx.broker.withhold_backchannel(ctx.client_id(), true).await {
-        return Outcome::broken(err);
-    }
-    let mut browser = match logged_in_browser(ctx).await {
-        Ok(browser) => browser,
-        Err(err) => return Outcome::broken(err),
+/// O02: cookies from before logout, restored raw (an attacker ignores their expiry), do not
+/// bring the session back. Judged on the RP's own logout: the broker's back-channel, which
+/// would end the RP session by itself, is withheld.
+pub async fn o02_old_cookies(ctx: &Ctx) -> Verdict {
+    ctx.broker
+        .withhold_backchannel(ctx.client_id(), true)
+        .await
+        .or_error()?;
+    let mut browser = ctx.logged_in_browser().await?;
+    let rp = ctx.profile.url("/");
+    let before = browser.cookies_for(&rp);
+    ctx.logout(browser.as_mut()).await.or_error()?;
+    browser.replace_cookies(&rp, &before);
+    let seen = ctx.observe(browser.as_mut()).await.or_error()?;
+    let restored = format!(
+        "[H] after logout the cookies from before it ({}) were sent again",
+        before
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let outcome = if seen.logged_in {
+        Outcome::failed("the cookies from before logout still open the protected page [P−]")
+    } else {
+        Outcome::passed("the session is dead on the server, not just in the browser")
     };
-    let before = browser.export_cookies();
-    if let Err(err) = ctx.logout(&mut browser).await {
-        return Outcome::broken(err);
-    }
-    browser.import_cookies(before);
-    match ctx.logged_in(&mut browser).await {
-        Ok((false, _)) => {
-            Outcome::passed("the session is dead on the server, not just in the browser")
-        }
-        Ok((true, _)) => {
-            Outcome::failed("the cookies from before logout still open the protected page [P−]")
-        }
-        Err(err) => Outcome::broken(err),
-    }
+    Ok(outcome.with(restored).with(seen.line()))
 }
 
 /// O03: authenticated pages carry Cache-Control: no-store.
-pub async fn o03_no_store(ctx: &Ctx) -> Outcome {
-    let mut browser = match logged_in_browser(ctx).await {
-        Ok(browser) => browser,
-        Err(err) => return Outcome::broken(err),
-    };
-    let page = match ctx.logged_in(&mut browser).await {
-        Ok((_, page)) => page,
-        Err(err) => return Outcome::broken(err),
-    };
-    let cache_control = page
-        .headers
-        .get(reqwest::header::CACHE_CONTROL)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let evidence = format!("[H] {} Cache-Control: {cache_control:?}", page.url);
-    if cache_control.to_ascii_lowercase().contains("no-store") {
-        Outcome::passed("the protected page may not be stored").with(evidence)
+pub async fn o03_no_store(ctx: &Ctx) -> Verdict {
+    let mut browser = ctx.logged_in_browser().await?;
+    let seen = ctx.observe(browser.as_mut()).await.or_error()?;
+    let cache_control = seen.page.header("cache-control").unwrap_or_default();
+    let line = format!(
+        "[H] {} {} Cache-Control: {}",
+        seen.page.method,
+        seen.page.url,
+        if cache_control.is_empty() {
+            "(none)"
+        } else {
+            &cache_control
+        }
+    );
+    let no_store = cache_control
+        .split(',')
+        .any(|d| d.trim().eq_ignore_ascii_case("no-store"));
+    let outcome = if no_store {
+        Outcome::passed("the protected page may not be stored")
     } else {
-        Outcome::failed("the protected page lacks Cache-Control: no-store [H]").with(evidence)
-    }
+        Outcome::failed("the protected page lacks Cache-Control: no-store [H]")
+    };
+    Ok(outcome.with(line))
 }
 
-/// O04: after the RP's logout the broker session is gone: the next login asks for credentials.
-pub async fn o04_broker_session_gone(ctx: &Ctx) -> Outcome {
-    let mut browser = match logged_in_browser(ctx).await {
-        Ok(browser) => browser,
-        Err(err) => return Outcome::broken(err),
-    };
-    if let Err(err) = ctx.logout(&mut browser).await {
-        return Outcome::broken(err);
-    }
-    let sessions = match ctx.broker.sessions_of(ctx.client_id()).await {
-        Ok(sessions) => sessions,
-        Err(err) => return Outcome::broken(err),
-    };
-    if sessions.is_empty() {
-        Outcome::passed("the broker session ended with the RP's logout [S]")
-    } else {
+/// O04: after the RP's logout the broker session is gone: a new login in the same browser
+/// asks for credentials instead of coming straight back.
+pub async fn o04_broker_session_gone(ctx: &Ctx) -> Verdict {
+    let mut browser = ctx.logged_in_browser().await?;
+    ctx.logout(browser.as_mut()).await.or_error()?;
+    let sessions = ctx.broker.sessions_of(ctx.client_id()).await.or_error()?;
+    let recorded = format!(
+        "[S] live broker sessions of this client after the logout: {}",
+        sessions.len()
+    );
+    let login_path = ctx.profile.target.login_path.clone();
+    let at_broker = ctx
+        .until_broker(browser.as_mut(), &login_path)
+        .await
+        .or_error_while("starting the next login")?;
+    let next = at_broker.location().unwrap_or_default();
+    let answer = browser.get(&next).await.or_error()?;
+    let broker = format!("{}/", ctx.broker.base_url());
+    let straight_back = answer
+        .location()
+        .filter(|_| answer.is_redirect())
+        .is_some_and(|to| !to.starts_with(&broker));
+    let line = format!("[H] the next login: {}", evidence::exchange(&answer));
+    let outcome = if straight_back {
         Outcome::failed(
-            "the broker session outlived the RP's logout: the next login needs no credentials [S]",
+            "the broker session outlived the RP's logout: the next login needs no credentials",
         )
-        .with(format!("[S] live broker sessions: {}", sessions.len()))
+    } else {
+        Outcome::passed(
+            "the broker session ended with the RP's logout: the next login asks for credentials",
+        )
+    };
+    Ok(outcome.with(line).with(recorded))
+}
+
+/// O05: the logout return URL cannot be bent to another site.
+pub async fn o05_no_open_redirect(ctx: &Ctx) -> Verdict {
+    let mut browser = ctx.logged_in_browser().await?;
+    const EVIL: &str = "https://evil.example/phish";
+    let bent: Vec<(String, String)> = [
+        "return_to",
+        "returnUrl",
+        "returnTo",
+        "redirect",
+        "redirect_uri",
+        "next",
+        "post_logout_redirect_uri",
+        "continue",
+    ]
+    .iter()
+    .map(|name| (name.to_string(), EVIL.to_string()))
+    .collect();
+    let mut current = ctx.start_logout(browser.as_mut(), &bent).await.or_error()?;
+    let sent = format!(
+        "[H] logout with return_to, returnUrl, returnTo, redirect, redirect_uri, next, post_logout_redirect_uri, continue = {EVIL}"
+    );
+    let mut path = vec![evidence::exchange(&current)];
+    for _ in 0..15 {
+        let Some(next) = current.location().filter(|_| current.is_redirect()) else {
+            break;
+        };
+        if next.starts_with("https://evil.example") {
+            return Ok(
+                Outcome::failed(format!("the logout sent the browser to {next} [H]"))
+                    .with(sent)
+                    .with(format!("[H] {}", path.join(" ⇒ "))),
+            );
+        }
+        current = browser.get(&next).await.or_error()?;
+        path.push(evidence::exchange(&current));
     }
+    Ok(
+        Outcome::passed("logout return parameters pointing at another site are ignored")
+            .with(sent)
+            .with(format!("[H] {}", path.join(" ⇒ "))),
+    )
+}
+
+fn no_backchannel() -> Outcome {
+    Outcome::skipped("the profile declares no client.backchannel_logout_uri")
 }
 
 /// O06: a valid back-channel logout token ends that RP session.
-pub async fn o06_backchannel(ctx: &Ctx) -> Outcome {
+pub async fn o06_backchannel(ctx: &Ctx) -> Verdict {
     if ctx.profile.client.backchannel_logout_uri.is_none() {
-        return Outcome::skipped("the target declares no back-channel endpoint");
+        return Ok(no_backchannel());
     }
-    let mut browser = match logged_in_browser(ctx).await {
-        Ok(browser) => browser,
-        Err(err) => return Outcome::broken(err),
-    };
-    let sessions = match ctx.broker.sessions_of(ctx.client_id()).await {
-        Ok(sessions) => sessions,
-        Err(err) => return Outcome::broken(err),
-    };
+    let mut browser = ctx.logged_in_browser().await?;
+    let sessions = ctx.broker.sessions_of(ctx.client_id()).await.or_error()?;
     let ended: Vec<String> = sessions
         .iter()
         .filter_map(|s| s["id"].as_str().map(str::to_string))
         .collect();
     for id in &ended {
-        if let Err(err) = ctx.broker.end_session(id).await {
-            return Outcome::broken(err);
-        }
+        ctx.broker.end_session(id).await.or_error()?;
     }
     let mut delivered = None;
-    for _ in 0..50 {
-        let deliveries = ctx
-            .broker
-            .backchannel(ctx.client_id())
-            .await
-            .unwrap_or_default();
+    for _ in 0..100 {
+        let deliveries = ctx.broker.backchannel(ctx.client_id()).await.or_error()?;
         // Only the delivery for the session ended here counts, not an earlier scenario's.
-        let ours = |d: &&serde_json::Value| {
+        let ours = |d: &&Value| {
             d["session"]
                 .as_str()
                 .is_some_and(|s| ended.iter().any(|e| e == s))
@@ -186,90 +230,40 @@ pub async fn o06_backchannel(ctx: &Ctx) -> Outcome {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let Some(delivery) = delivered else {
-        return Outcome::failed("the broker's logout token got no answer from the RP");
+        return Ok(Outcome::failed(
+            "the broker's logout token got no answer from the RP within 10 s",
+        )
+        .with("[H] the broker ended the session and posted a logout token with its sid"));
     };
-    let statuses: Vec<_> = delivery["attempts"]
+    let statuses: Vec<String> = delivery["attempts"]
         .as_array()
         .into_iter()
         .flatten()
-        .map(|a| a["status"].clone())
+        .map(|a| match &a["status"] {
+            Value::Null => a["error"].as_str().unwrap_or("no answer").to_string(),
+            status => status.to_string(),
+        })
         .collect();
-    let evidence = format!("[H] back-channel answers: {statuses:?}");
+    let line = format!(
+        "[H] the broker ended the session and posted a logout token with its sid; the RP answered {}",
+        statuses.join(", then ")
+    );
     if delivery["state"] != "delivered" {
-        return Outcome::failed("the RP did not answer the valid logout token with 2xx [H]")
-            .with(evidence);
+        return Ok(
+            Outcome::failed("the RP did not answer the valid logout token with 2xx [H]").with(line),
+        );
     }
-    match ctx.logged_in(&mut browser).await {
-        Ok((false, _)) => Outcome::passed("the logout token ended the RP session").with(evidence),
-        Ok((true, _)) => {
-            Outcome::failed("the RP answered the logout token but its session lives on [P−]")
-                .with(evidence)
-        }
-        Err(err) => Outcome::broken(err),
-    }
-}
-
-/// O05: the logout return URL cannot be bent to another site.
-pub async fn o05_no_open_redirect(ctx: &Ctx) -> Outcome {
-    let mut browser = match logged_in_browser(ctx).await {
-        Ok(browser) => browser,
-        Err(err) => return Outcome::broken(err),
-    };
-    const EVIL: &str = "https://evil.example/phish";
-    let logout = &ctx.profile.target.logout;
-    let bent: Vec<(String, String)> = [
-        "return_to",
-        "returnUrl",
-        "redirect",
-        "redirect_uri",
-        "next",
-        "post_logout_redirect_uri",
-        "continue",
-    ]
-    .iter()
-    .map(|name| (name.to_string(), EVIL.to_string()))
-    .collect();
-    let query = serde_urlencoded::to_string(&bent).unwrap_or_default();
-    let url = format!("{}?{query}", ctx.profile.url(&logout.path));
-    let page = if logout.method.eq_ignore_ascii_case("GET") {
-        browser.get(&url).await
+    let seen = ctx.observe(browser.as_mut()).await.or_error()?;
+    let outcome = if seen.logged_in {
+        Outcome::failed("the RP answered the logout token but its session lives on [P−]")
     } else {
-        let fields = match &logout.form_page {
-            Some(form_page) => match browser.get(&ctx.profile.url(form_page)).await {
-                Ok(page) => page.form_fields(&logout.path),
-                Err(err) => return Outcome::broken(err),
-            },
-            None => Vec::new(),
-        };
-        let mut fields = fields;
-        fields.extend(bent.iter().cloned());
-        browser
-            .send(reqwest::Method::POST, &url, Some(&fields))
-            .await
+        Outcome::passed("the logout token ended the RP session")
     };
-    let page = match page {
-        Ok(page) => page,
-        Err(err) => return Outcome::broken(err),
-    };
-    let mut current = page;
-    for _ in 0..15 {
-        let Some(next) = current.location().filter(|_| current.is_redirect()) else {
-            break;
-        };
-        if next.starts_with("https://evil.example") {
-            return Outcome::failed(format!("the logout sent the browser to {next} [H]"))
-                .with(format!("[H] {} → {next}", current.url));
-        }
-        current = match browser.get(&next).await {
-            Ok(page) => page,
-            Err(err) => return Outcome::broken(err),
-        };
-    }
-    Outcome::passed("logout return parameters pointing at another site are ignored")
+    Ok(outcome.with(line).with(seen.line()))
 }
 
 /// Sends a logout token through the broker to the RP's back-channel endpoint.
-async fn logout_token(ctx: &Ctx, body: serde_json::Value) -> Result<serde_json::Value, String> {
+async fn logout_token(ctx: &Ctx, body: Value) -> Result<Value, Outcome> {
     ctx.broker
         .call(
             reqwest::Method::POST,
@@ -277,11 +271,25 @@ async fn logout_token(ctx: &Ctx, body: serde_json::Value) -> Result<serde_json::
             Some(body),
         )
         .await
+        .or_error()
 }
 
-async fn participant(ctx: &Ctx) -> Result<(String, String), String> {
-    let sessions = ctx.broker.sessions_of(ctx.client_id()).await?;
-    let session = sessions.last().ok_or("the login left no broker session")?;
+/// The RP's answer to an injected logout token, in words.
+fn status_of(answer: &Value) -> String {
+    match &answer["status"] {
+        Value::Null => format!(
+            "no answer ({})",
+            answer["error"].as_str().unwrap_or("unreachable")
+        ),
+        status => status.to_string(),
+    }
+}
+
+async fn participant(ctx: &Ctx) -> Result<(String, String), Outcome> {
+    let sessions = ctx.broker.sessions_of(ctx.client_id()).await.or_error()?;
+    let session = sessions
+        .last()
+        .ok_or_else(|| Outcome::error("the login left no broker session"))?;
     let me = &session["participants"][ctx.client_id()];
     Ok((
         me["sid"].as_str().unwrap_or_default().to_string(),
@@ -290,67 +298,57 @@ async fn participant(ctx: &Ctx) -> Result<(String, String), String> {
 }
 
 /// O07: a logout token with `sub` only ends the citizen's sessions in every browser.
-pub async fn o07_sub_only(ctx: &Ctx) -> Outcome {
+pub async fn o07_sub_only(ctx: &Ctx) -> Verdict {
     if ctx.profile.client.backchannel_logout_uri.is_none() {
-        return Outcome::skipped("the target declares no back-channel endpoint");
+        return Ok(no_backchannel());
     }
-    let (mut first, mut second) = match (logged_in_browser(ctx).await, logged_in_browser(ctx).await)
-    {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(err), _) | (_, Err(err)) => return Outcome::broken(err),
-    };
-    let (_, sub) = match participant(ctx).await {
-        Ok(found) => found,
-        Err(err) => return Outcome::broken(err),
-    };
-    let answer = match logout_token(ctx, serde_json::json!({ "sub": sub })).await {
-        Ok(answer) => answer,
-        Err(err) => return Outcome::broken(err),
-    };
-    let evidence = format!(
-        "[H] the RP answered {} to a token with sub only",
-        answer["status"]
+    let mut first = ctx.logged_in_browser().await?;
+    let mut second = ctx.logged_in_browser().await?;
+    let (_, sub) = participant(ctx).await?;
+    let answer = logout_token(ctx, json!({ "sub": sub })).await?;
+    let line = format!(
+        "[H] a valid logout token with sub and no sid: the RP answered {}",
+        status_of(&answer)
     );
     if !answer["status"]
         .as_u64()
         .is_some_and(|s| (200..300).contains(&s))
     {
-        return Outcome::failed("a valid logout token with sub only was refused [H]")
-            .with(evidence);
+        return Ok(
+            Outcome::failed("a valid logout token with sub only was refused [H]").with(line),
+        );
     }
-    let mut alive = Vec::new();
-    if matches!(ctx.logged_in(&mut first).await, Ok((true, _))) {
-        alive.push("first");
-    }
-    if matches!(ctx.logged_in(&mut second).await, Ok((true, _))) {
-        alive.push("second");
-    }
-    if alive.is_empty() {
+    let a = ctx.observe(first.as_mut()).await.or_error()?;
+    let b = ctx.observe(second.as_mut()).await.or_error()?;
+    let alive: Vec<&str> = [("first", &a), ("second", &b)]
+        .iter()
+        .filter(|(_, seen)| seen.logged_in)
+        .map(|(name, _)| *name)
+        .collect();
+    let outcome = if alive.is_empty() {
         Outcome::passed("a logout token with sub only ends the citizen's sessions in both browsers")
-            .with(evidence)
     } else {
         Outcome::failed(format!(
             "the {} browser's session survived [P−]",
             alive.join(" and ")
         ))
-        .with(evidence)
-    }
+    };
+    Ok(outcome
+        .with(line)
+        .with(format!("first browser: {}", a.line()))
+        .with(format!("second browser: {}", b.line())))
 }
 
-/// O08: bad logout tokens are answered 400 and change nothing.
-pub async fn o08_bad_logout_tokens(ctx: &Ctx) -> Outcome {
+/// O08: bad logout tokens are answered 400 and change nothing (Back-Channel Logout §2.8:
+/// "If the logout request fails, the RP MUST respond with HTTP 400").
+pub async fn o08_bad_logout_tokens(ctx: &Ctx) -> Verdict {
     if ctx.profile.client.backchannel_logout_uri.is_none() {
-        return Outcome::skipped("the target declares no back-channel endpoint");
+        return Ok(no_backchannel());
     }
-    let mut browser = match logged_in_browser(ctx).await {
-        Ok(browser) => browser,
-        Err(err) => return Outcome::broken(err),
-    };
-    let (sid, sub) = match participant(ctx).await {
-        Ok(found) => found,
-        Err(err) => return Outcome::broken(err),
-    };
-    let mut accepted = Vec::new();
+    let mut browser = ctx.logged_in_browser().await?;
+    let (sid, sub) = participant(ctx).await?;
+    let mut failed = Vec::new();
+    let mut warned = Vec::new();
     let mut evidence = Vec::new();
     for fault in [
         "alg_none",
@@ -364,83 +362,68 @@ pub async fn o08_bad_logout_tokens(ctx: &Ctx) -> Outcome {
         "no_sub_no_sid",
         "id_token",
     ] {
-        let answer = match logout_token(
-            ctx,
-            serde_json::json!({ "sid": sid, "sub": sub, "fault": fault }),
-        )
-        .await
-        {
-            Ok(answer) => answer,
-            Err(err) => return Outcome::broken(err),
-        };
-        evidence.push(format!("[H] {fault}: {}", answer["status"]));
-        let alive = matches!(ctx.logged_in(&mut browser).await, Ok((true, _)));
-        if answer["status"] != 400 || !alive {
-            accepted.push(format!(
-                "{fault} ({}, session {})",
-                answer["status"],
-                if alive { "alive" } else { "ended" }
-            ));
-            if !alive {
-                // The session is gone; the remaining tokens would prove nothing.
-                break;
+        let answer = logout_token(ctx, json!({ "sid": sid, "sub": sub, "fault": fault })).await?;
+        let seen = ctx.observe(browser.as_mut()).await.or_error()?;
+        let status = answer["status"].as_u64();
+        evidence.push(format!(
+            "[H] {fault}: the RP answered {}; session {}",
+            status_of(&answer),
+            if seen.logged_in { "alive" } else { "ended" }
+        ));
+        if !seen.logged_in {
+            failed.push(format!("{fault} ended the session"));
+            // The session is gone; the remaining tokens would prove nothing.
+            evidence.push(seen.line());
+            break;
+        }
+        match status {
+            Some(400) => {}
+            Some(s) if (200..300).contains(&s) => {
+                failed.push(format!("{fault} was accepted ({s})"))
             }
+            Some(s) => warned.push(format!("{fault} answered {s}, not 400")),
+            None => warned.push(format!("{fault} got no answer")),
         }
     }
-    let outcome = if accepted.is_empty() {
-        Outcome::passed("every bad logout token is answered 400 and the session lives on [P+]")
-    } else {
+    let outcome = if !failed.is_empty() {
         Outcome::failed(format!(
-            "bad logout tokens not refused with 400: {}",
-            accepted.join(", ")
+            "bad logout tokens not refused: {}",
+            failed.join(", ")
         ))
+    } else if !warned.is_empty() {
+        Outcome::violated(Level::Should, warned.join(", "))
+    } else {
+        Outcome::passed("every bad logout token is answered 400 and the session lives on [P+]")
     };
-    evidence.into_iter().fold(outcome, Outcome::with)
+    Ok(outcome.with_all(evidence))
 }
 
 /// O09: the same `jti` twice: the second should be refused (optional for RPs: a warning).
-pub async fn o09_jti_replay(ctx: &Ctx) -> Outcome {
+pub async fn o09_jti_replay(ctx: &Ctx) -> Verdict {
     if ctx.profile.client.backchannel_logout_uri.is_none() {
-        return Outcome::skipped("the target declares no back-channel endpoint");
+        return Ok(no_backchannel());
     }
-    let mut first_browser = match logged_in_browser(ctx).await {
-        Ok(browser) => browser,
-        Err(err) => return Outcome::broken(err),
-    };
-    let (sid, _) = match participant(ctx).await {
-        Ok(found) => found,
-        Err(err) => return Outcome::broken(err),
-    };
+    let mut first_browser = ctx.logged_in_browser().await?;
+    let (sid, _) = participant(ctx).await?;
     let jti = format!("replayed-{sid}");
-    let first = match logout_token(ctx, serde_json::json!({ "sid": sid, "jti": jti })).await {
-        Ok(answer) => answer,
-        Err(err) => return Outcome::broken(err),
-    };
-    let _ = ctx.logged_in(&mut first_browser).await;
-    let mut second_browser = match logged_in_browser(ctx).await {
-        Ok(browser) => browser,
-        Err(err) => return Outcome::broken(err),
-    };
-    let (sid2, _) = match participant(ctx).await {
-        Ok(found) => found,
-        Err(err) => return Outcome::broken(err),
-    };
-    let replay = match logout_token(ctx, serde_json::json!({ "sid": sid2, "jti": jti })).await {
-        Ok(answer) => answer,
-        Err(err) => return Outcome::broken(err),
-    };
-    let evidence = format!(
-        "[H] first jti: {}, the same jti again: {}",
-        first["status"], replay["status"]
+    let first = logout_token(ctx, json!({ "sid": sid, "jti": jti })).await?;
+    let _ = ctx.observe(first_browser.as_mut()).await;
+    let mut second_browser = ctx.logged_in_browser().await?;
+    let (sid2, _) = participant(ctx).await?;
+    let replay = logout_token(ctx, json!({ "sid": sid2, "jti": jti })).await?;
+    let seen = ctx.observe(second_browser.as_mut()).await.or_error()?;
+    let line = format!(
+        "[H] a logout token with jti {jti}: the RP answered {}; the same jti for the second browser's session: {}",
+        status_of(&first),
+        status_of(&replay)
     );
-    let still_in = matches!(ctx.logged_in(&mut second_browser).await, Ok((true, _)));
-    if replay["status"] == 400 && still_in {
-        Outcome::passed("a replayed jti is refused").with(evidence)
+    let outcome = if replay["status"] == 400 && seen.logged_in {
+        Outcome::passed("a replayed jti is refused")
     } else {
-        Outcome::new(
-            Status::Warning,
+        Outcome::violated(
+            Level::Should,
             "a logout token with a jti seen before was accepted",
         )
-        .with(evidence)
-    }
+    };
+    Ok(outcome.with(line).with(seen.line()))
 }

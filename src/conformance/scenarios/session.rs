@@ -1,253 +1,411 @@
-//! S: the RP's own session limits.
+//! S: the RP's own session limits and its following of the broker session. Every wait is
+//! as long as the declared limit requires, announced through the progress.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::conformance::driver::Browser;
-use crate::conformance::scenario::{Ctx, Outcome};
+use crate::conformance::scenario::{Ctx, OrError, Outcome, Verdict};
+use crate::protocols::oidc::faults::SHORT_SESSION;
+
+fn too_long(key: &str, seconds: u64, ctx: &Ctx) -> Option<Outcome> {
+    let max = ctx.profile.sessions.max_wait_seconds;
+    (seconds > max).then(|| {
+        Outcome::skipped(format!(
+            "it would wait {seconds} s for sessions.{key}, longer than sessions.max_wait_seconds ({max})"
+        ))
+    })
+}
 
 /// S01: idle just past the declared limit → logged out; just under → alive.
-pub async fn s01_idle_timeout(ctx: &Ctx) -> Outcome {
+pub async fn s01_idle_timeout(ctx: &Ctx) -> Verdict {
     let limits = &ctx.profile.sessions;
     let Some(idle) = limits.idle_seconds else {
-        return Outcome::skipped("the target declares no idle limit");
-    };
-    if idle + 2 > limits.max_wait_seconds {
-        return Outcome::skipped(format!(
-            "the idle limit ({idle} s) is longer than max_wait_seconds ({})",
-            limits.max_wait_seconds
+        return Ok(Outcome::skipped(
+            "the profile declares no sessions.idle_seconds",
         ));
+    };
+    if let Some(skipped) = too_long("idle_seconds", 2 * idle + 1, ctx) {
+        return Ok(skipped);
     }
     // The check ends 2 × idle after login; an absolute limit before then would decide instead.
     if limits
         .absolute_seconds
         .is_some_and(|absolute| absolute <= 2 * idle + 1)
     {
-        return Outcome::skipped(format!(
-            "the absolute limit is too close to twice the idle limit ({idle} s) to tell them apart"
-        ));
+        return Ok(Outcome::skipped(format!(
+            "sessions.absolute_seconds is not longer than twice sessions.idle_seconds ({idle} s) and one: the absolute limit would decide"
+        )));
     }
-    let mut browser = Browser::new();
-    if let Err(err) = ctx.login(&mut browser).await {
-        return Outcome::broken(err);
+    let mut browser = ctx.logged_in_browser().await?;
+    let mut evidence = Vec::new();
+    // Just under the limit the session lives; the check itself is activity. "Just under"
+    // leaves a second and a half: cookie expiry has whole seconds.
+    let under = Duration::from_millis((idle * 1000).saturating_sub(1500).max(500));
+    ctx.wait(under, "just under sessions.idle_seconds").await;
+    let seen = ctx.observe(browser.as_mut()).await.or_error()?;
+    evidence.push(format!(
+        "after {:.1} s unused: {}",
+        under.as_secs_f64(),
+        seen.line()
+    ));
+    if !seen.logged_in {
+        return Ok(Outcome::failed(format!(
+            "logged out after {:.1} s unused, under the declared {idle} s",
+            under.as_secs_f64()
+        ))
+        .with_all(evidence));
     }
-    // Just under the limit the session lives; the check itself is activity.
-    if idle >= 2 {
-        tokio::time::sleep(Duration::from_secs(idle - 1)).await;
-        match ctx.logged_in(&mut browser).await {
-            Ok((true, _)) => {}
-            Ok((false, _)) => {
-                return Outcome::failed(format!(
-                    "logged out after {} s, under the declared {idle} s",
-                    idle - 1
-                ))
-            }
-            Err(err) => return Outcome::broken(err),
-        }
-    }
-    tokio::time::sleep(Duration::from_secs(idle + 1)).await;
-    match ctx.logged_in(&mut browser).await {
-        Ok((false, _)) => Outcome::passed(format!("the session ends after {idle} s without use")),
-        Ok((true, _)) => Outcome::failed(format!(
-            "still logged in after {} s idle; the declared limit is {idle} s [P−]",
+    ctx.wait(
+        Duration::from_secs(idle + 1),
+        "just past sessions.idle_seconds",
+    )
+    .await;
+    let seen = ctx.observe(browser.as_mut()).await.or_error()?;
+    evidence.push(format!("after {} s unused: {}", idle + 1, seen.line()));
+    let outcome = if seen.logged_in {
+        Outcome::failed(format!(
+            "still logged in after {} s unused; the declared limit is {idle} s [P−]",
             idle + 1
-        )),
-        Err(err) => Outcome::broken(err),
-    }
+        ))
+    } else {
+        Outcome::passed(format!(
+            "the session ends after {idle} s unused and not before"
+        ))
+    };
+    Ok(outcome.with_all(evidence))
 }
 
 /// S02: the absolute limit holds despite activity.
-pub async fn s02_absolute_timeout(ctx: &Ctx) -> Outcome {
-    let limits = &ctx.profile.sessions;
-    let Some(absolute) = limits.absolute_seconds else {
-        return Outcome::skipped("the target declares no absolute limit");
-    };
-    if absolute + 2 > limits.max_wait_seconds {
-        return Outcome::skipped(format!(
-            "the absolute limit ({absolute} s) is longer than max_wait_seconds ({})",
-            limits.max_wait_seconds
+pub async fn s02_absolute_timeout(ctx: &Ctx) -> Verdict {
+    let Some(absolute) = ctx.profile.sessions.absolute_seconds else {
+        return Ok(Outcome::skipped(
+            "the profile declares no sessions.absolute_seconds",
         ));
-    }
-    let mut browser = Browser::new();
-    if let Err(err) = ctx.login(&mut browser).await {
-        return Outcome::broken(err);
-    }
-    // Activity every half second keeps any idle limit from deciding.
-    let deadline = std::time::Instant::now() + Duration::from_secs(absolute + 1);
-    while std::time::Instant::now() < deadline {
-        let _ = ctx.logged_in(&mut browser).await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    match ctx.logged_in(&mut browser).await {
-        Ok((false, _)) => Outcome::passed(format!(
-            "the session ends {absolute} s after login despite activity"
-        )),
-        Ok((true, _)) => Outcome::failed(format!(
-            "still logged in {} s after login although active; the declared limit is {absolute} s",
-            absolute + 1
-        )),
-        Err(err) => Outcome::broken(err),
-    }
-}
-
-/// S03: after the idle limit, the old cookie (or a tampered one) does not log in.
-pub async fn s03_old_or_tampered_cookie(ctx: &Ctx) -> Outcome {
-    let mut browser = Browser::new();
-    if let Err(err) = ctx.login(&mut browser).await {
-        return Outcome::broken(err);
-    }
-    let rp = ctx.profile.url("");
-    // Tampered: every RP cookie with one character changed.
-    let original = browser.export_cookies();
-    let tampered: Vec<(String, String)> = browser
-        .cookies_for(&rp)
-        .into_iter()
-        .map(|(name, value)| (name, format!("{value}x")))
-        .collect();
-    browser.drop_cookies();
-    for (name, value) in &tampered {
-        browser.set_cookie(&rp, name, value);
-    }
-    match ctx.logged_in(&mut browser).await {
-        Ok((true, _)) => return Outcome::failed("a tampered session cookie logged in [P−]"),
-        Ok((false, _)) => {}
-        Err(err) => return Outcome::broken(err),
-    }
-    let limits = &ctx.profile.sessions;
-    let Some(idle) = limits
-        .idle_seconds
-        .filter(|idle| *idle < limits.max_wait_seconds)
-    else {
-        return Outcome::passed("a tampered cookie does not log in (the idle limit is too long to wait for the expired-cookie check)");
     };
-    browser.import_cookies(original);
-    tokio::time::sleep(Duration::from_secs(idle + 1)).await;
-    let kept = browser.export_cookies();
-    match ctx.logged_in(&mut browser).await {
-        Ok((true, _)) => Outcome::failed(format!(
-            "the cookie from before the {idle} s idle limit still logs in [P−]"
-        )),
-        Ok((false, _)) => {
-            // And restoring it once more changes nothing.
-            browser.import_cookies(kept);
-            match ctx.logged_in(&mut browser).await {
-                Ok((false, _)) => {
-                    Outcome::passed("tampered and expired session cookies do not log in")
-                }
-                Ok((true, _)) => {
-                    Outcome::failed("the expired session cookie, restored, logged in again [P−]")
-                }
-                Err(err) => Outcome::broken(err),
-            }
+    if let Some(skipped) = too_long("absolute_seconds", absolute + 1, ctx) {
+        return Ok(skipped);
+    }
+    let logged_in_at = Instant::now();
+    let mut browser = ctx.logged_in_browser().await?;
+    let mut evidence = Vec::new();
+    // Activity within the idle limit keeps it from deciding.
+    if absolute >= 2 {
+        let before = logged_in_at + Duration::from_secs(absolute - 1);
+        if let Some(seen) = ctx
+            .keep_alive(
+                browser.as_mut(),
+                before,
+                "in use until just under sessions.absolute_seconds",
+            )
+            .await?
+        {
+            return Ok(Outcome::failed(format!(
+                "logged out after {:.0} s although in use, before the declared absolute limit of {absolute} s",
+                logged_in_at.elapsed().as_secs_f64()
+            ))
+            .with(seen.line()));
         }
-        Err(err) => Outcome::broken(err),
-    }
-}
-
-/// S04: when the broker's `session_expiry` passes, the RP asks for a new login.
-pub async fn s04_broker_session_expiry(ctx: &Ctx) -> Outcome {
-    const SHORT: u64 = 65;
-    if SHORT + 2 > ctx.profile.sessions.max_wait_seconds {
-        return Outcome::skipped(format!(
-            "needs a {SHORT} s wait; max_wait_seconds is {}",
-            ctx.profile.sessions.max_wait_seconds
+        let seen = ctx.observe(browser.as_mut()).await.or_error()?;
+        evidence.push(format!(
+            "in use, {} s after login: {}",
+            absolute - 1,
+            seen.line()
         ));
     }
-    if let Err(err) = ctx
-        .broker
+    let after = logged_in_at + Duration::from_secs(absolute + 1);
+    if let Some(seen) = ctx
+        .keep_alive(
+            browser.as_mut(),
+            after,
+            "in use until just past sessions.absolute_seconds",
+        )
+        .await?
+    {
+        return Ok(Outcome::passed(format!(
+            "the session ends {absolute} s after login despite activity"
+        ))
+        .with_all(evidence)
+        .with(format!(
+            "{:.0} s after login: {}",
+            logged_in_at.elapsed().as_secs_f64(),
+            seen.line()
+        )));
+    }
+    let seen = ctx.observe(browser.as_mut()).await.or_error()?;
+    evidence.push(format!(
+        "{:.0} s after login, in use: {}",
+        logged_in_at.elapsed().as_secs_f64(),
+        seen.line()
+    ));
+    let outcome = if seen.logged_in {
+        Outcome::failed(format!(
+            "still logged in {} s after login although the declared absolute limit is {absolute} s",
+            absolute + 1
+        ))
+    } else {
+        Outcome::passed(format!(
+            "the session ends {absolute} s after login despite activity"
+        ))
+    };
+    Ok(outcome.with_all(evidence))
+}
+
+/// S03: a tampered session cookie does not log in, nor does the cookie from before the
+/// idle limit passed, replayed raw (whatever expiry the RP gave it).
+pub async fn s03_old_or_tampered_cookie(ctx: &Ctx) -> Verdict {
+    let browser = ctx.logged_in_browser().await?;
+    let rp = ctx.profile.url("/");
+    let original = browser.cookies_for(&rp);
+    let tampered: Vec<(String, String)> = original
+        .iter()
+        .map(|(name, value)| (name.clone(), tamper(value)))
+        .collect();
+    let mut forger = ctx.browser();
+    forger.replace_cookies(&rp, &tampered);
+    let seen = ctx.observe(forger.as_mut()).await.or_error()?;
+    let forged = format!(
+        "every RP cookie ({}) with one character changed: {}",
+        original
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        seen.line()
+    );
+    if seen.logged_in {
+        return Ok(Outcome::failed("a tampered session cookie logged in [P−]").with(forged));
+    }
+    let Some(idle) = ctx.profile.sessions.idle_seconds else {
+        return Ok(Outcome::skipped(
+            "tampered cookies are refused; the expired-cookie check needs sessions.idle_seconds",
+        )
+        .with(forged));
+    };
+    if let Some(skipped) = too_long("idle_seconds", idle + 1, ctx) {
+        return Ok(skipped.with(forged));
+    }
+    ctx.wait(
+        Duration::from_secs(idle + 1),
+        "just past sessions.idle_seconds",
+    )
+    .await;
+    let mut replayer = ctx.browser();
+    replayer.replace_cookies(&rp, &original);
+    let seen = ctx.observe(replayer.as_mut()).await.or_error()?;
+    let replayed = format!(
+        "the cookies from the login, replayed raw {} s later: {}",
+        idle + 1,
+        seen.line()
+    );
+    let outcome = if seen.logged_in {
+        Outcome::failed(format!(
+            "the cookie from before the {idle} s idle limit, replayed, still logs in [P−]"
+        ))
+    } else {
+        Outcome::passed("tampered and expired session cookies do not log in, even replayed raw")
+    };
+    Ok(outcome.with(forged).with(replayed))
+}
+
+/// One character changed in the middle, where signatures and MACs live as much as ids.
+fn tamper(value: &str) -> String {
+    let mut chars: Vec<char> = value.chars().collect();
+    if chars.is_empty() {
+        return "x".into();
+    }
+    let middle = chars.len() / 2;
+    chars[middle] = if chars[middle] == 'A' { 'B' } else { 'A' };
+    chars.into_iter().collect()
+}
+
+/// S04: the broker's `session_expiry` passes → the RP asks for a new login. The broker
+/// announces an end 60 s after the login (and leaves its session alive, so nothing else
+/// can decide); the kit keeps the RP session in use within its idle limit, and needs the
+/// absolute limit to come later.
+pub async fn s04_broker_session_expiry(ctx: &Ctx) -> Verdict {
+    let short = SHORT_SESSION.whole_seconds() as u64;
+    if let Some(skipped) = too_long("max_wait_seconds", short + 2, ctx) {
+        return Ok(skipped);
+    }
+    if let Some(absolute) = ctx.profile.sessions.absolute_seconds {
+        if absolute <= short + 3 {
+            return Ok(Outcome::skipped(format!(
+                "sessions.absolute_seconds ({absolute} s) ends the session before the shortest session_expiry the kit may announce ({short} s) could be told apart"
+            )));
+        }
+    }
+    ctx.broker
         .inject_fault(ctx.client_id(), "short_session_expiry")
         .await
+        .or_error()?;
+    let logged_in_at = Instant::now();
+    let mut browser = ctx.logged_in_browser().await?;
+    // session_expiry is in whole seconds: it falls between 59 and 60 s after the login
+    // started, and up to the login's length later.
+    let expiry = Instant::now() + Duration::from_secs(short);
+    let before = logged_in_at + Duration::from_secs(short - 2);
+    if let Some(seen) = ctx
+        .keep_alive(
+            browser.as_mut(),
+            before,
+            "in use until the broker's session_expiry",
+        )
+        .await?
     {
-        return Outcome::broken(err);
+        return Err(Outcome::error(format!(
+            "the RP session ended before session_expiry, so session_expiry cannot decide (is an undeclared limit shorter?): {}",
+            seen.line()
+        )));
     }
-    let mut browser = Browser::new();
-    if let Err(err) = ctx.login(&mut browser).await {
-        return Outcome::broken(err);
+    let alive = ctx.observe(browser.as_mut()).await.or_error()?;
+    let mut evidence = vec![
+        format!(
+        "[S] the broker announced session_expiry {short} s after the login (its session lives on)"
+    ),
+        format!("in use, {} s after the login: {}", short - 2, alive.line()),
+    ];
+    if !alive.logged_in {
+        return Err(Outcome::error(
+            "the RP session ended before session_expiry, so session_expiry cannot decide",
+        )
+        .with_all(evidence));
     }
-    // The broker's back-channel would end the RP session by itself; here the RP must act
-    // on session_expiry alone.
-    if let Err(err) = ctx.broker.withhold_backchannel(ctx.client_id(), true).await {
-        return Outcome::broken(err);
-    }
-    tokio::time::sleep(Duration::from_secs(SHORT + 2)).await;
-    match ctx.logged_in(&mut browser).await {
-        Ok((false, _)) => Outcome::passed("after session_expiry the RP asks for a new login"),
-        Ok((true, _)) => {
-            Outcome::failed("the RP session outlived the broker's session_expiry [P−]")
-        }
-        Err(err) => Outcome::broken(err),
-    }
+    // Still in use across session_expiry, so the idle limit cannot decide instead.
+    let after = expiry + Duration::from_secs(2);
+    let dropped = ctx
+        .keep_alive(
+            browser.as_mut(),
+            after,
+            "in use until past the broker's session_expiry",
+        )
+        .await?;
+    let seen = match dropped {
+        Some(seen) => seen,
+        None => ctx.observe(browser.as_mut()).await.or_error()?,
+    };
+    let now = Instant::now();
+    let offset = if now >= expiry {
+        format!("{:.1} s after", (now - expiry).as_secs_f64())
+    } else {
+        format!("{:.1} s before", (expiry - now).as_secs_f64())
+    };
+    evidence.push(format!("in use, {offset} session_expiry: {}", seen.line()));
+    let outcome = if seen.logged_in {
+        Outcome::failed("the RP session outlived the broker's session_expiry [P−]")
+    } else {
+        Outcome::passed("after session_expiry the RP asks for a new login")
+    };
+    Ok(outcome.with_all(evidence))
 }
 
-/// S05: the broker session ends (session_is_active=false, refresh → invalid_grant): the
-/// RP drops its session. Judged without back-channel logout.
-pub async fn s05_session_state_checked(ctx: &Ctx) -> Outcome {
-    if let Err(err) = ctx.broker.withhold_backchannel(ctx.client_id(), true).await {
-        return Outcome::broken(err);
-    }
-    let mut browser = Browser::new();
-    if let Err(err) = ctx.login(&mut browser).await {
-        return Outcome::broken(err);
-    }
-    let sessions = match ctx.broker.sessions_of(ctx.client_id()).await {
-        Ok(sessions) => sessions,
-        Err(err) => return Outcome::broken(err),
-    };
-    for id in sessions.iter().filter_map(|s| s["id"].as_str()) {
-        if let Err(err) = ctx.broker.end_session(id).await {
-            return Outcome::broken(err);
-        }
-    }
-    // Give an RP that checks every few seconds its chance (up to 15 s).
-    let rounds = ctx.profile.sessions.max_wait_seconds.min(15) * 2;
-    for _ in 0..rounds {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        if let Ok((false, _)) = ctx.logged_in(&mut browser).await {
-            return Outcome::passed("the RP noticed the ended broker session and dropped its own");
-        }
-    }
-    Outcome::failed(
-        "the broker session ended (session_is_active=false) but the RP session lives on [P−]",
-    )
-}
-
-/// S06: the sensitive action asks the broker for a fresh authentication.
-pub async fn s06_sensitive_action(ctx: &Ctx) -> Outcome {
-    let Some(path) = &ctx.profile.target.sensitive_path else {
-        return Outcome::skipped("the profile declares no sensitive_path");
-    };
-    let mut browser = Browser::new();
-    if let Err(err) = ctx.login(&mut browser).await {
-        return Outcome::broken(err);
-    }
-    let before = ctx.sent("authorize").await.map(|r| r.len()).unwrap_or(0);
-    let user = ctx.profile.citizens.user.clone();
-    if let Err(err) = ctx.enter_until_callback(&mut browser, path, &user).await {
-        return Outcome::failed(format!(
-            "the sensitive action did not send the citizen to the broker: {err}"
+/// S05: the broker session ends (userinfo `session_is_active=false`, refresh →
+/// `invalid_grant`): within its declared check interval the RP drops its session. Judged
+/// without back-channel logout, which would end the RP session by itself.
+pub async fn s05_session_state_checked(ctx: &Ctx) -> Verdict {
+    let Some(every) = ctx.profile.sessions.broker_check_seconds else {
+        return Ok(Outcome::skipped(
+            "the profile declares no sessions.broker_check_seconds (how often the RP asks the broker whether its session is active)",
         ));
-    }
-    let requests = match ctx.sent("authorize").await {
-        Ok(requests) => requests,
-        Err(err) => return Outcome::broken(err),
     };
+    if let Some(skipped) = too_long("broker_check_seconds", every + 2, ctx) {
+        return Ok(skipped);
+    }
+    ctx.broker
+        .withhold_backchannel(ctx.client_id(), true)
+        .await
+        .or_error()?;
+    let mut browser = ctx.logged_in_browser().await?;
+    let sessions = ctx.broker.sessions_of(ctx.client_id()).await.or_error()?;
+    for id in sessions.iter().filter_map(|s| s["id"].as_str()) {
+        ctx.broker.end_session(id).await.or_error()?;
+    }
+    let ended = Instant::now();
+    let line = "[S] the broker ended its session (back-channel logout withheld)".to_string();
+    let until = ended + Duration::from_secs(every + 2);
+    let dropped = ctx
+        .keep_alive(browser.as_mut(), until, "sessions.broker_check_seconds")
+        .await?;
+    let seen = match dropped {
+        Some(seen) => seen,
+        None => ctx.observe(browser.as_mut()).await.or_error()?,
+    };
+    let when = format!(
+        "{:.0} s after the broker session ended: {}",
+        ended.elapsed().as_secs_f64(),
+        seen.line()
+    );
+    let outcome = if seen.logged_in {
+        Outcome::failed(format!(
+            "the broker session ended but the RP session lives on past the declared check interval of {every} s [P−]"
+        ))
+    } else {
+        Outcome::passed("the RP noticed the ended broker session and dropped its own")
+    };
+    Ok(outcome.with(line).with(when))
+}
+
+/// S06: past the declared maximum login age, the sensitive action asks the broker for a
+/// fresh authentication (`prompt=login` or a `max_age` within the declared age).
+pub async fn s06_sensitive_action(ctx: &Ctx) -> Verdict {
+    let (path, _, max_age) = match super::token::sensitive(ctx) {
+        Ok(found) => found,
+        Err(skipped) => return Ok(skipped),
+    };
+    let mut browser = ctx.logged_in_browser().await?;
+    let until = Instant::now() + Duration::from_secs(max_age + 1);
+    if let Some(seen) = ctx
+        .keep_alive(
+            browser.as_mut(),
+            until,
+            "past sessions.max_login_age_seconds",
+        )
+        .await?
+    {
+        return Err(Outcome::error(format!(
+            "the session ended while the kit waited past max_login_age_seconds: {}",
+            seen.line()
+        )));
+    }
+    let before = ctx.sent("authorize").await?.len();
+    let user = ctx.profile.citizens.user.clone();
+    if let Err(err) = ctx
+        .enter_until_callback(browser.as_mut(), &path, &user)
+        .await
+    {
+        return Ok(Outcome::failed(format!(
+            "{} s after the login the sensitive action did not send the citizen to the broker",
+            max_age + 1
+        ))
+        .with(format!("[H] {err}")));
+    }
+    let requests = ctx.sent("authorize").await?;
     let Some(request) = requests.get(before) else {
-        return Outcome::failed("the sensitive action sent no new authorization request [S]");
+        return Ok(Outcome::failed(
+            "the sensitive action sent no new authorization request [S]",
+        ));
     };
     let params = &request["params"];
-    let forced = params["prompt"]
+    let prompt_login = params["prompt"]
         .as_str()
-        .is_some_and(|p| p.split_whitespace().any(|v| v == "login"))
-        || params["max_age"].as_str().is_some();
-    let evidence = format!("[S] authorize parameters at the sensitive action: {params}");
-    if forced {
-        Outcome::passed(
-            "the sensitive action asks for a fresh authentication (prompt=login or max_age)",
-        )
-        .with(evidence)
-    } else {
-        Outcome::failed(
+        .is_some_and(|p| p.split_whitespace().any(|v| v == "login"));
+    let sent_max_age = params["max_age"]
+        .as_str()
+        .and_then(|m| m.parse::<u64>().ok());
+    let line = format!(
+        "[S] {} s after the login, the sensitive action's authorization request: {}",
+        max_age + 1,
+        crate::conformance::evidence::params(params)
+    );
+    let outcome = match (prompt_login, sent_max_age) {
+        (true, _) => Outcome::passed("the sensitive action asks for a fresh authentication (prompt=login)"),
+        (false, Some(sent)) if sent <= max_age => Outcome::passed(format!(
+            "the sensitive action asks for a fresh authentication (max_age={sent})"
+        )),
+        (false, Some(sent)) => Outcome::warning(format!(
+            "the sensitive action sends max_age={sent}, more than the declared max_login_age_seconds = {max_age}"
+        )),
+        (false, None) => Outcome::failed(
             "the sensitive action reused the broker session without prompt=login or max_age [S]",
-        )
-        .with(evidence)
-    }
+        ),
+    };
+    Ok(outcome.with(line))
 }

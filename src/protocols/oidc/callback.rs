@@ -7,7 +7,7 @@ use base64::Engine;
 use uuid::Uuid;
 
 use super::error::{ErrorCode, OAuthError};
-use super::faults::{self, TokenFault};
+use super::faults;
 use super::{append_query, grants, AuthorizeRequest, Provider};
 use crate::flow::Authentication;
 use crate::protocols::claims::{self, LoginRecord};
@@ -76,16 +76,10 @@ impl Provider {
         if let Some(fault) = fault {
             tracing::info!(client = %client.client_id, fault = %fault.name(), "authorization response fault injected");
         }
-        let mut session_expiry = session.absolute_expiry();
-        if fault == Some(TokenFault::ShortSessionExpiry) {
-            // The session itself ends early, not just the claim: the RP must notice the
-            // session is gone after `session_expiry`, as it would be at the real broker.
-            session_expiry = self
-                .broker
-                .sessions
-                .shorten(session_id, now + faults::SHORT_SESSION)
-                .unwrap_or(session_expiry);
-        }
+        // Under `short_session_expiry` only the claim changes (id_token and userinfo alike);
+        // the session lives on, so an RP's check of the broker session cannot stand in for
+        // honouring the claim.
+        let session_expiry = faults::session_expiry(fault, session.absolute_expiry(), now);
         let record = LoginRecord {
             transaction_id: Uuid::new_v4(),
             neb_sid: participant.sid,
@@ -112,11 +106,8 @@ impl Provider {
             pairs.push(("state", state));
         }
         pairs.push(("session_state", &session_state));
-        let issuer = match fault {
-            Some(TokenFault::AuthorizationResponseWrongIss) => faults::FOREIGN_ISSUER,
-            _ => self.issuer.as_str(),
-        };
-        pairs.push(("iss", issuer));
+        let issuer = faults::response_issuer(fault, &self.acting_issuer());
+        pairs.push(("iss", &issuer));
         append_query(&request.redirect_uri, &pairs)
     }
 

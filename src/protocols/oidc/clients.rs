@@ -37,12 +37,23 @@ impl AuthMethod {
     }
 }
 
-/// A client secret; `Debug` never shows it.
+/// A client secret: never empty (a client without one is a public client); `Debug` never
+/// shows it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct ClientSecret(String);
 
 impl ClientSecret {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.trim().is_empty() {
+            return Err(
+                "`client_secret` is empty: give a secret, or leave it out for a public client (which must use PKCE)"
+                    .into(),
+            );
+        }
+        Ok(Self(text.to_string()))
+    }
+
     /// The secret itself, as the key of HMAC-signed JWTs (OIDC Core §10.1).
     pub fn expose(&self) -> &str {
         &self.0
@@ -51,6 +62,19 @@ impl ClientSecret {
     pub fn matches(&self, presented: &str) -> bool {
         self.0.len() == presented.len()
             && openssl::memcmp::eq(self.0.as_bytes(), presented.as_bytes())
+    }
+}
+
+impl TryFrom<String> for ClientSecret {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<ClientSecret> for String {
+    fn from(secret: ClientSecret) -> Self {
+        secret.0
     }
 }
 
@@ -243,8 +267,23 @@ pub enum RefreshTokens {
 }
 
 impl Client {
+    /// A client without a secret or keys (or registered with `token_endpoint_auth_method =
+    /// "none"`) is public: it authenticates with nothing, so PKCE guards its codes.
     pub fn is_public(&self) -> bool {
-        self.token_endpoint_auth_method == Some(AuthMethod::None)
+        match self.token_endpoint_auth_method {
+            Some(method) => method == AuthMethod::None,
+            None => self.client_secret.is_none() && !self.has_keys(),
+        }
+    }
+
+    /// The one method a client must use at the token endpoint; `None` when either
+    /// secret method will do.
+    pub fn auth_method(&self) -> Option<AuthMethod> {
+        if self.is_public() {
+            Some(AuthMethod::None)
+        } else {
+            self.token_endpoint_auth_method
+        }
     }
 
     /// Whether the client registered keys of its own (`jwks` or `jwks_uri`).
@@ -254,8 +293,11 @@ impl Client {
 
     /// Whether the client may authenticate with `method`: the registered one, or, when
     /// none is registered, a secret method if it has a secret and private_key_jwt if it
-    /// has keys.
+    /// has keys; a public client only with `none`.
     pub fn accepts_auth_method(&self, method: AuthMethod) -> bool {
+        if self.is_public() {
+            return method == AuthMethod::None;
+        }
         match self.token_endpoint_auth_method {
             Some(registered) => registered == method,
             None => match method {
@@ -364,20 +406,11 @@ impl Client {
                 self.client_id
             ));
         }
-        match (self.is_public(), &self.client_secret) {
-            (true, Some(_)) => {
-                return Some(format!(
-                    "client `{}` is public (token_endpoint_auth_method = \"none\") but has a client_secret",
-                    self.client_id
-                ))
-            }
-            (false, None) if !self.has_keys() => {
-                return Some(format!(
-                    "client `{}` needs a client_secret, keys (jwks or jwks_uri) for private_key_jwt, or token_endpoint_auth_method = \"none\" for a public client",
-                    self.client_id
-                ))
-            }
-            _ => {}
+        if self.is_public() && self.client_secret.is_some() {
+            return Some(format!(
+                "client `{}` is public (token_endpoint_auth_method = \"none\") but has a client_secret",
+                self.client_id
+            ));
         }
         self.protection_problems()
     }
@@ -397,7 +430,7 @@ impl Client {
         ) && self.client_secret.is_none()
         {
             return Some(format!(
-                "client `{id}` authenticates with {} but has no client_secret",
+                "client `{id}` authenticates with {} but has no client_secret (leave both out for a public client, which must use PKCE)",
                 method.map_or("", AuthMethod::name)
             ));
         }
@@ -570,5 +603,40 @@ mod tests {
         assert!(!secret.matches("s3cre"));
         assert!(!secret.matches("s3creT"));
         assert_eq!(format!("{secret:?}"), "ClientSecret(***)");
+    }
+
+    fn client(toml_text: &str) -> Result<Vec<Client>, FixtureError> {
+        parse_clients(&format!(
+            "[[client]]\nclient_id = \"c\"\nname = \"C\"\nredirect_uris = [\"https://rp.example/cb\"]\n{toml_text}"
+        ))
+    }
+
+    #[test]
+    fn an_empty_secret_is_refused_with_its_place_in_the_file() {
+        for empty in ["\"\"", "\"   \""] {
+            let err = client(&format!("client_secret = {empty}\n")).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains("<inline>:5:17:"), "{text}");
+            assert!(text.contains("`client_secret` is empty"), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_client_without_a_secret_is_public_and_must_use_pkce() {
+        let public = client("").unwrap().remove(0);
+        assert!(public.is_public());
+        assert!(public.pkce_required());
+        assert_eq!(public.auth_method(), Some(AuthMethod::None));
+        let confidential = client("client_secret = \"s\"\n").unwrap().remove(0);
+        assert!(!confidential.is_public() && !confidential.pkce_required());
+        assert_eq!(confidential.auth_method(), None);
+        let basic_without_secret =
+            client("token_endpoint_auth_method = \"client_secret_basic\"\n").unwrap_err();
+        assert!(
+            basic_without_secret
+                .to_string()
+                .contains("has no client_secret"),
+            "{basic_without_secret}"
+        );
     }
 }

@@ -32,8 +32,7 @@ impl Provider {
     /// The members, in the real document's order.
     fn discovery_members(&self) -> Vec<(String, Value)> {
         // T09 of the conformance catalogue: a discovery document naming another issuer.
-        let announced = self.discovery_issuer.load_full();
-        let issuer = announced.as_deref().unwrap_or(&self.issuer);
+        let issuer = self.acting_issuer();
         let members = [
             ("issuer", json!(issuer)),
             ("jwks_uri", json!(self.endpoint(paths::JWKS))),

@@ -10,6 +10,7 @@ use super::authorize::{self, AuthorizeRequest, IdentityHint, Rejection, Simulati
 use super::callback::ReturnTo;
 use super::error::{ErrorCode, OAuthError};
 use super::error_page::BrokerError;
+use super::limits;
 use super::Provider;
 use crate::broker::sessions::{EndReason, SsoSession};
 use crate::flow::{Authentication, Failure, Login, Outcome, Requirements};
@@ -49,7 +50,20 @@ impl Provider {
         pairs: Vec<(String, String)>,
         browser_key: Option<&str>,
     ) -> AuthorizeOutcome {
-        let request = match authorize::parse(pairs, &self.clients) {
+        // Checked before a login keeps anything: a parameter over the limit is an invalid
+        // request like any other (NEB's error page), naming the parameter.
+        let oversized = limits::Oversized::find(&pairs);
+        let parsed = authorize::parse(pairs, &self.clients);
+        if let Some(oversized) = oversized {
+            let client_id = match &parsed {
+                Ok(request) => Some(request.client.client_id.clone()),
+                Err(Rejection::Page { client_id, .. }) => client_id.clone(),
+                Err(Rejection::Redirect { client_id, .. }) => Some(client_id.clone()),
+            };
+            let error = OAuthError::invalid_request(oversized.description());
+            return self.refuse(Rejection::Page { error, client_id }, browser_key);
+        }
+        let request = match parsed {
             Ok(request) => request,
             Err(rejection) => return self.refuse(rejection, browser_key),
         };

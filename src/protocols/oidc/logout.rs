@@ -44,7 +44,11 @@ impl Provider {
         let text = |claims: &Map<String, Value>, name: &str| {
             claims.get(name).and_then(Value::as_str).map(str::to_string)
         };
-        if text(&claims, "iss").as_deref() != Some(self.issuer.as_str()) {
+        let iss = text(&claims, "iss");
+        // While the broker acts as another issuer (T09) its id_tokens name that one.
+        if iss.as_deref() != Some(self.issuer.as_str())
+            && iss.as_deref() != Some(self.acting_issuer().as_str())
+        {
             return Err("id_token_hint was issued by another issuer".into());
         }
         if claims.contains_key("events") || claims.contains_key("scope") {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod error_page;
 pub mod faults;
 pub mod grants;
+pub mod limits;
 pub mod login;
 pub mod logout;
 pub mod record;
@@ -136,12 +137,13 @@ impl Provider {
         lifetimes: Lifetimes,
     ) -> Self {
         let base_url = base_url.trim_end_matches('/').to_string();
+        let max_pending_logins = broker.settings.max_pending_logins;
         Self {
             broker,
             issuer: format!("{base_url}{}", paths::ISSUER_PREFIX),
             base_url,
             clients,
-            logins: Logins::default(),
+            logins: Logins::with_capacity(max_pending_logins),
             grants: grants::Grants::default(),
             lifetimes,
             backchannel: backchannel::Backchannel::new(backchannel::RetryPolicy::default()),
@@ -155,13 +157,27 @@ impl Provider {
         }
     }
 
+    /// The issuer the broker names itself in discovery, tokens and authorization
+    /// responses: its own, unless the admin API made it announce another (conformance T09),
+    /// which it then does consistently, so that only an RP comparing discovery with the
+    /// issuer it was configured with notices.
+    pub fn acting_issuer(&self) -> String {
+        self.discovery_issuer.load_full().map_or_else(
+            || self.issuer.clone(),
+            |announced| announced.as_ref().clone(),
+        )
+    }
+
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
     }
 
-    /// Ends expired sessions and tells their clients. Runs every second.
+    /// Ends expired sessions and tells their clients, and fixes app requests whose
+    /// answer or time-out is due. Runs every second and after every clock change.
     pub fn expire_sessions(&self) {
-        for ended in self.broker.sessions.end_expired(self.broker.clock.now()) {
+        let now = self.broker.clock.now();
+        self.broker.apps.settle(now);
+        for ended in self.broker.sessions.end_expired(now) {
             self.announce_logout(ended);
         }
     }
@@ -169,6 +185,8 @@ impl Provider {
     /// Back-channel logout to every client of an ended session (in the background).
     pub fn announce_logout(&self, ended: EndedSession) {
         tracing::info!(session = %ended.session.id, reason = ?ended.reason, "broker session ended");
+        // What only the session kept alive goes now, not at the next sweep.
+        self.grants.forget_session(ended.session.id);
         self.backchannel.announce(self, ended);
     }
 

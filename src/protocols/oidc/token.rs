@@ -188,16 +188,22 @@ impl Provider {
         let previous = self
             .grants
             .rotate_refresh_token(token, &client.client_id, jkt.as_deref(), now)
-            .map_err(|rotation| match rotation {
-                Rotation::OtherKey => {
-                    invalid_proof("the refresh token is bound to another DPoP key (RFC 9449 §5)")
-                }
-                other => OAuthError::invalid_grant(match other {
+            .map_err(|rotation| {
+                let reason = match rotation {
+                    Rotation::OtherKey => {
+                        return invalid_proof(
+                            "the refresh token is bound to another DPoP key (RFC 9449 §5)",
+                        )
+                    }
                     Rotation::Unknown => "the refresh token is unknown or revoked",
                     Rotation::OtherClient => "the refresh token was issued to another client",
                     Rotation::Expired => "the refresh token has expired",
-                    _ => "the refresh token was already used; its whole family is revoked",
-                }),
+                    Rotation::Reused => {
+                        "the refresh token was already used; its whole family is revoked"
+                    }
+                    Rotation::SessionEnded => "the broker session has ended; log in again",
+                };
+                OAuthError::invalid_grant(reason)
             })?;
         let session = previous.record.neb_sid;
         if !self.broker.sessions.is_active(session, now) {
@@ -250,8 +256,9 @@ impl Provider {
         };
         let record = &grant.record;
         let scope = grant.scopes.join(" ");
+        let issuer = self.acting_issuer();
         let mut access_claims = claims::access_token(AccessTokenInput {
-            issuer: &self.issuer,
+            issuer: &issuer,
             client_id: &client.client_id,
             subject: &grant.subject,
             scopes: &grant.scopes,
@@ -271,7 +278,7 @@ impl Provider {
             .await
             .map_err(signing_failed)?;
         let mut id_claims = claims::id_token(IdTokenInput {
-            issuer: &self.issuer,
+            issuer: &issuer,
             client_id: &client.client_id,
             subject: &grant.subject,
             nonce,
@@ -308,8 +315,7 @@ impl Provider {
                 ..grant.clone()
             })
         });
-        self.grants
-            .issue_access_token(access_token.clone(), grant.clone());
+        self.grants.issue_access_token(&access_token, grant.clone());
         // The recorded members, in the recorded order.
         let mut body = json!({
             "id_token": id_token,
@@ -371,7 +377,7 @@ impl Provider {
             jkt,
         };
         let mut token_claims = claims::service_token(claims::ServiceTokenInput {
-            issuer: &self.issuer,
+            issuer: &self.acting_issuer(),
             client_id: &client.client_id,
             organisation: client.organisation(),
             cvr: client.organisation_cvr.as_ref(),
@@ -388,8 +394,7 @@ impl Provider {
             .sign(SigningAlg::RS256, "at+jwt", token_claims)
             .await
             .map_err(|err| OAuthError::new(ErrorCode::ServerError, err.to_string()))?;
-        self.grants
-            .issue_service_token(token.clone(), grant.clone());
+        self.grants.issue_service_token(&token, grant.clone());
         // As NEB's documentation shows the answer: no id_token, no refresh token.
         Ok(json!({
             "access_token": token,
@@ -435,7 +440,7 @@ impl Provider {
             .service_token(token, now)
             .filter(|g| g.client_id == client.client_id)
         {
-            return Ok(introspected_service_token(&self.issuer, &service));
+            return Ok(introspected_service_token(&self.acting_issuer(), &service));
         }
         let Some((kind, grant)) = self.grants.inspect(token, &client.client_id, now) else {
             return Ok(json!({ "active": false }));
@@ -452,7 +457,7 @@ impl Provider {
             "scope": grant.scopes.join(" "),
             "client_id": grant.client_id,
             "sub": grant.subject,
-            "iss": self.issuer,
+            "iss": self.acting_issuer(),
             "aud": grant.client_id,
             "iat": grant.issued.unix_timestamp(),
             "exp": grant.expires.unix_timestamp(),

@@ -4,7 +4,6 @@
 //! the token response.
 
 use serde_json::{Map, Value};
-use uuid::Uuid;
 
 use super::clients::Client;
 use super::error::{ErrorCode, OAuthError};
@@ -105,8 +104,8 @@ impl Provider {
                 challenge: request.scheme,
             })?;
         let fault = self.faults.next_userinfo(&grant.client_id);
-        if fault == Some(TokenFault::UserinfoOtherSub) {
-            claims.insert("sub".into(), Uuid::new_v4().to_string().into());
+        if let Some(fault) = fault {
+            faults::alter_userinfo(fault, &mut claims);
         }
         let client = self.clients.get(&grant.client_id);
         match client {
@@ -198,7 +197,7 @@ impl Provider {
         let signed = match client.userinfo_signed_response_alg {
             Some(alg) => {
                 // OIDC Core §5.3.2: a signed response SHOULD name its issuer and audience.
-                claims.insert("iss".into(), self.issuer.clone().into());
+                claims.insert("iss".into(), self.acting_issuer().into());
                 claims.insert("aud".into(), client.client_id.clone().into());
                 let broken = fault == Some(TokenFault::UserinfoBadSignature);
                 let signing = match broken {
@@ -246,7 +245,7 @@ impl Provider {
     ) -> Result<String, OAuthError> {
         let userinfo = self.userinfo_claims(grant)?;
         let id_claims = claims::id_token(IdTokenInput {
-            issuer: &self.issuer,
+            issuer: &self.acting_issuer(),
             client_id: &client.client_id,
             subject: &grant.subject,
             nonce: None,
