@@ -372,6 +372,22 @@ async fn dpop_binds_the_access_token_and_userinfo_wants_a_fresh_proof_by_the_sam
         .unwrap();
     assert_eq!(introspected["token_type"], "DPoP");
     assert_eq!(introspected["cnf"]["jkt"], thumbprint(&key));
+
+    // The simulated CPR register takes bearer tokens only, so not a bound one.
+    let register = app
+        .browser
+        .get(app.url("/sim/cpr/v1/person"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(register.status(), StatusCode::UNAUTHORIZED);
+    let refusal: Value = register.json().await.unwrap();
+    assert_eq!(refusal["error"], "invalid_token", "{refusal}");
+    assert!(
+        refusal["message"].as_str().unwrap().contains("DPoP"),
+        "{refusal}"
+    );
 }
 
 #[tokio::test]
