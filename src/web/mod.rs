@@ -7,6 +7,7 @@ pub mod fidelity;
 pub mod i18n;
 mod key_source;
 pub mod login;
+pub mod login_professional;
 pub mod nemlogin;
 pub mod oidc;
 pub mod pages;
@@ -24,7 +25,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpResponse, HttpServer};
 
 use crate::broker::{Broker, Clock, Settings};
-use crate::identity::{Identity, Workforce};
+use crate::identity::{Identity, Population, Workforce};
 use crate::persistence::StateDir;
 use crate::protocols::oidc::backchannel::{Backchannel, RetryPolicy};
 use crate::protocols::oidc::{paths, Client, ClientRegistry, Lifetimes, Provider, StateKeeper};
@@ -158,8 +159,11 @@ pub fn start(config: Config) -> std::io::Result<Running> {
         Some(saved) => saved.clients.clone(),
         None => config.clients,
     };
-    let broker = Broker::new(config.settings, config.clock, keys, config.identities);
-    broker.identities.replace_workforce(config.workforce);
+    let fixtures = Population {
+        citizens: config.identities,
+        workforce: config.workforce,
+    };
+    let broker = Broker::new(config.settings, config.clock, keys, fixtures);
     if let Some(saved) = saved {
         broker.identities.replace_all(saved.citizens);
         // A state file from before MitID Erhverv keeps the fixtures' workforce.
@@ -315,6 +319,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/login/{id}/cpr", web::post().to(login::cpr))
         .route(
+            "/login/{id}/professional",
+            web::post().to(login::professional),
+        )
+        .route(
             "/login/{id}/return",
             web::post().to(login::return_to_service),
         )
@@ -391,6 +399,31 @@ async fn index(provider: web::Data<Provider>) -> HttpResponse {
             has_code_card: c.nemid.is_some(),
         })
         .collect();
+    let identities = &provider.broker.identities;
+    let professionals = identities
+        .professionals()
+        .iter()
+        .map(|p| pages::ProfessionalRow {
+            uuid: p.uuid.to_string(),
+            name: p.name(),
+            organisation: identities
+                .organisation(p.cvr)
+                .map(|o| o.name.clone())
+                .unwrap_or_default(),
+            cvr: p.cvr.to_string(),
+            role: p.role.name(),
+            status: p.status.name(),
+            user_ids: p
+                .person
+                .cpr()
+                .filter(|_| p.person.uses_private_mitid())
+                .and_then(|cpr| identities.by_cpr(&cpr))
+                .map(|eid| eid.user_id.to_string())
+                .into_iter()
+                .chain(p.person.dedicated_user_id().map(|id| id.to_string()))
+                .collect(),
+        })
+        .collect();
     let clients = provider
         .clients
         .all()
@@ -412,6 +445,7 @@ async fn index(provider: web::Data<Provider>) -> HttpResponse {
             banner: i18n::DA.simulator_banner,
             issuer: &provider.issuer,
             citizens,
+            professionals,
             clients,
         },
     )

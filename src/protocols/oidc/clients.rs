@@ -133,11 +133,12 @@ impl From<RegisteredUri> for String {
     }
 }
 
-pub const SUPPORTED_SCOPES: [&str; 6] = [
+pub const SUPPORTED_SCOPES: [&str; 7] = [
     "openid",
     "mitid",
     "ssn",
     "nemid.pid",
+    "nemlogin",
     "offline_access",
     "userinfo_token",
 ];
@@ -177,6 +178,10 @@ pub struct Client {
     /// The organisation the pairwise `sub` is stable within; defaults to the client ID.
     #[serde(default)]
     pub organisation: Option<String>,
+    /// A public service provider (a public authority) gets MitID Erhverv's
+    /// `nemlogin.cpr`; a private one gets `nemlogin.cpr_uuid` instead, as at NEB.
+    #[serde(default)]
+    pub public_service_provider: bool,
     /// Clients with the same SSO group share broker sessions (single sign-on and single
     /// logout); without one, the client has sessions of its own, as at NEB by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]

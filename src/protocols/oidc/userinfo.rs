@@ -169,22 +169,43 @@ impl Provider {
     /// The claims for a token's grant: the citizen's while the session is active.
     fn userinfo_claims(&self, grant: &TokenGrant) -> Result<Map<String, Value>, OAuthError> {
         let now = self.broker.clock.now();
-        let citizen = self
-            .broker
-            .identities
-            .by_uuid(grant.citizen)
-            .ok_or_else(|| {
-                OAuthError::new(ErrorCode::InvalidToken, "the citizen no longer exists")
-            })?;
-        let session_active = self.broker.sessions.is_active(grant.record.neb_sid, now);
-        Ok(claims::userinfo(
-            &grant.subject,
-            &citizen,
-            &grant.record,
-            &grant.scopes,
-            session_active,
+        let identities = &self.broker.identities;
+        let citizen = identities.by_uuid(grant.citizen).ok_or_else(|| {
+            OAuthError::new(ErrorCode::InvalidToken, "the citizen no longer exists")
+        })?;
+        let professional = match grant.record.authentication.professional {
+            Some(uuid) => {
+                let gone = || {
+                    OAuthError::new(
+                        ErrorCode::InvalidToken,
+                        "the professional identity no longer exists",
+                    )
+                };
+                let identity = identities.professional(uuid).ok_or_else(gone)?;
+                let organisation = identities.organisation(identity.cvr).ok_or_else(gone)?;
+                Some((identity, organisation))
+            }
+            None => None,
+        };
+        let public_service_provider = self
+            .clients
+            .get(&grant.client_id)
+            .is_some_and(|c| c.public_service_provider);
+        Ok(claims::userinfo(claims::UserinfoInput {
+            subject: &grant.subject,
+            citizen: &citizen,
+            professional: professional.as_ref().map(|(identity, organisation)| {
+                claims::Professional {
+                    identity,
+                    organisation,
+                }
+            }),
+            public_service_provider,
+            record: &grant.record,
+            scopes: &grant.scopes,
+            session_active: self.broker.sessions.is_active(grant.record.neb_sid, now),
             now,
-        ))
+        }))
     }
 
     /// JSON, or a JWT signed and/or encrypted as the client registered.
@@ -244,6 +265,12 @@ impl Provider {
         grant: &TokenGrant,
     ) -> Result<String, OAuthError> {
         let userinfo = self.userinfo_claims(grant)?;
+        let professional_loip = grant
+            .record
+            .authentication
+            .professional
+            .and_then(|uuid| self.broker.identities.professional(uuid))
+            .map(|identity| identity.loip);
         let id_claims = claims::id_token(IdTokenInput {
             issuer: &self.acting_issuer(),
             client_id: &client.client_id,
@@ -253,6 +280,7 @@ impl Provider {
             issued_at: grant.issued,
             lifetime: self.lifetimes.id_token,
             at_hash: None,
+            loip: professional_loip,
         });
         let token_claims = claims::userinfo_token(&id_claims, &userinfo);
         self.broker
