@@ -3,5 +3,13 @@
 
 pub mod claims;
 pub mod fidelity;
+pub mod front;
+pub mod identity_hint;
+pub mod language;
 pub mod oidc;
 pub mod saml;
+pub mod simulation;
+
+pub use identity_hint::IdentityHint;
+pub use language::Language;
+pub use simulation::{Simulation, SimulationMode};

@@ -10,7 +10,7 @@ struct Asset {
     body: &'static str,
 }
 
-const ASSETS: [Asset; 5] = [
+const ASSETS: [Asset; 6] = [
     Asset {
         name: "mitid-sim.css",
         content_type: "text/css; charset=utf-8",
@@ -35,6 +35,11 @@ const ASSETS: [Asset; 5] = [
         name: "logout.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../static/logout.js"),
+    },
+    Asset {
+        name: "saml-post.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../static/saml-post.js"),
     },
 ];
 

@@ -162,6 +162,32 @@ pub struct IndexPage<'a> {
     pub citizens: Vec<CitizenRow>,
     pub professionals: Vec<ProfessionalRow>,
     pub clients: Vec<(String, String, String)>,
+    pub nemlogin_metadata: String,
+    /// Entity ID, name, ACS locations.
+    pub service_providers: Vec<(String, String, String)>,
+}
+
+/// A form the browser posts on by itself (a script presses the button; without scripts
+/// the citizen does): SAML's HTTP-POST binding.
+#[derive(Template)]
+#[template(path = "post_form.html")]
+pub struct PostFormPage<'a> {
+    pub lang: &'static str,
+    pub banner: &'static str,
+    pub action: &'a str,
+    pub fields: &'a [(String, String)],
+}
+
+pub fn post_form(form: &crate::protocols::front::PostForm) -> HttpResponse {
+    html(
+        StatusCode::OK,
+        &PostFormPage {
+            lang: "da",
+            banner: i18n::DA.simulator_banner,
+            action: &form.action,
+            fields: &form.fields,
+        },
+    )
 }
 
 /// Renders a page; pages never cache, since each shows live login state.

@@ -1,4 +1,5 @@
-//! NEB's `language` parameter (or `ui_locales`): the language of the login pages.
+//! The language of the login pages: NEB's `language` parameter (or `ui_locales`); Danish
+//! for NemLog-in.
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Language {
