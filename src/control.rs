@@ -167,13 +167,11 @@ impl Provider {
         if let Some(problem) = client.problems() {
             return Err(ControlError::Invalid(problem));
         }
-        let previous = self.clients.get(&client.client_id);
-        // Keys fetched for the old registration are not the new one's.
-        if let Some(previous) = &previous {
-            self.client_keys.forget(previous);
-        }
+        let new = self.clients.get(&client.client_id).is_none();
+        // Keys fetched from the old registration's jwks_uri are not this one's.
+        self.client_keys.forget(&client.client_id);
         self.clients.insert(client);
-        Ok(previous.is_none())
+        Ok(new)
     }
 
     /// Puts a client in an SSO group (sessions shared with the group's clients), or with
@@ -202,6 +200,7 @@ impl Provider {
             .remove(client_id)
             .ok_or_else(|| ControlError::NotFound(format!("no client `{client_id}`")))?;
         self.faults.clear(client_id);
+        self.client_keys.forget(client_id);
         Ok(client)
     }
 

@@ -190,7 +190,7 @@ async fn a_request_object_signed_with_an_unregistered_key_is_refused() {
         recorded
             .error_description
             .unwrap()
-            .contains("kid never-registered"),
+            .contains("kid `never-registered`"),
         "the description names the key"
     );
 }

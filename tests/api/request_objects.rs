@@ -336,7 +336,10 @@ async fn a_key_the_client_added_to_its_jwks_uri_is_fetched_when_first_used() {
     // A key nobody registered: refused, however often it is tried.
     let (error, description) = refused(&app, &with(&ec_key("stranger"))).await;
     assert_eq!(error, "invalid_request_object");
-    assert!(description.contains("no key registered"), "{description}");
+    assert!(
+        description.contains("no key of the client's JWKS"),
+        "{description}"
+    );
 }
 
 #[tokio::test]

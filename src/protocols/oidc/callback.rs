@@ -253,6 +253,10 @@ impl Provider {
                 issued: now,
                 expires: now + self.lifetimes.access_token,
                 family,
+                // No DPoP proof reaches the authorization endpoint (RFC 9449 covers the
+                // token endpoint); a client that must bind its tokens cannot register
+                // a response type that returns one here (`Client::problems`).
+                jkt: None,
             };
             let token = self
                 .mint_access_token(grant)
@@ -290,7 +294,8 @@ impl Provider {
                 .sign_id_token(client, id_claims, now)
                 .await
                 .map_err(signing_failed)?;
-            issued.id_token = Some(token);
+            // Encrypted to the client as at the token endpoint, when it registered so.
+            issued.id_token = Some(self.seal_id_token(client, token).await?);
         }
         Ok(issued)
     }

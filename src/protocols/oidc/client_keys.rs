@@ -1,364 +1,422 @@
-//! The public keys a client registered, and the check of what it signed with them.
-//!
-//! A client gives its keys inline (`jwks`, a JWK Set) or by reference (`jwks_uri`, fetched
-//! and cached: kept for [`KEPT_FOR`], fetched again sooner when a JWS names a key the
-//! cached set lacks, but such refetches at most once per [`REFETCH_PAUSE`]). Used for request objects
-//! (RFC 9101) and any other JWS a client signs, such as a `private_key_jwt` assertion
-//! (RFC 7523). The HMAC algorithms verify with the client's secret (OIDC Core §10.1).
+//! A client's own keys (RFC 7591 `jwks` or `jwks_uri`): the keys its request objects
+//! (RFC 9101) and `private_key_jwt` assertions (RFC 7523) are verified with, and the `enc`
+//! key the broker encrypts id_tokens and userinfo to. (HMAC-signed JWTs verify with the
+//! client secret instead, OIDC Core §10.1.) Keys behind a `jwks_uri` are fetched when
+//! first needed, kept for a few minutes, and fetched again at once (at most once a second)
+//! when a JWT names a key the copy does not have, so a client that rotates its keys is not
+//! refused.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
-use josekit::jwk::{Jwk, JwkSet};
-use josekit::jws::{self, JwsHeader, JwsVerifier};
-use serde::{Deserialize, Serialize};
+use josekit::jwk::Jwk;
+use josekit::jws::{self, JwsHeader};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use super::algorithms::{JwsAlg, KeyAlg};
 use super::clients::Client;
 
-/// The JWS algorithms a client may sign with, in NEB's discovery order (recorded for
-/// request objects and client assertions alike). Never `none`.
-pub const JWS_ALGS: [&str; 12] = [
-    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "HS256",
-    "HS384", "HS512",
-];
+/// How long a fetched key set is used before it is fetched again.
+pub const CACHE_TIME: Duration = Duration::from_secs(300);
+/// The least time between two fetches of one client's keys for JWTs naming keys the kept
+/// copy lacks, so a flood of unknown `kid`s cannot make the broker hammer a client's
+/// server (a client that just rotated is seen at once).
+pub const REFETCH_PAUSE: Duration = Duration::from_secs(1);
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+const MAX_DOCUMENT: usize = 256 * 1024;
 
-/// How long a fetched `jwks_uri` answer is used before it is fetched again.
-pub const KEPT_FOR: Duration = Duration::from_secs(300);
-/// The least time between two fetches of one `jwks_uri` for unknown `kid`s (a client that
-/// rotated its keys is seen at once; a flood of strange kids fetches once a pause).
-pub const REFETCH_PAUSE: Duration = Duration::from_secs(10);
-/// The largest `jwks_uri` answer read.
-pub const MAX_JWKS_BYTES: usize = 256 * 1024;
+/// Members of a private or symmetric key: a registration carries public keys only.
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
-/// JWK members that only a private or symmetric key has: a registered key set must not
-/// carry them (the broker needs only the public half, and must not hold the client's).
-const PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "k"];
+/// A JWK Set a client registered inline (`jwks`), checked when registered.
+#[derive(Clone, Debug)]
+pub struct ClientJwks {
+    document: Value,
+    keys: Arc<Vec<Jwk>>,
+}
 
-/// A JWK Set registered inline (`jwks`): public keys only, each readable by josekit.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "Value", into = "Value")]
-pub struct ClientJwks(Value);
+impl PartialEq for ClientJwks {
+    fn eq(&self, other: &Self) -> bool {
+        self.document == other.document
+    }
+}
 
 impl ClientJwks {
-    pub fn parse(value: Value) -> Result<Self, String> {
-        let keys = value
-            .get("keys")
-            .and_then(Value::as_array)
-            .ok_or("`jwks` must be a JWK Set: an object with a `keys` array")?;
-        if keys.is_empty() {
-            return Err("`jwks` has no keys".into());
-        }
-        for (index, key) in keys.iter().enumerate() {
-            let Some(map) = key.as_object() else {
-                return Err(format!("`jwks` key {index} is not an object"));
-            };
-            if let Some(member) = PRIVATE_MEMBERS.iter().find(|m| map.contains_key(**m)) {
+    pub fn parse(document: Value) -> Result<Self, String> {
+        let keys = parse_key_set(&document)?;
+        Ok(Self {
+            document,
+            keys: Arc::new(keys),
+        })
+    }
+
+    pub fn keys(&self) -> &Arc<Vec<Jwk>> {
+        &self.keys
+    }
+}
+
+impl Serialize for ClientJwks {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.document.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for ClientJwks {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        ClientJwks::parse(Value::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The keys of a JWK Set document (`{"keys": [...]}`), each a valid JWK without private
+/// members.
+pub fn parse_key_set(document: &Value) -> Result<Vec<Jwk>, String> {
+    let keys = document
+        .get("keys")
+        .and_then(Value::as_array)
+        .ok_or("a JWK Set is an object with a `keys` array")?;
+    keys.iter()
+        .enumerate()
+        .map(|(index, key)| {
+            let map = key
+                .as_object()
+                .ok_or_else(|| format!("keys[{index}] is not a JSON object"))?;
+            let jwk = Jwk::from_map(map.clone())
+                .map_err(|err| format!("keys[{index}] is not a JWK: {err}"))?;
+            if !matches!(jwk.key_type(), "RSA" | "EC") {
                 return Err(format!(
-                    "`jwks` key {index} has the private member `{member}`: register public keys only"
+                    "keys[{index}]: kty `{}` is not used here (RSA or EC)",
+                    jwk.key_type()
                 ));
             }
-            Jwk::from_map(map.clone())
-                .map_err(|err| format!("`jwks` key {index} is not a JWK: {err}"))?;
+            if let Some(member) = PRIVATE_MEMBERS.iter().find(|m| map.contains_key(**m)) {
+                return Err(format!(
+                    "keys[{index}] has the private member `{member}`: register the public key only"
+                ));
+            }
+            Ok(jwk)
+        })
+        .collect()
+}
+
+/// Where a client's keys come from, if it has any.
+#[derive(Clone, Debug, PartialEq)]
+pub enum KeySource<'a> {
+    Inline(&'a ClientJwks),
+    Uri(&'a str),
+}
+
+impl Client {
+    pub fn key_source(&self) -> Option<KeySource<'_>> {
+        match (&self.jwks, &self.jwks_uri) {
+            (Some(jwks), _) => Some(KeySource::Inline(jwks)),
+            (None, Some(uri)) => Some(KeySource::Uri(uri.as_str())),
+            (None, None) => None,
         }
-        Ok(Self(value))
-    }
-
-    fn key_set(&self) -> Result<JwkSet, String> {
-        match &self.0 {
-            Value::Object(map) => JwkSet::from_map(map.clone()).map_err(|err| err.to_string()),
-            _ => Err("not a JWK Set".into()),
-        }
-    }
-
-    pub fn as_value(&self) -> &Value {
-        &self.0
     }
 }
 
-impl TryFrom<Value> for ClientJwks {
-    type Error = String;
-    fn try_from(value: Value) -> Result<Self, Self::Error> {
-        Self::parse(value)
-    }
-}
-
-impl From<ClientJwks> for Value {
-    fn from(jwks: ClientJwks) -> Self {
-        jwks.0
-    }
-}
-
-/// Why a client's JWS was not accepted. The texts go into `error_description`s.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ClientKeyError {
-    #[error("not a compact JWS: {0}")]
-    Malformed(String),
-    #[error("the JWS algorithm `{0}` is not accepted (accepted: {1})")]
-    Algorithm(String, String),
-    #[error("client `{0}` has registered no keys (`jwks` or `jwks_uri`)")]
-    NoKeys(String),
-    #[error("client `{0}` has no client secret to verify an HMAC signature with")]
-    NoSecret(String),
-    #[error("the client's jwks_uri {uri} could not be read: {reason}")]
-    Unreachable { uri: String, reason: String },
-    #[error("no key registered for client `{client}` fits the JWS (alg {alg}, kid {kid})")]
-    UnregisteredKey {
-        client: String,
-        alg: String,
-        kid: String,
-    },
-    #[error("the signature does not verify with the key registered for client `{0}`")]
-    BadSignature(String),
-    #[error("the JWS payload is not a JSON object")]
-    NotJson,
-}
-
-/// A JWS the client signed, checked.
-#[derive(Debug, Clone)]
-pub struct VerifiedJws {
-    pub alg: String,
-    pub header: JwsHeader,
-    pub claims: Map<String, Value>,
+/// Whether a key set may be fetched again before its cache time is out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Freshness {
+    Cached,
+    /// A JWT named a key the cached copy lacks.
+    Refetch,
 }
 
 struct Fetched {
-    keys: Arc<JwkSet>,
+    uri: String,
+    keys: Arc<Vec<Jwk>>,
     at: Instant,
-    /// When an unknown kid last made the broker fetch again.
+    /// When a JWT naming an unknown key last made the broker fetch again.
     refetched: Option<Instant>,
 }
 
-/// Every client's keys: inline sets as registered, `jwks_uri` answers cached by URI.
+/// The clients' key sets fetched from their `jwks_uri`.
 pub struct ClientKeys {
-    http: reqwest::Client,
     fetched: DashMap<String, Fetched>,
+    http: reqwest::Client,
 }
 
 impl Default for ClientKeys {
     fn default() -> Self {
-        Self::new()
+        Self {
+            fetched: DashMap::new(),
+            http: reqwest::Client::builder()
+                .timeout(FETCH_TIMEOUT)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
+        }
     }
 }
 
 impl ClientKeys {
-    pub fn new() -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .build()
-            .unwrap_or_default();
-        Self {
-            http,
-            fetched: DashMap::new(),
-        }
-    }
-
-    /// Checks a compact JWS `client` signed with one of the `accepted` algorithms (a
-    /// subset of [`JWS_ALGS`]) and returns its header and JSON claims. Times inside the
-    /// claims are the caller's to check.
-    pub async fn verify(
+    /// The client's keys; an empty set when it registered none.
+    pub async fn keys(
         &self,
         client: &Client,
-        jws: &str,
-        accepted: &[&str],
-    ) -> Result<VerifiedJws, ClientKeyError> {
-        let header = josekit::jwt::decode_header(jws)
-            .map_err(|err| ClientKeyError::Malformed(err.to_string()))?;
-        if jws.split('.').count() != 3 {
-            return Err(ClientKeyError::Malformed("it has not three parts".into()));
-        }
-        let alg = header
-            .claim("alg")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        if !accepted.contains(&alg.as_str()) || !JWS_ALGS.contains(&alg.as_str()) {
-            return Err(ClientKeyError::Algorithm(alg, accepted.join(", ")));
-        }
-        let kid = header
-            .claim("kid")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        let (payload, header) = if alg.starts_with("HS") {
-            let secret = client
-                .client_secret
-                .as_ref()
-                .ok_or_else(|| ClientKeyError::NoSecret(client.client_id.clone()))?;
-            let verifier = hmac_verifier(&alg, secret.expose().as_bytes())
-                .ok_or_else(|| ClientKeyError::NoSecret(client.client_id.clone()))?;
-            jws::deserialize_compact(jws, verifier.as_ref())
-                .map_err(|_| ClientKeyError::BadSignature(client.client_id.clone()))?
-        } else {
-            self.verify_with_registered_key(client, jws, &alg, kid.as_deref())
-                .await?
-        };
-        let claims = match serde_json::from_slice::<Value>(&payload) {
-            Ok(Value::Object(claims)) => claims,
-            _ => return Err(ClientKeyError::NotJson),
-        };
-        Ok(VerifiedJws {
-            alg,
-            header,
-            claims,
-        })
-    }
-
-    async fn verify_with_registered_key(
-        &self,
-        client: &Client,
-        jws: &str,
-        alg: &str,
-        kid: Option<&str>,
-    ) -> Result<(Vec<u8>, JwsHeader), ClientKeyError> {
-        let mut keys = self.key_set(client, false).await?;
-        let mut verifiers = fitting_verifiers(&keys, alg, kid);
-        if verifiers.is_empty() && client.jwks.is_none() {
-            // The client may have rotated its keys since they were fetched.
-            keys = self.key_set(client, true).await?;
-            verifiers = fitting_verifiers(&keys, alg, kid);
-        }
-        if verifiers.is_empty() {
-            return Err(ClientKeyError::UnregisteredKey {
-                client: client.client_id.clone(),
-                alg: alg.to_string(),
-                kid: kid.unwrap_or("none").to_string(),
-            });
-        }
-        verifiers
-            .iter()
-            .find_map(|verifier| jws::deserialize_compact(jws, verifier.as_ref()).ok())
-            .ok_or_else(|| ClientKeyError::BadSignature(client.client_id.clone()))
-    }
-
-    /// The client's key set: the inline one, or its `jwks_uri`'s (cached). `refetch`
-    /// (a JWS named a key the cached set lacks) fetches again, unless another refetch
-    /// happened less than [`REFETCH_PAUSE`] ago.
-    pub async fn key_set(
-        &self,
-        client: &Client,
-        refetch: bool,
-    ) -> Result<Arc<JwkSet>, ClientKeyError> {
-        if let Some(jwks) = &client.jwks {
-            return jwks
-                .key_set()
-                .map(Arc::new)
-                .map_err(|reason| ClientKeyError::Unreachable {
-                    uri: "(inline jwks)".into(),
-                    reason,
-                });
-        }
-        let Some(uri) = client.jwks_uri.as_ref().map(|u| u.as_str().to_string()) else {
-            return Err(ClientKeyError::NoKeys(client.client_id.clone()));
+        freshness: Freshness,
+    ) -> Result<Arc<Vec<Jwk>>, String> {
+        let uri = match client.key_source() {
+            None => return Ok(Arc::default()),
+            Some(KeySource::Inline(jwks)) => return Ok(Arc::clone(jwks.keys())),
+            Some(KeySource::Uri(uri)) => uri,
         };
         let mut refetched = None;
-        if let Some(cached) = self.fetched.get(&uri) {
-            let usable = if refetch {
-                cached
-                    .refetched
-                    .is_some_and(|at| at.elapsed() < REFETCH_PAUSE)
-            } else {
-                cached.at.elapsed() < KEPT_FOR
-            };
-            if usable {
-                return Ok(Arc::clone(&cached.keys));
+        if let Some(cached) = self.fetched.get(&client.client_id) {
+            if cached.uri == uri {
+                let usable = cached.at.elapsed() < CACHE_TIME
+                    && match freshness {
+                        Freshness::Cached => true,
+                        Freshness::Refetch => cached
+                            .refetched
+                            .is_some_and(|at| at.elapsed() < REFETCH_PAUSE),
+                    };
+                if usable {
+                    return Ok(Arc::clone(&cached.keys));
+                }
+                refetched = cached.refetched;
             }
-            refetched = cached.refetched;
         }
-        let keys = Arc::new(self.fetch(&uri).await?);
+        let keys = Arc::new(self.fetch(uri).await?);
         let now = Instant::now();
         self.fetched.insert(
-            uri,
+            client.client_id.clone(),
             Fetched {
+                uri: uri.to_string(),
                 keys: Arc::clone(&keys),
                 at: now,
-                refetched: if refetch { Some(now) } else { refetched },
+                refetched: match freshness {
+                    Freshness::Refetch => Some(now),
+                    Freshness::Cached => refetched,
+                },
             },
         );
         Ok(keys)
     }
 
-    /// Forgets what was fetched from a client's `jwks_uri` (the client changed).
-    pub fn forget(&self, client: &Client) {
-        if let Some(uri) = &client.jwks_uri {
-            self.fetched.remove(uri.as_str());
+    /// Checks a compact JWS the client signed: the algorithm, one of `accepted` (never
+    /// `none`); the signature, with a registered key that fits the algorithm and `kid`
+    /// (HS256-512: keyed with the client secret); and a JSON object as payload, whose
+    /// claims are the caller's to check.
+    pub async fn verify(
+        &self,
+        client: &Client,
+        token: &str,
+        accepted: &[JwsAlg],
+    ) -> Result<VerifiedJws, String> {
+        if token.split('.').count() != 3 {
+            return Err("not a compact JWS (three dot-separated parts)".into());
+        }
+        let header = josekit::jwt::decode_header(token)
+            .map_err(|err| format!("not a compact JWS: {err}"))?;
+        let named = |member: &str| header.claim(member).and_then(Value::as_str);
+        let alg: JwsAlg = named("alg").unwrap_or("none").parse()?;
+        if !accepted.contains(&alg) {
+            return Err(format!("the JWS algorithm `{alg}` is not accepted here"));
+        }
+        let kid = named("kid");
+        let keys = if alg.is_symmetric() {
+            vec![secret_key(client, alg)?]
+        } else {
+            self.fitting_keys(client, alg, kid).await?
+        };
+        let (payload, header) = keys
+            .iter()
+            .find_map(|key| {
+                let verifier = alg.verifier(key).ok()?;
+                jws::deserialize_compact(token, &*verifier).ok()
+            })
+            .ok_or("the signature does not verify with the client's registered keys")?;
+        match serde_json::from_slice(&payload) {
+            Ok(Value::Object(claims)) => Ok(VerifiedJws {
+                alg,
+                header,
+                claims,
+            }),
+            _ => Err("the JWS payload is not a JSON object".into()),
         }
     }
 
-    async fn fetch(&self, uri: &str) -> Result<JwkSet, ClientKeyError> {
-        let unreachable = |reason: String| ClientKeyError::Unreachable {
-            uri: uri.to_string(),
-            reason,
-        };
+    /// The client's registered keys that fit `alg` and `kid`, fetching a `jwks_uri` again
+    /// when its cached copy has none.
+    async fn fitting_keys(
+        &self,
+        client: &Client,
+        alg: JwsAlg,
+        kid: Option<&str>,
+    ) -> Result<Vec<Jwk>, String> {
+        let mut keys = self
+            .keys(client, Freshness::Cached)
+            .await
+            .map(|keys| verification_keys(&keys, alg, kid))?;
+        if keys.is_empty() && matches!(client.key_source(), Some(KeySource::Uri(_))) {
+            keys = self
+                .keys(client, Freshness::Refetch)
+                .await
+                .map(|keys| verification_keys(&keys, alg, kid))?;
+        }
+        if keys.is_empty() {
+            return Err(match (client.key_source(), kid) {
+                (None, _) => format!(
+                    "client `{}` registered no keys (jwks or jwks_uri) to verify {alg} with",
+                    client.client_id
+                ),
+                (_, Some(kid)) => {
+                    format!("no key of the client's JWKS has kid `{kid}` and fits {alg}")
+                }
+                (_, None) => format!("no key of the client's JWKS fits {alg}"),
+            });
+        }
+        Ok(keys)
+    }
+
+    /// Drops a client's fetched keys (its registration changed).
+    pub fn forget(&self, client_id: &str) {
+        self.fetched.remove(client_id);
+    }
+
+    async fn fetch(&self, uri: &str) -> Result<Vec<Jwk>, String> {
+        let failed = |why: String| format!("the client's jwks_uri {uri} could not be read: {why}");
         let mut response = self
             .http
             .get(uri)
-            .header(reqwest::header::ACCEPT, "application/json")
+            .header(
+                reqwest::header::ACCEPT,
+                "application/json, application/jwk-set+json",
+            )
             .send()
             .await
-            .map_err(|err| unreachable(err.to_string()))?;
+            .map_err(|err| failed(err.to_string()))?;
         if !response.status().is_success() {
-            return Err(unreachable(format!("HTTP {}", response.status().as_u16())));
+            return Err(failed(format!("it answered {}", response.status())));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|err| unreachable(err.to_string()))?
-        {
+        while let Some(chunk) = response.chunk().await.map_err(|e| failed(e.to_string()))? {
             body.extend_from_slice(&chunk);
-            if body.len() > MAX_JWKS_BYTES {
-                return Err(unreachable(format!(
-                    "the answer is longer than {MAX_JWKS_BYTES} bytes"
-                )));
+            if body.len() > MAX_DOCUMENT {
+                return Err(failed(format!("it is larger than {MAX_DOCUMENT} bytes")));
             }
         }
-        let value: Value =
-            serde_json::from_slice(&body).map_err(|err| unreachable(format!("not JSON: {err}")))?;
-        ClientJwks::parse(value)
-            .and_then(|jwks| jwks.key_set())
-            .map_err(unreachable)
+        let document: Value =
+            serde_json::from_slice(&body).map_err(|err| failed(format!("not JSON: {err}")))?;
+        parse_key_set(&document).map_err(failed)
     }
 }
 
-/// A verifier for each registered key that could have made a signature with `alg`: the
-/// right key type (and curve), meant for signing, and the `kid` if the JWS names one.
-fn fitting_verifiers(keys: &JwkSet, alg: &str, kid: Option<&str>) -> Vec<Box<dyn JwsVerifier>> {
-    let candidates = match kid {
-        Some(kid) => keys.get(kid),
-        None => keys.keys(),
+/// A JWS the client signed, checked.
+#[derive(Debug, Clone)]
+pub struct VerifiedJws {
+    pub alg: JwsAlg,
+    pub header: JwsHeader,
+    pub claims: Map<String, Value>,
+}
+
+/// OIDC Core §10.1: an HMAC-signed JWT is keyed with the client secret, which must be as
+/// long as the hash (RFC 7518 §3.2).
+fn secret_key(client: &Client, alg: JwsAlg) -> Result<Jwk, String> {
+    let secret = client
+        .client_secret
+        .as_ref()
+        .ok_or_else(|| format!("{alg} is keyed with the client secret, and the client has none"))?;
+    let needed = match alg {
+        JwsAlg::HS384 => 48,
+        JwsAlg::HS512 => 64,
+        _ => 32,
     };
-    candidates
-        .into_iter()
-        .filter(|jwk| jwk.key_use().is_none_or(|u| u == "sig"))
-        .filter(|jwk| jwk.algorithm().is_none_or(|a| a == alg))
-        .filter_map(|jwk| asymmetric_verifier(alg, jwk))
+    if secret.expose().len() < needed {
+        return Err(format!(
+            "{alg} needs a client secret of at least {needed} bytes (RFC 7518 §3.2)"
+        ));
+    }
+    let mut key = Jwk::new("oct");
+    key.set_key_value(secret.expose().as_bytes());
+    Ok(key)
+}
+
+/// The keys that may have signed a JWT with this `alg` and `kid`: of the algorithm's key
+/// type, not marked for encryption, without another `alg`, and with the `kid` if one is
+/// named. A key is given without its `kid` when the JWT names none, as josekit then
+/// insists on a match.
+pub fn verification_keys(keys: &[Jwk], alg: JwsAlg, kid: Option<&str>) -> Vec<Jwk> {
+    keys.iter()
+        .filter(|key| key.key_type() == alg.key_type())
+        .filter(|key| key.key_use().is_none_or(|u| u == "sig"))
+        .filter(|key| key.algorithm().is_none_or(|a| a == alg.name()))
+        .filter(|key| kid.is_none_or(|kid| key.key_id() == Some(kid)))
+        .map(|key| {
+            let mut key = key.clone();
+            if kid.is_none() {
+                // Removing a member that exists cannot fail.
+                let _ = key.set_parameter("kid", None);
+            }
+            key
+        })
         .collect()
 }
 
-fn asymmetric_verifier(alg: &str, jwk: &Jwk) -> Option<Box<dyn JwsVerifier>> {
-    let verifier: Box<dyn JwsVerifier> = match alg {
-        "RS256" => Box::new(jws::RS256.verifier_from_jwk(jwk).ok()?),
-        "RS384" => Box::new(jws::RS384.verifier_from_jwk(jwk).ok()?),
-        "RS512" => Box::new(jws::RS512.verifier_from_jwk(jwk).ok()?),
-        "PS256" => Box::new(jws::PS256.verifier_from_jwk(jwk).ok()?),
-        "PS384" => Box::new(jws::PS384.verifier_from_jwk(jwk).ok()?),
-        "PS512" => Box::new(jws::PS512.verifier_from_jwk(jwk).ok()?),
-        "ES256" => Box::new(jws::ES256.verifier_from_jwk(jwk).ok()?),
-        "ES384" => Box::new(jws::ES384.verifier_from_jwk(jwk).ok()?),
-        "ES512" => Box::new(jws::ES512.verifier_from_jwk(jwk).ok()?),
-        _ => return None,
+/// The key to encrypt to with `alg`: of its key type, not marked for signing, without
+/// another `alg`; one marked `use: enc` is preferred.
+pub fn encryption_key(keys: &[Jwk], alg: KeyAlg) -> Option<&Jwk> {
+    let usable = |key: &&Jwk| {
+        key.key_type() == alg.key_type()
+            && key.key_use().is_none_or(|u| u == "enc")
+            && key.algorithm().is_none_or(|a| a == alg.name())
     };
-    Some(verifier)
+    keys.iter()
+        .filter(usable)
+        .find(|key| key.key_use() == Some("enc"))
+        .or_else(|| keys.iter().find(usable))
 }
 
-fn hmac_verifier(alg: &str, secret: &[u8]) -> Option<Box<dyn JwsVerifier>> {
-    let verifier: Box<dyn JwsVerifier> = match alg {
-        "HS256" => Box::new(jws::HS256.verifier_from_bytes(secret).ok()?),
-        "HS384" => Box::new(jws::HS384.verifier_from_bytes(secret).ok()?),
-        "HS512" => Box::new(jws::HS512.verifier_from_bytes(secret).ok()?),
-        _ => return None,
-    };
-    Some(verifier)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn public(key: &Jwk, extra: &[(&str, &str)]) -> Value {
+        let mut map = key.to_public_key().unwrap().as_ref().clone();
+        for (name, value) in extra {
+            map.insert((*name).into(), (*value).into());
+        }
+        Value::Object(map)
+    }
+
+    #[test]
+    fn a_registered_set_must_hold_public_keys_only() {
+        let rsa = Jwk::generate_rsa_key(2048).unwrap();
+        assert!(ClientJwks::parse(json!({ "keys": [public(&rsa, &[])] })).is_ok());
+        let private = Value::Object(rsa.as_ref().clone());
+        let refused = ClientJwks::parse(json!({ "keys": [private] })).unwrap_err();
+        assert!(refused.contains("private member `d`"), "{refused}");
+        assert!(ClientJwks::parse(json!([])).is_err());
+        assert!(ClientJwks::parse(json!({ "keys": [{ "kty": "OKP" }] })).is_err());
+        let shared = json!({ "keys": [{ "kty": "oct", "k": "c2VjcmV0" }] });
+        assert!(ClientJwks::parse(shared).unwrap_err().contains("`oct`"));
+    }
+
+    #[test]
+    fn keys_are_chosen_by_type_use_alg_and_kid() {
+        let signing = Jwk::generate_rsa_key(2048).unwrap();
+        let encryption = Jwk::generate_rsa_key(2048).unwrap();
+        let set = ClientJwks::parse(json!({ "keys": [
+            public(&signing, &[("kid", "s1"), ("use", "sig")]),
+            public(&encryption, &[("kid", "e1"), ("use", "enc")]),
+        ]}))
+        .unwrap();
+        let keys = set.keys();
+        assert_eq!(verification_keys(keys, JwsAlg::RS256, Some("s1")).len(), 1);
+        assert!(verification_keys(keys, JwsAlg::RS256, Some("e1")).is_empty());
+        assert!(verification_keys(keys, JwsAlg::ES256, None).is_empty());
+        let unnamed = verification_keys(keys, JwsAlg::PS256, None);
+        assert_eq!(unnamed.len(), 1);
+        assert_eq!(unnamed[0].key_id(), None);
+        assert_eq!(
+            encryption_key(keys, KeyAlg::RsaOaep256).and_then(Jwk::key_id),
+            Some("e1")
+        );
+        assert!(encryption_key(keys, KeyAlg::EcdhEs).is_none());
+    }
 }

@@ -28,6 +28,10 @@ pub enum ErrorCode {
     InvalidRequestUri,
     /// RFC 6750 §3.1: bad or expired access token.
     InvalidToken,
+    /// RFC 6750 §3.1: the token does not grant what the resource needs.
+    InsufficientScope,
+    /// RFC 9449 §5, §7.1: a missing or bad DPoP proof.
+    InvalidDpopProof,
 }
 
 impl ErrorCode {
@@ -48,6 +52,8 @@ impl ErrorCode {
             ErrorCode::InvalidRequestObject => "invalid_request_object",
             ErrorCode::InvalidRequestUri => "invalid_request_uri",
             ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
         }
     }
 }

@@ -67,6 +67,8 @@ pub enum TokenFault {
     WrongCHash,
     /// OIDC Core §3.2.2.9 / §3.1.3.8: `at_hash` is not the hash of the access token.
     WrongAtHash,
+    /// A signed userinfo response (`userinfo_signed_response_alg`) with a broken signature.
+    UserinfoBadSignature,
 }
 
 /// Which response a fault waits for: each kind waits in its own line, so a fault never
@@ -80,7 +82,7 @@ pub enum FaultTarget {
 }
 
 impl TokenFault {
-    pub const ALL: [TokenFault; 21] = [
+    pub const ALL: [TokenFault; 22] = [
         TokenFault::WrongNonce,
         TokenFault::MissingNonce,
         TokenFault::WrongIss,
@@ -102,16 +104,32 @@ impl TokenFault {
         TokenFault::ShortSessionExpiry,
         TokenFault::WrongCHash,
         TokenFault::WrongAtHash,
+        TokenFault::UserinfoBadSignature,
     ];
 
     pub fn target(self) -> FaultTarget {
         match self {
-            TokenFault::UserinfoOtherSub => FaultTarget::Userinfo,
+            TokenFault::UserinfoOtherSub | TokenFault::UserinfoBadSignature => {
+                FaultTarget::Userinfo
+            }
             TokenFault::AuthorizationResponseWrongIss | TokenFault::ShortSessionExpiry => {
                 FaultTarget::AuthorizationResponse
             }
             _ => FaultTarget::IdToken,
         }
+    }
+
+    /// Why the fault cannot break anything the client receives, if it cannot: a client
+    /// answered with JSON userinfo has no userinfo signature to break.
+    pub fn unusable_for(self, client: &super::Client) -> Option<String> {
+        (self == TokenFault::UserinfoBadSignature && client.userinfo_signed_response_alg.is_none())
+            .then(|| {
+                format!(
+                    "client `{}` gets userinfo as JSON: {} needs userinfo_signed_response_alg",
+                    client.client_id,
+                    self.name()
+                )
+            })
     }
 
     pub fn name(self) -> String {
@@ -247,7 +265,8 @@ pub fn alter_claims(fault: TokenFault, claims: &mut Map<String, Value>, now: i64
         | TokenFault::UnknownKid
         | TokenFault::UserinfoOtherSub
         | TokenFault::AuthorizationResponseWrongIss
-        | TokenFault::ShortSessionExpiry => {}
+        | TokenFault::ShortSessionExpiry
+        | TokenFault::UserinfoBadSignature => {}
     }
 }
 
@@ -520,6 +539,7 @@ mod tests {
             TokenFault::WrongAtHash => &["claim.at_hash"],
             // Not id_token faults: see their own tests.
             TokenFault::UserinfoOtherSub
+            | TokenFault::UserinfoBadSignature
             | TokenFault::AuthorizationResponseWrongIss
             | TokenFault::ShortSessionExpiry => &[],
         }

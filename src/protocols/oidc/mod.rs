@@ -1,11 +1,15 @@
 //! OpenID Connect provider with the NEB personality: issuer `<base>/op` and its paths.
 
+pub mod algorithms;
 pub mod authorize;
 pub mod backchannel;
 pub mod callback;
+pub mod client_auth;
 pub mod client_keys;
 pub mod clients;
 pub mod discovery;
+pub mod dpop;
+pub mod encryption;
 pub mod error;
 pub mod error_page;
 pub mod faults;
@@ -15,9 +19,11 @@ pub mod login;
 pub mod logout;
 pub mod par;
 pub mod record;
+pub mod replay;
 pub mod request_object;
 pub mod response_type;
 pub mod token;
+pub mod userinfo;
 
 use std::sync::Arc;
 
@@ -63,6 +69,8 @@ pub struct Lifetimes {
     pub id_token: Duration,
     pub access_token: Duration,
     pub refresh_token: Duration,
+    /// Access tokens of the client_credentials grant ("service tokens").
+    pub service_token: Duration,
 }
 
 impl Default for Lifetimes {
@@ -72,6 +80,7 @@ impl Default for Lifetimes {
             id_token: Duration::minutes(5),
             access_token: Duration::hours(3),
             refresh_token: Duration::days(30),
+            service_token: Duration::hours(1),
         }
     }
 }
@@ -94,12 +103,30 @@ pub struct Provider {
     pub discovery_issuer: arc_swap::ArcSwapOption<String>,
     /// Where runtime changes are kept across restarts (`--state-dir`).
     pub state: Option<Arc<dyn StateKeeper>>,
-    /// The clients' public keys (inline or fetched from their `jwks_uri`).
+    /// The clients' keys fetched from their `jwks_uri`.
     pub client_keys: client_keys::ClientKeys,
     /// Reads request objects from the `request_uris` clients registered.
     pub request_fetcher: request_object::RequestFetcher,
     /// Pushed authorization requests waiting for their `request_uri` to be used.
     pub pushed: par::PushedRequests,
+    /// `jti` values of client assertions (private_key_jwt) and DPoP proofs seen.
+    pub replays: Replays,
+}
+
+/// The memories of single-use JWT identifiers, one per kind of JWT.
+pub struct Replays {
+    pub assertions: replay::ReplayCache,
+    pub dpop_proofs: replay::ReplayCache,
+}
+
+impl Default for Replays {
+    fn default() -> Self {
+        // Entries are short-lived (minutes); the bound caps memory under a flood.
+        Self {
+            assertions: replay::ReplayCache::new(200_000),
+            dpop_proofs: replay::ReplayCache::new(200_000),
+        }
+    }
 }
 
 /// A future that a trait object can return.
@@ -135,9 +162,10 @@ impl Provider {
             error_pages: error_page::ErrorPages::default(),
             discovery_issuer: arc_swap::ArcSwapOption::empty(),
             state: None,
-            client_keys: client_keys::ClientKeys::new(),
+            client_keys: client_keys::ClientKeys::default(),
             request_fetcher: request_object::RequestFetcher::default(),
             pushed: par::PushedRequests::default(),
+            replays: Replays::default(),
         }
     }
 
@@ -154,31 +182,6 @@ impl Provider {
 
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
-    }
-
-    /// Userinfo for a bearer access token (RFC 6750).
-    pub fn userinfo(&self, access_token: &str) -> Result<serde_json::Value, OAuthError> {
-        let now = self.broker.clock.now();
-        let grant = self.grants.access_token(access_token, now).ok_or_else(|| {
-            OAuthError::new(
-                ErrorCode::InvalidToken,
-                "the access token is unknown, expired or revoked",
-            )
-        })?;
-        let session_active = self.broker.sessions.is_active(grant.record.neb_sid, now);
-        let mut claims = self
-            .login_claims(
-                &grant.client_id,
-                &grant.subject,
-                &grant.record,
-                &grant.scopes,
-                session_active,
-            )
-            .map_err(|gone| OAuthError::new(ErrorCode::InvalidToken, gone))?;
-        if let Some(fault) = self.faults.next_userinfo(&grant.client_id) {
-            faults::alter_userinfo(fault, &mut claims);
-        }
-        Ok(serde_json::Value::Object(claims))
     }
 
     /// The userinfo claims of a login for `client_id` and `scopes` (also what an id_token
@@ -276,6 +279,8 @@ impl Provider {
         self.logins.sweep(now);
         self.grants.sweep(now);
         self.pushed.sweep(now);
+        self.replays.assertions.sweep(now.unix_timestamp());
+        self.replays.dpop_proofs.sweep(now.unix_timestamp());
     }
 }
 

@@ -16,7 +16,7 @@ use super::error::{ErrorCode, OAuthError};
 use super::limits;
 use super::request_object::{Endpoint, Unpacked};
 use super::token::TokenFailure;
-use super::Provider;
+use super::{paths, Provider};
 
 /// What every pushed request's `request_uri` starts with (RFC 9126 §2.2).
 pub const PUSHED_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
@@ -140,7 +140,9 @@ impl Provider {
         authorization: Option<&str>,
     ) -> Result<Value, TokenFailure> {
         let params: HashMap<String, String> = super::token::single_valued(pairs.clone())?;
-        let client = self.authenticated_client(&params, authorization)?;
+        let client = self
+            .authenticated_client(&params, authorization, paths::PAR)
+            .await?;
         if params
             .get("client_id")
             .is_some_and(|id| *id != client.client_id)

@@ -11,9 +11,9 @@
 
 use serde_json::{Map, Value};
 
+use super::algorithms::JwsAlg;
 use super::authorize::params::Params;
 use super::authorize::{Provenance, Rejection};
-use super::client_keys::JWS_ALGS;
 use super::clients::Client;
 use super::error::{ErrorCode, OAuthError};
 use super::par::PUSHED_URI_PREFIX;
@@ -182,7 +182,7 @@ impl Provider {
         };
         let verified = self
             .client_keys
-            .verify(client, &signed, &JWS_ALGS)
+            .verify(client, &signed, &JwsAlg::ALL)
             .await
             .map_err(|err| invalid_object(client, format!("the request object: {err}")))?;
         check_claims(
