@@ -634,3 +634,48 @@ async fn an_implicit_id_token_of_a_professional_login_carries_loip_and_the_nemlo
     assert!(by_code.get("loip").is_some(), "{by_code}");
     assert_eq!(claims["loip"], by_code["loip"]);
 }
+
+#[tokio::test]
+async fn an_id_token_from_the_browser_is_encrypted_to_a_client_that_registered_it() {
+    use crate::jose::{decrypt, jwks, public, rsa_key};
+    let key = rsa_key("enc-key");
+    let registration = serde_json::json!({
+        "client_id": "sealed-flows-rp",
+        "name": "Krypterede flows",
+        "client_secret": "sealed-secret",
+        "redirect_uris": [REDIRECT_URI],
+        "response_types": ["code id_token"],
+        "allow_simulation": true,
+        "jwks": jwks(&[public(&key, Some("enc"))]),
+        "id_token_encrypted_response_alg": "RSA-OAEP-256",
+    });
+    let client: Client = serde_json::from_value(registration.clone()).unwrap();
+    assert_eq!(client.problems(), None);
+    let mut clients = mitid_sim::protocols::oidc::clients::built_in_clients().unwrap();
+    clients.push(client);
+    let app = spawn_with(Simulator::builder().clients(clients)).await;
+    let url = app.authorize_url(&[
+        ("client_id", "sealed-flows-rp"),
+        ("response_type", "code id_token"),
+    ]);
+    let answer = app.answer_for(&url, "app.approve").await;
+    let params = answer.params();
+    let sealed = &params["id_token"];
+    assert_eq!(sealed.split('.').count(), 5, "a compact JWE: {sealed}");
+    let (plain, header) = decrypt(sealed, &key);
+    assert_eq!(header["alg"], "RSA-OAEP-256");
+    assert_eq!(header["cty"], "JWT");
+    let claims = decode_claims(std::str::from_utf8(&plain).unwrap());
+    assert_eq!(claims["nonce"], "nonce-456");
+    assert_eq!(claims["c_hash"], left_half_sha256(&params["code"]));
+
+    // A client whose tokens must be DPoP-bound cannot take an access token from the
+    // browser, where no proof can come.
+    let mut bound = registration;
+    bound["client_id"] = "bound-flows-rp".into();
+    bound["response_types"] = serde_json::json!(["code", "id_token token"]);
+    bound["dpop_bound_access_tokens"] = true.into();
+    let bound: Client = serde_json::from_value(bound).unwrap();
+    let problem = bound.problems().expect("refused");
+    assert!(problem.contains("`id_token token`"), "{problem}");
+}

@@ -228,3 +228,77 @@ async fn a_pushed_signed_request_object_keeps_its_signed_redirect_uri() {
         .unwrap()
         .contains("signed request object"));
 }
+
+#[tokio::test]
+async fn a_private_key_jwt_client_pushes_with_an_assertion_naming_the_par_endpoint() {
+    use crate::jose::{jwks, public, rsa_key};
+    let app = crate::helpers::spawn_app().await;
+    let key = rsa_key("par-key");
+    let client = json!({
+        "client_id": "par-key-rp",
+        "name": "PAR with private_key_jwt",
+        "redirect_uris": [REDIRECT_URI],
+        "token_endpoint_auth_method": "private_key_jwt",
+        "jwks": jwks(&[public(&key, None)]),
+        "allow_simulation": true,
+    });
+    let (status, answer) = app
+        .admin(reqwest::Method::POST, "/clients", Some(client))
+        .await;
+    assert!(status.is_success(), "{status}: {answer}");
+    let par_url = app.url("/op/connect/par");
+    let claims = app.assertion_claims("par-key-rp", &par_url);
+    let assertion = crate::jose::sign("RS256", &key, json!({}), claims);
+    let pushed = app
+        .post_with_assertion("/op/connect/par", &assertion, &login_form())
+        .await;
+    let uri = request_uri(pushed).await;
+
+    // The same assertion again: its jti is spent.
+    let replayed = app
+        .post_with_assertion("/op/connect/par", &assertion, &login_form())
+        .await;
+    assert_eq!(replayed.status(), StatusCode::BAD_REQUEST);
+    let body: Value = replayed.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("was used before"),
+        "{body}"
+    );
+    // An audience of another endpoint is not the broker's.
+    let elsewhere = app.assertion_claims("par-key-rp", &app.url("/op/connect/userinfo"));
+    let elsewhere = crate::jose::sign("RS256", &key, json!({}), elsewhere);
+    let refused = app
+        .post_with_assertion("/op/connect/par", &elsewhere, &login_form())
+        .await;
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client", "{body}");
+
+    // The pushed request logs in, and the code is redeemed with a fresh assertion.
+    let url = bare_authorize(&app, &[("client_id", "par-key-rp"), ("request_uri", &uri)]);
+    let to = location(&app.get(&url).await);
+    assert!(to.starts_with(REDIRECT_URI), "{to}");
+    let code = query_of(&to)["code"].clone();
+    let token_assertion = app.assertion("par-key-rp", &key, "RS256");
+    let tokens: Value = app
+        .post_with_assertion(
+            "/op/connect/token",
+            &token_assertion,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+            ],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        decode_claims(tokens["id_token"].as_str().unwrap())["nonce"],
+        "pushed-nonce"
+    );
+}
