@@ -158,6 +158,38 @@ pub const EN: Texts = Texts {
     choose_idp_title: "Choose how to log on",
 };
 
+/// One text in the page's language.
+pub fn pick(language: Language, danish: &'static str, english: &'static str) -> &'static str {
+    if language.is_danish() {
+        danish
+    } else {
+        english
+    }
+}
+
+/// The language a page shows: the `?lang=` of its URL first, then what the page belongs to
+/// says (the login's language), else Danish, as MitID.
+pub fn page_language(req: &actix_web::HttpRequest, context: Option<Language>) -> Language {
+    query_language(req.query_string())
+        .or(context)
+        .unwrap_or_default()
+}
+
+/// The `lang` parameter of a query string, when it names a language spoken here.
+pub fn query_language(query: &str) -> Option<Language> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "lang")
+        .and_then(|(_, value)| Language::from_tag(&value))
+}
+
+/// `?lang=en` for links that must keep the page's language (Danish needs none).
+pub fn lang_query(language: Language) -> &'static str {
+    match language {
+        Language::Da => "",
+        Language::En => "?lang=en",
+    }
+}
+
 pub fn texts(language: Language) -> &'static Texts {
     match language {
         Language::Da => &DA,

@@ -90,11 +90,7 @@ fn render(provider: &Provider, login: &Login<AuthorizeRequest>) -> View {
     page.notice = login.notice.map(|n| i18n::notice(language, n));
     let mitid = login.requirements.idp == Idp::MitId;
     if mitid {
-        page.header = login
-            .requirements
-            .texts
-            .action
-            .header(language == Language::Da);
+        page.header = login.requirements.texts.action.header(language);
     } else {
         page.brand = "NemID";
     }
@@ -196,7 +192,8 @@ fn render(provider: &Provider, login: &Login<AuthorizeRequest>) -> View {
         }
         Step::Blocked { until, .. } => {
             page.heading = t.blocked_title.to_string();
-            page.blocked_until = format!("{:02}:{:02} UTC", until.hour(), until.minute());
+            // Danish time, as the citizen reads a clock.
+            page.blocked_until = super::danish_time::clock(*until);
         }
         Step::CprEntry { .. } => {
             page.heading = t.cpr_title.to_string();

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod assets;
+pub mod danish_time;
 pub mod devices;
 pub mod fidelity;
 pub mod i18n;
@@ -306,6 +307,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(login::return_to_service),
         )
         .route("/sim/phone/{user_id}", web::get().to(devices::phone))
+        .route(
+            "/sim/phone/{user_id}/pending",
+            web::get().to(devices::pending),
+        )
         .route("/sim/app/{id}", web::get().to(devices::app_request))
         .route("/sim/app/{id}", web::post().to(devices::answer_app_request))
         .route(

@@ -93,9 +93,9 @@ pub struct PhoneRequest {
 }
 
 impl PhoneRequest {
-    pub fn of(request: crate::authenticators::AppRequest, danish: bool) -> Self {
+    pub fn of(request: crate::authenticators::AppRequest, language: Language) -> Self {
         Self {
-            header: request.texts.action.header(danish),
+            header: request.texts.action.header(language),
             reference_text: request.texts.reference_text.map(|t| t.to_string()),
             id: request.id,
             client_name: request.client_name,
@@ -109,11 +109,22 @@ pub struct PhonePage<'a> {
     pub lang: &'static str,
     pub banner: &'static str,
     pub da: bool,
+    /// "MitID", or "NemID" for the key app.
+    pub brand: &'static str,
+    pub key_app: bool,
     pub user_id: &'a str,
     pub request: Option<PhoneRequest>,
-    /// Shown when no request waits: "Ingen anmodninger", or the answer just given.
-    pub idle_heading: &'a str,
-    pub status: String,
+    /// Without a request: `idle`, or how the request shown last ended (`approved`, …).
+    pub state: &'static str,
+    pub heading: &'static str,
+    pub status: &'static str,
+    /// Where the phone's script asks for a waiting request; none once an answer is shown,
+    /// which stays until the citizen closes it.
+    pub poll_url: Option<String>,
+    /// The request on screen (its URL), so the script sees when another one waits.
+    pub current: String,
+    /// After an answer: back to the phone's start page.
+    pub close_url: Option<String>,
 }
 
 #[derive(Template)]
@@ -195,6 +206,7 @@ pub struct CardCell {
 pub struct CodeCardPage<'a> {
     pub lang: &'static str,
     pub banner: &'static str,
+    pub da: bool,
     pub user_id: &'a str,
     pub owner: &'a str,
     pub pid: &'a str,

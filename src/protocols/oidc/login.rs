@@ -12,6 +12,7 @@ use super::error::{ErrorCode, OAuthError};
 use super::error_page::BrokerError;
 use super::limits;
 use super::Provider;
+use crate::authenticators::ClientTexts;
 use crate::broker::sessions::{EndReason, SsoSession};
 use crate::flow::{Authentication, Failure, Login, Outcome, Requirements};
 use crate::identity::Identity;
@@ -182,7 +183,10 @@ impl Provider {
             idp: request.first_idp(),
             idp_choices: request.idp_choices.clone(),
             cpr_entry: request.cpr_entry(),
-            texts: request.mitid.texts.clone(),
+            texts: ClientTexts {
+                language: request.language,
+                ..request.mitid.texts.clone()
+            },
             require_psd2: request.mitid.require_psd2,
             mitid_refusal: request.mitid.refusal.clone(),
             erhverv: Default::default(),

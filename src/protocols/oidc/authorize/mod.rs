@@ -7,7 +7,6 @@
 mod client;
 mod hint;
 mod idp;
-mod language;
 mod params;
 mod pkce;
 mod prompt;
@@ -21,9 +20,9 @@ use super::clients::{Client, ClientRegistry};
 use super::error::OAuthError;
 use crate::flow::Idp;
 
+pub use crate::authenticators::Language;
 pub use hint::IdentityHint;
 pub use idp::MitidRequest;
-pub use language::Language;
 pub use prompt::Reauthentication;
 pub use simulation::{Simulation, SimulationMode};
 
