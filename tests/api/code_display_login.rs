@@ -165,9 +165,8 @@ async fn the_block_ends_at_a_danish_clock_time() {
     // A summer noon in UTC: Copenhagen is on CEST (UTC+2), so the 15-minute block ends
     // at 14:15 there, not at 12:15.
     let noon = time::macros::datetime!(2026-07-15 12:00 UTC);
-    app.sim
-        .clock()
-        .set_offset(noon - time::OffsetDateTime::now_utc());
+    let clock = app.sim.clock();
+    clock.set_offset(clock.offset() + (noon - clock.now()));
     let page = app.start_login(&[]).await;
     let mut page = app
         .submit(&page, "user-id", &[("user_id", "kodeviser")])
