@@ -7,6 +7,7 @@ pub mod authenticators;
 pub mod broker;
 pub mod conformance;
 pub mod control;
+pub mod demo;
 pub mod files;
 pub mod fixtures;
 pub mod flow;
@@ -15,6 +16,7 @@ pub mod persistence;
 pub mod protocols;
 pub mod random;
 pub mod simulator;
+pub mod tls;
 pub mod web;
 pub use simulator::{Simulator, SimulatorBuilder};
 

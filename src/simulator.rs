@@ -62,6 +62,7 @@ pub struct SimulatorBuilder {
     clock: Clock,
     backchannel_retry: RetryPolicy,
     state_dir: Option<std::path::PathBuf>,
+    tls: Option<crate::tls::ServerTls>,
 }
 
 impl SimulatorBuilder {
@@ -134,6 +135,13 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Serves HTTPS with this certificate (e.g. `ServerTls::local`): the issuer is `https://…`
+    /// and cookies are `Secure`.
+    pub fn tls(mut self, tls: crate::tls::ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// The most logins in progress at once; beyond it the oldest ends (default 10,000).
     pub fn max_pending_logins(mut self, max: usize) -> Self {
         self.settings.max_pending_logins = max;
@@ -184,6 +192,7 @@ impl SimulatorBuilder {
             backchannel_retry: self.backchannel_retry,
             admin_token: None,
             state_dir: self.state_dir,
+            tls: self.tls,
         })?;
         let (addr, base_url, provider, handle) = running.spawn();
         Ok(Simulator {

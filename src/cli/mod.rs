@@ -9,7 +9,9 @@ mod citizens;
 mod clients;
 mod clock;
 mod conformance;
+mod demo;
 mod device;
+mod docs;
 mod files;
 mod keys;
 mod output;
@@ -34,7 +36,12 @@ pub const DEFAULT_PORT: u16 = 8088;
 #[command(
     name = "mitid-sim",
     version,
-    about = "A simulator of the Danish MitID/NemID login broker (OpenID Connect)"
+    about = "A simulator of the Danish MitID/NemID login broker (OpenID Connect)",
+    long_about = "A self-hostable simulator of the Danish MitID/NemID login broker: OpenID Connect \
+with the endpoints, claims and errors of the Nets eID Broker, MitID login pages with simulated \
+devices, built-in test citizens, an admin API, and a conformance kit that proves a relying \
+party handles login, logout and session expiry correctly. For test use only: every citizen is \
+fictitious."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -87,6 +94,8 @@ impl ClockArgs {
 enum Command {
     /// Run the broker.
     Serve(serve::ServeArgs),
+    /// Run the broker and Min Side, a demo service to log in to, on a second port.
+    Demo(demo::DemoArgs),
     /// Citizens: list, show and generate fixtures; create, change, lock and script them
     /// on a running broker.
     Users {
@@ -131,11 +140,17 @@ enum Command {
         #[command(subcommand)]
         command: certs::CertsCommand,
     },
+    /// Print shell completions (bash, zsh, fish, powershell, elvish); see the README for
+    /// where to install them.
+    Completions(docs::CompletionsArgs),
+    /// Print the manual page (roff), or write one per subcommand with --out DIR.
+    Man(docs::ManArgs),
 }
 
 pub fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Users { command } => users::run(command),
         Command::Device { command } => device::run(command),
         Command::Clients { command } => clients::run(command),
@@ -144,6 +159,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Clock { command } => clock::run(command),
         Command::Record(args) => record::run(args),
         Command::Conformance { command } => conformance::run(command),
+        Command::Completions(args) => docs::completions(args),
+        Command::Man(args) => docs::man(args),
         Command::Certs { command } => certs::run(command),
     }
 }

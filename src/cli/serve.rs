@@ -1,10 +1,12 @@
 //! `mitid-sim serve`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use mitid_sim::broker::clock::parse_offset;
 use mitid_sim::broker::{SessionSettings, Settings};
+use mitid_sim::persistence::user_state_dir;
 use mitid_sim::protocols::oidc::Lifetimes;
+use mitid_sim::tls::{ServerTls, TlsError};
 use mitid_sim::web::{self, KeySource};
 
 use super::{ClockArgs, FixtureArgs, DEFAULT_PORT};
@@ -13,10 +15,10 @@ use super::{ClockArgs, FixtureArgs, DEFAULT_PORT};
 pub struct ServeArgs {
     /// Address to bind. Loopback by default: the simulator is not for networks.
     #[arg(long, default_value = "127.0.0.1", env = "MITID_SIM_HOST")]
-    host: String,
+    pub host: String,
     /// Port to bind; 0 picks a free one.
     #[arg(long, default_value_t = DEFAULT_PORT, env = "MITID_SIM_PORT")]
-    port: u16,
+    pub port: u16,
     /// The URL RPs and browsers use, if not http://<host>:<port> (e.g. behind a proxy).
     #[arg(long, value_name = "URL", env = "MITID_SIM_PUBLIC_URL")]
     public_url: Option<String>,
@@ -76,16 +78,102 @@ pub struct ServeArgs {
     admin_token: Option<String>,
     #[command(flatten)]
     clock: ClockArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
-pub fn run(args: ServeArgs) -> Result<(), String> {
-    // Logins, logouts and back-channel deliveries are logged; RUST_LOG overrides the level.
+#[derive(clap::Args, Clone)]
+pub struct TlsArgs {
+    /// Serve HTTPS with a certificate from a local CA that mitid-sim creates once and
+    /// keeps in --state-dir (else in MITID_SIM_HOME or the per-user state folder).
+    #[arg(long, env = "MITID_SIM_TLS")]
+    pub tls: bool,
+    /// Serve HTTPS with this certificate (PEM, chain leaf first) instead of the local CA's.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        env = "MITID_SIM_TLS_CERT"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_cert",
+        env = "MITID_SIM_TLS_KEY"
+    )]
+    tls_key: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    pub fn enabled(&self) -> bool {
+        self.tls || self.tls_cert.is_some()
+    }
+
+    /// The certificate to serve, if HTTPS is asked for; the local CA covers `names`.
+    pub fn load(
+        &self,
+        state_dir: Option<&Path>,
+        names: &[String],
+    ) -> Result<Option<ServerTls>, String> {
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            return ServerTls::from_files(cert, key)
+                .map(Some)
+                .map_err(|e| e.to_string());
+        }
+        if !self.tls {
+            return Ok(None);
+        }
+        let folder = match state_dir {
+            Some(dir) => dir.to_path_buf(),
+            None => user_state_dir().ok_or_else(|| TlsError::NoFolder.to_string())?,
+        };
+        ServerTls::local(&folder, names)
+            .map(Some)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Names the server certificate must cover: the bind address and the public URL's host.
+fn certificate_names(host: &str, public_url: Option<&str>) -> Result<Vec<String>, String> {
+    let mut names = vec![host.to_string()];
+    if let Some(public) = public_url {
+        let url = url::Url::parse(public)
+            .map_err(|e| format!("--public-url `{public}` is not a URL: {e}"))?;
+        if url.scheme() != "https" {
+            return Err(format!(
+                "--public-url `{public}` must be https:// when the broker serves HTTPS"
+            ));
+        }
+        names.extend(url.host_str().map(str::to_string));
+    }
+    Ok(names)
+}
+
+/// Logins, logouts and back-channel deliveries are logged; RUST_LOG overrides the level.
+pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("mitid_sim=info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
         .init();
+}
+
+/// A broker's configuration from the command line, and the table of its citizens.
+pub struct Prepared {
+    pub config: web::Config,
+    pub citizens: String,
+}
+
+pub fn prepare(args: ServeArgs) -> Result<Prepared, String> {
+    let tls = if args.tls.enabled() {
+        let names = certificate_names(&args.host, args.public_url.as_deref())?;
+        args.tls.load(args.state_dir.as_deref(), &names)?
+    } else {
+        None
+    };
     let population = args.fixtures.load_population()?;
     let identities = population.citizens;
     let clients = super::load_clients(args.clients.as_deref())?;
@@ -119,27 +207,56 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         backchannel_retry: Default::default(),
         admin_token: args.admin_token,
         state_dir: args.state_dir,
+        tls,
     };
+    Ok(Prepared { config, citizens })
+}
+
+/// The lines that tell where the broker is, and how to trust its local CA.
+pub fn banner(running: &web::Running, ca_file: Option<&Path>) -> String {
+    let issuer = running.issuer();
+    let mut banner = format!(
+        "mitid-sim is running (NEB personality)\n  issuer     {issuer}\n  discovery  {issuer}/.well-known/openid-configuration\n  front page {base}/\n  keys       {keys}\n",
+        base = running.base_url,
+        keys = running.keys_origin,
+    );
+    if let Some(ca_file) = ca_file {
+        banner.push_str(&format!(
+            "  CA         {}\n\n{}",
+            ca_file.display(),
+            mitid_sim::tls::trust_instructions(ca_file, issuer)
+        ));
+    }
+    banner
+}
+
+/// Writes to stdout, ignoring a closed stdout: a supervisor that stopped reading must not
+/// stop the broker.
+pub fn say(text: &str) {
+    let mut stdout = std::io::stdout();
+    let _ = std::io::Write::write_all(&mut stdout, text.as_bytes());
+    let _ = std::io::Write::flush(&mut stdout);
+}
+
+pub fn run(args: ServeArgs) -> Result<(), String> {
+    init_logging();
+    let Prepared { config, citizens } = prepare(args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let config_ca_file = config.tls.as_ref().and_then(|t| t.ca_file.clone());
     runtime.block_on(async move {
         let requested = format!("{}:{}", config.host, config.port);
         let running = web::start(config).map_err(|e| match e.kind() {
             std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::InvalidData => e.to_string(),
             _ => format!("cannot listen on {requested}: {e}"),
         })?;
-        // A closed stdout (a supervisor that stopped reading) must not stop the broker.
-        let banner = format!(
-            "mitid-sim is running (NEB personality)\n  issuer     {issuer}\n  discovery  {issuer}/.well-known/openid-configuration\n  front page {base}/\n  keys       {keys}\n\n{citizens}\nPress Ctrl-C to stop.\n",
-            issuer = running.issuer(),
-            base = running.base_url,
-            keys = running.keys_origin,
-        );
-        let mut stdout = std::io::stdout();
-        let _ = std::io::Write::write_all(&mut stdout, banner.as_bytes());
-        let _ = std::io::Write::flush(&mut stdout);
+        let ca_file = config_ca_file;
+        say(&format!(
+            "{}\n{citizens}\nPress Ctrl-C to stop.\n",
+            banner(&running, ca_file.as_deref())
+        ));
         running
             .run_until_stopped()
             .await

@@ -149,9 +149,14 @@ impl Server {
     ) -> Result<(StatusCode, Value), String> {
         let url = self.url(path);
         let result = block_on(async {
-            let client = reqwest::Client::builder()
+            let mut client = reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(5))
-                .timeout(Duration::from_secs(30))
+                .timeout(Duration::from_secs(30));
+            // A broker serving the local CA's certificate: SSL_CERT_FILE=ca.pem.
+            for root in mitid_sim::tls::roots_from_environment()? {
+                client = client.add_root_certificate(root);
+            }
+            let client = client
                 .build()
                 .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
             let mut request = client.request(method, &url);

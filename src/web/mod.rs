@@ -11,6 +11,7 @@ pub mod login;
 pub mod nemlogin;
 pub mod oidc;
 pub mod pages;
+pub mod register;
 pub mod security_headers;
 
 pub use key_source::KeySource;
@@ -53,6 +54,8 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Keeps runtime changes across restarts.
     pub state_dir: Option<std::path::PathBuf>,
+    /// Serve HTTPS with this certificate instead of HTTP.
+    pub tls: Option<crate::tls::ServerTls>,
 }
 
 /// The `--public-url`: an absolute http(s) URL.
@@ -132,9 +135,14 @@ pub fn start(config: Config) -> std::io::Result<Running> {
     } else {
         addr.ip().to_string()
     };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let base_url = match &public_url {
         Some(url) => url.as_str().trim_end_matches('/').to_string(),
-        None => format!("http://{host}:{}", addr.port()),
+        None => format!("{scheme}://{host}:{}", addr.port()),
     };
     let state = config.state_dir.as_ref().map(StateDir::new);
     let saved = match &state {
@@ -207,7 +215,7 @@ pub fn start(config: Config) -> std::io::Result<Running> {
     let data = provider.clone();
     let admin_protection = web::Data::new(protection);
     let nemlogin = web::Data::new(nemlogin::NemLogin::new(&base_url, config.state_dir.clone()));
-    let mut server = HttpServer::new(move || {
+    let server = HttpServer::new(move || {
         App::new()
             .wrap(actix_web::middleware::from_fn(security_headers::add))
             .app_data(data.clone())
@@ -216,8 +224,13 @@ pub fn start(config: Config) -> std::io::Result<Running> {
             .configure(routes)
             .configure(nemlogin::routes)
     })
-    .listen(listener)?
     .shutdown_timeout(2);
+    let mut server = match &config.tls {
+        Some(tls) => {
+            server.listen_openssl(listener, tls.acceptor().map_err(std::io::Error::other)?)?
+        }
+        None => server.listen(listener)?,
+    };
     if let Some(workers) = config.workers {
         server = server.workers(workers);
     }
@@ -328,6 +341,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/sim/audio-reader/{user_id}/code.wav",
             web::get().to(devices::audio_reader_wav),
+        )
+        .route(
+            &format!("{}/person", register::PREFIX),
+            web::get().to(register::person),
+        )
+        .route(
+            &format!("{}/openapi.json", register::PREFIX),
+            web::get().to(register::openapi),
         )
         .route(
             crate::protocols::fidelity::LEDGER_PATH,

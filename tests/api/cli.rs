@@ -46,8 +46,10 @@ async fn mitid_sim(args: &[&str], env: &[(&str, &str)]) -> Run {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     tokio::task::spawn_blocking(move || {
+        let home = crate::helpers::TempHome::new();
         let output = Command::new(env!("CARGO_BIN_EXE_mitid-sim"))
             .args(&args)
+            .env("MITID_SIM_HOME", home.path())
             .env_remove("MITID_SIM_SERVER")
             .env_remove("MITID_SIM_ADMIN_TOKEN")
             .env_remove("MITID_SIM_USERS")

@@ -465,3 +465,25 @@ impl TestApp {
             .key_text()
     }
 }
+
+/// A fresh folder for `MITID_SIM_HOME` (the per-user state: local CA, signing
+/// certificates), removed when dropped: tests never write to the real home.
+pub struct TempHome(std::path::PathBuf);
+
+impl TempHome {
+    pub fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("mitid-sim-home-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempHome {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -197,6 +197,8 @@ fn serve(dir: &std::path::Path) -> Broker {
         .env("MITID_SIM_HOME", crate::helpers::test_home())
         .args(["serve", "--port", "0", "--state-dir"])
         .arg(dir)
+        // Never the real per-user folder, whatever the broker keeps there.
+        .env("MITID_SIM_HOME", dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

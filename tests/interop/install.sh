@@ -15,10 +15,15 @@
 # package.json and package-lock.json.
 #
 # Browser tests: headless Chromium (pages under their Content-Security-Policy).
+#
+# Install section (completions, manual pages, HTTPS):
+#   - zsh and fish run the generated completions; groff-base renders the manual pages;
+#   - Node's openid-client (tests/interop/tls-node) logs in over HTTPS: its npm packages
+#     come with the loop below, run by the machine's Node.js (20 or newer).
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(libxmlsec1-dev libxml2-dev pkg-config libclang-dev xmlsec1 python3-venv chromium)
+packages=(libxmlsec1-dev libxml2-dev pkg-config libclang-dev xmlsec1 python3-venv chromium zsh fish groff-base)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

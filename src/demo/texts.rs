@@ -1,0 +1,327 @@
+//! Min Side's words, in Danish and English.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Da,
+    En,
+}
+
+impl Lang {
+    pub fn parse(code: &str) -> Option<Self> {
+        match code {
+            "da" => Some(Lang::Da),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Da => "da",
+            Lang::En => "en",
+        }
+    }
+}
+
+pub struct Texts {
+    pub service: &'static str,
+    pub demo_banner: &'static str,
+    pub other_language: &'static str,
+    pub other_language_code: &'static str,
+    pub log_out: &'static str,
+    pub footer: &'static str,
+    pub front_lead: &'static str,
+    pub logged_in_as: &'static str,
+    pub go_to_overview: &'static str,
+    pub log_in: &'static str,
+    pub try_title: &'static str,
+    pub try_text: &'static str,
+    pub try_parent: &'static str,
+    pub try_names: &'static str,
+    pub try_guardian: &'static str,
+    pub try_attorney: &'static str,
+    pub try_protected: &'static str,
+    pub try_foreign: &'static str,
+    pub try_more: &'static str,
+    pub your_details: &'static str,
+    pub name: &'static str,
+    pub eid_name: &'static str,
+    pub cpr: &'static str,
+    pub born: &'static str,
+    pub protection: &'static str,
+    pub yes: &'static str,
+    pub no: &'static str,
+    pub names_differ: &'static str,
+    pub names_differ_text: &'static str,
+    pub protection_text: &'static str,
+    pub not_in_register: &'static str,
+    pub children: &'static str,
+    pub no_children: &'static str,
+    pub custody: &'static str,
+    pub custody_yes: &'static str,
+    pub custody_no: &'static str,
+    pub custody_rule: &'static str,
+    pub act_for_title: &'static str,
+    pub act_for_text: &'static str,
+    pub myself: &'static str,
+    pub choose: &'static str,
+    pub basis_guardian: &'static str,
+    pub basis_power_of_attorney: &'static str,
+    pub acting_for: &'static str,
+    pub acting_for_text: &'static str,
+    pub back_to_self: &'static str,
+    pub powers_title: &'static str,
+    pub powers_text: &'static str,
+    pub powers_link: &'static str,
+    pub confirmed_with_mitid: &'static str,
+    pub powers_page_text: &'static str,
+    pub no_powers: &'static str,
+    pub basis: &'static str,
+    pub back: &'static str,
+    pub log_out_title: &'static str,
+    pub log_out_text: &'static str,
+    pub developer: &'static str,
+    pub developer_text: &'static str,
+    pub logged_out: &'static str,
+    pub logged_out_text: &'static str,
+    pub timed_out: &'static str,
+    pub minutes: &'static str,
+    pub close_windows: &'static str,
+    pub close_windows_text: &'static str,
+    pub log_in_again: &'static str,
+    pub to_front: &'static str,
+    pub broker_problem: &'static str,
+    pub broker_problem_text: &'static str,
+    pub busy: &'static str,
+    pub busy_text: &'static str,
+    pub aborted: &'static str,
+    pub aborted_text: &'static str,
+    pub login_failed: &'static str,
+    pub login_failed_text: &'static str,
+    pub no_login_here: &'static str,
+    pub untrusted_answer: &'static str,
+    pub refused: &'static str,
+    pub stale_form: &'static str,
+    pub not_allowed_to_act: &'static str,
+    pub not_found: &'static str,
+    pub not_found_text: &'static str,
+    pub months: [&'static str; 12],
+    /// What follows the day in a date: "25. maj", "25 May".
+    pub day_suffix: &'static str,
+}
+
+pub const DA: Texts = Texts {
+    service: "Min Side",
+    demo_banner: "DEMO · en testtjeneste i mitid-sim, bygget efter borger.dk's Min Side · alle personer er fiktive",
+    other_language: "English",
+    other_language_code: "en",
+    log_out: "Log af",
+    footer: "Login kommer fra den simulerede MitID-broker; personoplysningerne fra mitid-sims simulerede CPR-register (GET /sim/cpr/v1/person, findes kun i simulatoren).",
+    front_lead: "Her kan du se nogle af de oplysninger, det offentlige har om dig: dine personoplysninger fra CPR-registret, dine børn, og hvem du kan handle på vegne af. Du logger på med MitID.",
+    logged_in_as: "Du er logget på som",
+    go_to_overview: "Gå til Min Side",
+    log_in: "Log på med MitID",
+    try_title: "Prøv med en testperson",
+    try_text: "Skriv et af disse bruger-id'er, når MitID spørger. Deres MitID app godkender af sig selv.",
+    try_parent: "forælder til et barn født i 2003 og et født i 2006",
+    try_names: "navnet i CPR og navnet i MitID er forskellige",
+    try_guardian: "værge, kan handle på vegne af en anden",
+    try_attorney: "har en fuldmagt fra en anden",
+    try_protected: "har navne- og adressebeskyttelse",
+    try_foreign: "udenlandsk statsborger uden CPR-nummer",
+    try_more: "Alle testpersoner og deres enheder står på brokerens forside:",
+    your_details: "Dine oplysninger",
+    name: "Navn",
+    eid_name: "Navn i MitID",
+    cpr: "CPR-nummer",
+    born: "Fødselsdato",
+    protection: "Navne- og adressebeskyttelse",
+    yes: "Ja",
+    no: "Nej",
+    names_differ: "Dit navn i MitID er ikke det samme som i CPR",
+    names_differ_text: "Min Side viser dit navn, som det står i CPR-registret. Andre tjenester kan vise navnet fra dit MitID, og de to kan være forskellige, fx kort efter et navneskifte, eller hvis et af stederne er registreret forkert. Er navnet i CPR forkert, skal du kontakte borgerservice i din kommune. Er navnet i MitID forkert, skal du kontakte MitID support.",
+    protection_text: "Du har navne- og adressebeskyttelse. Dit navn og din adresse gives ikke videre til private virksomheder: logger du på en privat tjeneste med MitID, får den \"NAVNE & ADRESSEBESKYTTET\" i stedet for dit navn. Offentlige myndigheder som Min Side kan stadig se dine oplysninger.",
+    not_in_register: "Du har ikke et CPR-nummer, så CPR-registret har ingen oplysninger om dig. Navn og fødselsdato herover kommer fra dit MitID.",
+    children: "Dine børn",
+    no_children: "CPR-registret har ingen børn registreret hos dig.",
+    custody: "Forældremyndighed",
+    custody_yes: "Registreret i CPR",
+    custody_no: "Ikke registreret i CPR",
+    custody_rule: "CPR registrerer kun forældremyndighed for børn født 1. maj 2004 eller senere. For ældre børn står den ikke i CPR, selv om du har den.",
+    act_for_title: "Handl på vegne af en anden",
+    act_for_text: "Du er værge for eller har fuldmagt fra disse personer. Vælg, hvem du vil handle for. Du er stadig logget på som dig selv.",
+    myself: "Mig selv",
+    choose: "Vælg",
+    basis_guardian: "værge",
+    basis_power_of_attorney: "fuldmagt",
+    acting_for: "Du handler på vegne af",
+    acting_for_text: "Det, du gør på Min Side nu, gør du for denne person.",
+    back_to_self: "Skift tilbage til dig selv",
+    powers_title: "Fuldmagter og værgemål",
+    powers_text: "For at se dine fuldmagter og værgemål skal du bekræfte med MitID igen, også selv om du allerede er logget på.",
+    powers_link: "Se fuldmagter (bekræft med MitID)",
+    confirmed_with_mitid: "Bekræftet med MitID",
+    powers_page_text: "Siden er åben i nogle minutter efter, at du har bekræftet med MitID. Derefter skal du bekræfte igen.",
+    no_powers: "Du har ingen fuldmagter og er ikke værge for nogen.",
+    basis: "Grundlag",
+    back: "Tilbage til Min Side",
+    log_out_title: "Husk at logge af",
+    log_out_text: "Tryk på \"Log af\", når du er færdig. Det afslutter både Min Side og dit log på hos MitID.",
+    developer: "For udviklere: hvad tjenesten ved, og hvorfra",
+    developer_text: "Claims fra id_token (valideret mod brokerens JWKS), svaret fra userinfo og posten fra det simulerede CPR-register. Tokens vises aldrig.",
+    logged_out: "Du er logget af",
+    logged_out_text: "Du er logget af Min Side og af MitID. Næste gang du logger på, skal du bekræfte med MitID igen.",
+    timed_out: "Du blev logget af, fordi du ikke havde brugt Min Side i",
+    minutes: "minutter",
+    close_windows: "Luk også dine browservinduer",
+    close_windows_text: "Tryk altid på \"Log af\", og luk derefter de browservinduer, du har åbne, især på en computer, som andre også bruger. Det er ikke nok at lukke fanebladet: så er du stadig logget på, og den næste ved computeren kan se dine oplysninger.",
+    log_in_again: "Log på igen",
+    to_front: "Til forsiden",
+    broker_problem: "MitID kan ikke bruges lige nu",
+    broker_problem_text: "Min Side kunne ikke nå login-brokeren, eller brokeren kunne ikke godkendes.",
+    busy: "Prøv igen om lidt",
+    busy_text: "Der er for mange log på i gang lige nu.",
+    aborted: "Du afbrød log på",
+    aborted_text: "Du er ikke logget på. Du kan prøve igen, når du vil.",
+    login_failed: "Log på mislykkedes",
+    login_failed_text: "MitID kunne ikke logge dig på. Du er ikke logget på Min Side.",
+    no_login_here: "Der er ikke startet et log på i denne browser, eller det er allerede brugt. Start forfra fra Min Side.",
+    untrusted_answer: "Svaret fra login-brokeren kunne ikke godkendes, så du er ikke logget på.",
+    refused: "Handlingen blev afvist",
+    stale_form: "Formularen er forældet. Gå tilbage til Min Side, og prøv igen.",
+    not_allowed_to_act: "Du kan ikke handle på vegne af den person.",
+    not_found: "Siden findes ikke",
+    not_found_text: "Der er intet på denne adresse.",
+    months: [
+        "januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september",
+        "oktober", "november", "december",
+    ],
+    day_suffix: ".",
+};
+
+pub const EN: Texts = Texts {
+    service: "Min Side",
+    demo_banner: "DEMO · a test service of mitid-sim, modelled on borger.dk's Min Side · every person is fictitious",
+    other_language: "Dansk",
+    other_language_code: "da",
+    log_out: "Log out",
+    footer: "The login comes from the simulated MitID broker; the personal data from mitid-sim's simulated CPR register (GET /sim/cpr/v1/person, which exists only in the simulator).",
+    front_lead: "See some of what the public sector knows about you: your personal data from the CPR register, your children, and whom you may act on behalf of. You log in with MitID.",
+    logged_in_as: "You are logged in as",
+    go_to_overview: "Go to Min Side",
+    log_in: "Log in with MitID",
+    try_title: "Try a test citizen",
+    try_text: "Type one of these user IDs when MitID asks. Their MitID app approves by itself.",
+    try_parent: "parent of a child born in 2003 and one born in 2006",
+    try_names: "the name in CPR and the name in MitID differ",
+    try_guardian: "guardian, may act on behalf of someone else",
+    try_attorney: "holds a power of attorney from someone else",
+    try_protected: "has name and address protection",
+    try_foreign: "foreign national without a CPR number",
+    try_more: "Every test citizen and their devices are on the broker's front page:",
+    your_details: "Your details",
+    name: "Name",
+    eid_name: "Name in MitID",
+    cpr: "CPR number",
+    born: "Date of birth",
+    protection: "Name and address protection",
+    yes: "Yes",
+    no: "No",
+    names_differ: "Your name in MitID differs from the one in CPR",
+    names_differ_text: "Min Side shows your name as the CPR register has it. Other services may show the name from your MitID, and the two can differ, for instance shortly after a change of name, or when one of them was registered wrongly. If the name in CPR is wrong, contact the citizen service of your municipality. If the name in MitID is wrong, contact MitID support.",
+    protection_text: "You have name and address protection. Your name and address are not passed on to private companies: a private service you log in to with MitID receives \"NAVNE & ADRESSEBESKYTTET\" instead of your name. Public authorities such as Min Side can still see your data.",
+    not_in_register: "You have no CPR number, so the CPR register holds nothing about you. The name and date of birth above come from your MitID.",
+    children: "Your children",
+    no_children: "The CPR register has no children registered with you.",
+    custody: "Custody",
+    custody_yes: "Registered in CPR",
+    custody_no: "Not registered in CPR",
+    custody_rule: "CPR records custody only for children born on or after 1 May 2004. For older children it is not in CPR, even if you have it.",
+    act_for_title: "Act on behalf of someone else",
+    act_for_text: "You are the guardian of, or hold a power of attorney from, these people. Choose whom you act for. You remain logged in as yourself.",
+    myself: "Myself",
+    choose: "Choose",
+    basis_guardian: "guardian",
+    basis_power_of_attorney: "power of attorney",
+    acting_for: "You are acting on behalf of",
+    acting_for_text: "What you do on Min Side now, you do for this person.",
+    back_to_self: "Switch back to yourself",
+    powers_title: "Powers of attorney and guardianships",
+    powers_text: "To see your powers of attorney and guardianships you confirm with MitID again, even though you are logged in.",
+    powers_link: "See powers of attorney (confirm with MitID)",
+    confirmed_with_mitid: "Confirmed with MitID",
+    powers_page_text: "This page stays open for a few minutes after you confirmed with MitID. Then you confirm again.",
+    no_powers: "You hold no powers of attorney and are nobody's guardian.",
+    basis: "Basis",
+    back: "Back to Min Side",
+    log_out_title: "Remember to log out",
+    log_out_text: "Press \"Log out\" when you are done. It ends both Min Side and your MitID login.",
+    developer: "For developers: what the service knows, and where from",
+    developer_text: "The id_token's claims (validated against the broker's JWKS), the userinfo answer and the record from the simulated CPR register. Tokens are never shown.",
+    logged_out: "You are logged out",
+    logged_out_text: "You are logged out of Min Side and of MitID. Next time you log in, you confirm with MitID again.",
+    timed_out: "You were logged out because you had not used Min Side for",
+    minutes: "minutes",
+    close_windows: "Close your browser windows too",
+    close_windows_text: "Always press \"Log out\", then close the browser windows you have open, especially on a computer others use too. Closing the tab is not enough: you would still be logged in, and the next person at the computer could see your data.",
+    log_in_again: "Log in again",
+    to_front: "To the front page",
+    broker_problem: "MitID cannot be used right now",
+    broker_problem_text: "Min Side could not reach the login broker, or could not trust it.",
+    busy: "Try again in a moment",
+    busy_text: "Too many logins are under way right now.",
+    aborted: "You cancelled the login",
+    aborted_text: "You are not logged in. You can try again whenever you like.",
+    login_failed: "The login failed",
+    login_failed_text: "MitID could not log you in. You are not logged in to Min Side.",
+    no_login_here: "No login was started in this browser, or it was used already. Start again from Min Side.",
+    untrusted_answer: "The login broker's answer could not be trusted, so you are not logged in.",
+    refused: "The action was refused",
+    stale_form: "The form is out of date. Go back to Min Side and try again.",
+    not_allowed_to_act: "You may not act on behalf of that person.",
+    not_found: "Page not found",
+    not_found_text: "There is nothing at this address.",
+    months: [
+        "January", "February", "March", "April", "May", "June", "July", "August", "September",
+        "October", "November", "December",
+    ],
+    day_suffix: "",
+};
+
+pub fn of(lang: Lang) -> &'static Texts {
+    match lang {
+        Lang::Da => &DA,
+        Lang::En => &EN,
+    }
+}
+
+/// `1950-05-25` as "25. maj 1950" or "25 May 1950"; anything else as it came.
+pub fn date(iso: &str, t: &Texts) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    match time::Date::parse(iso, format) {
+        Ok(date) => {
+            let month = t.months[date.month() as usize - 1];
+            format!("{}{} {month} {}", date.day(), t.day_suffix, date.year())
+        }
+        Err(_) => iso.to_string(),
+    }
+}
+
+/// A Unix time as "HH:MM UTC".
+pub fn clock_time(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .map(|t| format!("{:02}:{:02} UTC", t.hour(), t.minute()))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_as_the_language_writes_them() {
+        assert_eq!(date("1950-05-25", &DA), "25. maj 1950");
+        assert_eq!(date("2006-06-12", &EN), "12 June 2006");
+        assert_eq!(date("not a date", &DA), "not a date");
+    }
+}
