@@ -54,6 +54,8 @@ pub struct Texts {
     pub cpr_text: &'static str,
     pub cpr_label: &'static str,
     pub choose_idp_title: &'static str,
+    pub picker_title: &'static str,
+    pub picker_hint: &'static str,
 }
 
 pub const DA: Texts = Texts {
@@ -105,6 +107,8 @@ pub const DA: Texts = Texts {
     cpr_text: "Tjenesten har brug for dit CPR-nummer. Indtast det for at bekræfte, at det er dit.",
     cpr_label: "CPR-nummer (DDMMÅÅ-XXXX)",
     choose_idp_title: "Vælg hvordan du vil logge på",
+    picker_title: "Testpersoner (kun i simulatoren)",
+    picker_hint: "Vælg en for at udfylde bruger-ID. Adgangskoder og enheder står på forsiden.",
 };
 
 pub const EN: Texts = Texts {
@@ -156,6 +160,8 @@ pub const EN: Texts = Texts {
     cpr_text: "The service needs your CPR number. Type it to confirm it is yours.",
     cpr_label: "CPR number (DDMMYY-XXXX)",
     choose_idp_title: "Choose how to log on",
+    picker_title: "Test citizens (simulator only)",
+    picker_hint: "Choose one to fill in the user ID. Passwords and devices are on the front page.",
 };
 
 /// One text in the page's language.

@@ -10,7 +10,7 @@ use qrcode::render::svg;
 use qrcode::QrCode;
 
 use super::i18n;
-use super::pages::{self, LoginPage};
+use super::pages::{self, LoginPage, TestCitizen};
 use crate::authenticators::Method;
 use crate::flow::{Failure, FlowError, Idp, Login, LoginLookupError, Outcome, Step};
 use crate::protocols::oidc::{AuthorizeRequest, Language, Provider};
@@ -71,6 +71,29 @@ fn lookup_failure(error: LoginLookupError) -> HttpResponse {
     )
 }
 
+/// The simulator's picker on the user-ID steps lists at most this many citizens (a
+/// generated population can hold thousands; the front page lists them all).
+const PICKER_LIMIT: usize = 200;
+
+fn test_citizens(
+    provider: &Provider,
+    fits: impl Fn(&crate::identity::Identity) -> bool,
+) -> Vec<TestCitizen> {
+    provider
+        .broker
+        .identities
+        .all()
+        .iter()
+        .filter(|c| fits(c))
+        .take(PICKER_LIMIT)
+        .map(|c| TestCitizen {
+            user_id: c.user_id.to_string(),
+            name: c.name.clone(),
+            purpose: c.purpose.clone(),
+        })
+        .collect()
+}
+
 enum View {
     Page(HttpResponse),
     /// The login is over: hand the result to the RP.
@@ -118,7 +141,7 @@ fn render(provider: &Provider, login: &Login<AuthorizeRequest>) -> View {
     let device = |kind: &str| {
         citizen
             .as_ref()
-            .map(|c| format!("/sim/{kind}/{}", c.user_id))
+            .map(|c| format!("/sim/{kind}/{}{}", c.user_id, i18n::lang_query(language)))
             .unwrap_or_default()
     };
     page.step = login.step.name();
@@ -128,8 +151,14 @@ fn render(provider: &Provider, login: &Login<AuthorizeRequest>) -> View {
             page.heading = t.choose_idp_title.to_string();
             page.brand = "MitID · NemID";
         }
-        Step::EnterUserId => page.heading = t.user_id.to_string(),
-        Step::NemIdCredentials => page.heading = t.nemid_title.to_string(),
+        Step::EnterUserId => {
+            page.heading = t.user_id.to_string();
+            page.test_citizens = test_citizens(provider, |c| !c.methods().is_empty());
+        }
+        Step::NemIdCredentials => {
+            page.heading = t.nemid_title.to_string();
+            page.test_citizens = test_citizens(provider, |c| c.nemid.is_some());
+        }
         Step::ChooseMethod { .. } => {
             page.heading = t.choose_title.to_string();
             page.can_choose = false;

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod danish_time;
 pub mod devices;
 pub mod fidelity;
+pub mod front;
 pub mod i18n;
 mod key_source;
 pub mod login;
@@ -245,7 +246,7 @@ pub fn start(config: Config) -> std::io::Result<Running> {
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let op = paths::ISSUER_PREFIX;
-    cfg.route("/", web::get().to(index))
+    cfg.route("/", web::get().to(front::index))
         .route(
             &format!("{op}{}", paths::DISCOVERY),
             web::get().to(oidc::discovery),
@@ -371,53 +372,5 @@ async fn not_found() -> HttpResponse {
         "Siden findes ikke / Page not found",
         "Der er intet på denne adresse. / There is nothing at this address.",
         "Forsiden viser issuer, testpersoner og klienter. / The front page shows the issuer, test citizens and clients.",
-    )
-}
-
-async fn index(provider: web::Data<Provider>) -> HttpResponse {
-    let citizens = provider
-        .broker
-        .identities
-        .all()
-        .iter()
-        .map(|c| pages::CitizenRow {
-            user_id: c.user_id.to_string(),
-            name: c.name.clone(),
-            methods: c
-                .all_methods()
-                .iter()
-                .map(|m| m.slug())
-                .collect::<Vec<_>>()
-                .join(", "),
-            purpose: c.purpose.clone(),
-            has_app: c.app.is_some(),
-            has_code_display: c.code_display.is_some(),
-            has_audio_reader: c.audio_reader.is_some(),
-            has_code_card: c.nemid.is_some(),
-        })
-        .collect();
-    let clients = provider
-        .clients
-        .all()
-        .iter()
-        .map(|c| {
-            let uris = c
-                .redirect_uris
-                .iter()
-                .map(|u| u.as_str())
-                .collect::<Vec<_>>()
-                .join(" ");
-            (c.client_id.clone(), c.name.clone(), uris)
-        })
-        .collect();
-    pages::html(
-        StatusCode::OK,
-        &pages::IndexPage {
-            lang: "da",
-            banner: i18n::DA.simulator_banner,
-            issuer: &provider.issuer,
-            citizens,
-            clients,
-        },
     )
 }

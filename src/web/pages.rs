@@ -39,6 +39,14 @@ pub struct LoginPage<'a> {
     pub key_number: String,
     pub can_activate_card: bool,
     pub can_activate_key_app: bool,
+    /// The simulator's picker on the user-ID steps: test citizens who can log in here.
+    pub test_citizens: Vec<TestCitizen>,
+}
+
+pub struct TestCitizen {
+    pub user_id: String,
+    pub name: String,
+    pub purpose: String,
 }
 
 impl<'a> LoginPage<'a> {
@@ -69,6 +77,7 @@ impl<'a> LoginPage<'a> {
             key_number: String::new(),
             can_activate_card: false,
             can_activate_key_app: false,
+            test_citizens: Vec::new(),
         }
     }
 }
@@ -142,6 +151,10 @@ pub struct CitizenRow {
     pub user_id: String,
     pub name: String,
     pub methods: String,
+    /// The MitID password, for the steps that ask it.
+    pub password: Option<String>,
+    /// NemID's password (with the code card or the key app).
+    pub nemid_password: Option<String>,
     pub purpose: String,
     pub has_app: bool,
     pub has_code_display: bool,
@@ -154,9 +167,18 @@ pub struct CitizenRow {
 pub struct IndexPage<'a> {
     pub lang: &'static str,
     pub banner: &'static str,
+    pub da: bool,
     pub issuer: &'a str,
     pub citizens: Vec<CitizenRow>,
-    pub clients: Vec<(String, String, String)>,
+    pub clients: Vec<ClientRow>,
+}
+
+pub struct ClientRow {
+    pub client_id: String,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    /// An authorization request to the client's first redirect URI; none without one.
+    pub start_login: Option<String>,
 }
 
 /// Renders a page; pages never cache, since each shows live login state.

@@ -25,6 +25,7 @@ mod nemid;
 mod nemlogin;
 mod no_ui;
 mod openid_client;
+mod pages;
 mod persistence;
 mod personas;
 mod recorded;
