@@ -2,7 +2,9 @@
 //! phone), the devices and the broker's own pages. Set by the RP (NEB's `language` or
 //! `ui_locales`), or by a page's `?lang=`.
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
     #[default]

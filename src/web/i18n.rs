@@ -56,6 +56,10 @@ pub struct Texts {
     pub choose_idp_title: &'static str,
     pub picker_title: &'static str,
     pub picker_hint: &'static str,
+    pub key_app_phone_link: &'static str,
+    pub key_app_waiting: &'static str,
+    pub qr_label: &'static str,
+    pub key_app_qr_label: &'static str,
 }
 
 pub const DA: Texts = Texts {
@@ -109,6 +113,10 @@ pub const DA: Texts = Texts {
     choose_idp_title: "Vælg hvordan du vil logge på",
     picker_title: "Testpersoner (kun i simulatoren)",
     picker_hint: "Vælg en for at udfylde bruger-ID. Adgangskoder og enheder står på forsiden.",
+    key_app_phone_link: "Åbn simuleret NemID nøgleapp",
+    key_app_waiting: "Venter på godkendelse i NemID nøgleapp …",
+    qr_label: "QR-kode: åbner anmodningen i den simulerede MitID app",
+    key_app_qr_label: "QR-kode: åbner anmodningen i den simulerede NemID nøgleapp",
 };
 
 pub const EN: Texts = Texts {
@@ -162,6 +170,10 @@ pub const EN: Texts = Texts {
     choose_idp_title: "Choose how to log on",
     picker_title: "Test citizens (simulator only)",
     picker_hint: "Choose one to fill in the user ID. Passwords and devices are on the front page.",
+    key_app_phone_link: "Open the simulated NemID key app",
+    key_app_waiting: "Waiting for approval in the NemID key app …",
+    qr_label: "QR code: opens the request in the simulated MitID app",
+    key_app_qr_label: "QR code: opens the request in the simulated NemID key app",
 };
 
 /// One text in the page's language.

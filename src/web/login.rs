@@ -13,7 +13,7 @@ use super::i18n;
 use super::pages::{self, LoginPage, TestCitizen};
 use crate::authenticators::Method;
 use crate::flow::{Failure, FlowError, Idp, Login, LoginLookupError, Outcome, Step};
-use crate::protocols::oidc::{AuthorizeRequest, Language, Provider};
+use crate::protocols::oidc::{AuthorizeRequest, Provider};
 
 pub fn cookie_name(login_id: &str) -> String {
     format!("mitid_sim_login_{login_id}")
@@ -44,7 +44,10 @@ fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-fn lookup_failure(error: LoginLookupError) -> HttpResponse {
+/// A login that cannot be shown: its language is unknown then, so the page's `?lang=`
+/// decides (Danish without one, as MitID).
+fn lookup_failure(req: &HttpRequest, error: LoginLookupError) -> HttpResponse {
+    let language = i18n::page_language(req, None);
     let (status, da, en) = match error {
         LoginLookupError::Unknown => (
             StatusCode::NOT_FOUND,
@@ -64,10 +67,18 @@ fn lookup_failure(error: LoginLookupError) -> HttpResponse {
     };
     pages::message(
         status,
-        Language::Da,
-        "Login kan ikke fortsætte / Login cannot continue",
-        &format!("{da} / {en}"),
-        "Gå tilbage til tjenesten og log på igen. / Go back to the service and log on again.",
+        language,
+        i18n::pick(
+            language,
+            "Login kan ikke fortsætte",
+            "Login cannot continue",
+        ),
+        i18n::pick(language, da, en),
+        i18n::pick(
+            language,
+            "Gå tilbage til tjenesten og log på igen.",
+            "Go back to the service and log on again.",
+        ),
     )
 }
 
@@ -170,12 +181,12 @@ fn render(provider: &Provider, login: &Login<AuthorizeRequest>) -> View {
         Step::App {
             request, method, ..
         } => {
-            let title = if *method == Method::KeyApp {
-                t.key_app_title
-            } else {
-                t.app_title
-            };
-            page.heading = title.to_string();
+            let key_app = *method == Method::KeyApp;
+            let pick = |key_app_text, mitid_text| if key_app { key_app_text } else { mitid_text };
+            page.heading = pick(t.key_app_title, t.app_title).to_string();
+            page.app_phone_link = pick(t.key_app_phone_link, t.app_phone_link);
+            page.app_waiting = pick(t.key_app_waiting, t.app_waiting);
+            page.qr_label = pick(t.key_app_qr_label, t.qr_label);
             page.phone_url = format!("{}/sim/app/{request}", provider.base_url);
             page.qr_svg = qr_svg(&page.phone_url);
         }
@@ -269,7 +280,7 @@ fn qr_svg(url: &str) -> String {
 /// Hands a finished login to the protocol and redirects the browser to the RP.
 fn deliver(provider: &Provider, req: &HttpRequest, login_id: &str) -> HttpResponse {
     let Some(login) = provider.logins.take(login_id) else {
-        return lookup_failure(LoginLookupError::Unknown);
+        return lookup_failure(req, LoginLookupError::Unknown);
     };
     let finished = provider.finish(login, super::oidc::sso_key(req).as_deref());
     let mut response = see_other(&finished.location);
@@ -305,7 +316,7 @@ pub async fn show(
     match view {
         Ok(View::Page(response)) => response,
         Ok(View::Finished) => deliver(&provider, &req, &login_id),
-        Err(error) => lookup_failure(error),
+        Err(error) => lookup_failure(&req, error),
     }
 }
 
@@ -400,7 +411,7 @@ async fn act(
             let csrf_ok = token.len() == login.csrf.len()
                 && openssl::memcmp::eq(token.as_bytes(), login.csrf.as_bytes());
             if !csrf_ok {
-                return Err(None);
+                return Err(Err(login.request.language));
             }
             let broker = &provider.broker;
             let result = match action {
@@ -435,7 +446,8 @@ async fn act(
                     _ => Err(FlowError::WrongStep),
                 },
             };
-            result.map_err(Some)
+            // Ok: the step refused the action; Err: a stale form, in the login's language.
+            result.map_err(Ok)
         },
     );
     if matches!(outcome, Ok(Ok(()))) {
@@ -448,15 +460,19 @@ async fn act(
         // The citizen has read why the login failed: now the RP hears it.
         Ok(Ok(())) if matches!(action, Action::Return) => deliver(&provider, &req, &login_id),
         Ok(Ok(())) => see_other(&format!("/login/{login_id}")),
-        Ok(Err(None)) => pages::message(
+        Ok(Err(Err(language))) => pages::message(
             StatusCode::FORBIDDEN,
-            Language::Da,
-            "Formularen er forældet / The form is stale",
-            "Formularen kom ikke fra denne login-side (CSRF). / The form did not come from this login page (CSRF).",
-            "Genindlæs login-siden. / Reload the login page.",
+            language,
+            i18n::pick(language, "Formularen er forældet", "The form is stale"),
+            i18n::pick(
+                language,
+                "Formularen kom ikke fra denne login-side (CSRF).",
+                "The form did not come from this login page (CSRF).",
+            ),
+            i18n::pick(language, "Genindlæs login-siden.", "Reload the login page."),
         ),
         // A stale tab posting to a step that is over: show the current step instead.
-        Ok(Err(Some(FlowError::WrongStep))) => see_other(&format!("/login/{login_id}")),
-        Err(error) => lookup_failure(error),
+        Ok(Err(Ok(FlowError::WrongStep))) => see_other(&format!("/login/{login_id}")),
+        Err(error) => lookup_failure(&req, error),
     }
 }

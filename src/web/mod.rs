@@ -23,7 +23,7 @@ use std::time::Duration as StdDuration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::StatusCode;
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
 use crate::broker::{Broker, Clock, Settings};
 use crate::identity::{Identity, Workforce};
@@ -365,12 +365,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(not_found));
 }
 
-async fn not_found() -> HttpResponse {
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    let language = i18n::page_language(&req, None);
     pages::message(
         StatusCode::NOT_FOUND,
-        Default::default(),
-        "Siden findes ikke / Page not found",
-        "Der er intet på denne adresse. / There is nothing at this address.",
-        "Forsiden viser issuer, testpersoner og klienter. / The front page shows the issuer, test citizens and clients.",
+        language,
+        i18n::pick(language, "Siden findes ikke", "Page not found"),
+        i18n::pick(
+            language,
+            "Der er intet på denne adresse.",
+            "There is nothing at this address.",
+        ),
+        i18n::pick(
+            language,
+            "Forsiden viser issuer, testpersoner og klienter.",
+            "The front page shows the issuer, test citizens and clients.",
+        ),
     )
 }

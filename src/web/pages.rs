@@ -28,6 +28,11 @@ pub struct LoginPage<'a> {
     pub notice: Option<String>,
     pub methods: Vec<(&'static str, &'static str)>,
     pub qr_svg: String,
+    /// The QR code's accessible name.
+    pub qr_label: &'static str,
+    /// The app step's link and waiting text: MitID's app, or NemID's key app.
+    pub app_phone_link: &'static str,
+    pub app_waiting: &'static str,
     pub phone_url: String,
     pub device_url: String,
     pub device_label: &'static str,
@@ -67,6 +72,9 @@ impl<'a> LoginPage<'a> {
             notice: None,
             methods: Vec::new(),
             qr_svg: String::new(),
+            qr_label: "",
+            app_phone_link: "",
+            app_waiting: "",
             phone_url: String::new(),
             device_url: String::new(),
             device_label: "",

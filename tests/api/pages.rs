@@ -167,3 +167,42 @@ async fn device_pages_follow_their_lang_parameter() {
         assert!(!en.html.contains(danish), "{path}: no Danish left");
     }
 }
+
+#[tokio::test]
+async fn the_brokers_error_page_speaks_the_language_the_request_asked_for() {
+    let app = spawn_app().await;
+    let response = app
+        .get(&app.authorize_url(&[("ui_locales", "en"), ("prompt", "consent")]))
+        .await;
+    let page = app.follow_to_error_page(response).await;
+    assert!(page.html.contains(r#"<html lang="en">"#), "{}", page.html);
+    assert!(page.html.contains("An error occurred") && page.html.contains("consent"));
+    assert!(
+        !page.html.contains("Der opstod en fejl"),
+        "one language per page"
+    );
+
+    let response = app.get(&app.authorize_url(&[("prompt", "consent")])).await;
+    let page = app.follow_to_error_page(response).await;
+    assert!(page.html.contains("Der opstod en fejl"));
+    assert!(!page.html.contains("An error occurred"));
+}
+
+#[tokio::test]
+async fn a_stale_form_is_told_in_the_logins_language() {
+    let app = spawn_app().await;
+    let page = app.start_login(&[("ui_locales", "en")]).await;
+    let response = app
+        .browser
+        .post(app.url(&format!("{}/user-id", page.login_path())))
+        .form(&[("csrf", "stale"), ("user_id", "anna.jensen")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("The form is stale") && !html.contains("forældet"),
+        "{html}"
+    );
+}
