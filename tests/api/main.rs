@@ -4,6 +4,8 @@ mod admin;
 mod app_login;
 mod authenticators;
 mod browser_csp;
+mod browser_pages;
+mod chromium;
 mod claims;
 mod cli;
 mod code_display_login;
