@@ -1,5 +1,8 @@
 //! The control operations QA uses, shared by the admin API and the in-process
-//! [`Simulator`](crate::Simulator): one implementation, two front doors.
+//! [`Simulator`](crate::Simulator): one implementation, two front doors. MitID Erhverv's
+//! organisations and professional identities are in `workforce`.
+
+mod workforce;
 
 use std::sync::Arc;
 
@@ -105,6 +108,7 @@ impl Provider {
     pub fn replace_citizen(&self, user_id: &str, updated: Identity) -> Result<(), ControlError> {
         let current = self.citizen_or_404(user_id)?;
         self.admissible(&updated, Some(&current))?;
+        let _change = self.citizens_change_keeps_the_workforce(Some(&current), Some(&updated))?;
         let store = &self.broker.identities;
         if updated.uuid != current.uuid
             || updated.user_id != current.user_id
@@ -118,6 +122,7 @@ impl Provider {
 
     pub fn delete_citizen(&self, user_id: &str) -> Result<Arc<Identity>, ControlError> {
         let citizen = self.citizen_or_404(user_id)?;
+        let _change = self.citizens_change_keeps_the_workforce(Some(&citizen), None)?;
         let broker = &self.broker;
         broker.identities.remove(citizen.uuid);
         broker.code_displays.unlock(citizen.uuid);
@@ -140,7 +145,8 @@ impl Provider {
             .ok_or_else(|| ControlError::NotFound(format!("no citizen has user ID `{user_id}`")))
     }
 
-    /// Back to the citizens the broker started with, with fresh devices.
+    /// Back to the citizens, organisations and professional identities the broker started
+    /// with, with fresh devices.
     pub fn reset_citizens(&self) {
         let broker = &self.broker;
         for citizen in broker.identities.all() {
@@ -148,7 +154,12 @@ impl Provider {
             broker.code_cards.reset(citizen.uuid);
             broker.scripts.clear(citizen.uuid);
         }
-        broker.identities.replace_all(broker.fixtures.clone());
+        broker
+            .identities
+            .replace_all(broker.fixtures.citizens.clone());
+        broker
+            .identities
+            .replace_workforce(broker.fixtures.workforce.clone());
     }
 
     /// Registers a client, or replaces one with the same client_id; true if it is new.

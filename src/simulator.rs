@@ -30,7 +30,7 @@ use crate::broker::scripts::ScriptedLogin;
 use crate::broker::sessions::{EndReason, SsoSession};
 use crate::broker::{Clock, KeySet, Settings};
 use crate::control::ControlError;
-use crate::identity::{self, Identity, Workforce};
+use crate::identity::{self, Identity, Organisation, ProfessionalIdentity, Workforce};
 use crate::protocols::oidc::backchannel::Delivery;
 use crate::protocols::oidc::backchannel::RetryPolicy;
 use crate::protocols::oidc::clients::{self, Client};
@@ -291,8 +291,67 @@ impl Simulator {
         self.saved().await
     }
 
+    /// Back to the citizens, organisations and professional identities of the start.
     pub async fn reset_citizens(&self) -> Result<(), ControlError> {
         self.provider.reset_citizens();
+        self.saved().await
+    }
+
+    // ---- MitID Erhverv: organisations and professional identities ----
+
+    /// Adds a test organisation (checked as a fixture's; 409 if the CVR number is taken).
+    pub async fn create_organisation(
+        &self,
+        organisation: Organisation,
+    ) -> Result<(), ControlError> {
+        self.provider.create_organisation(organisation)?;
+        self.saved().await
+    }
+
+    /// Deletes an organisation nobody works for.
+    pub async fn delete_organisation(&self, cvr: &str) -> Result<(), ControlError> {
+        self.provider.delete_organisation(cvr).map(|_| ())?;
+        self.saved().await
+    }
+
+    /// Adds a professional identity; its organisation and the MitID it logs in with must
+    /// exist.
+    pub async fn create_professional(
+        &self,
+        professional: ProfessionalIdentity,
+    ) -> Result<(), ControlError> {
+        self.provider.create_professional(professional)?;
+        self.saved().await
+    }
+
+    /// Replaces the professional identity with this persistent professional ID.
+    pub async fn replace_professional(
+        &self,
+        professional: ProfessionalIdentity,
+    ) -> Result<(), ControlError> {
+        self.provider
+            .replace_professional(&professional.uuid.to_string(), professional)?;
+        self.saved().await
+    }
+
+    pub async fn delete_professional(&self, uuid: Uuid) -> Result<(), ControlError> {
+        self.provider
+            .delete_professional(&uuid.to_string())
+            .map(|_| ())?;
+        self.saved().await
+    }
+
+    pub async fn lock_professional(&self, uuid: Uuid) -> Result<(), ControlError> {
+        self.provider
+            .lock_professional(&uuid.to_string())
+            .map(|_| ())?;
+        self.saved().await
+    }
+
+    pub async fn unlock_professional(&self, uuid: Uuid) -> Result<(), ControlError> {
+        self.provider
+            .unlock_professional(&uuid.to_string())
+            .map(|_| ())?;
         self.saved().await
     }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use time::Duration;
 
 use crate::authenticators::{AppRegistry, CodeCards, CodeDisplayGuard};
-use crate::identity::{Identity, IdentityStatus, IdentityStore};
+use crate::identity::{Identity, IdentityStatus, IdentityStore, Population};
 
 pub use clock::Clock;
 pub use keys::{KeySet, SigningAlg};
@@ -46,8 +46,9 @@ impl Default for Settings {
 }
 
 pub struct Broker {
-    /// The citizens the broker started with, for the admin API's reset.
-    pub fixtures: Vec<Identity>,
+    /// The citizens, organisations and professional identities the broker started with,
+    /// for the admin API's reset.
+    pub fixtures: Population,
     pub clock: Clock,
     pub settings: Settings,
     pub keys: KeySet,
@@ -60,14 +61,11 @@ pub struct Broker {
 }
 
 impl Broker {
-    pub fn new(
-        settings: Settings,
-        clock: Clock,
-        keys: KeySet,
-        fixtures: Vec<Identity>,
-    ) -> Arc<Self> {
+    pub fn new(settings: Settings, clock: Clock, keys: KeySet, fixtures: Population) -> Arc<Self> {
+        let identities = IdentityStore::new(fixtures.citizens.clone());
+        identities.replace_workforce(fixtures.workforce.clone());
         Arc::new(Self {
-            identities: IdentityStore::new(fixtures.clone()),
+            identities,
             fixtures,
             code_displays: CodeDisplayGuard::new(settings.code_display_block),
             apps: AppRegistry::default(),

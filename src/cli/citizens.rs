@@ -161,8 +161,11 @@ pub fn run(command: CitizenCommand) -> Result<(), String> {
         CitizenCommand::Reset { server } => {
             server.print(Method::POST, "/citizens/reset", None, |answer| {
                 format!(
-                    "reset: the broker has its {} starting citizens again",
-                    cell(&answer["citizens"])
+                    "reset: the broker has its {} starting citizens, {} organisations and {} \
+                     professional identities again",
+                    cell(&answer["citizens"]),
+                    cell(&answer["organisations"]),
+                    cell(&answer["professionals"])
                 )
             })
         }
@@ -206,7 +209,7 @@ fn path(user: &str, rest: &str) -> String {
 }
 
 /// `KEY=VALUE`, the value as JSON when it parses, else as text.
-fn parse_change(text: &str) -> Result<(String, Value), String> {
+pub fn parse_change(text: &str) -> Result<(String, Value), String> {
     let (key, value) = text
         .split_once('=')
         .ok_or_else(|| format!("`{text}` is not KEY=VALUE (e.g. status=locked)"))?;
@@ -219,7 +222,7 @@ fn parse_change(text: &str) -> Result<(String, Value), String> {
 }
 
 /// The changes as one JSON merge patch; `app.answer=x` becomes `{"app": {"answer": "x"}}`.
-fn merge_patch(changes: Vec<(String, Value)>) -> Value {
+pub fn merge_patch(changes: Vec<(String, Value)>) -> Value {
     let mut patch = Map::new();
     for (key, value) in changes {
         let mut parts: Vec<&str> = key.split('.').collect();

@@ -1,7 +1,7 @@
 //! Subcommands: `serve`, `certs`, the offline readers of the fixtures (`users list|show|
 //! generate`, `device code|audio|card|key`) and the verbs that drive a running broker
-//! through its admin API (`users`, `device`, `clients`, `sessions`, `keys`, `clock`,
-//! `record`; see `server.rs`).
+//! through its admin API (`users`, `organisations`, `professionals`, `device`, `clients`,
+//! `sessions`, `keys`, `clock`, `record`; see `server.rs`).
 
 mod apps;
 mod certs;
@@ -21,6 +21,7 @@ mod server;
 mod sessions;
 mod table;
 mod users;
+mod workforce;
 
 use std::path::{Path, PathBuf};
 
@@ -107,6 +108,18 @@ enum Command {
         #[command(subcommand)]
         command: users::UsersCommand,
     },
+    /// MitID Erhverv's test organisations: list and show (fixtures, or a running broker
+    /// with --server); create, change and delete them on a running broker.
+    Organisations {
+        #[command(subcommand)]
+        command: workforce::OrganisationsCommand,
+    },
+    /// MitID Erhverv's professional identities: list and show (fixtures, or a running
+    /// broker with --server); create, change, lock and delete them on a running broker.
+    Professionals {
+        #[command(subcommand)]
+        command: workforce::ProfessionalsCommand,
+    },
     /// A citizen's simulated devices: code display, audio code reader, code card, and a
     /// running broker's app requests.
     Device {
@@ -157,6 +170,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Serve(args) => serve::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Users { command } => users::run(command),
+        Command::Organisations { command } => workforce::run_organisations(command),
+        Command::Professionals { command } => workforce::run_professionals(command),
         Command::Device { command } => device::run(command),
         Command::Clients { command } => clients::run(command),
         Command::Sessions { command } => sessions::run(command),

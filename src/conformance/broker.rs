@@ -218,6 +218,33 @@ impl BrokerControl {
             .collect())
     }
 
+    /// The user ID of a MitID that logs in as the professional identity `uuid`: the
+    /// person's private MitID where the identity allows it, else its dedicated eID.
+    pub async fn eid_of_professional(&self, uuid: &str) -> Result<String, String> {
+        let professional = self
+            .call(Method::GET, &format!("/professionals/{uuid}"), None)
+            .await?;
+        let private = professional["private_mitid"] != false;
+        if let Some(cpr) = professional["cpr"].as_str().filter(|_| private) {
+            let citizens = self.call(Method::GET, "/citizens", None).await?;
+            let found = citizens
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|c| c["cpr"] == cpr)
+                .and_then(|c| c["user_id"].as_str());
+            if let Some(user_id) = found {
+                return Ok(user_id.to_string());
+            }
+        }
+        professional["erhverv_user_id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| {
+                format!("no MitID of the broker logs in as professional identity {uuid}")
+            })
+    }
+
     pub async fn end_session(&self, neb_sid: &str) -> Result<(), String> {
         self.call(Method::DELETE, &format!("/sessions/{neb_sid}"), None)
             .await

@@ -353,9 +353,21 @@ impl Browser for HttpBrowser {
 /// broker's redirect back to the RP (not followed), or the broker's own error page.
 pub async fn complete_broker_login(
     browser: &mut dyn Browser,
+    page: Page,
+    broker_base: &str,
+    user_id: &str,
+) -> Result<Page, DriverError> {
+    complete_broker_login_as(browser, page, broker_base, user_id, None).await
+}
+
+/// As [`complete_broker_login`]; with `professional` (a persistent professional ID) a
+/// MitID Erhverv login: the chooser picks MitID Erhverv and the identity page that one.
+pub async fn complete_broker_login_as(
+    browser: &mut dyn Browser,
     mut page: Page,
     broker_base: &str,
     user_id: &str,
+    professional: Option<&str>,
 ) -> Result<Page, DriverError> {
     for _ in 0..40 {
         if page.is_redirect() {
@@ -379,6 +391,24 @@ pub async fn complete_broker_login(
                 let url = page.url.clone();
                 page = browser.get(&url).await?;
             }
+            Some("choose_idp") => {
+                let idp = if professional.is_some() {
+                    "mitid_erhverv"
+                } else {
+                    "mitid"
+                };
+                page = post_choice(browser, &page, "/idp", "idp", idp).await?;
+            }
+            Some("choose_professional") => {
+                let Some(uuid) = professional else {
+                    return Err(DriverError::Login(format!(
+                        "`{user_id}` has several professional identities ({}): name one in \
+                         citizens.professionals",
+                        page.url
+                    )));
+                };
+                page = post_choice(browser, &page, "/professional", "uuid", uuid).await?;
+            }
             Some(other) => {
                 return Err(DriverError::Login(format!(
                     "the broker's login stopped at step `{other}` ({}); the kit logs in with a citizen whose app approves by itself (citizens.user)",
@@ -397,6 +427,21 @@ pub async fn complete_broker_login(
         }
     }
     Err(DriverError::Login("the login did not finish".into()))
+}
+
+/// Posts one of the page's choice forms (posting to `action_suffix`) with `name=value`.
+async fn post_choice(
+    browser: &mut dyn Browser,
+    page: &Page,
+    action_suffix: &str,
+    name: &str,
+    value: &str,
+) -> Result<Page, DriverError> {
+    let mut fields = page.form_fields(action_suffix);
+    fields.retain(|(field, _)| field == "csrf");
+    fields.push((name.to_string(), value.to_string()));
+    let action = form_url(page, action_suffix)?;
+    browser.send(Method::POST, &action, Some(&fields)).await
 }
 
 fn form_url(page: &Page, action_suffix: &str) -> Result<String, DriverError> {

@@ -54,6 +54,10 @@ pub struct Target {
     /// After a restart the RP is ready when GET here answers below 500.
     #[serde(default = "root")]
     pub ready_path: String,
+    /// Where the RP starts a MitID Erhverv login (`idp_values` with `mitid_erhverv`), if
+    /// not at `login_path`; L09 logs `citizens.professionals` in here.
+    #[serde(default)]
+    pub professional_login_path: Option<String>,
 }
 
 fn restart_timeout() -> u64 {
@@ -285,6 +289,10 @@ pub struct Citizens {
     /// More citizens for L09 (unicode and long names, no CPR, protected address, High).
     #[serde(default = "persona_classes")]
     pub classes: Vec<String>,
+    /// MitID Erhverv professional identities (persistent professional IDs) L09 logs in as,
+    /// for an RP that offers MitID Erhverv; their MitID's app must approve by itself.
+    #[serde(default)]
+    pub professionals: Vec<String>,
 }
 
 impl Default for Citizens {
@@ -292,6 +300,7 @@ impl Default for Citizens {
         Self {
             user: approving(),
             classes: persona_classes(),
+            professionals: Vec::new(),
         }
     }
 }

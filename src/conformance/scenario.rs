@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde::Serialize;
 
 use super::broker::BrokerControl;
-use super::driver::{complete_broker_login, Browser, DriverError, HttpBrowser, Page};
+use super::driver::{complete_broker_login_as, Browser, DriverError, HttpBrowser, Page};
 use super::evidence;
 use super::profile::TargetProfile;
 
@@ -337,8 +337,22 @@ impl Ctx {
         path: &str,
         user: &str,
     ) -> Result<String, LoginError> {
+        self.enter_until_callback_as(browser, path, user, None)
+            .await
+    }
+
+    /// As [`Self::enter_until_callback`]; with `professional`, a MitID Erhverv login as
+    /// that professional identity (persistent professional ID).
+    pub async fn enter_until_callback_as(
+        &self,
+        browser: &mut dyn Browser,
+        path: &str,
+        user: &str,
+        professional: Option<&str>,
+    ) -> Result<String, LoginError> {
         let page = self.until_broker(browser, path).await?;
-        let back = complete_broker_login(browser, page, self.broker.base_url(), user).await?;
+        let broker = self.broker.base_url();
+        let back = complete_broker_login_as(browser, page, broker, user, professional).await?;
         back.location().ok_or_else(|| {
             LoginError::Broker(format!(
                 "the broker did not redirect back: {}",

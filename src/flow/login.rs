@@ -59,7 +59,7 @@ impl<P> Login<P> {
     /// A login for a known citizen that skips the pages (`simulation=no-ui`): the
     /// strongest usable authenticator, and the CPR counts as confirmed.
     pub fn authenticate_directly(&mut self, broker: &Broker, citizen: &Identity) -> &Step {
-        if self.requirements.idp == Idp::MitId && self.requirements.mitid_refusal.is_some() {
+        if self.requirements.idp.uses_mitid() && self.requirements.mitid_refusal.is_some() {
             self.fail(Failure::ParameterRefused);
             return &self.step;
         }
@@ -458,7 +458,7 @@ impl<P> Login<P> {
 /// whose parameters it cannot use before it asks for anything.
 fn first_step(requirements: &Requirements, idp: Idp) -> Step {
     match idp {
-        Idp::MitId if requirements.mitid_refusal.is_some() => {
+        Idp::MitId | Idp::MitIdErhverv if requirements.mitid_refusal.is_some() => {
             Step::Finished(Outcome::Failed(Failure::ParameterRefused))
         }
         Idp::MitId | Idp::MitIdErhverv => Step::EnterUserId,

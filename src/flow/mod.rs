@@ -38,6 +38,11 @@ pub enum Idp {
 }
 
 impl Idp {
+    /// Whether the person authenticates with MitID (and MitID's `idp_params` apply).
+    pub fn uses_mitid(self) -> bool {
+        matches!(self, Idp::MitId | Idp::MitIdErhverv)
+    }
+
     /// The `idp` claim.
     pub fn claim(self) -> &'static str {
         match self {
@@ -85,7 +90,9 @@ impl CprEntry {
     pub fn applies_to(self, idp: Idp) -> bool {
         match self {
             CprEntry::Never => false,
-            CprEntry::Always => true,
+            // A professional identity's CPR number is released as `nemlogin.cpr`, to
+            // public service providers, without the private person's CPR check.
+            CprEntry::Always => idp != Idp::MitIdErhverv,
             CprEntry::AfterMitId => idp == Idp::MitId,
         }
     }

@@ -31,6 +31,15 @@ pub struct Authentication {
     pub professional: Option<Uuid>,
 }
 
+impl Authentication {
+    /// Whom the RP sees: the professional identity a MitID Erhverv login acts as, else the
+    /// eID that authenticated. The pairwise `sub` is made from it, so a person's private
+    /// and professional logins (and their professional identities) have different subjects.
+    pub fn subject_identity(&self) -> Uuid {
+        self.professional.unwrap_or(self.citizen)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Failure {
     /// The citizen pressed "Afbryd".

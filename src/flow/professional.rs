@@ -7,6 +7,8 @@
 //! no professional identity (idps/mitid-erhverv.md). NEB is an NSIS Substantial broker and
 //! "cannot issue higher than Substantial" for MitID Erhverv.
 
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 use super::{Authentication, Failure, FlowError, Idp, Login, Outcome, Step};
@@ -23,6 +25,9 @@ pub struct ErhvervOptions {
     /// `allow_private`: the person may go on with their private MitID identity; with no
     /// professional identity they do so at once.
     pub allow_private: bool,
+    /// The professional identity named in advance (`simulation=ui mitid_erhverv_uuid:`):
+    /// once the person has authenticated, it is chosen for them if it is one of theirs.
+    pub selected: Option<Uuid>,
 }
 
 /// Why a MitID Erhverv login ended without a professional identity.
@@ -75,6 +80,15 @@ impl<P> Login<P> {
             .collect();
         let private_allowed =
             self.requirements.erhverv.allow_private && eid.kind == EidKind::Private;
+        if let Some(selected) = self
+            .requirements
+            .erhverv
+            .selected
+            .filter(|s| choices.contains(s))
+        {
+            self.act_as(broker, auth, selected);
+            return;
+        }
         match (choices.as_slice(), private_allowed) {
             ([], true) => self.go_on_privately(eid, auth),
             ([], false) => self.fail(Failure::Erhverv(ErhvervFailure::NoProfessionalIdentity)),
@@ -135,6 +149,44 @@ impl<P> Login<P> {
         professional: Uuid,
         eid: Option<&Identity>,
     ) -> Result<&Step, ProfessionalHintError> {
+        let eid = self.eid_for(broker, professional, eid)?;
+        self.last_citizen = Some(eid.uuid);
+        if self.requirements.mitid_refusal.is_some() {
+            self.fail(Failure::ParameterRefused);
+            return Ok(&self.step);
+        }
+        match self.direct_authentication(broker, &eid) {
+            Ok(auth) => self.act_as(broker, auth, professional),
+            Err(failure) => self.fail(failure),
+        }
+        Ok(&self.step)
+    }
+
+    /// `simulation=ui mitid_erhverv_uuid:<uuid>`: the pages start at the authenticators of
+    /// the MitID that logs in as that identity (`eid` as for
+    /// [`Self::authenticate_professional_directly`]), and the identity is chosen for the
+    /// person once they have authenticated.
+    pub fn start_as_professional(
+        &mut self,
+        broker: &Broker,
+        professional: Uuid,
+        eid: Option<&Identity>,
+    ) -> Result<(), ProfessionalHintError> {
+        let eid = self.eid_for(broker, professional, eid)?;
+        self.requirements.erhverv.selected = Some(professional);
+        if !matches!(self.step, Step::Finished(_)) {
+            self.begin(broker, &eid);
+        }
+        Ok(())
+    }
+
+    /// The MitID that logs in as `professional` in a login without the user ID page.
+    fn eid_for(
+        &self,
+        broker: &Broker,
+        professional: Uuid,
+        eid: Option<&Identity>,
+    ) -> Result<Arc<Identity>, ProfessionalHintError> {
         if self.requirements.idp != Idp::MitIdErhverv {
             return Err(ProfessionalHintError::NotAnErhvervLogin);
         }
@@ -142,18 +194,12 @@ impl<P> Login<P> {
             .identities
             .professional(professional)
             .ok_or(ProfessionalHintError::UnknownProfessional)?;
-        let eid = match eid {
+        match eid {
             Some(eid) if identity.logs_in_with(eid) => broker.identities.by_uuid(eid.uuid),
             Some(_) => return Err(ProfessionalHintError::EidMismatch),
             None => eid_of(broker, &identity),
         }
-        .ok_or(ProfessionalHintError::NoEid)?;
-        self.last_citizen = Some(eid.uuid);
-        match self.direct_authentication(broker, &eid) {
-            Ok(auth) => self.act_as(broker, auth, professional),
-            Err(failure) => self.fail(failure),
-        }
-        Ok(&self.step)
+        .ok_or(ProfessionalHintError::NoEid)
     }
 
     /// Ends the login as professional identity `uuid`, if it is usable at the level asked.
@@ -198,10 +244,7 @@ impl<P> Login<P> {
 }
 
 /// The MitID a page-less login uses for `professional`: the private one if allowed.
-fn eid_of(
-    broker: &Broker,
-    professional: &ProfessionalIdentity,
-) -> Option<std::sync::Arc<Identity>> {
+fn eid_of(broker: &Broker, professional: &ProfessionalIdentity) -> Option<Arc<Identity>> {
     let private = professional
         .person
         .cpr()
@@ -219,8 +262,6 @@ fn eid_of(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use time::Duration;
 
     use super::*;
@@ -229,14 +270,12 @@ mod tests {
     use crate::identity::{built_in_population, parse_population, Population};
 
     fn broker_of(population: Population) -> Arc<Broker> {
-        let broker = Broker::new(
+        Broker::new(
             Settings::default(),
             Clock::default(),
             KeySet::generate().unwrap(),
-            population.citizens,
-        );
-        broker.identities.replace_workforce(population.workforce);
-        broker
+            population,
+        )
     }
 
     fn broker() -> Arc<Broker> {
@@ -253,7 +292,10 @@ mod tests {
             texts: Default::default(),
             require_psd2: false,
             mitid_refusal: None,
-            erhverv: ErhvervOptions { allow_private },
+            erhverv: ErhvervOptions {
+                allow_private,
+                selected: None,
+            },
         }
     }
 

@@ -219,7 +219,7 @@ mod tests {
             Settings::default(),
             Clock::default(),
             KeySet::generate().unwrap(),
-            Vec::new(),
+            Default::default(),
         )
     }
 

@@ -2,6 +2,7 @@
 //! MitID and dedicated MitID Erhverv eIDs) by user ID, UUID or CPR; the organisations by
 //! CVR; the professional identities by persistent ID, by RID, by person and by eID.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use dashmap::DashMap;
@@ -28,6 +29,14 @@ struct WorkforceIndex {
     by_cpr: DashMap<Cpr, Vec<Uuid>>,
     /// Keyed by the dedicated eID's user ID (lower case).
     by_dedicated_eid: DashMap<String, Vec<Uuid>>,
+    /// The listing position the next new entry gets (after deletions too).
+    next_position: AtomicUsize,
+}
+
+impl WorkforceIndex {
+    fn next_position(&self) -> usize {
+        self.next_position.fetch_add(1, Ordering::Relaxed)
+    }
 }
 
 impl IdentityStore {
@@ -118,6 +127,7 @@ impl IdentityStore {
         index.by_rid.clear();
         index.by_cpr.clear();
         index.by_dedicated_eid.clear();
+        index.next_position.store(0, Ordering::Relaxed);
         for organisation in workforce.organisations {
             self.insert_organisation(organisation);
         }
@@ -131,7 +141,8 @@ impl IdentityStore {
         let organisations = &self.workforce.organisations;
         let position = organisations
             .get(&organisation.cvr)
-            .map_or(organisations.len(), |entry| entry.0);
+            .map(|entry| entry.0)
+            .unwrap_or_else(|| self.workforce.next_position());
         organisations.insert(organisation.cvr, (position, Arc::new(organisation)));
     }
 
@@ -139,7 +150,9 @@ impl IdentityStore {
     pub fn insert_professional(&self, professional: ProfessionalIdentity) {
         let index = &self.workforce;
         let previous = self.remove_professional(professional.uuid);
-        let position = previous.map_or(index.professionals.len(), |(position, _)| position);
+        let position = previous
+            .map(|(position, _)| position)
+            .unwrap_or_else(|| index.next_position());
         let uuid = professional.uuid;
         index
             .by_rid
@@ -157,6 +170,20 @@ impl IdentityStore {
         index
             .professionals
             .insert(uuid, (position, Arc::new(professional)));
+    }
+
+    /// Removes a professional identity; returns it if it existed.
+    pub fn delete_professional(&self, uuid: Uuid) -> Option<Arc<ProfessionalIdentity>> {
+        self.remove_professional(uuid)
+            .map(|(_, professional)| professional)
+    }
+
+    /// Removes an organisation (its professional identities are the caller's concern).
+    pub fn delete_organisation(&self, cvr: Cvr) -> Option<Arc<Organisation>> {
+        self.workforce
+            .organisations
+            .remove(&cvr)
+            .map(|(_, (_, organisation))| organisation)
     }
 
     /// Removes a professional identity; returns its listing position and itself.

@@ -41,12 +41,38 @@ impl Workforce {
         self.organisations.iter().find(|o| o.cvr == cvr)
     }
 
-    /// The first rule broken, checked against the citizens' MitID eIDs: every organisation
-    /// is declared once; every professional identity names a declared organisation and its
-    /// units, a RID unique in the organisation, and a person who can log in (a private
-    /// citizen with the CPR number, or a dedicated eID); one person has at most one identity
-    /// per organisation; a dedicated eID serves one person and is used.
+    /// The first rule broken, checked against the citizens' MitID eIDs: the rules of
+    /// [`Self::check_links`], and every dedicated eID is used (an unused one in a fixture is
+    /// most likely a typo in an `erhverv_user_id`).
     pub fn check(&self, citizens: &[Identity]) -> Result<(), WorkforceProblem> {
+        self.check_links(citizens)?;
+        let named: std::collections::HashSet<String> = self
+            .professionals
+            .iter()
+            .filter_map(|p| p.person.dedicated_user_id().map(|id| id.key()))
+            .collect();
+        for (i, citizen) in citizens.iter().enumerate() {
+            if citizen.kind == EidKind::Erhverv && !named.contains(&citizen.user_id.key()) {
+                return Err(WorkforceProblem {
+                    entry: Entry::Citizen(i),
+                    message: format!(
+                        "dedicated MitID Erhverv eID `{}` is not named by any [[professional]] \
+                         (`erhverv_user_id`)",
+                        citizen.user_id
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The rules that tie the workforce together and to the citizens' MitID eIDs: every
+    /// organisation is declared once; every professional identity names a declared
+    /// organisation and its units, a RID unique in the organisation, and a person who can
+    /// log in (a private citizen with the CPR number, or a dedicated eID); one person has at
+    /// most one identity per organisation; a dedicated eID serves one person. The admin API
+    /// keeps these at run time, where a dedicated eID may exist before its identity does.
+    pub fn check_links(&self, citizens: &[Identity]) -> Result<(), WorkforceProblem> {
         let problem = |entry, message: String| Err(WorkforceProblem { entry, message });
         let mut organisations: HashMap<Cvr, &Organisation> = HashMap::new();
         for (i, organisation) in self.organisations.iter().enumerate() {
@@ -182,18 +208,6 @@ impl Workforce {
                     format!(
                         "{who}: the person already has a professional identity in organisation {}",
                         professional.cvr
-                    ),
-                );
-            }
-        }
-        for (i, citizen) in citizens.iter().enumerate() {
-            if citizen.kind == EidKind::Erhverv && !eid_owner.contains_key(&citizen.user_id.key()) {
-                return problem(
-                    Entry::Citizen(i),
-                    format!(
-                        "dedicated MitID Erhverv eID `{}` is not named by any [[professional]] \
-                         (`erhverv_user_id`)",
-                        citizen.user_id
                     ),
                 );
             }

@@ -3,6 +3,12 @@
 //! (tests/fixtures/neb-recorded/): numbers where it sends numbers (`iat`, `auth_time` in
 //! tokens), strings where it sends strings (`session_expiry`, `mitid.age`, every userinfo
 //! value).
+//!
+//! MitID Erhverv's professional logins add their own (`nemlogin`).
+
+mod nemlogin;
+
+pub use nemlogin::Professional;
 
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
@@ -10,7 +16,7 @@ use uuid::Uuid;
 
 use crate::authenticators::code_card::PidStatus;
 use crate::flow::{Authentication, Idp};
-use crate::identity::Identity;
+use crate::identity::{Identity, Loip};
 
 /// Shown instead of the name of a citizen with name and address protection.
 pub const PROTECTED_NAME: &str = "NAVNE & ADRESSEBESKYTTET";
@@ -46,7 +52,8 @@ pub struct LoginRecord {
     pub idp_transaction: Option<IdpTransaction>,
 }
 
-/// The pairwise subject: stable for one citizen within one client organisation.
+/// The pairwise subject: stable for one identity (a citizen's eID, or a professional
+/// identity: `Authentication::subject_identity`) within one client organisation.
 pub fn subject(organisation: &str, citizen: Uuid) -> String {
     const NAMESPACE: Uuid = Uuid::from_u128(0x8f1d_65c2_0b7a_4b0e_9e4d_2f6a_1c3b_5d7e);
     Uuid::new_v5(&NAMESPACE, format!("{organisation}:{citizen}").as_bytes()).to_string()
@@ -61,6 +68,9 @@ pub struct IdTokenInput<'a> {
     pub issued_at: OffsetDateTime,
     pub lifetime: time::Duration,
     pub at_hash: Option<String>,
+    /// The level of identity proofing of the professional identity a MitID Erhverv login
+    /// acts as (`loip`).
+    pub loip: Option<Loip>,
 }
 
 /// The id_token's claims, in the recorded order (serde_json keeps insertion order here).
@@ -78,7 +88,7 @@ pub fn id_token(input: IdTokenInput<'_>) -> Map<String, Value> {
     put("iat", iat.into());
     put("exp", (iat + input.lifetime.whole_seconds()).into());
     put("aud", input.client_id.into());
-    put("amr", json!([auth.proof.amr]));
+    put("amr", json!([nemlogin::amr(auth)]));
     if let Some(nonce) = input.nonce {
         put("nonce", nonce.into());
     }
@@ -94,7 +104,10 @@ pub fn id_token(input: IdTokenInput<'_>) -> Map<String, Value> {
     put("loa", auth.loa.uri().into());
     put("aal", auth.proof.aal.uri().into());
     put("ial", auth.ial.uri().into());
-    put("identity_type", "private".into());
+    if let Some(loip) = input.loip {
+        put("loip", loip.name().into());
+    }
+    put("identity_type", nemlogin::identity_type(auth).into());
     put("transaction_id", record.transaction_id.to_string().into());
     put(
         "idp_transaction_id",
@@ -135,7 +148,7 @@ pub fn access_token(input: AccessTokenInput<'_>) -> Map<String, Value> {
         "iat": iat,
         "exp": input.expires.unix_timestamp(),
         "scope": input.scopes,
-        "amr": [auth.proof.amr],
+        "amr": [nemlogin::amr(auth)],
         "client_id": input.client_id,
         "sub": input.subject,
         "auth_time": auth.auth_time.unix_timestamp(),
@@ -153,40 +166,43 @@ pub fn access_token(input: AccessTokenInput<'_>) -> Map<String, Value> {
     }
 }
 
+/// What userinfo is cut from.
+pub struct UserinfoInput<'a> {
+    pub subject: &'a str,
+    /// The eID that authenticated.
+    pub citizen: &'a Identity,
+    /// The professional identity a MitID Erhverv login acts as.
+    pub professional: Option<Professional<'a>>,
+    /// Public service providers get `nemlogin.cpr`, private ones `nemlogin.cpr_uuid`.
+    pub public_service_provider: bool,
+    pub record: &'a LoginRecord,
+    pub scopes: &'a [String],
+    pub session_active: bool,
+    pub now: OffsetDateTime,
+}
+
 /// Userinfo claims for the granted scopes. While the broker session is active: the
 /// session's claims, the identity provider's, and those of the scopes (`mitid`, `ssn`,
-/// `nemid.pid`), every value a string. Once it has ended, only `sub` and
+/// `nemid.pid`, `nemlogin`), every value a string. Once it has ended, only `sub` and
 /// `session_is_active: "false"`: the real broker returns the user's claims "if the
 /// end-user session is active", and `session_expiry` "only if session is active".
-pub fn userinfo(
-    subject: &str,
-    citizen: &Identity,
-    record: &LoginRecord,
-    scopes: &[String],
-    session_active: bool,
-    now: OffsetDateTime,
-) -> Map<String, Value> {
+pub fn userinfo(input: UserinfoInput<'_>) -> Map<String, Value> {
     let mut claims = Map::new();
     let mut put = |name: &str, value: String| {
         claims.insert(name.to_string(), Value::String(value));
     };
-    put("session_is_active", session_active.to_string());
-    if session_active {
-        active_claims(&mut put, citizen, record, scopes, now);
+    put("session_is_active", input.session_active.to_string());
+    if input.session_active {
+        active_claims(&mut put, &input);
     }
-    put("sub", subject.to_string());
+    put("sub", input.subject.to_string());
     claims
 }
 
 /// The claims userinfo adds while the session is active, in the real broker's order.
-fn active_claims(
-    put: &mut impl FnMut(&str, String),
-    citizen: &Identity,
-    record: &LoginRecord,
-    scopes: &[String],
-    now: OffsetDateTime,
-) {
-    let has = |scope: &str| scopes.iter().any(|s| s == scope);
+fn active_claims(put: &mut impl FnMut(&str, String), input: &UserinfoInput<'_>) {
+    let (citizen, record, now) = (input.citizen, input.record, input.now);
+    let has = |scope: &str| input.scopes.iter().any(|s| s == scope);
     let auth = &record.authentication;
     put(
         "session_expiry",
@@ -216,6 +232,9 @@ fn active_claims(
         }
         put("mitid.has_cpr", citizen.cpr.is_some().to_string());
         put("mitid.identity_name", name.to_string());
+    }
+    if let Some(professional) = input.professional.filter(|_| has("nemlogin")) {
+        nemlogin::scope_claims(put, professional, input.public_service_provider);
     }
     if has("ssn") && auth.cpr_verified {
         if let Some(cpr) = citizen.cpr {

@@ -8,7 +8,7 @@ use base64::Engine;
 use rand::RngCore;
 
 use super::i18n::{self, page_language};
-use super::pages::{self, CitizenRow, ClientRow};
+use super::pages::{self, CitizenRow, ClientRow, ProfessionalRow};
 use crate::identity::Identity;
 use crate::protocols::oidc::clients::Client;
 use crate::protocols::oidc::{paths, Provider};
@@ -24,6 +24,7 @@ pub async fn index(provider: web::Data<Provider>, req: HttpRequest) -> HttpRespo
         .iter()
         .map(|c| citizen_row(c))
         .collect();
+    let professionals = professional_rows(&provider);
     let clients = provider
         .clients
         .all()
@@ -47,6 +48,7 @@ pub async fn index(provider: web::Data<Provider>, req: HttpRequest) -> HttpRespo
             da: language.is_danish(),
             issuer,
             citizens,
+            professionals,
             clients,
         },
     )
@@ -70,6 +72,35 @@ fn citizen_row(c: &Identity) -> CitizenRow {
         has_audio_reader: c.audio_reader.is_some(),
         has_code_card: c.nemid.is_some(),
     }
+}
+
+/// MitID Erhverv's professional identities, with the MitID user IDs they log in with.
+fn professional_rows(provider: &Provider) -> Vec<ProfessionalRow> {
+    let identities = &provider.broker.identities;
+    identities
+        .professionals()
+        .iter()
+        .map(|p| ProfessionalRow {
+            uuid: p.uuid.to_string(),
+            name: p.name(),
+            organisation: identities
+                .organisation(p.cvr)
+                .map(|o| o.name.clone())
+                .unwrap_or_default(),
+            cvr: p.cvr.to_string(),
+            role: p.role.name(),
+            status: p.status.name(),
+            user_ids: p
+                .person
+                .cpr()
+                .filter(|_| p.person.uses_private_mitid())
+                .and_then(|cpr| identities.by_cpr(&cpr))
+                .map(|eid| eid.user_id.to_string())
+                .into_iter()
+                .chain(p.person.dedicated_user_id().map(|id| id.to_string()))
+                .collect(),
+        })
+        .collect()
 }
 
 fn random_token() -> String {

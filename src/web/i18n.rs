@@ -2,7 +2,7 @@
 
 use crate::authenticators::Method;
 use crate::flow::{Failure, Notice};
-use crate::identity::IdentityStatus;
+use crate::identity::{IdentityStatus, ProfessionalStatus};
 use crate::protocols::oidc::Language;
 
 pub struct Texts {
@@ -409,5 +409,57 @@ pub fn method_label(language: Language, method: Method) -> &'static str {
         Method::Password => t.method_password,
         Method::CodeCard => t.method_code_card,
         Method::KeyApp => t.method_key_app,
+    }
+}
+
+/// The texts of MitID Erhverv's choice of professional identity.
+pub struct ProfessionalTexts {
+    pub intro: &'static str,
+    pub cvr: &'static str,
+    pub role_employee: &'static str,
+    pub role_company_signatory: &'static str,
+    pub continue_privately: &'static str,
+    /// The chooser's label for MitID Erhverv.
+    pub idp_label: &'static str,
+}
+
+pub const PROFESSIONAL_DA: ProfessionalTexts = ProfessionalTexts {
+    intro: "Dit MitID giver adgang til flere identiteter. Vælg den, du vil bruge.",
+    cvr: "CVR",
+    role_employee: "Medarbejder",
+    role_company_signatory: "Ledelsesrepræsentant (tegningsberettiget)",
+    continue_privately: "Fortsæt som privatperson",
+    idp_label: "MitID Erhverv",
+};
+
+pub const PROFESSIONAL_EN: ProfessionalTexts = ProfessionalTexts {
+    intro: "Your MitID gives access to several identities. Choose the one to use.",
+    cvr: "CVR",
+    role_employee: "Employee",
+    role_company_signatory: "Company signatory (authorised to represent)",
+    continue_privately: "Continue as a private person",
+    idp_label: "MitID Erhverv",
+};
+
+pub fn professional_texts(language: Language) -> &'static ProfessionalTexts {
+    match language {
+        Language::Da => &PROFESSIONAL_DA,
+        Language::En => &PROFESSIONAL_EN,
+    }
+}
+
+/// A professional identity that cannot log in, as the choice shows it.
+pub fn professional_status(language: Language, status: ProfessionalStatus) -> &'static str {
+    match (status, language == Language::Da) {
+        (ProfessionalStatus::Active, true) => "Aktiv",
+        (ProfessionalStatus::Active, false) => "Active",
+        (ProfessionalStatus::Pending, true) => "Ikke aktiveret",
+        (ProfessionalStatus::Pending, false) => "Not activated",
+        (ProfessionalStatus::Locked, true) => "Spærret",
+        (ProfessionalStatus::Locked, false) => "Locked",
+        (ProfessionalStatus::Suspended, true) => "Suspenderet",
+        (ProfessionalStatus::Suspended, false) => "Suspended",
+        (ProfessionalStatus::Revoked, true) => "Tilbagekaldt",
+        (ProfessionalStatus::Revoked, false) => "Revoked",
     }
 }

@@ -13,7 +13,7 @@ use super::i18n;
 use super::pages::{self, LoginPage, TestCitizen};
 use crate::authenticators::Method;
 use crate::flow::{Failure, FlowError, Idp, Login, LoginLookupError, Outcome, Step};
-use crate::protocols::oidc::{AuthorizeRequest, Provider};
+use crate::protocols::oidc::{AuthorizeRequest, Language, Provider};
 
 pub fn cookie_name(login_id: &str) -> String {
     format!("mitid_sim_login_{login_id}")
@@ -122,12 +122,12 @@ fn render(provider: &Provider, login: &Login<AuthorizeRequest>) -> View {
         &login.csrf,
     );
     page.notice = login.notice.map(|n| i18n::notice(language, n));
-    let mitid = login.requirements.idp == Idp::MitId;
+    let idp = login.requirements.idp;
+    let mitid = idp.uses_mitid();
     if mitid {
         page.header = login.requirements.texts.action.header(language);
-    } else {
-        page.brand = "NemID";
     }
+    page.brand = idp_label(language, idp);
     // MitID shows the service's reference text with the authenticator, not before.
     let at_authenticator = matches!(
         login.step,
@@ -160,7 +160,13 @@ fn render(provider: &Provider, login: &Login<AuthorizeRequest>) -> View {
     match &login.step {
         Step::ChooseIdp => {
             page.heading = t.choose_idp_title.to_string();
-            page.brand = "MitID · NemID";
+            page.brand = "MitID";
+            page.idps = login
+                .requirements
+                .idp_choices
+                .iter()
+                .map(|idp| (idp.claim(), idp_label(language, *idp)))
+                .collect();
         }
         Step::EnterUserId => {
             page.heading = t.user_id.to_string();
@@ -239,11 +245,18 @@ fn render(provider: &Provider, login: &Login<AuthorizeRequest>) -> View {
             page.heading = t.cpr_title.to_string();
             page.can_choose = false;
         }
-        // Reached once the authorize endpoint starts MitID Erhverv logins; the page that
-        // lists the identities comes with that wiring (docs/design/mitid-erhverv.md).
-        Step::ChooseProfessional { .. } => {
-            page.heading = t.choose_professional_title.to_string();
-            page.can_choose = false;
+        Step::ChooseProfessional {
+            auth,
+            choices,
+            private_allowed,
+        } => {
+            return View::Page(super::login_professional::page(
+                broker,
+                login,
+                auth.citizen,
+                choices,
+                *private_allowed,
+            ))
         }
         Step::Finished(Outcome::Failed(failure)) if failure.explained_first() => {
             let (heading, text) = i18n::failure(language, *failure);
@@ -264,6 +277,15 @@ fn render(provider: &Provider, login: &Login<AuthorizeRequest>) -> View {
         Step::Finished(_) => return View::Finished,
     }
     View::Page(pages::html(StatusCode::OK, &page))
+}
+
+/// The brand an identity provider's pages show, and its label in the chooser.
+fn idp_label(language: Language, idp: Idp) -> &'static str {
+    match idp {
+        Idp::MitId => "MitID",
+        Idp::MitIdErhverv => i18n::professional_texts(language).idp_label,
+        Idp::NemId => "NemID",
+    }
 }
 
 fn qr_svg(url: &str) -> String {
@@ -373,6 +395,7 @@ form_handler!(card_key, Action::CardKey);
 form_handler!(activate_card, Action::ActivateCard);
 form_handler!(cpr, Action::Cpr);
 form_handler!(idp, Action::Idp);
+form_handler!(professional, Action::Professional);
 
 #[derive(Clone, Copy)]
 pub enum Action {
@@ -385,6 +408,8 @@ pub enum Action {
     CardKey,
     ActivateCard,
     Cpr,
+    /// MitID Erhverv: the professional identity picked, or the private one.
+    Professional,
     Choose,
     Cancel,
     Return,
@@ -417,6 +442,7 @@ async fn act(
             let result = match action {
                 Action::Idp => match field("idp") {
                     "mitid" => login.choose_idp(Idp::MitId),
+                    "mitid_erhverv" => login.choose_idp(Idp::MitIdErhverv),
                     "nemid" => login.choose_idp(Idp::NemId),
                     _ => Err(FlowError::WrongStep),
                 },
@@ -431,6 +457,12 @@ async fn act(
                 Action::CardKey => login.submit_card_key(broker, field("key")),
                 Action::ActivateCard => login.start_card_activation(broker),
                 Action::Cpr => login.submit_cpr(broker, field("cpr")),
+                Action::Professional => super::login_professional::choose(
+                    login,
+                    broker,
+                    field("uuid"),
+                    !field("private").is_empty(),
+                ),
                 Action::Code => login.submit_code(broker, field("code")),
                 Action::Password => login.submit_password(broker, field("password")),
                 Action::Choose => match Method::from_slug(field("method")) {

@@ -9,6 +9,7 @@ pub mod front;
 pub mod i18n;
 mod key_source;
 pub mod login;
+pub mod login_professional;
 pub mod nemlogin;
 pub mod oidc;
 pub mod pages;
@@ -26,7 +27,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
 use crate::broker::{Broker, Clock, Settings};
-use crate::identity::{Identity, Workforce};
+use crate::identity::{Identity, Population, Workforce};
 use crate::persistence::StateDir;
 use crate::protocols::oidc::backchannel::{Backchannel, RetryPolicy};
 use crate::protocols::oidc::{paths, Client, ClientRegistry, Lifetimes, Provider, StateKeeper};
@@ -160,8 +161,11 @@ pub fn start(config: Config) -> std::io::Result<Running> {
         Some(saved) => saved.clients.clone(),
         None => config.clients,
     };
-    let broker = Broker::new(config.settings, config.clock, keys, config.identities);
-    broker.identities.replace_workforce(config.workforce);
+    let fixtures = Population {
+        citizens: config.identities,
+        workforce: config.workforce,
+    };
+    let broker = Broker::new(config.settings, config.clock, keys, fixtures);
     if let Some(saved) = saved {
         broker.identities.replace_all(saved.citizens);
         // A state file from before MitID Erhverv keeps the fixtures' workforce.
@@ -316,6 +320,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(login::activate_card),
         )
         .route("/login/{id}/cpr", web::post().to(login::cpr))
+        .route(
+            "/login/{id}/professional",
+            web::post().to(login::professional),
+        )
         .route(
             "/login/{id}/return",
             web::post().to(login::return_to_service),

@@ -14,8 +14,10 @@ pub struct LoginPage<'a> {
     pub lang: &'static str,
     pub banner: &'static str,
     pub t: &'static Texts,
-    /// "MitID", or "NemID" for legacy logins.
+    /// "MitID", "MitID Erhverv", or "NemID" for legacy logins.
     pub brand: &'static str,
+    /// The chooser's identity providers: (`idp_values` name, label).
+    pub idps: Vec<(&'static str, &'static str)>,
     pub heading: String,
     /// The MitID client's action header before the client's name ("Log på hos", …).
     pub header: &'static str,
@@ -62,6 +64,7 @@ impl<'a> LoginPage<'a> {
             banner: t.simulator_banner,
             t,
             brand: "MitID",
+            idps: Vec::new(),
             heading: String::new(),
             header: t.log_on_at,
             client_name,
@@ -170,6 +173,18 @@ pub struct CitizenRow {
     pub has_code_card: bool,
 }
 
+/// A professional identity (MitID Erhverv) on the front page.
+pub struct ProfessionalRow {
+    pub uuid: String,
+    pub name: String,
+    pub organisation: String,
+    pub cvr: String,
+    pub role: &'static str,
+    pub status: &'static str,
+    /// The user IDs of the MitIDs that log in as it.
+    pub user_ids: Vec<String>,
+}
+
 #[derive(Template)]
 #[template(path = "index.html")]
 pub struct IndexPage<'a> {
@@ -178,6 +193,7 @@ pub struct IndexPage<'a> {
     pub da: bool,
     pub issuer: &'a str,
     pub citizens: Vec<CitizenRow>,
+    pub professionals: Vec<ProfessionalRow>,
     pub clients: Vec<ClientRow>,
 }
 

@@ -1128,3 +1128,127 @@ async fn generated_organisations_load_as_a_users_file_and_bad_ones_point_at_thei
         refused.stderr
     );
 }
+
+#[tokio::test]
+async fn organisations_and_professionals_are_read_offline_and_changed_on_the_broker() {
+    // Offline, from the fixtures.
+    let offline = mitid_sim(&["organisations", "list"], &[]).await.ok();
+    assert!(
+        offline.stdout.contains("91234564  Testfirma ApS"),
+        "{}",
+        offline.stdout
+    );
+    let listed = mitid_sim(
+        &["professionals", "list", "--cvr", "98765433", "--json"],
+        &[],
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    let bad = mitid_sim(&["organisations", "show", "12345678"], &[]).await;
+    assert_ne!(bad.code, 0);
+    assert_eq!(bad.stderr.lines().count(), 1, "{}", bad.stderr);
+    assert!(bad.stderr.contains("start with 9"), "{}", bad.stderr);
+
+    // On a running broker: an organisation and an identity from fixture-format files.
+    let app = spawn_app().await;
+    let organisation = TempFile::new(
+        "org.toml",
+        "[[organisation]]\ncvr = \"97531864\"\nname = \"Cli Firma ApS\"\np_numbers = [\"1234567890\"]\n",
+    );
+    let created = live(&app, &["organisations", "create", "-f", organisation.arg()])
+        .await
+        .ok();
+    assert!(
+        created.stdout.contains("Cli Firma ApS"),
+        "{}",
+        created.stdout
+    );
+    let uuid = "2f0b8c3e-5d7a-4e1f-9b6c-3a2d1e0f9c91";
+    let professional = TempFile::new(
+        "professional.toml",
+        &format!(
+            "[[professional]]\nuuid = \"{uuid}\"\ncvr = \"97531864\"\ncpr = \"050772-1457\"\n\
+             given_name = \"Mads\"\nfamily_name = \"Østergaard\"\nrid = \"1\"\n"
+        ),
+    );
+    let created = live(&app, &["professionals", "create", "-f", professional.arg()])
+        .await
+        .ok();
+    assert!(
+        created.stdout.contains("private MitID (050772-1457)"),
+        "{}",
+        created.stdout
+    );
+    let mine = live(&app, &["professionals", "list", "--cvr", "97531864"])
+        .await
+        .ok();
+    assert!(mine.stdout.contains(uuid), "{}", mine.stdout);
+
+    let locked = live(&app, &["professionals", "lock", uuid]).await.ok();
+    assert!(
+        locked.stdout.starts_with(&format!("locked {uuid}")),
+        "{}",
+        locked.stdout
+    );
+    let status = |app: &TestApp| {
+        app.sim
+            .provider()
+            .broker
+            .identities
+            .professional(uuid.parse().unwrap())
+            .map(|p| p.status.name())
+    };
+    assert_eq!(status(&app), Some("locked"));
+    live(&app, &["professionals", "unlock", uuid]).await.ok();
+    live(
+        &app,
+        &[
+            "professionals",
+            "set",
+            uuid,
+            "role=company_signatory",
+            "email=mads@cli.test",
+        ],
+    )
+    .await
+    .ok();
+    let shown = live(&app, &["professionals", "show", uuid])
+        .await
+        .ok()
+        .json();
+    assert_eq!(shown["role"], "company_signatory");
+    assert_eq!(shown["status"], "active");
+
+    // Refusals are the broker's message on one line.
+    let refused = live(&app, &["organisations", "delete", "97531864"]).await;
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("delete them first"),
+        "{}",
+        refused.stderr
+    );
+    let refused = live(&app, &["users", "delete", "app.only"]).await;
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains(uuid), "{}", refused.stderr);
+
+    let deleted = live(&app, &["professionals", "delete", uuid]).await.ok();
+    assert_eq!(deleted.stdout.trim(), format!("deleted {uuid}"));
+    live(&app, &["organisations", "set", "97531864", "name=Omdøbt"])
+        .await
+        .ok();
+    let reset = live(&app, &["users", "reset"]).await.ok();
+    assert!(
+        reset
+            .stdout
+            .contains("2 organisations and 7 professional identities"),
+        "{}",
+        reset.stdout
+    );
+    let live_list = live(&app, &["organisations", "list", "--json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(live_list.as_array().unwrap().len(), 2);
+}

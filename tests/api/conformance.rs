@@ -466,3 +466,65 @@ fn the_example_profile_and_known_gaps_in_conformance_are_valid() {
         .collect();
     assert!(!ids.is_empty() && ids.is_subset(&known), "{ids:?}");
 }
+
+#[tokio::test]
+async fn l09_logs_the_professional_identities_of_the_profile_in() {
+    use crate::erhverv::{BJORN_SIGNATORY, CARL, SARAH};
+    let sim = Simulator::builder().start().await.unwrap();
+    let limits = Limits::short();
+    let rp = reference_rp::start(sim.issuer(), &[], limits.clone()).await;
+    let only_l09 = only(&["L09"]);
+    let base = reference_rp::profile(&rp, sim.base_url(), &limits).replace(
+        "[citizens]\nuser = \"app.instant\"\n",
+        &format!(
+            "[citizens]\nuser = \"app.instant\"\nclasses = []\n\
+             professionals = [\"{CARL}\", \"{BJORN_SIGNATORY}\", \"{SARAH}\"]\n"
+        ),
+    );
+    assert!(base.contains("professionals"), "{base}");
+    let declared = base.replace(
+        "login_path = \"/login\"\n",
+        "login_path = \"/login\"\nprofessional_login_path = \"/login?erhverv\"\n",
+    );
+    let report = conformance::run(profile::parse(&declared).unwrap(), &only_l09, |_| {})
+        .await
+        .unwrap();
+    let l09 = &report.results[0];
+    assert_eq!(
+        l09.status,
+        Status::Passed,
+        "{} {:?}",
+        l09.summary,
+        l09.evidence
+    );
+    for uuid in [CARL, BJORN_SIGNATORY, SARAH] {
+        assert!(
+            l09.evidence
+                .iter()
+                .any(|e| e.contains(uuid) && e.contains("idp_values `mitid_erhverv`")),
+            "{uuid}: {:?}",
+            l09.evidence
+        );
+    }
+    assert!(
+        l09.evidence
+            .iter()
+            .any(|e| e.contains("(MitID erhverv.udlaending)")),
+        "the dedicated eID of the employee without CPR: {:?}",
+        l09.evidence
+    );
+
+    // Without the path of the RP's MitID Erhverv login, the kit says what to declare.
+    let report = conformance::run(profile::parse(&base).unwrap(), &only_l09, |_| {})
+        .await
+        .unwrap();
+    let l09 = &report.results[0];
+    assert_eq!(l09.status, Status::Error, "the kit could not carry it out");
+    assert!(
+        l09.summary.contains("professional_login_path"),
+        "{}",
+        l09.summary
+    );
+    rp.stop().await;
+    sim.stop().await;
+}

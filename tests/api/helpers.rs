@@ -352,17 +352,28 @@ impl TestApp {
     /// Completes whatever the login pages ask, as a tester with the citizen's devices at
     /// hand would, and returns the URL the broker finally redirects to.
     pub async fn drive_login(&self, user_id: &str, extra: &[(&str, &str)]) -> String {
+        self.drive_login_choosing(user_id, None, extra).await
+    }
+
+    /// As `drive_login`; at MitID Erhverv's choice of identity it picks `professional` (a
+    /// persistent professional ID, or `private` to go on as the private person).
+    pub async fn drive_login_choosing(
+        &self,
+        user_id: &str,
+        professional: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> String {
         let citizen = self.citizen(user_id);
-        let mut response = self.get(&self.authorize_url(extra)).await;
+        let response = self.get(&self.authorize_url(extra)).await;
+        let mut to = location(&response);
         for _ in 0..30 {
-            let to = location(&response);
             if !to.starts_with("/login/") {
                 return to;
             }
             let url = self.url(&to);
             let shown = self.get(&url).await;
             if shown.status() == StatusCode::SEE_OTHER {
-                response = shown;
+                to = location(&shown);
                 continue;
             }
             let page = Page {
@@ -371,7 +382,7 @@ impl TestApp {
                 html: shown.text().await.unwrap(),
             };
             let step = step_of(&page);
-            response = match step.as_str() {
+            let response = match step.as_str() {
                 "user_id" => {
                     self.post_form(&page, "user-id", &[("user_id", user_id)])
                         .await
@@ -406,8 +417,10 @@ impl TestApp {
                             .send()
                             .await;
                     }
-                    let callback = self.poll_until_redirect(&page).await;
-                    return callback;
+                    if let Some(next) = self.wait_past_app(&page).await {
+                        to = next;
+                    }
+                    continue;
                 }
                 "code" => {
                     let method = if page.html.contains("/sim/audio-reader/") {
@@ -433,14 +446,43 @@ impl TestApp {
                     let cpr = citizen.cpr.unwrap().to_string();
                     self.post_form(&page, "cpr", &[("cpr", &cpr)]).await
                 }
+                "choose_professional" => match professional {
+                    Some("private") => {
+                        self.post_form(&page, "professional", &[("private", "1")])
+                            .await
+                    }
+                    Some(uuid) => {
+                        self.post_form(&page, "professional", &[("uuid", uuid)])
+                            .await
+                    }
+                    None => panic!("{user_id} is asked to choose a professional identity"),
+                },
                 "failed" => self.post_form(&page, "return", &[]).await,
                 other => panic!("the driver does not know step `{other}`:\n{}", page.html),
             };
             if response.status() != StatusCode::SEE_OTHER {
                 panic!("a form post answered {}", response.status());
             }
+            to = location(&response);
         }
         panic!("the login did not end");
+    }
+
+    /// Polls the app's waiting page until the login moves on: the redirect it answers
+    /// with, or `None` when the login shows another step.
+    async fn wait_past_app(&self, page: &Page) -> Option<String> {
+        for _ in 0..300 {
+            let response = self.get(&page.url).await;
+            if response.status() == StatusCode::SEE_OTHER {
+                return Some(location(&response));
+            }
+            let html = response.text().await.unwrap();
+            if !html.contains("data-step=\"app\"") {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the app never answered");
     }
 
     /// The key beside the key number the page shows, read off the citizen's card.

@@ -1,6 +1,7 @@
 //! End-to-end tests against a real broker on a free port: one binary, one module per area.
 
 mod admin;
+mod admin_workforce;
 mod app_login;
 mod authenticators;
 mod browser_csp;
@@ -14,6 +15,7 @@ mod conformance;
 mod cpr_entry;
 mod demo;
 mod discovery;
+mod erhverv;
 mod errors;
 mod fidelity;
 mod helpers;

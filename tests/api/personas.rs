@@ -203,3 +203,78 @@ fn the_users_fixture_header_documents_every_key_the_citizens_use() {
         "keys of [[user]] the header of fixtures/users.toml does not describe: {undocumented:?}"
     );
 }
+
+/// What a MitID Erhverv login as a built-in professional identity ends in: `Ok(())` for an
+/// active one, else the RP's `error_description`.
+fn professional_outcome(
+    professional: &mitid_sim::identity::ProfessionalIdentity,
+) -> Result<(), &'static str> {
+    use mitid_sim::identity::ProfessionalStatus;
+    match professional.status {
+        ProfessionalStatus::Active => Ok(()),
+        ProfessionalStatus::Locked => Err("mitid_erhverv_identity_locked"),
+        other => panic!(
+            "persona {} is {other:?}: add its outcome here",
+            professional.uuid
+        ),
+    }
+}
+
+#[tokio::test]
+async fn every_professional_persona_logs_in_through_the_pages_and_headless() {
+    let app = spawn_app().await;
+    let identities = &app.sim.provider().broker.identities;
+    let erhverv = [
+        ("idp_values", "mitid_erhverv"),
+        ("scope", "openid nemlogin"),
+        ("prompt", "login"),
+    ];
+    for professional in identities.professionals() {
+        let uuid = professional.uuid.to_string();
+        // Each MitID it logs in with: the private one and/or the dedicated eID.
+        let eids: Vec<_> = identities
+            .all()
+            .into_iter()
+            .filter(|eid| professional.logs_in_with(eid))
+            .collect();
+        assert!(!eids.is_empty(), "{uuid} has a MitID");
+        let mut callbacks = Vec::new();
+        for eid in &eids {
+            callbacks.push((
+                format!("pages as {}", eid.user_id),
+                app.drive_login_choosing(eid.user_id.as_str(), Some(&uuid), &erhverv)
+                    .await,
+            ));
+        }
+        callbacks.push((
+            "headless".into(),
+            app.no_ui_login(&format!("mitid_erhverv_uuid:{uuid}"), &erhverv)
+                .await,
+        ));
+        for (how, callback) in callbacks {
+            let params = query_of(&callback);
+            match professional_outcome(&professional) {
+                Ok(()) => {
+                    let tokens = app.tokens_for(&callback).await;
+                    let claims =
+                        crate::helpers::decode_claims(tokens["id_token"].as_str().unwrap());
+                    assert_eq!(claims["identity_type"], "professional", "{uuid} {how}");
+                    let info: serde_json::Value =
+                        app.userinfo_of(&tokens).await.json().await.unwrap();
+                    assert_eq!(
+                        info["nemlogin.persistent_professional_id"], uuid,
+                        "{uuid} {how}"
+                    );
+                    assert_eq!(
+                        info["nemlogin.cvr"],
+                        professional.cvr.as_str(),
+                        "{uuid} {how}"
+                    );
+                }
+                Err(description) => {
+                    assert_eq!(params["error_description"], description, "{uuid} {how}");
+                }
+            }
+        }
+    }
+}

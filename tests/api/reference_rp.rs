@@ -268,11 +268,20 @@ async fn login(rp: web::Data<Rp>, query: Query) -> HttpResponse {
     let id = random();
     let redirect_uri = format!("{}/callback", rp.base);
     let max_age = rp.limits.max_login_age.as_secs().to_string();
+    // `/login?erhverv` starts a MitID Erhverv login, as NEB's basic configuration.
+    let erhverv = query.contains_key("erhverv");
     let mut params = vec![
         ("client_id", CLIENT_ID),
         ("redirect_uri", redirect_uri.as_str()),
         ("response_type", "code"),
-        ("scope", "openid mitid"),
+        (
+            "scope",
+            if erhverv {
+                "openid nemlogin"
+            } else {
+                "openid mitid"
+            },
+        ),
         ("state", state.as_str()),
         ("nonce", nonce.as_str()),
         ("code_challenge", challenge.as_str()),
@@ -281,6 +290,9 @@ async fn login(rp: web::Data<Rp>, query: Query) -> HttpResponse {
     ];
     if reauth {
         params.push(("max_age", max_age.as_str()));
+    }
+    if erhverv {
+        params.push(("idp_values", "mitid_erhverv"));
     }
     let url = format!(
         "{}/connect/authorize?{}",

@@ -580,13 +580,96 @@ pub async fn l09_persona_classes(ctx: &Ctx) -> Verdict {
             evidence.push(seen.line());
         }
     }
+    for uuid in &ctx.profile.citizens.professionals {
+        let (observed, problem) = professional_logs_in(ctx, uuid).await?;
+        evidence.extend(observed);
+        problems.extend(problem);
+    }
+    let mut classes = ctx.profile.citizens.classes.clone();
+    classes.extend(
+        ctx.profile
+            .citizens
+            .professionals
+            .iter()
+            .map(|uuid| format!("professional {uuid}")),
+    );
     let outcome = if problems.is_empty() {
         Outcome::passed(format!(
             "every persona class logs in ({})",
-            ctx.profile.citizens.classes.join(", ")
+            classes.join(", ")
         ))
     } else {
         Outcome::failed(problems.join("; "))
     };
     Ok(outcome.with_all(evidence))
+}
+
+/// L09 for a MitID Erhverv professional identity: the RP's MitID Erhverv login as it, then
+/// the protected page. Returns the evidence and the problem, if there is one; an ERROR when
+/// the kit cannot carry the login out (the identity unknown, the RP not offering MitID
+/// Erhverv where the profile says it does).
+async fn professional_logs_in(
+    ctx: &Ctx,
+    uuid: &str,
+) -> Result<(Vec<String>, Option<String>), Outcome> {
+    let doing = format!("logging in as professional identity {uuid}");
+    let user = ctx
+        .broker
+        .eid_of_professional(uuid)
+        .await
+        .or_error_while(&doing)?;
+    let target = &ctx.profile.target;
+    let path = target
+        .professional_login_path
+        .clone()
+        .unwrap_or_else(|| target.login_path.clone());
+    let mut browser = ctx.browser();
+    let callback = ctx
+        .enter_until_callback_as(browser.as_mut(), &path, &user, Some(uuid))
+        .await
+        .or_error_while(&doing)?;
+    // Only a request that offers MitID Erhverv makes this a professional login.
+    let requests = ctx
+        .broker
+        .requests(ctx.client_id())
+        .await
+        .or_error_while(&doing)?;
+    let idp_values = requests
+        .iter()
+        .rev()
+        .find(|r| r["endpoint"] == "authorize")
+        .and_then(|r| r["params"]["idp_values"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    if !idp_values
+        .split_whitespace()
+        .any(|idp| idp == "mitid_erhverv")
+    {
+        return Err(Outcome::error(format!(
+            "{doing}: the RP's login at {path} asked for idp_values `{idp_values}`, not \
+             mitid_erhverv; declare where it starts a MitID Erhverv login \
+             (target.professional_login_path)"
+        )));
+    }
+    let who = format!("professional {uuid} (MitID {user})");
+    if let Some(refusal) = broker_error(&callback) {
+        return Err(Outcome::error(format!("{who}: {refusal}")));
+    }
+    let page = browser.get(&callback).await.or_error()?;
+    let status = page.status;
+    let mut evidence = vec![
+        format!("[S] {who}: idp_values `{idp_values}`"),
+        format!("[H] {who}: callback {}", evidence::answer(&page)),
+    ];
+    let _ = browser.follow(page).await;
+    if status.is_server_error() {
+        let problem = format!("{who}: the RP answered {}", status.as_u16());
+        return Ok((evidence, Some(problem)));
+    }
+    let seen = ctx.observe(browser.as_mut()).await.or_error()?;
+    if seen.logged_in {
+        return Ok((evidence, None));
+    }
+    evidence.push(seen.line());
+    Ok((evidence, Some(format!("{who}: not logged in [P+]"))))
 }

@@ -57,7 +57,7 @@ impl Provider {
     ) -> String {
         let now = self.broker.clock.now();
         let client = &request.client;
-        let subject = claims::subject(client.organisation(), authentication.citizen);
+        let subject = claims::subject(client.organisation(), authentication.subject_identity());
         let joined = self
             .broker
             .sessions

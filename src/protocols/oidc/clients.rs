@@ -122,7 +122,14 @@ impl From<RegisteredUri> for String {
     }
 }
 
-pub const SUPPORTED_SCOPES: [&str; 5] = ["openid", "mitid", "ssn", "nemid.pid", "offline_access"];
+pub const SUPPORTED_SCOPES: [&str; 6] = [
+    "openid",
+    "mitid",
+    "ssn",
+    "nemid.pid",
+    "nemlogin",
+    "offline_access",
+];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -148,6 +155,10 @@ pub struct Client {
     /// The organisation the pairwise `sub` is stable within; defaults to the client ID.
     #[serde(default)]
     pub organisation: Option<String>,
+    /// A public service provider (a public authority) gets MitID Erhverv's
+    /// `nemlogin.cpr`; a private one gets `nemlogin.cpr_uuid` instead, as at NEB.
+    #[serde(default)]
+    pub public_service_provider: bool,
     /// Clients with the same SSO group share broker sessions (single sign-on and single
     /// logout); without one, the client has sessions of its own, as at NEB by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -14,7 +14,9 @@ use super::limits;
 use super::Provider;
 use crate::authenticators::{ClientTexts, Language};
 use crate::broker::sessions::{EndReason, SsoSession};
-use crate::flow::{Authentication, Failure, Login, Outcome, Requirements};
+use crate::flow::{
+    Authentication, Failure, Idp, Login, Outcome, ProfessionalHintError, Requirements, Step,
+};
 use crate::identity::Identity;
 
 /// What the authorize endpoint does with a request.
@@ -133,24 +135,51 @@ impl Provider {
                     .level
                     .met_by(s.authentication.ial, s.authentication.proof.aal)
         });
+        let professional = request.simulated_professional();
         let (requirements, hinted) = self.requirements(&request);
         let mut login = Login::new(request, requirements, &self.broker);
-        if let Some(citizen) = simulated.as_ref().filter(|_| no_ui) {
-            login.authenticate_directly(&self.broker, citizen);
+        if no_ui {
+            if let Err(error) = self.simulate(&mut login, professional, simulated.as_deref()) {
+                let to = login.request.return_to();
+                return AuthorizeOutcome::redirect(self.error_redirect(to, &browser_state, &error));
+            }
             let finished = self.finish(login, browser_key);
             return AuthorizeOutcome::Redirect {
                 location: finished.location,
                 sso: finished.sso,
             };
         }
-        // Step-up keeps the session's citizen, simulation (ui) or a hint names one: the
-        // login goes straight to the authenticators.
-        let known = stepping_up
-            .and_then(|s| self.broker.identities.by_uuid(s.citizen))
-            .or(simulated)
-            .or(hinted);
-        if let Some(citizen) = known {
-            login.start_as(&self.broker, &citizen);
+        if let Some(professional) = professional {
+            // simulation=ui names a professional identity: its MitID's authenticators, and
+            // the identity chosen once the person has authenticated.
+            if let Err(error) =
+                login.start_as_professional(&self.broker, professional, simulated.as_deref())
+            {
+                let error = simulation_hint_error(error);
+                let to = login.request.return_to();
+                return AuthorizeOutcome::redirect(self.error_redirect(to, &browser_state, &error));
+            }
+        } else {
+            // Step-up keeps the session's citizen (and the professional identity it acts
+            // as), simulation (ui) or a hint names one: the login goes straight to the
+            // authenticators.
+            let step_up_eid = stepping_up
+                .as_ref()
+                .and_then(|s| self.broker.identities.by_uuid(s.citizen));
+            let step_up_professional = stepping_up
+                .as_ref()
+                .and_then(|s| s.authentication.professional);
+            let kept = match (step_up_professional, step_up_eid.as_deref()) {
+                (Some(professional), Some(eid)) => login
+                    .start_as_professional(&self.broker, professional, Some(eid))
+                    .is_ok(),
+                _ => false,
+            };
+            if !kept {
+                if let Some(citizen) = step_up_eid.or(simulated).or(hinted) {
+                    login.start_as(&self.broker, &citizen);
+                }
+            }
         }
         let outcome = AuthorizeOutcome::ShowLogin {
             login_id: login.id.clone(),
@@ -158,6 +187,55 @@ impl Provider {
         };
         self.logins.insert(login);
         outcome
+    }
+
+    /// `simulation=no-ui`: the login ends without a page, as the simulation names it. A
+    /// MitID Erhverv login acts as the professional identity named, or as the only one of
+    /// the person named; a person with several (and no `mitid_erhverv_uuid:`) cannot be
+    /// logged in without the page that chooses, unless the RP allows the private identity.
+    fn simulate(
+        &self,
+        login: &mut Login<AuthorizeRequest>,
+        professional: Option<uuid::Uuid>,
+        citizen: Option<&Identity>,
+    ) -> Result<(), OAuthError> {
+        let broker = &self.broker;
+        match (professional, citizen) {
+            (Some(professional), eid) => login
+                .authenticate_professional_directly(broker, professional, eid)
+                .map(|_| ())
+                .map_err(simulation_hint_error),
+            (None, Some(citizen)) => {
+                login.authenticate_directly(broker, citizen);
+                match &login.step {
+                    Step::ChooseProfessional {
+                        private_allowed: true,
+                        ..
+                    } => login.continue_privately(broker).map_err(|_| {
+                        OAuthError::invalid_request(authorize::simulation::ERROR_PARAMETER)
+                    }),
+                    Step::ChooseProfessional { choices, .. } => {
+                        tracing::info!(
+                            identities = choices.len(),
+                            "simulation=no-ui: the person has several professional \
+                             identities; name one with mitid_erhverv_uuid:"
+                        );
+                        Err(OAuthError::invalid_request(
+                            authorize::simulation::ERROR_PARAMETER,
+                        ))
+                    }
+                    _ => Ok(()),
+                }
+            }
+            (None, None) => {
+                tracing::info!(
+                    "simulation=no-ui: mitid_erhverv_uuid: needs idp_values with mitid_erhverv"
+                );
+                Err(OAuthError::invalid_request(
+                    authorize::simulation::ERROR_PARAMETER,
+                ))
+            }
+        }
     }
 
     /// An invalid request goes to NEB's error page; a simulation error to the RP.
@@ -198,7 +276,11 @@ impl Provider {
         let mut requirements = Requirements {
             client_name: request.client.name.clone(),
             level: request.mitid.level,
-            idp: request.first_idp(),
+            // A simulated professional identity makes it a MitID Erhverv login.
+            idp: match request.simulated_professional() {
+                Some(_) => Idp::MitIdErhverv,
+                None => request.first_idp(),
+            },
             idp_choices: request.idp_choices.clone(),
             cpr_entry: request.cpr_entry(),
             texts: ClientTexts {
@@ -207,7 +289,7 @@ impl Provider {
             },
             require_psd2: request.mitid.require_psd2,
             mitid_refusal: request.mitid.refusal.clone(),
-            erhverv: Default::default(),
+            erhverv: request.erhverv,
         };
         let hinted = match self.hinted_citizen(&request.mitid.identity_hints) {
             Ok(citizen) => citizen,
@@ -322,10 +404,27 @@ impl Provider {
         let cpr_ok = !request.cpr_entry().applies_to(auth.idp)
             || auth.cpr_verified
             || citizen.as_ref().is_some_and(|c| c.cpr.is_none());
+        // A MitID Erhverv session answers for its own professional identity only, while
+        // that identity can still log in; a private session never answers MitID Erhverv
+        // (the `idp` differs), nor the reverse.
+        let same_professional = match auth.professional {
+            Some(professional) => {
+                request
+                    .simulated_professional()
+                    .is_none_or(|named| named == professional)
+                    && self
+                        .broker
+                        .identities
+                        .professional(professional)
+                        .is_some_and(|p| p.can_log_in())
+            }
+            None => request.simulated_professional().is_none(),
+        };
         !request.prompt_login
             && fresh_enough
             && still_usable
             && cpr_ok
+            && same_professional
             && request.idp_choices.contains(&auth.idp)
             && request.mitid.level.met_by(auth.ial, auth.proof.aal)
     }
@@ -353,7 +452,12 @@ impl Provider {
         let scope = request.client.sso_scope();
         let existing = browser_key.and_then(|key| sessions.for_browser(key, &scope, now));
         let (session_id, sso) = match existing {
-            Some(session) if session.citizen == authentication.citizen => {
+            // The same eID acting as the same identity: the session goes on. Another
+            // professional identity (or the private one) is another subject for the RPs.
+            Some(session)
+                if session.citizen == authentication.citizen
+                    && session.authentication.professional == authentication.professional =>
+            {
                 let authentication = Authentication {
                     cpr_verified: authentication.cpr_verified
                         || session.authentication.cpr_verified,
@@ -385,6 +489,20 @@ impl Provider {
         Finished {
             location: self.issue_code(request, authentication, session_id, true),
             sso,
+        }
+    }
+}
+
+/// NEB's simulation error for a `mitid_erhverv_uuid:` that names nobody, or not the person
+/// `uuid:` names.
+fn simulation_hint_error(error: ProfessionalHintError) -> OAuthError {
+    tracing::info!("simulation parameter refused: {error}");
+    match error {
+        ProfessionalHintError::UnknownProfessional | ProfessionalHintError::NoEid => {
+            OAuthError::new(ErrorCode::AccessDenied, authorize::simulation::UNKNOWN_USER)
+        }
+        ProfessionalHintError::EidMismatch | ProfessionalHintError::NotAnErhvervLogin => {
+            OAuthError::invalid_request(authorize::simulation::ERROR_PARAMETER)
         }
     }
 }

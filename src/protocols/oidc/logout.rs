@@ -132,9 +132,10 @@ impl Provider {
         let browser_session =
             browser_key.and_then(|key| sessions.for_browser(key, &client.sso_scope(), now));
         if let Some(session) = browser_session {
-            let same_citizen =
-                crate::protocols::claims::subject(client.organisation(), session.citizen)
-                    == hint.subject;
+            let same_citizen = crate::protocols::claims::subject(
+                client.organisation(),
+                session.authentication.subject_identity(),
+            ) == hint.subject;
             if same_citizen {
                 ended.extend(sessions.end(session.id, EndReason::RpLogout, now));
             }

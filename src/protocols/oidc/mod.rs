@@ -156,15 +156,40 @@ impl Provider {
             .ok_or_else(|| {
                 OAuthError::new(ErrorCode::InvalidToken, "the citizen no longer exists")
             })?;
-        let session_active = self.broker.sessions.is_active(grant.record.neb_sid, now);
-        let mut claims = claims::userinfo(
-            &grant.subject,
-            &citizen,
-            &grant.record,
-            &grant.scopes,
-            session_active,
+        let identities = &self.broker.identities;
+        let professional = match grant.record.authentication.professional {
+            Some(uuid) => {
+                let gone = || {
+                    OAuthError::new(
+                        ErrorCode::InvalidToken,
+                        "the professional identity no longer exists",
+                    )
+                };
+                let identity = identities.professional(uuid).ok_or_else(gone)?;
+                let organisation = identities.organisation(identity.cvr).ok_or_else(gone)?;
+                Some((identity, organisation))
+            }
+            None => None,
+        };
+        let public_service_provider = self
+            .clients
+            .get(&grant.client_id)
+            .is_some_and(|c| c.public_service_provider);
+        let mut claims = claims::userinfo(claims::UserinfoInput {
+            subject: &grant.subject,
+            citizen: &citizen,
+            professional: professional.as_ref().map(|(identity, organisation)| {
+                claims::Professional {
+                    identity,
+                    organisation,
+                }
+            }),
+            public_service_provider,
+            record: &grant.record,
+            scopes: &grant.scopes,
+            session_active: self.broker.sessions.is_active(grant.record.neb_sid, now),
             now,
-        );
+        });
         if let Some(fault) = self.faults.next_userinfo(&grant.client_id) {
             faults::alter_userinfo(fault, &mut claims);
         }

@@ -244,7 +244,10 @@ impl Provider {
             )
             .into());
         }
-        let subject = claims::subject(client.organisation(), grant.record.authentication.citizen);
+        let subject = claims::subject(
+            client.organisation(),
+            grant.record.authentication.subject_identity(),
+        );
         let token_grant = TokenGrant {
             client_id: client.client_id.clone(),
             citizen: grant.record.authentication.citizen,
@@ -335,6 +338,19 @@ impl Provider {
             OAuthError::new(ErrorCode::ServerError, err.to_string())
         };
         let record = &grant.record;
+        // The professional identity as it is now: its level of identity proofing (`loip`).
+        let loip = match record.authentication.professional {
+            Some(uuid) => Some(
+                self.broker
+                    .identities
+                    .professional(uuid)
+                    .ok_or_else(|| {
+                        OAuthError::invalid_grant("the professional identity no longer exists")
+                    })?
+                    .loip,
+            ),
+            None => None,
+        };
         let scope = grant.scopes.join(" ");
         let issuer = self.acting_issuer();
         let access_claims = claims::access_token(AccessTokenInput {
@@ -363,6 +379,7 @@ impl Provider {
             issued_at: now,
             lifetime: self.lifetimes.id_token,
             at_hash: Some(token_hash(&access_token)),
+            loip,
         });
         let id_token = match self.faults.next_id_token(&client.client_id) {
             Some(fault) => {

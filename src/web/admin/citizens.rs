@@ -82,7 +82,7 @@ async fn update(
     }
 }
 
-fn merge_patch(target: &mut Value, patch: &Value) {
+pub(super) fn merge_patch(target: &mut Value, patch: &Value) {
     match (target, patch) {
         (Value::Object(target), Value::Object(patch)) => {
             for (key, value) in patch {
@@ -148,13 +148,19 @@ pub async fn unlock(provider: Data, path: web::Path<String>) -> HttpResponse {
     }
 }
 
-/// Back to the citizens the broker started with, with fresh devices.
+/// Back to the citizens, organisations and professional identities the broker started
+/// with, with fresh devices.
 pub async fn reset(provider: Data) -> HttpResponse {
     provider.reset_citizens();
+    let identities = &provider.broker.identities;
     saved(
         &provider,
         StatusCode::OK,
-        json!({ "citizens": provider.broker.identities.len() }),
+        json!({
+            "citizens": identities.len(),
+            "organisations": identities.organisations().len(),
+            "professionals": identities.professionals().len(),
+        }),
     )
     .await
 }

@@ -1,6 +1,7 @@
 //! The admin API (JSON, under `/admin`) for QA scripts, CI jobs, the CLI against a
 //! running broker and the conformance kit. Documented in `docs/admin-openapi.json`,
-//! served at `/admin/openapi.json`. One file per resource; `protection` guards them all.
+//! served at `/admin/openapi.json`. One file per resource (`workforce`: MitID Erhverv's
+//! organisations and professional identities); `protection` guards them all.
 
 mod citizens;
 mod clients;
@@ -11,6 +12,7 @@ mod keys;
 pub mod protection;
 mod record;
 mod sessions;
+mod workforce;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -74,6 +76,56 @@ pub fn scope() -> actix_web::Scope<
         .route(
             "/citizens/{user_id}/card-key/{number}",
             web::get().to(devices::card_key),
+        )
+        .route("/organisations", web::get().to(workforce::organisations))
+        .route(
+            "/organisations",
+            web::post().to(workforce::create_organisation),
+        )
+        .route(
+            "/organisations/{cvr}",
+            web::get().to(workforce::organisation),
+        )
+        .route(
+            "/organisations/{cvr}",
+            web::put().to(workforce::replace_organisation),
+        )
+        .route(
+            "/organisations/{cvr}",
+            web::patch().to(workforce::patch_organisation),
+        )
+        .route(
+            "/organisations/{cvr}",
+            web::delete().to(workforce::delete_organisation),
+        )
+        .route("/professionals", web::get().to(workforce::professionals))
+        .route(
+            "/professionals",
+            web::post().to(workforce::create_professional),
+        )
+        .route(
+            "/professionals/{uuid}",
+            web::get().to(workforce::professional),
+        )
+        .route(
+            "/professionals/{uuid}",
+            web::put().to(workforce::replace_professional),
+        )
+        .route(
+            "/professionals/{uuid}",
+            web::patch().to(workforce::patch_professional),
+        )
+        .route(
+            "/professionals/{uuid}",
+            web::delete().to(workforce::delete_professional),
+        )
+        .route(
+            "/professionals/{uuid}/lock",
+            web::post().to(workforce::lock_professional),
+        )
+        .route(
+            "/professionals/{uuid}/unlock",
+            web::post().to(workforce::unlock_professional),
         )
         .route("/app-requests", web::get().to(devices::app_requests))
         .route(

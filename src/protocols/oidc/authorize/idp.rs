@@ -1,4 +1,5 @@
-//! Which identity provider and how: `idp_values` and the `idp_params` JSON.
+//! Which identity provider and how: `idp_values` and the `idp_params` JSON (the keys of
+//! `mitid` and of `mitid_erhverv`).
 //!
 //! As recorded at NEB, an `idp_params` that is not JSON (or not of the documented shape)
 //! makes the request invalid, while a well-formed value MitID cannot use is accepted here
@@ -9,20 +10,12 @@ use serde::Deserialize;
 use super::hint::IdentityHint;
 use super::params::Params;
 use crate::authenticators::{ActionText, ClientTexts, ReferenceText};
-use crate::flow::Idp;
+use crate::flow::{ErhvervOptions, Idp};
 use crate::identity::{Loa, RequiredLevel};
 use crate::protocols::oidc::error::OAuthError;
 
 /// Identity providers NEB documents that this simulator does not emulate.
-const NOT_EMULATED: [&str; 7] = [
-    "mitid_erhverv",
-    "euid",
-    "euav",
-    "soloid",
-    "passkeyid",
-    "eboks",
-    "mobilepay",
-];
+const NOT_EMULATED: [&str; 6] = ["euid", "euav", "soloid", "passkeyid", "eboks", "mobilepay"];
 
 /// Every identity provider `idp_values` named, in order; several show NEB's chooser and
 /// the first is the default for pageless logins.
@@ -35,16 +28,18 @@ pub(super) fn choices(params: &Params) -> Result<Vec<Idp>, OAuthError> {
     {
         let parsed = match value {
             "mitid" => Idp::MitId,
+            "mitid_erhverv" => Idp::MitIdErhverv,
             "nemid" => Idp::NemId,
             other if NOT_EMULATED.contains(&other) => {
                 return Err(OAuthError::invalid_request(format!(
                     "Requested IDP is not enabled for this client: mitid-sim does not emulate \
-                     `{other}` (it offers mitid and nemid)"
+                     `{other}` (it offers mitid, mitid_erhverv and nemid)"
                 )))
             }
             other => {
                 return Err(OAuthError::invalid_request(format!(
-                    "idp_values `{other}` is not an identity provider; use mitid or nemid"
+                    "idp_values `{other}` is not an identity provider; use mitid, \
+                     mitid_erhverv or nemid"
                 )))
             }
         };
@@ -83,6 +78,14 @@ pub struct MitidRequest {
 struct IdpParams {
     #[serde(default)]
     mitid: MitidParams,
+    #[serde(default)]
+    mitid_erhverv: ErhvervParams,
+}
+
+/// NEB documents one key for MitID Erhverv; MitID's own keys apply to its MitID part.
+#[derive(Deserialize, Default)]
+struct ErhvervParams {
+    allow_private: Option<bool>,
 }
 
 /// The documented keys with their JSON types; other keys are ignored, as at NEB.
@@ -103,17 +106,26 @@ struct MitidParams {
     transfer_token_text: Option<String>,
 }
 
-pub(super) fn mitid(params: &Params) -> Result<MitidRequest, OAuthError> {
+/// `idp_params`: what it asks of the MitID part of the login and of MitID Erhverv.
+pub(super) fn parse(params: &Params) -> Result<(MitidRequest, ErhvervOptions), OAuthError> {
     let idp_params: IdpParams = match params.get("idp_params") {
         Some(json) => serde_json::from_str(json).map_err(|err| {
             OAuthError::invalid_request(format!(
                 "idp_params is not valid JSON of the documented shape \
-                 ({{\"mitid\":{{\"loa_value\":\"substantial\", …}}}}): {err}"
+                 ({{\"mitid\":{{\"loa_value\":\"substantial\", …}}, \
+                 \"mitid_erhverv\":{{\"allow_private\":true}}}}): {err}"
             ))
         })?,
         None => IdpParams::default(),
     };
-    let raw = idp_params.mitid;
+    let erhverv = ErhvervOptions {
+        allow_private: idp_params.mitid_erhverv.allow_private.unwrap_or(false),
+        selected: None,
+    };
+    Ok((mitid(idp_params.mitid), erhverv))
+}
+
+fn mitid(raw: MitidParams) -> MitidRequest {
     let mut refusals: Vec<String> = Vec::new();
     let mut refuse = |key: &str, problem: String| {
         refusals.push(format!("idp_params.mitid.{key}: {problem}"));
@@ -200,7 +212,7 @@ pub(super) fn mitid(params: &Params) -> Result<MitidRequest, OAuthError> {
         }
     }
 
-    Ok(MitidRequest {
+    MitidRequest {
         level,
         enable_step_up: raw.enable_step_up.unwrap_or(false),
         texts,
@@ -209,21 +221,25 @@ pub(super) fn mitid(params: &Params) -> Result<MitidRequest, OAuthError> {
         app_switch,
         controlled_transfer,
         refusal: (!refusals.is_empty()).then(|| refusals.join("; ")),
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parse_of(json: &str) -> Result<(MitidRequest, ErhvervOptions), OAuthError> {
+        parse(&Params::new(vec![("idp_params".into(), json.into())]))
+    }
+
     fn mitid_of(json: &str) -> Result<MitidRequest, OAuthError> {
-        mitid(&Params::new(vec![("idp_params".into(), json.into())]))
+        parse_of(json).map(|(mitid, _)| mitid)
     }
 
     #[test]
     fn substantial_unless_loa_value_or_aal_value_says_otherwise() {
         assert_eq!(
-            mitid(&Params::new(vec![])).unwrap().level,
+            parse(&Params::new(vec![])).unwrap().0.level,
             RequiredLevel::Loa(Loa::Substantial)
         );
         assert_eq!(
@@ -292,5 +308,60 @@ mod tests {
         assert!(request.require_psd2 && request.app_switch && request.controlled_transfer);
         let no_text = mitid_of(r#"{"mitid":{"transfer_token_exchange_code":"c"}}"#).unwrap();
         assert!(no_text.refusal.unwrap().contains("transfer_token_text"));
+    }
+}
+
+#[cfg(test)]
+mod erhverv_tests {
+    use super::*;
+
+    fn choices_of(value: &str) -> Result<Vec<Idp>, OAuthError> {
+        choices(&Params::new(vec![("idp_values".into(), value.into())]))
+    }
+
+    fn erhverv_of(json: &str) -> Result<ErhvervOptions, OAuthError> {
+        parse(&Params::new(vec![("idp_params".into(), json.into())])).map(|(_, e)| e)
+    }
+
+    #[test]
+    fn mitid_erhverv_is_offered_alone_or_beside_mitid() {
+        assert_eq!(choices_of("mitid_erhverv").unwrap(), [Idp::MitIdErhverv]);
+        assert_eq!(
+            choices_of("mitid mitid_erhverv").unwrap(),
+            [Idp::MitId, Idp::MitIdErhverv]
+        );
+        let refused = choices_of("mitid euid").unwrap_err();
+        assert!(refused.description.contains("not enabled"), "{refused:?}");
+        assert!(choices_of("erhverv").is_err());
+    }
+
+    #[test]
+    fn allow_private_is_a_boolean_that_defaults_to_false() {
+        assert!(!erhverv_of("{}").unwrap().allow_private);
+        assert!(
+            erhverv_of(r#"{"mitid_erhverv":{"allow_private":true}}"#)
+                .unwrap()
+                .allow_private
+        );
+        let both = parse(&Params::new(vec![(
+            "idp_params".into(),
+            r#"{"mitid":{"loa_value":"low"},"mitid_erhverv":{"allow_private":true,"x":1}}"#.into(),
+        )]))
+        .unwrap();
+        assert_eq!(
+            both.0.level,
+            RequiredLevel::Loa(Loa::Low),
+            "MitID's keys apply too"
+        );
+        assert!(
+            both.1.allow_private,
+            "unknown keys are ignored, as for mitid"
+        );
+        for wrong in [
+            r#"{"mitid_erhverv":{"allow_private":"true"}}"#,
+            r#"{"mitid_erhverv":true}"#,
+        ] {
+            assert!(erhverv_of(wrong).is_err(), "{wrong}");
+        }
     }
 }

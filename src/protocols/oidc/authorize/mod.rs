@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use super::clients::{Client, ClientRegistry};
 use super::error::OAuthError;
-use crate::flow::Idp;
+use crate::flow::{ErhvervOptions, Idp};
 
 pub use crate::authenticators::Language;
 pub use hint::IdentityHint;
@@ -44,6 +44,8 @@ pub struct AuthorizeRequest {
     pub idp_choices: Vec<Idp>,
     /// What `idp_params.mitid` asks of the MitID login.
     pub mitid: MitidRequest,
+    /// What `idp_params.mitid_erhverv` asks of a MitID Erhverv login.
+    pub erhverv: ErhvervOptions,
     /// NEB's simulation mode, for clients entitled to it.
     pub simulation: Option<Simulation>,
 }
@@ -52,6 +54,15 @@ impl AuthorizeRequest {
     /// The IdP a login starts with when no chooser is shown: the first one offered.
     pub fn first_idp(&self) -> Idp {
         self.idp_choices.first().copied().unwrap_or_default()
+    }
+
+    /// The professional identity NEB's simulation names (`mitid_erhverv_uuid:`), when the
+    /// request offers MitID Erhverv.
+    pub fn simulated_professional(&self) -> Option<uuid::Uuid> {
+        self.simulation
+            .as_ref()
+            .and_then(|s| s.mitid_erhverv_uuid)
+            .filter(|_| self.idp_choices.contains(&Idp::MitIdErhverv))
     }
 
     pub fn has_scope(&self, scope: &str) -> bool {
@@ -110,7 +121,7 @@ pub fn parse(
     let code_challenge = pkce::parse(&params, &client).map_err(invalid)?;
     let reauthentication = prompt::parse(&params).map_err(invalid)?;
     let idp_choices = idp::choices(&params).map_err(invalid)?;
-    let mitid = idp::mitid(&params).map_err(invalid)?;
+    let (mitid, erhverv) = idp::parse(&params).map_err(invalid)?;
     // Simulation errors are NEB error codes, and those reach the RP.
     let simulation = simulation::parse(&params, &client).map_err(|error| Rejection::Redirect {
         client_id: client.client_id.clone(),
@@ -130,6 +141,7 @@ pub fn parse(
         max_age: reauthentication.max_age,
         idp_choices,
         mitid,
+        erhverv,
         simulation,
         client,
         redirect_uri,

@@ -27,8 +27,8 @@ pub struct Simulation {
     pub mode: SimulationMode,
     /// The private MitID identity (`uuid:`, `username:`, `cpr:`, or `login_hint`).
     pub identities: Vec<IdentityHint>,
-    /// `mitid_erhverv_uuid:` names a MitID Erhverv identity, which only a MitID Erhverv
-    /// flow uses; mitid-sim does not emulate that flow yet.
+    /// `mitid_erhverv_uuid:` names a professional identity (its persistent professional
+    /// ID), which a request offering MitID Erhverv (`idp_values`) logs in as.
     pub mitid_erhverv_uuid: Option<uuid::Uuid>,
 }
 
@@ -88,9 +88,12 @@ pub(super) fn parse(params: &Params, client: &Client) -> Result<Option<Simulatio
                 .push(IdentityHint::parse(hint).map_err(refused)?);
         }
     }
-    if mode == SimulationMode::NoUi && simulation.identities.is_empty() {
+    if mode == SimulationMode::NoUi
+        && simulation.identities.is_empty()
+        && simulation.mitid_erhverv_uuid.is_none()
+    {
         return Err(refused(
-            "no-ui names no citizen (uuid:, username: or cpr:)".into(),
+            "no-ui names no identity (uuid:, username:, cpr: or mitid_erhverv_uuid:)".into(),
         ));
     }
     Ok(Some(simulation))
