@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod assets;
 pub mod danish_time;
+pub mod dashboard;
 pub mod devices;
 pub mod fidelity;
 pub mod front;
@@ -327,6 +328,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/login/{id}/return",
             web::post().to(login::return_to_service),
+        )
+        .route("/dashboard", web::get().to(dashboard::show))
+        .route("/dashboard/token", web::post().to(dashboard::sign_in))
+        .route(
+            "/dashboard/app-requests/{id}/{decision}",
+            web::post().to(dashboard::answer_app),
+        )
+        .route(
+            "/dashboard/sessions/{id}/end",
+            web::post().to(dashboard::end_session),
         )
         .route("/sim/phone/{user_id}", web::get().to(devices::phone))
         .route(

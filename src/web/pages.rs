@@ -282,3 +282,59 @@ pub struct LoggedOutPage {
     pub frontchannel: Vec<String>,
     pub redirect: Option<String>,
 }
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+pub struct DashboardPage {
+    pub lang: &'static str,
+    pub banner: &'static str,
+    /// The broker's clock, in Danish time.
+    pub now: String,
+    pub app_requests: Vec<DashboardAppRequest>,
+    pub sessions: Vec<DashboardSession>,
+    pub deliveries: Vec<DashboardDelivery>,
+    pub record: Vec<DashboardExchange>,
+    pub record_rows: usize,
+}
+
+pub struct DashboardAppRequest {
+    pub id: String,
+    pub user_id: String,
+    pub client: String,
+    pub expires: String,
+}
+
+pub struct DashboardSession {
+    pub id: String,
+    pub user_id: String,
+    pub clients: Vec<String>,
+    pub created: String,
+    pub expires: String,
+}
+
+pub struct DashboardDelivery {
+    pub client_id: String,
+    pub uri: String,
+    pub reason: String,
+    pub state: String,
+    pub attempts: usize,
+    pub created: String,
+}
+
+pub struct DashboardExchange {
+    pub at: String,
+    pub endpoint: &'static str,
+    pub client_id: String,
+    pub status: u16,
+    pub error: String,
+}
+
+/// The dashboard asks for the admin token.
+#[derive(Template)]
+#[template(path = "dashboard_token.html")]
+pub struct TokenPage {
+    pub lang: &'static str,
+    pub banner: &'static str,
+    /// The token just given was not the right one.
+    pub wrong: bool,
+}

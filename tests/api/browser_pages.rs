@@ -114,6 +114,7 @@ async fn every_page_fits_a_390_pixel_phone_and_speaks_one_language() {
             "not been logged out",
         ),
         (app.url("/no/such/page"), "da", "Siden findes ikke"),
+        (app.url("/dashboard"), "en", "Live sessions"),
     ];
     let failures = tokio::task::spawn_blocking(move || {
         let mut browser = Chromium::phone(PHONE_WIDTH);

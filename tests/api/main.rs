@@ -13,6 +13,7 @@ mod code_display_login;
 mod completions;
 mod conformance;
 mod cpr_entry;
+mod dashboard;
 mod demo;
 mod discovery;
 mod erhverv;
