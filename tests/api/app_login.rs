@@ -18,11 +18,7 @@ async fn a_citizen_approves_on_the_simulated_phone_and_the_rp_gets_a_code() {
     assert!(page.html.contains("<svg"), "a QR code is drawn");
 
     // The phone is another device: it has none of the browser's cookies.
-    let phone_url = {
-        let start = page.html.find("/sim/app/").unwrap();
-        let end = page.html[start..].find('"').unwrap() + start;
-        app.url(&page.html[start..end])
-    };
+    let phone_url = app.app_request_url(&page);
     let phone = browser();
     let phone_page = phone
         .get(&phone_url)

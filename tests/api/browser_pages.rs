@@ -19,11 +19,7 @@ async fn after_a_swipe_the_phone_shows_the_answer_until_closed_and_never_reloads
     let page = app
         .submit(&page, "user-id", &[("user_id", "app.only")])
         .await;
-    let request = {
-        let start = page.html.find("/sim/app/").unwrap();
-        let end = page.html[start..].find('"').unwrap() + start;
-        app.url(&page.html[start..end])
-    };
+    let request = app.app_request_url(&page);
     let phone_url = request.clone();
     let shown = tokio::task::spawn_blocking(move || {
         let mut phone = Chromium::phone(PHONE_WIDTH);

@@ -112,11 +112,7 @@ async fn the_phone_speaks_the_language_of_the_login() {
     assert!(shown.contains(r#"<html lang="en">"#), "{shown}");
     assert!(shown.contains("Swipe right to approve") && shown.contains("Log on at"));
     assert!(!shown.contains("Stryg"), "no Danish on an English phone");
-    let request = {
-        let start = page.html.find("/sim/app/").unwrap();
-        let end = page.html[start..].find('"').unwrap() + start;
-        app.url(&page.html[start..end])
-    };
+    let request = app.app_request_url(&page);
     let answered = phone
         .post(&request)
         .form(&[("decision", "reject")])
