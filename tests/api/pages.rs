@@ -202,3 +202,45 @@ async fn a_stale_form_is_told_in_the_logins_language() {
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn the_app_step_names_its_qr_code_and_announces_the_wait() {
+    let app = spawn_app().await;
+    for (locales, qr, waiting) in [
+        (
+            "da",
+            r#"role="img" aria-label="QR-kode: åbner anmodningen i den simulerede MitID app""#,
+            "Venter på godkendelse i MitID app",
+        ),
+        (
+            "en",
+            r#"role="img" aria-label="QR code: opens the request in the simulated MitID app""#,
+            "Waiting for approval in the MitID app",
+        ),
+    ] {
+        let page = app.start_login(&[("ui_locales", locales)]).await;
+        let page = app
+            .submit(&page, "user-id", &[("user_id", "app.only")])
+            .await;
+        assert_eq!(step_of(&page), "app");
+        assert!(page.html.contains(qr), "{}", page.html);
+        assert!(
+            page.html
+                .contains(r#"<p id="waiting" role="status" aria-live="polite">"#),
+            "{}",
+            page.html
+        );
+        assert!(page.html.contains(waiting));
+        let phone = app.page(&app.app_request_url(&page)).await;
+        let label = if locales == "da" {
+            r#"<label for="swipe">Stryg til højre for at godkende"#
+        } else {
+            r#"<label for="swipe">Swipe right to approve"#
+        };
+        assert!(phone.html.contains(label), "{}", phone.html);
+        let cancelled = app.post_form(&page, "cancel", &[]).await;
+        let _ = app
+            .get(&app.url(&crate::helpers::location(&cancelled)))
+            .await;
+    }
+}
