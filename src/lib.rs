@@ -1,7 +1,9 @@
 //! mitid-sim: a self-hostable simulator of the Danish MitID/NemID login broker.
 //!
-//! The domain (`identity`, `authenticators`, `flow`, `broker`) knows nothing of HTTP;
-//! `protocols` speak OpenID Connect on top of it; `web` wires it to actix.
+//! The domain (`identity`, `authenticators`, `flow`, `broker`) knows nothing of HTTP or of
+//! any protocol; `protocols` are the personalities on top of it (NEB's OpenID Connect,
+//! NemLog-in's OIOSAML 3.0), both fronts of the same MitID login pages; `web` wires them to
+//! actix.
 
 pub mod authenticators;
 pub mod broker;
@@ -43,6 +45,29 @@ mod architecture {
                 found.push(path);
             }
         }
+    }
+
+    /// The domain is protocol-agnostic: each personality is an adapter over it, so no
+    /// layer below the protocols names one of them.
+    #[test]
+    fn the_domain_names_no_protocol() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        for layer in ["identity", "authenticators", "flow", "broker"] {
+            sources(&root.join(layer), &mut files);
+        }
+        let named: Vec<String> = files
+            .iter()
+            .flat_map(|file| {
+                let text = std::fs::read_to_string(file).unwrap();
+                ["crate::protocols", "protocols::saml", "protocols::oidc"]
+                    .iter()
+                    .filter(|module| text.contains(*module))
+                    .map(|module| format!("{} uses {module}", file.display()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert!(named.is_empty(), "{named:#?}");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! `--state-dir`: runtime changes (citizens, organisations and professional identities,
-//! clients, keys, used code-card keys and key apps) survive a restart. Every acknowledged change is on disk before the answer goes
+//! clients, NemLog-in service providers, keys, used code-card keys and key apps) survive
+//! a restart. Every acknowledged change is on disk before the answer goes
 //! out, written atomically (temporary file, fsync, rename, fsync of the folder), so a
 //! `kill -9` at any moment leaves the previous or the new state, never a torn file.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
@@ -13,10 +15,13 @@ use crate::authenticators::code_card::CardState;
 use crate::identity::{Identity, Workforce};
 use crate::protocols::oidc::clients::Client;
 use crate::protocols::oidc::{BoxFuture, Provider, StateKeeper};
+use crate::protocols::saml;
+use crate::protocols::saml::sp::{ServiceProvider, SpRecord, SpRegistry};
 
 pub const STATE_FILE: &str = "state.json";
-/// Version 2 added the workforce (MitID Erhverv); version 1 files are still read.
-const FORMAT_VERSION: u32 = 2;
+/// Version 2 added the workforce (MitID Erhverv), version 3 the NemLog-in service
+/// providers; older files are still read.
+const FORMAT_VERSION: u32 = 3;
 const OLDEST_READABLE_VERSION: u32 = 1;
 
 #[derive(Serialize, Deserialize)]
@@ -28,6 +33,9 @@ pub struct Snapshot {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workforce: Option<Workforce>,
     pub clients: Vec<Client>,
+    /// NemLog-in service providers (inline, certificates as PEM); absent before version 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_providers: Option<Vec<SpRecord>>,
     /// The EC key and its certificate (PEM); older versions wrote the key alone.
     pub es256_pem: String,
     /// The RSA key and its certificate (PEM); older versions wrote the key alone.
@@ -58,10 +66,32 @@ pub enum StateError {
     Keys(String),
 }
 
+impl Snapshot {
+    /// The service providers the state keeps, or `None` for a file from before them.
+    pub fn service_providers(&self) -> Result<Option<Vec<ServiceProvider>>, String> {
+        self.service_providers
+            .as_ref()
+            .map(|records| {
+                records
+                    .iter()
+                    .map(|record| {
+                        record
+                            .clone()
+                            .into_sp_from_json()
+                            .map_err(|err| format!("{STATE_FILE}: a service provider: {err}"))
+                    })
+                    .collect()
+            })
+            .transpose()
+    }
+}
+
 /// The state folder; writes go one at a time so the newest state always wins.
 pub struct StateDir {
     dir: PathBuf,
     writing: Mutex<()>,
+    /// The NemLog-in personality's registry, saved with the rest.
+    service_providers: Option<Arc<SpRegistry>>,
 }
 
 impl StateDir {
@@ -69,7 +99,14 @@ impl StateDir {
         Self {
             dir: dir.into(),
             writing: Mutex::new(()),
+            service_providers: None,
         }
+    }
+
+    /// Saves these service providers too.
+    pub fn keeping(mut self, service_providers: Arc<SpRegistry>) -> Self {
+        self.service_providers = Some(service_providers);
+        self
     }
 
     pub fn path(&self) -> PathBuf {
@@ -136,6 +173,10 @@ impl StateDir {
                 .iter()
                 .map(|c| (**c).clone())
                 .collect(),
+            service_providers: self
+                .service_providers
+                .as_ref()
+                .map(|registry| registry.all().iter().map(|sp| sp.record()).collect()),
             es256_pem: String::from_utf8_lossy(&pems.ec).into_owned(),
             rs256_pem: String::from_utf8_lossy(&pems.rsa).into_owned(),
             cards: broker.code_cards.export(),
@@ -156,6 +197,33 @@ impl StateKeeper for StateDir {
     fn save<'a>(&'a self, provider: &'a Provider) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             StateDir::save(self, provider)
+                .await
+                .map_err(|err| err.to_string())
+        })
+    }
+}
+
+/// Saves everything when the NemLog-in personality changed something: the state file
+/// is one, written from the NEB personality's view of the broker plus the SP registry.
+pub struct SaveAll {
+    dir: Arc<StateDir>,
+    neb: Weak<Provider>,
+}
+
+impl SaveAll {
+    pub fn new(dir: Arc<StateDir>, neb: Weak<Provider>) -> Self {
+        Self { dir, neb }
+    }
+}
+
+impl saml::provider::StateKeeper for SaveAll {
+    fn save(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            let Some(provider) = self.neb.upgrade() else {
+                return Err("the broker is stopping".into());
+            };
+            self.dir
+                .save(&provider)
                 .await
                 .map_err(|err| err.to_string())
         })

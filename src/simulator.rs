@@ -37,6 +37,12 @@ use crate::protocols::oidc::clients::{self, Client};
 use crate::protocols::oidc::faults::TokenFault;
 use crate::protocols::oidc::record::Exchange;
 use crate::protocols::oidc::{Lifetimes, Provider};
+use crate::protocols::saml;
+use crate::protocols::saml::credential::Credential;
+use crate::protocols::saml::faults::SamlFault;
+use crate::protocols::saml::idp::IdpKeys;
+use crate::protocols::saml::slo::LogoutDelivery;
+use crate::protocols::saml::sp::ServiceProvider;
 use crate::web::{self, KeySource};
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +55,10 @@ pub enum StartError {
     Keys(#[from] crate::broker::keys::KeyError),
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
+    #[error(transparent)]
+    ServiceProviders(#[from] saml::sp::SpError),
+    #[error("the NemLog-in test keys: {0}")]
+    NemLoginKeys(#[from] saml::credential::CredentialError),
 }
 
 #[derive(Default)]
@@ -62,6 +72,8 @@ pub struct SimulatorBuilder {
     clock: Clock,
     backchannel_retry: RetryPolicy,
     state_dir: Option<std::path::PathBuf>,
+    service_providers: Option<Vec<ServiceProvider>>,
+    nemlogin_keys: Option<IdpKeys>,
     tls: Option<crate::tls::ServerTls>,
 }
 
@@ -129,6 +141,20 @@ impl SimulatorBuilder {
         self
     }
 
+    /// NemLog-in service providers instead of the built-in demo SP.
+    pub fn service_providers(mut self, service_providers: Vec<ServiceProvider>) -> Self {
+        self.service_providers = Some(service_providers);
+        self
+    }
+
+    /// The NemLog-in IdP signs and decrypts with these keys. Without a call, it uses the
+    /// test-only keys of `certs/` (or, with `state_dir`, keys kept there), so a test never
+    /// writes keys to the real home folder.
+    pub fn nemlogin_keys(mut self, keys: IdpKeys) -> Self {
+        self.nemlogin_keys = Some(keys);
+        self
+    }
+
     /// Keeps runtime changes in this folder across restarts.
     pub fn state_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
         self.state_dir = Some(dir.into());
@@ -177,6 +203,15 @@ impl SimulatorBuilder {
             Some(keys) => keys,
             None => KeySource::Given(test_keys()?),
         };
+        let nemlogin_keys = match (self.nemlogin_keys, &self.state_dir) {
+            (Some(keys), _) => Some(saml::IdpKeySource::Given(keys)),
+            (None, Some(_)) => None,
+            (None, None) => Some(saml::IdpKeySource::Given(nemlogin_test_keys()?)),
+        };
+        let service_providers = match self.service_providers {
+            Some(service_providers) => service_providers,
+            None => saml::sp::built_in_service_providers()?,
+        };
         let running = web::start(web::Config {
             host: "127.0.0.1".into(),
             port: 0,
@@ -192,13 +227,19 @@ impl SimulatorBuilder {
             backchannel_retry: self.backchannel_retry,
             admin_token: None,
             state_dir: self.state_dir,
+            nemlogin: web::NemLoginConfig {
+                service_providers,
+                keys: nemlogin_keys,
+            },
             tls: self.tls,
         })?;
+        let nemlogin = running.nemlogin.clone();
         let (addr, base_url, provider, handle) = running.spawn();
         Ok(Simulator {
             addr,
             base_url,
             provider,
+            nemlogin,
             handle,
         })
     }
@@ -212,10 +253,21 @@ fn test_keys() -> Result<KeySet, crate::broker::keys::KeyError> {
     )
 }
 
+/// The test-only NemLog-in IdP keys of `certs/`, built in.
+fn nemlogin_test_keys() -> Result<IdpKeys, saml::credential::CredentialError> {
+    let signing = include_bytes!("../certs/nemlogin-signing.pem");
+    let encryption = include_bytes!("../certs/nemlogin-encryption.pem");
+    Ok(IdpKeys {
+        signing: Credential::from_pem(signing, signing)?,
+        encryption: Credential::from_pem(encryption, encryption)?,
+    })
+}
+
 pub struct Simulator {
     addr: SocketAddr,
     base_url: String,
     provider: Data<Provider>,
+    nemlogin: Data<saml::Provider>,
     handle: ServerHandle,
 }
 
@@ -240,6 +292,16 @@ impl Simulator {
 
     pub fn provider(&self) -> &Provider {
         &self.provider
+    }
+
+    /// The NemLog-in personality.
+    pub fn nemlogin(&self) -> &saml::Provider {
+        &self.nemlogin
+    }
+
+    /// `<base>/nemlogin/idp/saml/3.0/metadata`, the IdP metadata SPs configure.
+    pub fn nemlogin_metadata_url(&self) -> String {
+        format!("{}{}", self.base_url, saml::idp::METADATA_PATH)
     }
 
     pub fn clock(&self) -> &Clock {
@@ -483,6 +545,53 @@ impl Simulator {
             clock.advance(by);
             Ok::<(), ()>(())
         });
+    }
+
+    // ---- the NemLog-in personality ----
+
+    /// Registers (or replaces) a NemLog-in service provider, e.g. one read with
+    /// `ServiceProvider::from_metadata`.
+    pub async fn register_service_provider(
+        &self,
+        service_provider: ServiceProvider,
+    ) -> Result<(), ControlError> {
+        self.nemlogin.register_service_provider(service_provider);
+        self.nemlogin_saved().await
+    }
+
+    pub async fn delete_service_provider(&self, entity_id: &str) -> Result<(), ControlError> {
+        self.nemlogin
+            .delete_service_provider(entity_id)
+            .ok_or_else(|| {
+                ControlError::NotFound(format!("no service provider has entity ID `{entity_id}`"))
+            })?;
+        self.nemlogin_saved().await
+    }
+
+    async fn nemlogin_saved(&self) -> Result<(), ControlError> {
+        self.nemlogin.persist().await.map_err(ControlError::Invalid)
+    }
+
+    /// Breaks the SP's next `count` successful responses as `fault` says.
+    pub fn inject_saml_fault(
+        &self,
+        entity_id: &str,
+        fault: SamlFault,
+        count: usize,
+    ) -> Result<(), ControlError> {
+        check_count(count)?;
+        if self.nemlogin.service_providers.get(entity_id).is_none() {
+            return Err(ControlError::NotFound(format!(
+                "no service provider has entity ID `{entity_id}`"
+            )));
+        }
+        self.nemlogin.faults.push(entity_id, fault, count);
+        Ok(())
+    }
+
+    /// Every LogoutRequest the NemLog-in IdP sent an SP (or could not send).
+    pub fn saml_logouts(&self) -> Vec<LogoutDelivery> {
+        self.nemlogin.logouts.deliveries()
     }
 
     /// What a client (or every client) sent the broker.

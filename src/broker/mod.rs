@@ -16,7 +16,7 @@ use crate::identity::{Identity, IdentityStatus, IdentityStore, Population};
 
 pub use clock::Clock;
 pub use keys::{KeySet, SigningAlg};
-pub use sessions::{SessionSettings, Sessions};
+pub use sessions::{LogoutListener, LogoutListeners, SessionSettings, Sessions};
 
 /// Timings a QA tester may want to change.
 #[derive(Clone, Debug)]
@@ -57,6 +57,8 @@ pub struct Broker {
     pub code_displays: CodeDisplayGuard,
     pub code_cards: CodeCards,
     pub sessions: Sessions,
+    /// The personalities to tell when a session ends.
+    pub logouts: LogoutListeners,
     pub scripts: scripts::LoginScripts,
 }
 
@@ -71,6 +73,7 @@ impl Broker {
             apps: AppRegistry::default(),
             code_cards: CodeCards::default(),
             sessions: Sessions::new(settings.sessions.clone()),
+            logouts: LogoutListeners::default(),
             scripts: scripts::LoginScripts::default(),
             clock,
             settings,

@@ -1,10 +1,12 @@
 //! Broker sessions. As at NEB, a session belongs to one client unless clients share an
 //! SSO group: a browser holds one session per [`SsoScope`], and only the clients of that
 //! scope log in through it without credentials. A session ends by logout or by idle or
-//! absolute expiry; whoever ends it gets the ended session back, to tell the clients that
-//! took part.
+//! absolute expiry; whoever ends it gets the ended session back and announces it
+//! ([`LogoutListeners`]), so every personality tells the parties that took part: OpenID
+//! Connect clients and SAML service providers alike.
 
 use std::fmt;
+use std::sync::{RwLock, Weak};
 
 use dashmap::DashMap;
 use serde::{Serialize, Serializer};
@@ -53,14 +55,16 @@ impl Default for SessionSettings {
     }
 }
 
-/// A client that took part in a session, with the `sid` and `sub` it was given.
+/// A client (or service provider) that took part in a session, with the `sid` and `sub`
+/// it was given: for a SAML service provider, the `SessionIndex` and the `NameID`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Participant {
     pub sid: Uuid,
     pub subject: String,
 }
 
-/// The clients of a session by client ID, in ID order. A session has a handful at most,
+/// The clients (or service providers) of a session by client ID (entity ID), in ID order.
+/// A session has a handful at most,
 /// so a sorted vector: a `BTreeMap` would allocate a node for eleven on the first.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Participants(Vec<(String, Participant)>);
@@ -129,6 +133,14 @@ impl<'a> IntoIterator for &'a Participants {
     }
 }
 
+impl IntoIterator for Participants {
+    type Item = (String, Participant);
+    type IntoIter = std::vec::IntoIter<(String, Participant)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
 impl Serialize for Participants {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_map(self.iter())
@@ -138,7 +150,8 @@ impl Serialize for Participants {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EndReason {
-    /// RP-initiated logout at `connect/endsession`.
+    /// The relying party asked: RP-initiated logout at `connect/endsession`, or a SAML
+    /// service provider's `LogoutRequest`.
     RpLogout,
     /// NEB's back-end logout API.
     BackendLogout,
@@ -166,7 +179,10 @@ pub struct SsoSession {
     pub created: i64,
     pub last_active: i64,
     pub expires: i64,
+    /// OpenID Connect clients, by client ID.
     pub participants: Participants,
+    /// SAML service providers (NemLog-in), by entity ID.
+    pub service_providers: Participants,
 }
 
 impl SsoSession {
@@ -272,6 +288,7 @@ impl Sessions {
             last_active: now.unix_timestamp(),
             expires: (now + self.settings.absolute).unix_timestamp(),
             participants: Participants::default(),
+            service_providers: Participants::default(),
         };
         self.sessions.insert(session.id, session.clone());
         held.insert(scope, session.id);
@@ -342,6 +359,25 @@ impl Sessions {
         Some(participant)
     }
 
+    /// Registers SAML service provider `entity_id` as taking part, with the `NameID` it was
+    /// given; its `SessionIndex` (the `sid`) is the session's id.
+    pub fn join_service_provider(
+        &self,
+        id: Uuid,
+        entity_id: &str,
+        name_id: &str,
+    ) -> Option<Participant> {
+        let mut session = self.sessions.get_mut(&id)?;
+        let participant = session
+            .service_providers
+            .get_or_insert_with(entity_id, || Participant {
+                sid: id,
+                subject: name_id.to_string(),
+            })
+            .clone();
+        Some(participant)
+    }
+
     /// Brings the absolute expiry forward to `expiry` (never later than it was); returns
     /// the expiry now in force, or `None` for an unknown session.
     pub fn shorten(&self, id: Uuid, expiry: OffsetDateTime) -> Option<OffsetDateTime> {
@@ -396,6 +432,49 @@ impl Sessions {
 
     pub fn get(&self, id: Uuid) -> Option<SsoSession> {
         self.sessions.get(&id).map(|s| s.clone())
+    }
+}
+
+/// Hears that a session ended, however it ended: each personality tells the parties of
+/// its protocol (back-channel logout tokens, SAML `LogoutRequest`s).
+pub trait LogoutListener: Send + Sync {
+    fn session_ended(&self, ended: &EndedSession);
+}
+
+/// The personalities that hear of ended sessions. Held weakly: a stopped server's
+/// providers go away with it.
+#[derive(Default)]
+pub struct LogoutListeners {
+    listeners: RwLock<Vec<Weak<dyn LogoutListener>>>,
+}
+
+impl fmt::Debug for LogoutListeners {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.listeners.read().map(|l| l.len()).unwrap_or_default();
+        write!(f, "LogoutListeners({count})")
+    }
+}
+
+impl LogoutListeners {
+    pub fn subscribe(&self, listener: Weak<dyn LogoutListener>) {
+        let mut listeners = self.listeners.write().unwrap_or_else(|p| p.into_inner());
+        listeners.retain(|l| l.strong_count() > 0);
+        listeners.push(listener);
+    }
+
+    /// Tells every listener; call once per ended session (only the one who ended it gets
+    /// it back from [`Sessions::end`]).
+    pub fn announce(&self, ended: &EndedSession) {
+        let listeners: Vec<_> = self
+            .listeners
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for listener in listeners {
+            listener.session_ended(ended);
+        }
     }
 }
 
@@ -516,8 +595,19 @@ mod tests {
             (session.id, session.id),
             "sid is the neb_sid"
         );
+        let sp = sessions
+            .join_service_provider(session.id, "https://sp.example.dk", "name-id")
+            .unwrap();
+        assert_eq!(
+            sp.sid, session.id,
+            "the SAML SessionIndex is the session's id"
+        );
         let ended = sessions.end(session.id, EndReason::RpLogout, NOW).unwrap();
         assert_eq!(ended.session.participants.len(), 2);
+        assert_eq!(
+            ended.session.service_providers["https://sp.example.dk"].subject,
+            "name-id"
+        );
         assert!(sessions.end(session.id, EndReason::RpLogout, NOW).is_none());
         assert!(sessions
             .for_browser(&session.browser_key, &scope("rp-a"), NOW)
@@ -559,6 +649,29 @@ mod tests {
             Some(a.id),
             "ending one scope's session leaves the other"
         );
+    }
+
+    struct Counter(std::sync::atomic::AtomicUsize);
+
+    impl LogoutListener for Counter {
+        fn session_ended(&self, _: &EndedSession) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn every_live_listener_hears_of_an_ended_session() {
+        let sessions = sessions();
+        let listeners = LogoutListeners::default();
+        let first = std::sync::Arc::new(Counter(Default::default()));
+        let second = std::sync::Arc::new(Counter(Default::default()));
+        listeners.subscribe(std::sync::Arc::downgrade(&first) as Weak<dyn LogoutListener>);
+        listeners.subscribe(std::sync::Arc::downgrade(&second) as Weak<dyn LogoutListener>);
+        drop(second);
+        let session = sessions.start(auth(), scope("rp-a"), None, NOW);
+        let ended = sessions.end(session.id, EndReason::Admin, NOW).unwrap();
+        listeners.announce(&ended);
+        assert_eq!(first.0.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[test]

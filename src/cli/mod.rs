@@ -18,6 +18,7 @@ mod output;
 mod record;
 mod serve;
 mod server;
+mod service_providers;
 mod sessions;
 mod table;
 mod users;
@@ -37,12 +38,12 @@ pub const DEFAULT_PORT: u16 = 8088;
 #[command(
     name = "mitid-sim",
     version,
-    about = "A simulator of the Danish MitID/NemID login broker (OpenID Connect)",
-    long_about = "A self-hostable simulator of the Danish MitID/NemID login broker: OpenID Connect \
-with the endpoints, claims and errors of the Nets eID Broker, MitID login pages with simulated \
-devices, built-in test citizens, an admin API, and a conformance kit that proves a relying \
-party handles login, logout and session expiry correctly. For test use only: every citizen is \
-fictitious."
+    about = "A simulator of the Danish MitID/NemID login brokers (NEB's OpenID Connect, NemLog-in's OIOSAML 3.0)",
+    long_about = "A self-hostable simulator of the Danish MitID/NemID login brokers: OpenID Connect \
+with the endpoints, claims and errors of the Nets eID Broker, NemLog-in's OIOSAML 3.0 identity \
+provider for SAML service providers, MitID login pages with simulated devices, built-in test \
+citizens, an admin API, and a conformance kit that proves a relying party handles login, logout \
+and session expiry correctly. For test use only: every citizen is fictitious."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -131,6 +132,13 @@ enum Command {
         #[command(subcommand)]
         command: clients::ClientsCommand,
     },
+    /// NemLog-in service providers (SAML SPs) of a running broker: register by metadata,
+    /// remove, inject response faults; the IdP's logout record.
+    #[command(name = "service-providers", visible_alias = "sps")]
+    ServiceProviders {
+        #[command(subcommand)]
+        command: service_providers::ServiceProvidersCommand,
+    },
     /// SSO sessions of a running broker: list, end, expire; back-channel logouts.
     Sessions {
         #[command(subcommand)]
@@ -174,6 +182,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Professionals { command } => workforce::run_professionals(command),
         Command::Device { command } => device::run(command),
         Command::Clients { command } => clients::run(command),
+        Command::ServiceProviders { command } => service_providers::run(command),
         Command::Sessions { command } => sessions::run(command),
         Command::Keys { command } => keys::run(command),
         Command::Clock { command } => clock::run(command),

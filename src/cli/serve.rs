@@ -6,6 +6,7 @@ use mitid_sim::broker::clock::parse_offset;
 use mitid_sim::broker::{SessionSettings, Settings};
 use mitid_sim::persistence::user_state_dir;
 use mitid_sim::protocols::oidc::Lifetimes;
+use mitid_sim::protocols::saml;
 use mitid_sim::tls::{ServerTls, TlsError};
 use mitid_sim::web::{self, KeySource};
 
@@ -27,6 +28,10 @@ pub struct ServeArgs {
     /// Relying parties to register instead of the built-in ones (TOML, see fixtures/clients.toml).
     #[arg(long, value_name = "FILE", env = "MITID_SIM_CLIENTS")]
     clients: Option<PathBuf>,
+    /// NemLog-in service providers (SAML SPs) to register instead of the built-in demo SP
+    /// (TOML, see fixtures/saml-sps.toml; an entry may name the SP's metadata file).
+    #[arg(long, value_name = "FILE", env = "MITID_SIM_SAML_SPS")]
+    saml_sps: Option<PathBuf>,
     /// Folder with rs256.pem and es256.pem (private key and certificate each) to sign
     /// with, e.g. the test-only `certs`. Without it (and without --fresh-keys) the keys are
     /// kept across restarts: in --state-dir, else in the per-user folder.
@@ -177,6 +182,11 @@ pub fn prepare(args: ServeArgs) -> Result<Prepared, String> {
     let population = args.fixtures.load_population()?;
     let identities = population.citizens;
     let clients = super::load_clients(args.clients.as_deref())?;
+    let service_providers = match &args.saml_sps {
+        Some(path) => saml::sp::from_toml_file(path),
+        None => saml::sp::built_in_service_providers(),
+    }
+    .map_err(|e| e.to_string())?;
     let keys = match &args.keys {
         Some(dir) => KeySource::Folder(dir.clone()),
         None if args.fresh_keys => KeySource::Fresh,
@@ -207,6 +217,10 @@ pub fn prepare(args: ServeArgs) -> Result<Prepared, String> {
         backchannel_retry: Default::default(),
         admin_token: args.admin_token,
         state_dir: args.state_dir,
+        nemlogin: web::NemLoginConfig {
+            service_providers,
+            keys: None,
+        },
         tls,
     };
     Ok(Prepared { config, citizens })
@@ -216,13 +230,14 @@ pub fn prepare(args: ServeArgs) -> Result<Prepared, String> {
 pub fn banner(running: &web::Running, ca_file: Option<&Path>) -> String {
     let issuer = running.issuer();
     let mut banner = format!(
-        "mitid-sim is running (NEB personality)\n  issuer     {issuer}\n  discovery  {issuer}/.well-known/openid-configuration\n  front page {base}/\n  keys       {keys}\n",
+        "mitid-sim is running\n  NEB (OpenID Connect)\n    issuer     {issuer}\n    discovery  {issuer}/.well-known/openid-configuration\n    keys       {keys}\n  NemLog-in (OIOSAML 3.0)\n    metadata   {base}{metadata}\n  front page   {base}/\n",
         base = running.base_url,
         keys = running.keys_origin,
+        metadata = saml::idp::METADATA_PATH,
     );
     if let Some(ca_file) = ca_file {
         banner.push_str(&format!(
-            "  CA         {}\n\n{}",
+            "  CA           {}\n\n{}",
             ca_file.display(),
             mitid_sim::tls::trust_instructions(ca_file, issuer)
         ));

@@ -59,10 +59,11 @@ pub fn run(command: SessionsCommand) -> Result<(), String> {
     };
     server.print(method, &path, None, |answer| {
         format!(
-            "ended session {} ({}); its clients: {}",
+            "ended session {} ({}); its clients: {}; its service providers: {}",
             cell(&answer["ended"]),
             cell(&answer["reason"]),
-            cell(&answer["clients"])
+            cell(&answer["clients"]),
+            cell(&answer["service_providers"])
         )
     })
 }
@@ -71,10 +72,12 @@ fn sessions_table(sessions: &Value) -> String {
     let rows: Vec<Vec<String>> = items(sessions)
         .iter()
         .map(|s| {
-            let clients: Vec<&str> = s["participants"]
-                .as_object()
-                .map(|p| p.keys().map(String::as_str).collect())
-                .unwrap_or_default();
+            // OpenID Connect clients and SAML service providers alike.
+            let clients: Vec<&str> = ["participants", "service_providers"]
+                .iter()
+                .filter_map(|kind| s[*kind].as_object())
+                .flat_map(|p| p.keys().map(String::as_str))
+                .collect();
             vec![
                 cell(&s["id"]),
                 cell(&s["citizen"]),

@@ -19,15 +19,30 @@ use crate::identity::{EidKind, Identity, Loa, ProfessionalIdentity, Professional
 /// reported as they are).
 pub const ERHVERV_MAX_LOA: Loa = Loa::Substantial;
 
-/// What the RP asked of a MitID Erhverv login (`idp_params` → `mitid_erhverv`).
+/// What the RP asked of a MitID Erhverv login (`idp_params` → `mitid_erhverv`), and what
+/// the broker allows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ErhvervOptions {
     /// `allow_private`: the person may go on with their private MitID identity; with no
     /// professional identity they do so at once.
     pub allow_private: bool,
+    /// The broker issues MitID Erhverv logins at every level (NemLog-in does); NEB, an
+    /// NSIS Substantial broker, caps them at [`ERHVERV_MAX_LOA`].
+    pub uncapped: bool,
     /// The professional identity named in advance (`simulation=ui mitid_erhverv_uuid:`):
     /// once the person has authenticated, it is chosen for them if it is one of theirs.
     pub selected: Option<Uuid>,
+}
+
+impl ErhvervOptions {
+    /// The highest `loa` a MitID Erhverv login reaches at this broker.
+    fn max_loa(self) -> Loa {
+        if self.uncapped {
+            Loa::High
+        } else {
+            ERHVERV_MAX_LOA
+        }
+    }
 }
 
 /// Why a MitID Erhverv login ended without a professional identity.
@@ -58,7 +73,7 @@ pub enum ProfessionalHintError {
 
 impl<P> Login<P> {
     pub(super) fn admissible_for_erhverv(&self) -> Result<(), Failure> {
-        if self.requirements.level.min_aal() > ERHVERV_MAX_LOA {
+        if self.requirements.level.min_aal() > self.requirements.erhverv.max_loa() {
             return Err(Failure::InsufficientAssurance);
         }
         Ok(())
@@ -218,7 +233,9 @@ impl<P> Login<P> {
         let auth = Authentication {
             idp: Idp::MitIdErhverv,
             ial,
-            loa: ial.min(auth.proof.aal).min(ERHVERV_MAX_LOA),
+            loa: ial
+                .min(auth.proof.aal)
+                .min(self.requirements.erhverv.max_loa()),
             cpr_verified: false,
             professional: Some(professional.uuid),
             ..auth
@@ -294,6 +311,7 @@ mod tests {
             mitid_refusal: None,
             erhverv: ErhvervOptions {
                 allow_private,
+                uncapped: false,
                 selected: None,
             },
         }
@@ -578,6 +596,12 @@ ial = "high"
         let mut private = Login::new((), requirements(Idp::MitId, Loa::High, false), &broker);
         authenticate(&broker, &mut private, "hoej");
         assert_eq!(authenticated(&private).loa, Loa::High);
+        // A broker without the cap (NemLog-in) issues High.
+        let mut uncapped = requirements(Idp::MitIdErhverv, Loa::High, false);
+        uncapped.erhverv.uncapped = true;
+        let mut login = Login::new((), uncapped, &broker);
+        authenticate(&broker, &mut login, "hoej");
+        assert_eq!(authenticated(&login).loa, Loa::High);
     }
 
     #[test]

@@ -166,6 +166,11 @@ impl<P> Logins<P> {
         Ok(work(login))
     }
 
+    /// Whether login `id` is here (in progress, or ended but not yet taken out).
+    pub fn contains(&self, id: &str) -> bool {
+        self.shard(id).by_id.contains_key(id)
+    }
+
     /// Takes a finished login out, so its result is delivered exactly once.
     pub fn take(&self, id: &str) -> Option<Login<P>> {
         let login = self.shard(id).remove(id)?;

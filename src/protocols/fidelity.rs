@@ -1,6 +1,7 @@
 //! The fidelity ledger: each documented or recorded fact of the real Nets eID Broker (the
-//! 92 rows of the fidelity table), whether mitid-sim matches it, why not when it does not,
-//! its public source, and the tests that show it. Kept in `docs/fidelity.toml`;
+//! 92 rows of the fidelity table) and of NemLog-in (a second table, the facts of its
+//! OIOSAML 3.0 profile), whether mitid-sim matches it, why not when it does not, its
+//! public source, and the tests that show it. Kept in `docs/fidelity.toml`;
 //! `docs/fidelity.md` is rendered from it (a test keeps the two equal); the broker serves
 //! it at `GET /sim/fidelity` and answers the real broker's endpoints it does not emulate
 //! with 501 and the row that says so.
@@ -22,8 +23,12 @@ pub const LEDGER_PATH: &str = "/sim/fidelity";
 pub struct Ledger {
     /// Short source keys (`SG/oidc`) and what they name.
     pub sources: BTreeMap<String, String>,
+    /// The Nets eID Broker (NEB personality).
     #[serde(rename(serialize = "rows", deserialize = "row"))]
     pub rows: Vec<Row>,
+    /// NemLog-in (the OIOSAML 3.0 personality), numbered on their own.
+    #[serde(default)]
+    pub nemlogin: Vec<Row>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,8 +60,12 @@ impl Status {
 pub struct Row {
     pub number: u32,
     pub feature: String,
-    /// What the real broker does: its documentation, or `[3P-rec]` recordings of it.
+    /// What the real NEB does: its documentation, or `[3P-rec]` recordings of it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub neb: String,
+    /// What the real NemLog-in does (rows of the NemLog-in table).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub nemlogin: String,
     /// What mitid-sim does.
     pub mitid_sim: String,
     pub status: Status,
@@ -101,35 +110,67 @@ impl Ledger {
     }
 
     /// Problems that make the ledger untrustworthy: numbering, missing reasons, a match
-    /// without a test, a 501 endpoint on a row that claims to match.
+    /// without a test, a 501 endpoint on a row that claims to match, a row that does not
+    /// say what the real broker of its table does.
     pub fn problems(&self) -> Vec<String> {
+        let mut problems = self.table_problems(&self.rows, "row", |row| &row.neb);
+        problems.extend(self.table_problems(&self.nemlogin, "NemLog-in row", |row| &row.nemlogin));
+        for row in &self.nemlogin {
+            if !row.neb.is_empty() || !row.recorded.is_empty() || !row.endpoints.is_empty() {
+                problems.push(format!(
+                    "NemLog-in row {}: `neb`, `recorded` and `endpoints` belong to NEB rows",
+                    row.number
+                ));
+            }
+        }
+        for row in &self.rows {
+            if !row.nemlogin.is_empty() {
+                problems.push(format!(
+                    "row {}: `nemlogin` belongs to NemLog-in rows",
+                    row.number
+                ));
+            }
+        }
+        problems
+    }
+
+    fn table_problems(
+        &self,
+        rows: &[Row],
+        what: &str,
+        real: impl Fn(&Row) -> &String,
+    ) -> Vec<String> {
         let mut problems = Vec::new();
-        for (index, row) in self.rows.iter().enumerate() {
+        for (index, row) in rows.iter().enumerate() {
             let n = row.number;
+            let row_name = format!("{what} {n}");
             if n as usize != index + 1 {
-                problems.push(format!("row {n} is at position {}", index + 1));
+                problems.push(format!("{row_name} is at position {}", index + 1));
+            }
+            if real(row).trim().is_empty() {
+                problems.push(format!("{row_name} does not say what the real broker does"));
             }
             if row.status == Status::Match && row.tests.is_empty() {
-                problems.push(format!("row {n} claims a match but names no test"));
+                problems.push(format!("{row_name} claims a match but names no test"));
             }
             if row.status != Status::Match && row.why.trim().is_empty() {
                 problems.push(format!(
-                    "row {n} is `{}` but says not why",
+                    "{row_name} is `{}` but says not why",
                     row.status.label()
                 ));
             }
             if matches!(row.status, Status::Match | Status::Extra) && !row.endpoints.is_empty() {
-                problems.push(format!("row {n} is emulated but lists 501 endpoints"));
+                problems.push(format!("{row_name} is emulated but lists 501 endpoints"));
             }
             for source in &row.sources {
                 let key = source.split_whitespace().next().unwrap_or_default();
                 if !key.starts_with('[') && !self.sources.contains_key(key) {
-                    problems.push(format!("row {n}: unknown source `{source}`"));
+                    problems.push(format!("{row_name}: unknown source `{source}`"));
                 }
             }
             for endpoint in &row.endpoints {
                 if !endpoint.starts_with('/') {
-                    problems.push(format!("row {n}: endpoint `{endpoint}` is not a path"));
+                    problems.push(format!("{row_name}: endpoint `{endpoint}` is not a path"));
                 }
             }
         }
@@ -137,64 +178,84 @@ impl Ledger {
     }
 
     pub fn count(&self, status: Status) -> usize {
-        self.rows.iter().filter(|r| r.status == status).count()
+        count(&self.rows, status)
     }
 
     /// `docs/fidelity.md`.
     pub fn markdown(&self) -> String {
         let mut md = String::new();
         md.push_str(
-            "# Fidelity ledger: mitid-sim and the real Nets eID Broker\n\n\
+            "# Fidelity ledger: mitid-sim and the real brokers\n\n\
              <!-- Rendered from docs/fidelity.toml by the test suite; edit the TOML, then run\n     \
              MITID_SIM_BLESS=1 cargo test --test api fidelity:: -->\n\n\
-             Every documented or recorded fact of the real broker (NEB) that an RP depends on, \
+             Every documented or recorded fact of the real brokers that an RP depends on, \
              whether mitid-sim matches it, why not where it does not, the public source, and \
-             the tests that show it. A row cannot claim a match without a test, and a test \
+             the tests that show it: the Nets eID Broker (NEB, OpenID Connect) first, then \
+             NemLog-in (OIOSAML 3.0). A row cannot claim a match without a test, and a test \
              compares mitid-sim's discovery document, tokens and userinfo with the recorded \
              ones (`tests/fixtures/neb-recorded/`). Where the vendor's prose and the \
              recordings disagree, mitid-sim copies the wire and the row says so.\n\n\
-             A running broker serves this ledger as JSON at `GET /sim/fidelity` (one row: \
+             A running broker serves this ledger as JSON at `GET /sim/fidelity` (one NEB row: \
              `/sim/fidelity/<number>`); the real broker's endpoints that mitid-sim does not \
-             emulate answer `501 Not Implemented` with a pointer to their row.\n\n",
+             emulate answer `501 Not Implemented` with a pointer to their row.\n\n\
+             ## Nets eID Broker (NEB, OpenID Connect)\n\n",
         );
-        let _ = writeln!(
-            md,
-            "**{} rows**: {} match, {} differ, {} not emulated, {} extra.\n",
-            self.rows.len(),
-            self.count(Status::Match),
-            self.count(Status::Differs),
-            self.count(Status::NotEmulated),
-            self.count(Status::Extra),
-        );
+        table(&mut md, &self.rows, "Real broker", |row| &row.neb);
         md.push_str(
-            "| # | Feature | Real broker | mitid-sim | Status | Why | Source | Tests |\n\
-             |---|---|---|---|---|---|---|---|\n",
+            "\n## NemLog-in (OIOSAML 3.0)\n\n\
+             The facts of NemLog-in's SAML profile (NEB-FIDELITY.md §4: the OIOSAML 3.0 \
+             specification, digst's reference implementations and the devtest4 metadata they \
+             ship), against the NemLog-in personality (`/nemlogin`). Its tests drive an \
+             independent SP library (pysaml2) through the MitID pages and headless.\n\n",
         );
-        for row in &self.rows {
-            let mut mitid_sim = row.mitid_sim.clone();
-            if !row.endpoints.is_empty() {
-                let paths: Vec<String> = row.endpoints.iter().map(|e| format!("`{e}`")).collect();
-                let _ = write!(mitid_sim, " (501: {})", paths.join(", "));
-            }
-            let tests: Vec<String> = row.tests.iter().map(|t| format!("`{t}`")).collect();
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
-                row.number,
-                cell(&row.feature),
-                cell(&row.neb),
-                cell(&mitid_sim),
-                row.status.label(),
-                cell(&row.why),
-                cell(&row.sources.join("; ")),
-                cell(&tests.join(", ")),
-            );
-        }
+        table(&mut md, &self.nemlogin, "NemLog-in", |row| &row.nemlogin);
         md.push_str("\n## Sources\n\n");
         for (key, source) in &self.sources {
             let _ = writeln!(md, "- **{key}**: {source}");
         }
         md
+    }
+}
+
+fn count(rows: &[Row], status: Status) -> usize {
+    rows.iter().filter(|r| r.status == status).count()
+}
+
+/// One table of the Markdown ledger, with its counts.
+fn table(md: &mut String, rows: &[Row], real_heading: &str, real: impl Fn(&Row) -> &String) {
+    let _ = writeln!(
+        md,
+        "**{} rows**: {} match, {} differ, {} not emulated, {} extra.\n",
+        rows.len(),
+        count(rows, Status::Match),
+        count(rows, Status::Differs),
+        count(rows, Status::NotEmulated),
+        count(rows, Status::Extra),
+    );
+    let _ = writeln!(
+        md,
+        "| # | Feature | {real_heading} | mitid-sim | Status | Why | Source | Tests |\n\
+         |---|---|---|---|---|---|---|---|"
+    );
+    for row in rows {
+        let mut mitid_sim = row.mitid_sim.clone();
+        if !row.endpoints.is_empty() {
+            let paths: Vec<String> = row.endpoints.iter().map(|e| format!("`{e}`")).collect();
+            let _ = write!(mitid_sim, " (501: {})", paths.join(", "));
+        }
+        let tests: Vec<String> = row.tests.iter().map(|t| format!("`{t}`")).collect();
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            row.number,
+            cell(&row.feature),
+            cell(real(row)),
+            cell(&mitid_sim),
+            row.status.label(),
+            cell(&row.why),
+            cell(&row.sources.join("; ")),
+            cell(&tests.join(", ")),
+        );
     }
 }
 
@@ -214,7 +275,28 @@ mod tests {
     fn the_built_in_ledger_parses_and_has_no_problems() {
         let ledger = ledger().unwrap();
         assert_eq!(ledger.rows.len(), 92, "every row of the fidelity table");
+        assert!(
+            ledger.nemlogin.len() >= 20,
+            "the facts of NEB-FIDELITY §4 (NemLog-in)"
+        );
         assert_eq!(ledger.problems(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_nemlogin_row_says_what_nemlogin_does_and_is_numbered_on_its_own() {
+        let mut ledger = ledger().unwrap().clone();
+        ledger.nemlogin[0].nemlogin.clear();
+        ledger.nemlogin[1].number = 7;
+        let problems = ledger.problems();
+        assert!(
+            problems
+                .contains(&"NemLog-in row 1 does not say what the real broker does".to_string()),
+            "{problems:?}"
+        );
+        assert!(
+            problems.contains(&"NemLog-in row 7 is at position 2".to_string()),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ struct Asset {
     body: &'static str,
 }
 
-const ASSETS: [Asset; 6] = [
+const ASSETS: [Asset; 7] = [
     Asset {
         name: "mitid-sim.css",
         content_type: "text/css; charset=utf-8",
@@ -40,6 +40,11 @@ const ASSETS: [Asset; 6] = [
         name: "logout.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../static/logout.js"),
+    },
+    Asset {
+        name: "saml-post.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../static/saml-post.js"),
     },
 ];
 

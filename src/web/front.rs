@@ -12,8 +12,13 @@ use super::pages::{self, CitizenRow, ClientRow, ProfessionalRow};
 use crate::identity::Identity;
 use crate::protocols::oidc::clients::Client;
 use crate::protocols::oidc::{paths, Provider};
+use crate::protocols::saml;
 
-pub async fn index(provider: web::Data<Provider>, req: HttpRequest) -> HttpResponse {
+pub async fn index(
+    provider: web::Data<Provider>,
+    nemlogin: web::Data<saml::Provider>,
+    req: HttpRequest,
+) -> HttpResponse {
     let language = page_language(&req, None);
     let t = i18n::texts(language);
     let issuer = &provider.issuer;
@@ -50,6 +55,8 @@ pub async fn index(provider: web::Data<Provider>, req: HttpRequest) -> HttpRespo
             citizens,
             professionals,
             clients,
+            nemlogin_metadata: format!("{}{}", nemlogin.base_url, saml::idp::METADATA_PATH),
+            service_providers: service_provider_rows(&nemlogin),
         },
     )
 }
@@ -99,6 +106,27 @@ fn professional_rows(provider: &Provider) -> Vec<ProfessionalRow> {
                 .into_iter()
                 .chain(p.person.dedicated_user_id().map(|id| id.to_string()))
                 .collect(),
+        })
+        .collect()
+}
+
+/// NemLog-in's service providers: entity ID, name, assertion consumer services.
+fn service_provider_rows(nemlogin: &saml::Provider) -> Vec<(String, String, String)> {
+    nemlogin
+        .service_providers
+        .all()
+        .iter()
+        .map(|sp| {
+            let acs: Vec<&str> = sp
+                .assertion_consumer_services
+                .iter()
+                .map(|acs| acs.location.as_str())
+                .collect();
+            (
+                sp.entity_id.clone(),
+                sp.display_name().to_string(),
+                acs.join(" "),
+            )
         })
         .collect()
 }

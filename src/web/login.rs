@@ -1,4 +1,8 @@
-//! The login pages: parse the form, move the login's state machine, render or redirect.
+//! The login pages: parse the form, move the login's state machine, render, and hand a
+//! finished login to the personality that started it (a redirect for OpenID Connect, a
+//! form posted to the SP for NemLog-in). The pages are the same for both: a login ID is
+//! looked up in each personality's logins, and the handlers are generic over its
+//! [`LoginFront`].
 
 use std::collections::HashMap;
 
@@ -13,21 +17,41 @@ use super::i18n;
 use super::pages::{self, LoginPage, TestCitizen};
 use crate::authenticators::Method;
 use crate::flow::{Failure, FlowError, Idp, Login, LoginLookupError, Outcome, Step};
-use crate::protocols::oidc::{AuthorizeRequest, Language, Provider};
+use crate::protocols::front::{Answer, LoginFront};
+use crate::protocols::{oidc, saml, Language};
+
+/// The NEB personality, as the login handlers take it.
+pub type Oidc = web::Data<oidc::Provider>;
+/// The NemLog-in personality, as the login handlers take it.
+pub type Saml = web::Data<saml::Provider>;
+
+/// Runs `$body` with `$front` bound to the personality that started login `$id` (NEB's
+/// when neither did, so an unknown login gets NEB's answer).
+macro_rules! with_front {
+    ($oidc:expr, $saml:expr, $id:expr, |$front:ident| $body:expr) => {
+        if $saml.logins.contains($id) {
+            let $front: &saml::Provider = &$saml;
+            $body
+        } else {
+            let $front: &oidc::Provider = &$oidc;
+            $body
+        }
+    };
+}
 
 pub fn cookie_name(login_id: &str) -> String {
     format!("mitid_sim_login_{login_id}")
 }
 
 /// The cookie that ties a login to the browser that started it.
-pub fn binding_cookie(provider: &Provider, login_id: &str, binding: &str) -> Cookie<'static> {
+pub fn binding_cookie(front: &impl LoginFront, login_id: &str, binding: &str) -> Cookie<'static> {
     Cookie::build(cookie_name(login_id), binding.to_string())
         .path("/login")
         .http_only(true)
-        .secure(provider.base_url.starts_with("https://"))
+        .secure(front.base_url().starts_with("https://"))
         .same_site(SameSite::Lax)
         .max_age(actix_web::cookie::time::Duration::seconds(
-            provider.broker.settings.login_lifetime.whole_seconds(),
+            front.broker().settings.login_lifetime.whole_seconds(),
         ))
         .finish()
 }
@@ -87,11 +111,10 @@ fn lookup_failure(req: &HttpRequest, error: LoginLookupError) -> HttpResponse {
 const PICKER_LIMIT: usize = 200;
 
 fn test_citizens(
-    provider: &Provider,
+    broker: &crate::broker::Broker,
     fits: impl Fn(&crate::identity::Identity) -> bool,
 ) -> Vec<TestCitizen> {
-    provider
-        .broker
+    broker
         .identities
         .all()
         .iter()
@@ -111,9 +134,9 @@ enum View {
     Finished,
 }
 
-fn render(provider: &Provider, login: &Login<AuthorizeRequest>) -> View {
-    let broker = &provider.broker;
-    let language = login.request.language;
+fn render<F: LoginFront>(front: &F, login: &Login<F::Request>) -> View {
+    let broker = front.broker();
+    let language = F::language(&login.request);
     let t = i18n::texts(language);
     let mut page = LoginPage::new(
         language,
@@ -170,11 +193,11 @@ fn render(provider: &Provider, login: &Login<AuthorizeRequest>) -> View {
         }
         Step::EnterUserId => {
             page.heading = t.user_id.to_string();
-            page.test_citizens = test_citizens(provider, |c| !c.methods().is_empty());
+            page.test_citizens = test_citizens(front.broker(), |c| !c.methods().is_empty());
         }
         Step::NemIdCredentials => {
             page.heading = t.nemid_title.to_string();
-            page.test_citizens = test_citizens(provider, |c| c.nemid.is_some());
+            page.test_citizens = test_citizens(front.broker(), |c| c.nemid.is_some());
         }
         Step::ChooseMethod { .. } => {
             page.heading = t.choose_title.to_string();
@@ -193,7 +216,7 @@ fn render(provider: &Provider, login: &Login<AuthorizeRequest>) -> View {
             page.app_phone_link = pick(t.key_app_phone_link, t.app_phone_link);
             page.app_waiting = pick(t.key_app_waiting, t.app_waiting);
             page.qr_label = pick(t.key_app_qr_label, t.qr_label);
-            page.phone_url = format!("{}/sim/app/{request}", provider.base_url);
+            page.phone_url = format!("{}/sim/app/{request}", front.base_url());
             page.qr_svg = qr_svg(&page.phone_url);
         }
         Step::Code { method, .. } => {
@@ -253,6 +276,7 @@ fn render(provider: &Provider, login: &Login<AuthorizeRequest>) -> View {
             return View::Page(super::login_professional::page(
                 broker,
                 login,
+                language,
                 auth.citizen,
                 choices,
                 *private_allowed,
@@ -299,16 +323,19 @@ fn qr_svg(url: &str) -> String {
     }
 }
 
-/// Hands a finished login to the protocol and redirects the browser to the RP.
-fn deliver(provider: &Provider, req: &HttpRequest, login_id: &str) -> HttpResponse {
-    let Some(login) = provider.logins.take(login_id) else {
+/// Hands a finished login to the personality that started it, and sends the browser on:
+/// redirected to the RP, or with a form to post to the SP.
+async fn deliver<F: LoginFront>(front: &F, req: &HttpRequest, login_id: &str) -> HttpResponse {
+    let Some(login) = front.logins().take(login_id) else {
         return lookup_failure(req, LoginLookupError::Unknown);
     };
-    let finished = provider.finish(login, super::oidc::sso_key(req).as_deref());
-    let mut response = see_other(&finished.location);
+    let finished = front
+        .finish_login(login, super::oidc::sso_key(req).as_deref())
+        .await;
+    let mut response = answer(&finished.answer);
     if let Some(key) = &finished.sso {
         response
-            .add_cookie(&super::oidc::sso_cookie(provider, key))
+            .add_cookie(&super::oidc::sso_cookie(front, key))
             .ok();
     }
     let mut expired = Cookie::build(cookie_name(login_id), "")
@@ -319,46 +346,70 @@ fn deliver(provider: &Provider, req: &HttpRequest, login_id: &str) -> HttpRespon
     response
 }
 
+/// The browser's next step towards the relying party.
+pub fn answer(answer: &Answer) -> HttpResponse {
+    match answer {
+        Answer::Redirect(location) => see_other(location),
+        Answer::Post(form) => pages::post_form(form),
+        Answer::Failed(problem) => pages::message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Language::Da,
+            "Svaret kunne ikke laves / The answer could not be made",
+            problem,
+            "Se brokerens log. / See the broker's log.",
+        ),
+    }
+}
+
 pub async fn show(
-    provider: web::Data<Provider>,
+    oidc: Oidc,
+    saml: Saml,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
     let login_id = path.into_inner();
-    let now = provider.broker.clock.now();
-    let view = provider.logins.with(
-        &login_id,
-        binding(&req, &login_id).as_deref(),
-        now,
-        |login| {
-            login.poll(&provider.broker);
-            render(&provider, login)
-        },
-    );
+    with_front!(oidc, saml, &login_id, |front| show_at(
+        front, &req, &login_id
+    )
+    .await)
+}
+
+async fn show_at<F: LoginFront>(front: &F, req: &HttpRequest, login_id: &str) -> HttpResponse {
+    let now = front.broker().clock.now();
+    let view = front
+        .logins()
+        .with(login_id, binding(req, login_id).as_deref(), now, |login| {
+            login.poll(front.broker());
+            render(front, login)
+        });
     match view {
         Ok(View::Page(response)) => response,
-        Ok(View::Finished) => deliver(&provider, &req, &login_id),
-        Err(error) => lookup_failure(&req, error),
+        Ok(View::Finished) => deliver(front, req, login_id).await,
+        Err(error) => lookup_failure(req, error),
     }
 }
 
 /// For the waiting page's script: which step the login is at.
 pub async fn status(
-    provider: web::Data<Provider>,
+    oidc: Oidc,
+    saml: Saml,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
     let login_id = path.into_inner();
-    let now = provider.broker.clock.now();
-    let step = provider.logins.with(
-        &login_id,
-        binding(&req, &login_id).as_deref(),
-        now,
-        |login| {
-            login.poll(&provider.broker);
+    with_front!(oidc, saml, &login_id, |front| status_at(
+        front, &req, &login_id
+    ))
+}
+
+fn status_at<F: LoginFront>(front: &F, req: &HttpRequest, login_id: &str) -> HttpResponse {
+    let now = front.broker().clock.now();
+    let step = front
+        .logins()
+        .with(login_id, binding(req, login_id).as_deref(), now, |login| {
+            login.poll(front.broker());
             login.step.name()
-        },
-    );
+        });
     match step {
         Ok(step) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -373,12 +424,16 @@ pub type Form = web::Form<HashMap<String, String>>;
 macro_rules! form_handler {
     ($name:ident, $action:expr) => {
         pub async fn $name(
-            provider: web::Data<Provider>,
+            oidc: Oidc,
+            saml: Saml,
             req: HttpRequest,
             path: web::Path<String>,
             form: Form,
         ) -> HttpResponse {
-            act(provider, req, path, form, $action).await
+            let login_id = path.into_inner();
+            with_front!(oidc, saml, &login_id, |front| {
+                act(front, &req, &login_id, &form, $action).await
+            })
         }
     };
 }
@@ -417,28 +472,25 @@ pub enum Action {
 
 /// Every form post: check the browser and the CSRF token, apply the action, then
 /// redirect to the login page (post/redirect/get).
-async fn act(
-    provider: web::Data<Provider>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    form: Form,
+async fn act<F: LoginFront>(
+    front: &F,
+    req: &HttpRequest,
+    login_id: &str,
+    form: &Form,
     action: Action,
 ) -> HttpResponse {
-    let login_id = path.into_inner();
-    let now = provider.broker.clock.now();
+    let now = front.broker().clock.now();
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
-    let outcome = provider.logins.with(
-        &login_id,
-        binding(&req, &login_id).as_deref(),
-        now,
-        |login| {
+    let outcome = front
+        .logins()
+        .with(login_id, binding(req, login_id).as_deref(), now, |login| {
             let token = field("csrf");
             let csrf_ok = token.len() == login.csrf.len()
                 && openssl::memcmp::eq(token.as_bytes(), login.csrf.as_bytes());
             if !csrf_ok {
-                return Err(Err(login.request.language));
+                return Err(Err(F::language(&login.request)));
             }
-            let broker = &provider.broker;
+            let broker = front.broker();
             let result = match action {
                 Action::Idp => match field("idp") {
                     "mitid" => login.choose_idp(Idp::MitId),
@@ -480,17 +532,16 @@ async fn act(
             };
             // Ok: the step refused the action; Err: a stale form, in the login's language.
             result.map_err(Ok)
-        },
-    );
+        });
     if matches!(outcome, Ok(Ok(()))) {
         // Used code-card keys and activated key apps must survive a restart.
-        if let Err(err) = provider.persist().await {
+        if let Err(err) = front.persist().await {
             tracing::error!("cannot save the state: {err}");
         }
     }
     match outcome {
         // The citizen has read why the login failed: now the RP hears it.
-        Ok(Ok(())) if matches!(action, Action::Return) => deliver(&provider, &req, &login_id),
+        Ok(Ok(())) if matches!(action, Action::Return) => deliver(front, req, login_id).await,
         Ok(Ok(())) => see_other(&format!("/login/{login_id}")),
         Ok(Err(Err(language))) => pages::message(
             StatusCode::FORBIDDEN,
@@ -505,6 +556,6 @@ async fn act(
         ),
         // A stale tab posting to a step that is over: show the current step instead.
         Ok(Err(Ok(FlowError::WrongStep))) => see_other(&format!("/login/{login_id}")),
-        Err(error) => lookup_failure(&req, error),
+        Err(error) => lookup_failure(req, error),
     }
 }

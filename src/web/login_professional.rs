@@ -11,7 +11,7 @@ use super::pages;
 use crate::broker::Broker;
 use crate::flow::{FlowError, Login};
 use crate::identity::ProfessionalRole;
-use crate::protocols::oidc::AuthorizeRequest;
+use crate::protocols::Language;
 
 /// One professional identity on offer.
 pub struct Choice {
@@ -42,15 +42,15 @@ pub struct ChooseProfessionalPage<'a> {
     pub private_name: Option<String>,
 }
 
-/// The page for `Step::ChooseProfessional`.
-pub fn page(
+/// The page for `Step::ChooseProfessional`, in `language` (whichever personality asked).
+pub fn page<R>(
     broker: &Broker,
-    login: &Login<AuthorizeRequest>,
+    login: &Login<R>,
+    language: Language,
     citizen: Uuid,
     choices: &[Uuid],
     private_allowed: bool,
 ) -> HttpResponse {
-    let language = login.request.language;
     let t = i18n::texts(language);
     let p = i18n::professional_texts(language);
     let identities = &broker.identities;
@@ -97,8 +97,8 @@ pub fn page(
 }
 
 /// The form's answer: `uuid=<persistent professional ID>`, or `private=1`.
-pub fn choose(
-    login: &mut Login<AuthorizeRequest>,
+pub fn choose<R>(
+    login: &mut Login<R>,
     broker: &Broker,
     uuid: &str,
     private: bool,

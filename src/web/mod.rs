@@ -27,11 +27,13 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
-use crate::broker::{Broker, Clock, Settings};
+use crate::broker::{Broker, Clock, LogoutListener, Settings};
 use crate::identity::{Identity, Population, Workforce};
-use crate::persistence::StateDir;
+use crate::persistence::{SaveAll, StateDir};
 use crate::protocols::oidc::backchannel::{Backchannel, RetryPolicy};
 use crate::protocols::oidc::{paths, Client, ClientRegistry, Lifetimes, Provider, StateKeeper};
+use crate::protocols::saml;
+use crate::protocols::saml::sp::{ServiceProvider, SpRegistry};
 
 /// Everything a broker needs to start.
 pub struct Config {
@@ -57,8 +59,20 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Keeps runtime changes across restarts.
     pub state_dir: Option<std::path::PathBuf>,
+    /// The NemLog-in personality's service providers and keys.
+    pub nemlogin: NemLoginConfig,
     /// Serve HTTPS with this certificate instead of HTTP.
     pub tls: Option<crate::tls::ServerTls>,
+}
+
+/// What the NemLog-in personality starts with.
+#[derive(Default)]
+pub struct NemLoginConfig {
+    /// Registered at start (a saved state's replace them).
+    pub service_providers: Vec<ServiceProvider>,
+    /// The IdP keys; by default kept in `<state dir>/nemlogin`, else in the per-user
+    /// folder's `nemlogin` (made on first use).
+    pub keys: Option<saml::IdpKeySource>,
 }
 
 /// The `--public-url`: an absolute http(s) URL.
@@ -90,6 +104,8 @@ pub struct Running {
     /// Where the signing keys come from, for the banner.
     pub keys_origin: String,
     pub provider: web::Data<Provider>,
+    /// The NemLog-in personality.
+    pub nemlogin: web::Data<saml::Provider>,
     server: Server,
 }
 
@@ -147,7 +163,11 @@ pub fn start(config: Config) -> std::io::Result<Running> {
         Some(url) => url.as_str().trim_end_matches('/').to_string(),
         None => format!("{scheme}://{host}:{}", addr.port()),
     };
-    let state = config.state_dir.as_ref().map(StateDir::new);
+    let service_providers = Arc::new(SpRegistry::new());
+    let state = config
+        .state_dir
+        .as_ref()
+        .map(|dir| StateDir::new(dir).keeping(Arc::clone(&service_providers)));
     let saved = match &state {
         Some(state) => state
             .load()
@@ -162,6 +182,16 @@ pub fn start(config: Config) -> std::io::Result<Running> {
         Some(saved) => saved.clients.clone(),
         None => config.clients,
     };
+    let saved_service_providers = match saved.as_ref().map(|saved| saved.service_providers()) {
+        Some(Err(err)) => {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, err));
+        }
+        Some(Ok(Some(saved))) => Some(saved),
+        _ => None,
+    };
+    for sp in saved_service_providers.unwrap_or(config.nemlogin.service_providers) {
+        service_providers.upsert(sp);
+    }
     let fixtures = Population {
         citizens: config.identities,
         workforce: config.workforce,
@@ -182,8 +212,42 @@ pub fn start(config: Config) -> std::io::Result<Running> {
         config.lifetimes,
     );
     provider.backchannel = Backchannel::new(config.backchannel_retry);
-    provider.state = state.map(|state| Arc::new(state) as Arc<dyn StateKeeper>);
+    let state = state.map(Arc::new);
+    provider.state = state.clone().map(|state| state as Arc<dyn StateKeeper>);
     let provider = web::Data::new(provider);
+
+    let nemlogin_keys = match config.nemlogin.keys {
+        Some(keys) => keys,
+        None => {
+            match saml::idp::IdpKeys::folder(config.state_dir.as_deref()) {
+                Ok(folder) => saml::IdpKeySource::KeptIn(folder),
+                Err(_) => {
+                    tracing::warn!("no per-user folder to keep the NemLog-in keys in: they are new at every start");
+                    saml::IdpKeySource::Fresh
+                }
+            }
+        }
+    };
+    let mut nemlogin = saml::Provider::new(
+        Arc::clone(&broker),
+        &base_url,
+        service_providers,
+        nemlogin_keys,
+    );
+    nemlogin.state = state.map(|state| {
+        Arc::new(SaveAll::new(
+            state,
+            Arc::downgrade(&provider.clone().into_inner()),
+        )) as Arc<dyn saml::provider::StateKeeper>
+    });
+    let nemlogin = web::Data::new(nemlogin);
+    // Both personalities hear of every ended session, whoever ended it.
+    broker.logouts.subscribe(
+        Arc::downgrade(&provider.clone().into_inner()) as std::sync::Weak<dyn LogoutListener>
+    );
+    broker.logouts.subscribe(
+        Arc::downgrade(&nemlogin.clone().into_inner()) as std::sync::Weak<dyn LogoutListener>
+    );
 
     if provider.state.is_some() {
         // The first save makes freshly generated keys survive a restart too.
@@ -196,6 +260,7 @@ pub fn start(config: Config) -> std::io::Result<Running> {
     }
 
     let sweeper = provider.clone();
+    let saml_sweeper = nemlogin.clone();
     tokio::spawn(async move {
         // Session expiry is checked every second so idle and absolute limits hold to the
         // second (also after a clock shift); the other housekeeping runs every 30 s.
@@ -203,11 +268,13 @@ pub fn start(config: Config) -> std::io::Result<Running> {
         for round in 0u64.. {
             tick.tick().await;
             let work = sweeper.clone();
+            let saml_work = saml_sweeper.clone();
             // A task per round: should one ever panic, housekeeping still goes on.
             let done = tokio::spawn(async move {
                 work.expire_sessions();
                 if round % 30 == 0 {
                     work.sweep();
+                    saml_work.sweep();
                     work.broker.sweep();
                 }
             })
@@ -220,15 +287,15 @@ pub fn start(config: Config) -> std::io::Result<Running> {
 
     let data = provider.clone();
     let admin_protection = web::Data::new(protection);
-    let nemlogin = web::Data::new(nemlogin::NemLogin::new(&base_url, config.state_dir.clone()));
+    let nemlogin_data = nemlogin.clone();
     let server = HttpServer::new(move || {
         App::new()
             .wrap(actix_web::middleware::from_fn(security_headers::add))
             .app_data(data.clone())
             .app_data(admin_protection.clone())
-            .app_data(nemlogin.clone())
-            .configure(routes)
+            .app_data(nemlogin_data.clone())
             .configure(nemlogin::routes)
+            .configure(routes)
     })
     .shutdown_timeout(2);
     let mut server = match &config.tls {
@@ -245,6 +312,7 @@ pub fn start(config: Config) -> std::io::Result<Running> {
         base_url,
         keys_origin,
         provider,
+        nemlogin,
         server: server.run(),
     })
 }

@@ -9,6 +9,7 @@ use super::i18n::{page_language, pick};
 use super::login::binding_cookie;
 use super::pages;
 use crate::authenticators::Language;
+use crate::protocols::front::LoginFront;
 use crate::protocols::oidc::logout::EndSessionOutcome;
 use crate::protocols::oidc::record::Request;
 use crate::protocols::oidc::token::{presented_client_id, TokenFailure};
@@ -45,14 +46,16 @@ pub fn sso_key(req: &HttpRequest) -> Option<String> {
     req.cookie(SSO_COOKIE).map(|c| c.value().to_string())
 }
 
-pub fn sso_cookie(provider: &Provider, key: &str) -> Cookie<'static> {
+/// The one SSO cookie of both personalities: behind it the browser's sessions, one per
+/// client, SSO group or the NemLog-in scope.
+pub fn sso_cookie(front: &impl LoginFront, key: &str) -> Cookie<'static> {
     Cookie::build(SSO_COOKIE, key.to_string())
         .path("/")
         .http_only(true)
-        .secure(provider.base_url.starts_with("https://"))
+        .secure(front.base_url().starts_with("https://"))
         .same_site(SameSite::Lax)
         .max_age(actix_web::cookie::time::Duration::seconds(
-            provider.broker.settings.sessions.absolute.whole_seconds(),
+            front.broker().settings.sessions.absolute.whole_seconds(),
         ))
         .finish()
 }

@@ -195,6 +195,9 @@ pub struct IndexPage<'a> {
     pub citizens: Vec<CitizenRow>,
     pub professionals: Vec<ProfessionalRow>,
     pub clients: Vec<ClientRow>,
+    pub nemlogin_metadata: String,
+    /// Entity ID, name, ACS locations.
+    pub service_providers: Vec<(String, String, String)>,
 }
 
 pub struct ClientRow {
@@ -203,6 +206,29 @@ pub struct ClientRow {
     pub redirect_uris: Vec<String>,
     /// An authorization request to the client's first redirect URI; none without one.
     pub start_login: Option<String>,
+}
+
+/// A form the browser posts on by itself (a script presses the button; without scripts
+/// the citizen does): SAML's HTTP-POST binding.
+#[derive(Template)]
+#[template(path = "post_form.html")]
+pub struct PostFormPage<'a> {
+    pub lang: &'static str,
+    pub banner: &'static str,
+    pub action: &'a str,
+    pub fields: &'a [(String, String)],
+}
+
+pub fn post_form(form: &crate::protocols::front::PostForm) -> HttpResponse {
+    html(
+        StatusCode::OK,
+        &PostFormPage {
+            lang: "da",
+            banner: i18n::DA.simulator_banner,
+            action: &form.action,
+            fields: &form.fields,
+        },
+    )
 }
 
 /// Renders a page; pages never cache, since each shows live login state.

@@ -561,6 +561,7 @@ async fn a_non_loopback_bind_needs_an_admin_token_and_the_api_then_demands_it() 
         backchannel_retry: Default::default(),
         admin_token: token.map(str::to_string),
         state_dir: None,
+        nemlogin: Default::default(),
         tls: None,
     };
     let refused = start(config(None)).err().expect("no token, no start");
@@ -625,6 +626,7 @@ fn proxied_config(token: Option<&str>) -> mitid_sim::web::Config {
         backchannel_retry: Default::default(),
         admin_token: token.map(str::to_string),
         state_dir: None,
+        nemlogin: Default::default(),
         tls: None,
     }
 }

@@ -1,5 +1,6 @@
 //! The pages under their Content-Security-Policy in a real browser (headless Chromium):
-//! nothing is blocked, and the scripts that moved to `/static/` still run.
+//! nothing is blocked, and the scripts that moved to `/static/` still run: the logout
+//! page's, and the NemLog-in page that posts the SAML Response on to the SP.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -193,4 +194,57 @@ async fn the_logout_page_frames_the_front_channel_and_its_script_moves_on() {
         .iter()
         .any(|r| r.url.path() == "/frontchannel");
     assert!(framed, "the front-channel page was loaded in its frame");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_saml_post_page_submits_the_response_to_the_sp_under_its_policy() {
+    use crate::pysaml2::{Sp, SpSetup};
+    let acs = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/saml/acs"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("<p>the SP's ACS</p>", "text/html"))
+        .mount(&acs)
+        .await;
+    let app = spawn_app().await;
+    let mut sp = Sp::registered_at(
+        &app,
+        "browser-sp",
+        SpSetup::default(),
+        &format!("{}/saml", acs.uri()),
+    )
+    .await;
+    let sent = sp.python.call(json!({
+        "op": "authn_request",
+        "binding": "redirect",
+        "class_refs": [
+            "https://data.gov.dk/concept/core/nsis/loa/Substantial",
+            "https://data.gov.dk/eid/Person",
+        ],
+    }));
+    let mut login = url::Url::parse(sent["url"].as_str().unwrap()).unwrap();
+    login
+        .query_pairs_mut()
+        .append_pair("simulation", "no-ui username:app.instant");
+
+    let rendered = render(login.as_str(), 5_000).await;
+    for sign in ["Content Security Policy", "Refused to"] {
+        assert!(!rendered.console.contains(sign), "{}", rendered.console);
+    }
+    assert!(
+        rendered.dom.contains("the SP's ACS"),
+        "saml-post.js took the browser on to the ACS:\n{}",
+        rendered.dom
+    );
+    let posted = acs.received_requests().await.unwrap();
+    let form: std::collections::HashMap<String, String> =
+        serde_urlencoded::from_bytes(&posted[0].body).unwrap();
+    let answer = sp.python.call(json!({
+        "op": "acs_post",
+        "saml_response": form["SAMLResponse"],
+    }));
+    assert_eq!(
+        answer["ok"],
+        json!(true),
+        "pysaml2 accepts what the browser posted: {answer}"
+    );
 }

@@ -237,7 +237,7 @@ async fn a_qa_script_creates_a_citizen_and_an_rp_scripts_a_rejection_injects_a_f
     let ended = live(&app, &["sessions", "end", &neb_sid]).await.ok();
     assert_eq!(
         ended.stdout.trim(),
-        format!("ended session {neb_sid} (admin); its clients: cli-rp")
+        format!("ended session {neb_sid} (admin); its clients: cli-rp; its service providers: -")
     );
     assert!(app.sim.provider().broker.sessions.all().is_empty());
 
@@ -1127,6 +1127,110 @@ async fn generated_organisations_load_as_a_users_file_and_bad_ones_point_at_thei
         "{}",
         refused.stderr
     );
+}
+
+#[tokio::test]
+async fn service_providers_are_registered_by_metadata_faulted_and_removed_from_the_cli() {
+    use mitid_sim::protocols::saml::credential::Credential;
+    let app = spawn_app().await;
+    let key = Credential::generate("cli SP").unwrap();
+    let entity = "https://cli.example.dk/saml";
+    let metadata = TempFile::new(
+        "sp.xml",
+        &format!(
+            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{entity}">
+<md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+<md:KeyDescriptor><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{entity}/acs" index="0"/>
+</md:SPSSODescriptor></md:EntityDescriptor>"#,
+            key.certificate().base64()
+        ),
+    );
+    let out = live(
+        &app,
+        &[
+            "sps",
+            "register",
+            "--metadata",
+            metadata.arg(),
+            "--name",
+            "CLI-tjenesten",
+        ],
+    )
+    .await
+    .ok();
+    assert!(
+        out.stdout.starts_with(&format!("registered {entity}")),
+        "{}",
+        out.stdout
+    );
+    let out = live(&app, &["service-providers", "list"]).await.ok();
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with(entity) && l.contains("CLI-tjenesten")),
+        "{}",
+        out.stdout
+    );
+    let out = live(
+        &app,
+        &["sps", "fault", entity, "wrong_audience", "--count", "2"],
+    )
+    .await
+    .ok();
+    assert_eq!(
+        out.stdout.trim(),
+        format!("pending response faults for {entity}: wrong_audience, wrong_audience")
+    );
+    let out = live(&app, &["sps", "clear-faults", entity]).await.ok();
+    assert_eq!(
+        out.stdout.trim(),
+        format!("pending response faults for {entity}: none")
+    );
+    let out = live(&app, &["sps", "show", entity, "--json"]).await.ok();
+    assert_eq!(out.json()["name"], "CLI-tjenesten");
+    let out = live(&app, &["sps", "delete", entity]).await.ok();
+    assert_eq!(out.stdout.trim(), format!("deleted {entity}"));
+    let gone = live(&app, &["sps", "show", entity]).await;
+    assert_ne!(gone.code, 0);
+    assert!(
+        gone.stderr.contains("no service provider"),
+        "{}",
+        gone.stderr
+    );
+    // A broken metadata file is refused before anything is sent, with its file and line.
+    let broken = TempFile::new("broken.xml", "<md:EntityDescriptor");
+    let refused = live(&app, &["sps", "register", "--metadata", broken.arg()]).await;
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("broken.xml") && refused.stderr.contains("not well-formed"),
+        "{}",
+        refused.stderr
+    );
+    let idp = live(&app, &["sps", "idp"]).await.ok();
+    assert!(
+        idp.stdout
+            .contains(&format!("{}/nemlogin", app.sim.base_url())),
+        "{}",
+        idp.stdout
+    );
+}
+
+#[tokio::test]
+async fn sps_fault_offers_every_fault_the_admin_api_documents() {
+    let openapi: Value =
+        serde_json::from_str(include_str!("../../docs/admin-openapi.json")).unwrap();
+    let help = mitid_sim(&["sps", "fault", "--help"], &[]).await.ok();
+    for fault in openapi["components"]["schemas"]["SamlFault"]["enum"]
+        .as_array()
+        .unwrap()
+    {
+        assert!(
+            help.stdout.contains(fault.as_str().unwrap()),
+            "`{fault}` is missing from:\n{}",
+            help.stdout
+        );
+    }
 }
 
 #[tokio::test]

@@ -57,7 +57,7 @@ fn bash_completes_subcommands_and_their_options() {
     std::fs::write(&script, mitid_sim(&["completions", "bash"])).unwrap();
     assert_eq!(
         bash_completes(&script, "mitid-sim se"),
-        ["serve", "sessions"]
+        ["serve", "service-providers", "sessions"]
     );
     assert_eq!(
         bash_completes(&script, "mitid-sim serve --tl"),

@@ -130,6 +130,7 @@ async fn with_an_admin_token_the_dashboard_asks_for_it_once() {
         admin_token: Some("d4sh-t0ken".into()),
         state_dir: None,
         tls: None,
+        nemlogin: Default::default(),
     };
     let (addr, _, _, handle) = mitid_sim::web::start(config).unwrap().spawn();
     let base = format!("http://127.0.0.1:{}", addr.port());

@@ -40,7 +40,7 @@ fn every_test_the_ledger_names_exists() {
     let ledger = fidelity::ledger().unwrap();
     assert_eq!(ledger.problems(), Vec::<String>::new());
     let mut missing = Vec::new();
-    for row in &ledger.rows {
+    for row in ledger.rows.iter().chain(&ledger.nemlogin) {
         for test in &row.tests {
             let (file, function) = test
                 .split_once("::")
@@ -55,7 +55,12 @@ fn every_test_the_ledger_names_exists() {
         }
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
-    for row in ledger.rows.iter().filter(|r| r.status == Status::Match) {
+    for row in ledger
+        .rows
+        .iter()
+        .chain(&ledger.nemlogin)
+        .filter(|r| r.status == Status::Match)
+    {
         assert!(
             !row.tests.is_empty(),
             "row {} claims a match without a test",
@@ -107,6 +112,11 @@ async fn the_ledger_is_served_as_json_publicly_and_in_the_admin_api() {
         .unwrap();
     let rows = public["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 92);
+    let nemlogin = public["nemlogin"].as_array().unwrap();
+    assert!(nemlogin.len() >= 20, "the NemLog-in table");
+    assert!(nemlogin
+        .iter()
+        .all(|r| r["nemlogin"].is_string() && r.get("neb").is_none()));
     assert!(rows
         .iter()
         .all(|r| r["status"].is_string() && r["sources"].is_array()));

@@ -31,6 +31,11 @@ pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(Policy::none())
+        // Below actix's 5-second keep-alive. A test that blocks its runtime longer (an RSA
+        // key generated on a busy machine) keeps the client from seeing the broker close
+        // the idle connection, and reusing it fails the next request with
+        // `IncompleteMessage`; a connection idle this long is not reused.
+        .pool_idle_timeout(std::time::Duration::from_secs(3))
         .build()
         .unwrap()
 }
@@ -48,6 +53,7 @@ pub async fn spawn_with(builder: mitid_sim::SimulatorBuilder) -> TestApp {
 }
 
 /// A login page as the browser sees it.
+#[derive(Debug)]
 pub struct Page {
     pub url: String,
     pub status: StatusCode,

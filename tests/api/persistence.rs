@@ -131,7 +131,7 @@ async fn organisations_and_professional_identities_survive_a_restart() {
 
     let state: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("state.json")).unwrap()).unwrap();
-    assert_eq!(state["version"], 2);
+    assert_eq!(state["version"], 3);
     assert_eq!(
         state["workforce"]["professionals"][0]["status"],
         "suspended"
@@ -173,14 +173,14 @@ async fn a_state_file_from_before_mitid_erhverv_keeps_the_fixture_workforce() {
     assert_eq!(identities.professionals_for(&bjorn).len(), 2);
     again.sim.stop().await;
 
-    let newer = with_version(3, &mut state);
+    let newer = with_version(4, &mut state);
     let err = Simulator::builder()
         .state_dir(&newer)
         .start()
         .await
         .err()
         .expect("a newer format is refused");
-    assert!(err.to_string().contains("reads versions 1 to 2"), "{err}");
+    assert!(err.to_string().contains("reads versions 1 to 3"), "{err}");
     for folder in [dir, old, newer] {
         std::fs::remove_dir_all(folder).ok();
     }

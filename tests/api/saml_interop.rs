@@ -1,13 +1,10 @@
-//! NemLog-in building blocks against an independent SAML SP library: pysaml2 (Python),
-//! which signs, verifies, encrypts and decrypts through the xmlsec1 program. It registers
-//! from our metadata, sends signed AuthnRequests and LogoutRequests our parser must accept,
-//! and validates and decrypts our responses: the genuine one accepted, each fault refused.
+//! NemLog-in against an independent SAML SP library: pysaml2 (Python), which signs,
+//! verifies, encrypts and decrypts through the xmlsec1 program.
 //!
-//! The venv comes from `tests/interop/install.sh` (the test command runs it).
-
-use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+//! The building blocks first: pysaml2 registers from our metadata, sends signed
+//! AuthnRequests and LogoutRequests our parser must accept, and validates and decrypts our
+//! responses: the genuine one accepted, each fault refused. Then full HTTP flows against a
+//! broker on port 0 (`saml_flows`): the SP driven by Python, the browser by the test.
 
 use base64::Engine;
 use serde_json::{json, Value};
@@ -27,62 +24,11 @@ use mitid_sim::protocols::saml::subject::{Professional, Subject};
 use mitid_sim::protocols::saml::vocabulary::{status, Profile, Status};
 use mitid_sim::protocols::saml::xmlsec::DataEncryption;
 
+use crate::pysaml2::{PythonSp, TempDir};
+
 const SP_ENTITY: &str = "https://pysaml2-sp.example.dk/metadata";
 const SP_ACS: &str = "https://pysaml2-sp.example.dk/acs";
 const SP_SLO: &str = "https://pysaml2-sp.example.dk/slo";
-
-/// The pysaml2 SP, one JSON command per line.
-struct PythonSp {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
-
-impl PythonSp {
-    fn start() -> PythonSp {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/python");
-        let python = dir.join(".venv/bin/python");
-        assert!(
-            python.exists(),
-            "{} is missing: run `bash tests/interop/install.sh` (the test command does)",
-            python.display()
-        );
-        let mut child = Command::new(python)
-            .arg(dir.join("sp.py"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the pysaml2 SP");
-        PythonSp {
-            stdin: child.stdin.take().unwrap(),
-            stdout: BufReader::new(child.stdout.take().unwrap()),
-            child,
-        }
-    }
-
-    fn call(&mut self, command: Value) -> Value {
-        writeln!(self.stdin, "{command}").unwrap();
-        let mut line = String::new();
-        self.stdout.read_line(&mut line).unwrap();
-        assert!(
-            !line.is_empty(),
-            "the pysaml2 harness exited (see its stderr above)"
-        );
-        let answer: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("{line}"));
-        assert!(
-            answer.get("trace").is_none(),
-            "pysaml2 harness failed: {answer}"
-        );
-        answer
-    }
-}
-
-impl Drop for PythonSp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 struct World {
     idp: IdentityProvider,
@@ -91,19 +37,10 @@ struct World {
     _dir: TempDir,
 }
 
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        std::fs::remove_dir_all(&self.0).ok();
-    }
-}
-
 /// An IdP with keys in a fresh state folder, and a pysaml2 SP registered from the metadata
 /// pysaml2 itself wrote.
 fn world(want_response_signed: bool, cipher: Option<DataEncryption>) -> World {
-    let dir =
-        TempDir(std::env::temp_dir().join(format!("mitid-sim-saml-{}", uuid::Uuid::new_v4())));
+    let dir = TempDir::new("mitid-sim-saml");
     let keys = IdpKeys::load_or_create(&IdpKeys::folder(Some(&dir.0)).unwrap()).unwrap();
     let idp = IdentityProvider::new("http://127.0.0.1:9", keys);
     let sp_key = Credential::generate("pysaml2 test SP").unwrap();

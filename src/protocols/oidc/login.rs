@@ -14,10 +14,12 @@ use super::limits;
 use super::Provider;
 use crate::authenticators::{ClientTexts, Language};
 use crate::broker::sessions::{EndReason, SsoSession};
+use crate::broker::Broker;
 use crate::flow::{
-    Authentication, Failure, Idp, Login, Outcome, ProfessionalHintError, Requirements, Step,
+    Authentication, Failure, Idp, Login, Logins, Outcome, ProfessionalHintError, Requirements, Step,
 };
 use crate::identity::Identity;
+use crate::protocols::front::{self, Answer, LoginFront};
 
 /// What the authorize endpoint does with a request.
 pub enum AuthorizeOutcome {
@@ -490,6 +492,43 @@ impl Provider {
             location: self.issue_code(request, authentication, session_id, true),
             sso,
         }
+    }
+}
+
+/// The login pages' view of the NEB personality: a finished login is a redirect to the RP.
+impl LoginFront for Provider {
+    type Request = AuthorizeRequest;
+
+    fn broker(&self) -> &Broker {
+        &self.broker
+    }
+
+    fn logins(&self) -> &Logins<AuthorizeRequest> {
+        &self.logins
+    }
+
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    fn language(request: &AuthorizeRequest) -> Language {
+        request.language
+    }
+
+    async fn finish_login(
+        &self,
+        login: Login<AuthorizeRequest>,
+        browser_key: Option<&str>,
+    ) -> front::Finished {
+        let finished = self.finish(login, browser_key);
+        front::Finished {
+            answer: Answer::Redirect(finished.location),
+            sso: finished.sso,
+        }
+    }
+
+    async fn persist(&self) -> Result<(), String> {
+        Provider::persist(self).await
     }
 }
 

@@ -21,7 +21,7 @@ use time::Duration;
 use url::Url;
 
 use crate::broker::sessions::EndedSession;
-use crate::broker::Broker;
+use crate::broker::{Broker, LogoutListener};
 use crate::flow::Logins;
 use crate::protocols::claims;
 
@@ -206,12 +206,12 @@ impl Provider {
         }
     }
 
-    /// Back-channel logout to every client of an ended session (in the background).
+    /// Tells every personality that a session ended: back-channel logout to its clients
+    /// (in the background, as the listener below), `LogoutRequest`s to its SAML service
+    /// providers.
     pub fn announce_logout(&self, ended: EndedSession) {
         tracing::info!(session = %ended.session.id, reason = ?ended.reason, "broker session ended");
-        // What only the session kept alive goes now, not at the next sweep.
-        self.grants.forget_session(ended.session.id);
-        self.backchannel.announce(self, ended);
+        self.broker.logouts.announce(&ended);
     }
 
     /// Saves runtime state when the broker keeps it (`--state-dir`); a no-op otherwise.
@@ -229,6 +229,15 @@ impl Provider {
             .forget_sessions(|id| !sessions.is_active(id, now));
         self.logins.sweep(now);
         self.grants.sweep(now);
+    }
+}
+
+/// Back-channel logout to every client of a session that ended, whoever ended it.
+impl LogoutListener for Provider {
+    fn session_ended(&self, ended: &EndedSession) {
+        // What only the session kept alive goes now, not at the next sweep.
+        self.grants.forget_session(ended.session.id);
+        self.backchannel.announce(self, ended.clone());
     }
 }
 

@@ -34,15 +34,17 @@ pub fn attributes(subject: &Subject) -> Vec<(&'static str, &'static str, String)
             "AuthenticationAssuranceLevel",
             loa_value(subject.aal).into(),
         ),
-        (a::FULL_NAME, "FullName", subject.full_name.clone()),
-        (a::FIRST_NAME, "FirstName", subject.first_name.clone()),
-        (a::LAST_NAME, "LastName", subject.last_name.clone()),
     ];
     let mut optional = |name, friendly, value: Option<String>| {
         if let Some(value) = value {
             out.push((name, friendly, value));
         }
     };
+    // A name-protected professional identity has no names, only the alias.
+    let name = |text: &str| Some(text.to_string()).filter(|t| !t.is_empty());
+    optional(a::FULL_NAME, "FullName", name(&subject.full_name));
+    optional(a::FIRST_NAME, "FirstName", name(&subject.first_name));
+    optional(a::LAST_NAME, "LastName", name(&subject.last_name));
     optional(a::ALIAS, "Alias", subject.alias.clone());
     optional(a::EMAIL, "Email", subject.email.clone());
     optional(a::CPR_NUMBER, "Cpr", subject.cpr_number.clone());

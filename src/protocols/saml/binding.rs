@@ -269,11 +269,7 @@ pub fn redirect_url(
 }
 
 /// An auto-submitting HTTP-POST form, as data: the web layer renders it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct PostForm {
-    pub action: String,
-    pub fields: Vec<(String, String)>,
-}
+pub use crate::protocols::front::PostForm;
 
 pub fn post_form(endpoint: &str, field: Field, xml: &str, relay_state: Option<&str>) -> PostForm {
     let mut fields = vec![(field.name().to_string(), STANDARD.encode(xml))];

@@ -55,6 +55,16 @@ impl IdpKeys {
             .ok_or(IdpKeyError::NoFolder)
     }
 
+    /// New keys for one run.
+    pub fn generate() -> Result<IdpKeys, IdpKeyError> {
+        Ok(IdpKeys {
+            signing: Credential::generate("mitid-sim NemLog-in IdP signing")
+                .map_err(IdpKeyError::Generate)?,
+            encryption: Credential::generate("mitid-sim NemLog-in IdP encryption")
+                .map_err(IdpKeyError::Generate)?,
+        })
+    }
+
     /// Reads the keys from `folder`, creating (and saving) any that are missing, so the
     /// certificates SPs pinned stay the same across restarts.
     pub fn load_or_create(folder: &Path) -> Result<IdpKeys, IdpKeyError> {

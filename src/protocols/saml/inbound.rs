@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::binding::{BindingError, Received};
 use super::idp::IdentityProvider;
 use super::sp::{ServiceProvider, SpRegistry};
-use super::vocabulary::{ASSERTION_NS, NAMEID_ENTITY};
+use super::vocabulary::{Binding, ASSERTION_NS, NAMEID_ENTITY};
 use super::xmlsec;
 
 /// Why a request cannot even be answered: shown to the user, never sent anywhere.
@@ -86,9 +86,16 @@ fn issuer_sp(
         .ok_or_else(|| RequestProblem::UnknownIssuer(entity_id.to_string()))
 }
 
-fn check_destination(root: roxmltree::Node, idp: &IdentityProvider) -> Result<(), RequestProblem> {
+/// Browser bindings must name this IdP (SAML bindings §3.4.5.2, §3.5.5.2); a SOAP message
+/// travels in one HTTP exchange, so it may leave `Destination` out (pysaml2 writes it empty).
+fn check_destination(
+    root: roxmltree::Node,
+    received: &Received,
+    idp: &IdentityProvider,
+) -> Result<(), RequestProblem> {
     match root.attribute("Destination") {
         Some(destination) if destination == idp.endpoint => Ok(()),
+        None | Some("") if received.binding == Binding::Soap => Ok(()),
         found => Err(RequestProblem::WrongDestination {
             found: found.map(str::to_string),
             expected: idp.endpoint.clone(),
@@ -123,7 +130,7 @@ pub(crate) fn trusted_sender(
 ) -> Result<Arc<ServiceProvider>, RequestProblem> {
     let sp = issuer_sp(root, registry)?;
     verify_signature(received, &sp)?;
-    check_destination(root, idp)?;
+    check_destination(root, received, idp)?;
     Ok(sp)
 }
 

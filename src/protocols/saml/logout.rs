@@ -258,6 +258,18 @@ pub fn response_to_sp(
                 request.sp.entity_id
             ))
         })?;
+    response_to(idp, request, endpoint, status, now)
+}
+
+/// The LogoutResponse for `request`, addressed to the SP's `endpoint` (its
+/// `ResponseLocation`, else its `Location`).
+pub fn response_to(
+    idp: &IdentityProvider,
+    request: &LogoutRequest,
+    endpoint: &Endpoint,
+    status: &Status,
+    now: OffsetDateTime,
+) -> Result<Outgoing, LogoutError> {
     let destination = endpoint
         .response_location
         .clone()

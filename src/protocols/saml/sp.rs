@@ -2,11 +2,9 @@
 //! administration portal takes it) or from a TOML fixture, and kept in a registry keyed by
 //! entity ID. Strict: anything NemLog-in would refuse is an error with file and line.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use dashmap::DashMap;
-use serde::Deserialize;
 
 use super::credential::Certificate;
 use super::vocabulary::{Binding, METADATA_NS};
@@ -53,10 +51,17 @@ pub struct Endpoint {
     pub is_default: bool,
 }
 
+mod record;
+
+pub use record::{built_in_service_providers, from_toml, from_toml_file, EndpointRecord, SpRecord};
+
 /// A registered SP.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceProvider {
     pub entity_id: String,
+    /// What the MitID pages call the service ("Log på hos …"): the metadata's
+    /// `OrganizationDisplayName`, or the name given at registration.
+    pub name: Option<String>,
     pub assertion_consumer_services: Vec<Endpoint>,
     pub single_logout_services: Vec<Endpoint>,
     /// Request signatures verify with any of these (two during a key rollover).
@@ -67,9 +72,20 @@ pub struct ServiceProvider {
     pub encryption_methods: Vec<DataEncryption>,
     pub authn_requests_signed: bool,
     pub want_assertions_signed: bool,
+    /// Sign the Response element too, for SPs that insist (OIOSAML 3.0: successful
+    /// responses SHOULD NOT be signed; the assertion is).
+    pub sign_response: bool,
+    /// The SSO endpoint honours mitid-sim's `simulation` parameter for this SP (a
+    /// simulator extension: NemLog-in has no simulation mode).
+    pub allow_simulation: bool,
 }
 
 impl ServiceProvider {
+    /// The name the login pages show.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.entity_id)
+    }
+
     /// The ACS a request names by URL or index, else the default one. Only HTTP-POST ACSs
     /// qualify: NemLog-in answers with the POST binding.
     pub fn assertion_consumer_service(
@@ -232,8 +248,20 @@ impl ServiceProvider {
         };
         let assertion_consumer_services = endpoints("AssertionConsumerService")?;
         let single_logout_services = endpoints("SingleLogoutService")?;
+        let name = root
+            .children()
+            .find(|n| is(*n, "Organization", METADATA_NS))
+            .and_then(|org| {
+                org.children()
+                    .find(|n| is(*n, "OrganizationDisplayName", METADATA_NS))
+            })
+            .and_then(|n| n.text())
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .map(str::to_string);
         let sp = ServiceProvider {
             entity_id: entity_id.to_string(),
+            name,
             assertion_consumer_services,
             single_logout_services,
             signing_certificates: signing,
@@ -241,13 +269,15 @@ impl ServiceProvider {
             encryption_methods,
             authn_requests_signed,
             want_assertions_signed,
+            sign_response: false,
+            allow_simulation: true,
         };
         sp.check().map_err(|message| invalid(sso, message))?;
         Ok(sp)
     }
 
     /// Rules that hold whichever form the SP came in.
-    fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         if !self
             .assertion_consumer_services
             .iter()
@@ -276,7 +306,7 @@ fn is(node: roxmltree::Node, name: &str, ns: &str) -> bool {
     node.is_element() && node.tag_name().name() == name && node.tag_name().namespace() == Some(ns)
 }
 
-fn check_url(text: &str) -> Result<(), String> {
+pub(crate) fn check_url(text: &str) -> Result<(), String> {
     let url = url::Url::parse(text).map_err(|err| format!("{text:?} is not a URL: {err}"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!("{text:?} is not an http(s) URL"));
@@ -285,164 +315,6 @@ fn check_url(text: &str) -> Result<(), String> {
         return Err(format!("{text:?} has a fragment"));
     }
     Ok(())
-}
-
-/// The TOML form: `[[service_provider]]` tables, each either `metadata = "<file>"` or the
-/// fields inline.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FixtureFile {
-    #[serde(default)]
-    service_provider: Vec<toml::Spanned<FixtureSp>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FixtureSp {
-    /// A metadata file, relative to the TOML file.
-    metadata: Option<String>,
-    entity_id: Option<String>,
-    #[serde(default)]
-    assertion_consumer_service: Vec<FixtureEndpoint>,
-    #[serde(default)]
-    single_logout_service: Vec<FixtureEndpoint>,
-    /// PEM text or a file relative to the TOML file; several for a rollover.
-    #[serde(default)]
-    signing_certificate: Vec<String>,
-    encryption_certificate: Option<String>,
-    #[serde(default)]
-    encryption_methods: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FixtureEndpoint {
-    binding: String,
-    location: String,
-    response_location: Option<String>,
-    index: Option<u16>,
-    #[serde(default)]
-    default: bool,
-}
-
-/// Reads the SPs of a TOML fixture file.
-pub fn from_toml_file(path: &Path) -> Result<Vec<ServiceProvider>, SpError> {
-    let text = std::fs::read_to_string(path).map_err(|err| SpError::Read {
-        path: path.display().to_string(),
-        message: err.to_string(),
-    })?;
-    from_toml(&text, &path.display().to_string(), path.parent())
-}
-
-/// Reads the SPs of a TOML fixture; `dir` resolves relative file names.
-pub fn from_toml(
-    text: &str,
-    source_name: &str,
-    dir: Option<&Path>,
-) -> Result<Vec<ServiceProvider>, SpError> {
-    let file: FixtureFile =
-        toml::from_str(text).map_err(|err| SpError::Toml(format!("{source_name}: {err}")))?;
-    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() as u32 + 1;
-    file.service_provider
-        .into_iter()
-        .map(|spanned| {
-            let location = Location {
-                source: source_name.to_string(),
-                line: line_of(spanned.span().start),
-            };
-            let invalid = |message: String| SpError::Invalid(location.clone(), message);
-            let entry = spanned.into_inner();
-            let read = |name: &str| -> Result<String, SpError> {
-                let path = dir.map(|d| d.join(name)).unwrap_or_else(|| name.into());
-                std::fs::read_to_string(&path)
-                    .map_err(|err| invalid(format!("cannot read {}: {err}", path.display())))
-            };
-            if let Some(metadata) = &entry.metadata {
-                if entry.entity_id.is_some()
-                    || !entry.assertion_consumer_service.is_empty()
-                    || !entry.signing_certificate.is_empty()
-                    || entry.encryption_certificate.is_some()
-                {
-                    return Err(invalid(
-                        "give either metadata or the fields inline, not both".into(),
-                    ));
-                }
-                let xml = read(metadata)?;
-                return ServiceProvider::from_metadata(&xml, metadata);
-            }
-            let certificate = |text: &str| -> Result<Certificate, SpError> {
-                let pem = if text.contains("-----BEGIN") {
-                    text.to_string()
-                } else {
-                    read(text)?
-                };
-                Certificate::from_pem(pem.as_bytes())
-                    .map_err(|err| invalid(format!("bad certificate: {err}")))
-            };
-            let endpoints = |list: &[FixtureEndpoint]| -> Result<Vec<Endpoint>, SpError> {
-                list.iter()
-                    .map(|e| {
-                        check_url(&e.location).map_err(&invalid)?;
-                        Ok(Endpoint {
-                            binding: Binding::parse(&e.binding).ok_or_else(|| {
-                                invalid(format!(
-                                    "unknown binding {:?}: use redirect, post or soap",
-                                    e.binding
-                                ))
-                            })?,
-                            location: e.location.clone(),
-                            response_location: e.response_location.clone(),
-                            index: e.index,
-                            is_default: e.default,
-                        })
-                    })
-                    .collect()
-            };
-            let entity_id = entry
-                .entity_id
-                .clone()
-                .filter(|id| !id.trim().is_empty())
-                .ok_or_else(|| {
-                    invalid("entity_id is missing (or give metadata = \"<file>\")".into())
-                })?;
-            let signing_certificates = entry
-                .signing_certificate
-                .iter()
-                .map(|c| certificate(c))
-                .collect::<Result<Vec<_>, _>>()?;
-            if signing_certificates.is_empty() {
-                return Err(invalid(
-                    "signing_certificate is missing: NemLog-in requires signed requests".into(),
-                ));
-            }
-            let encryption_certificate =
-                certificate(entry.encryption_certificate.as_deref().ok_or_else(|| {
-                    invalid(
-                        "encryption_certificate is missing: assertions are always encrypted".into(),
-                    )
-                })?)?;
-            let encryption_methods = entry
-                .encryption_methods
-                .iter()
-                .map(|uri| {
-                    DataEncryption::from_uri(uri)
-                        .ok_or_else(|| invalid(format!("unsupported encryption method {uri}")))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let sp = ServiceProvider {
-                entity_id,
-                assertion_consumer_services: endpoints(&entry.assertion_consumer_service)?,
-                single_logout_services: endpoints(&entry.single_logout_service)?,
-                signing_certificates,
-                encryption_certificate,
-                encryption_methods,
-                authn_requests_signed: true,
-                want_assertions_signed: true,
-            };
-            sp.check().map_err(&invalid)?;
-            Ok(sp)
-        })
-        .collect()
 }
 
 /// The registered SPs, by entity ID.

@@ -4,7 +4,9 @@
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::identity::{Cvr, Loa, PNumber, PrivilegeGroup, SeNumber};
+use crate::authenticators::code_card::PidStatus;
+use crate::flow::Authentication;
+use crate::identity::{Cvr, Identity, IdentityStore, Loa, PNumber, PrivilegeGroup, SeNumber};
 
 /// A person authenticated by MitID (or NemID), with the optional professional part of a
 /// MitID Erhverv login.
@@ -17,6 +19,7 @@ pub struct Subject {
     pub cpr_number: Option<String>,
     /// The CPR UUID (the person's UUID in the CPR register).
     pub cpr_uuid: Option<Uuid>,
+    /// Empty names are left out (a name-protected professional identity).
     pub first_name: String,
     pub last_name: String,
     pub full_name: String,
@@ -67,4 +70,85 @@ impl Subject {
             ),
         }
     }
+}
+
+impl Subject {
+    /// Who the finished login `auth` authenticated, as NemLog-in describes them: the
+    /// person, and in a professional login the professional identity they act as. `today`
+    /// gives the age.
+    pub fn of(
+        identities: &IdentityStore,
+        eid: &Identity,
+        auth: &Authentication,
+        today: Date,
+    ) -> Subject {
+        let professional = auth
+            .professional
+            .and_then(|uuid| identities.professional(uuid));
+        let cpr = eid
+            .cpr
+            .or_else(|| professional.as_ref().and_then(|p| p.person.cpr()));
+        let date_of_birth = match &professional {
+            Some(p) => p.date_of_birth(),
+            None => eid.date_of_birth(),
+        };
+        let (first_name, last_name, full_name) = match &professional {
+            Some(p) if p.name_protected => (String::new(), String::new(), String::new()),
+            Some(p) => (p.given_name.clone(), p.family_name.clone(), p.name()),
+            None => {
+                let name = eid.name.trim();
+                let (first, last) = name.rsplit_once(' ').unwrap_or(("", name));
+                (first.trim().to_string(), last.to_string(), name.to_string())
+            }
+        };
+        let pid = eid
+            .nemid
+            .as_ref()
+            .filter(|n| professional.is_none() && n.pid_status == PidStatus::Success)
+            .map(|n| n.pid.to_string());
+        Subject {
+            uuid: eid.uuid,
+            cpr_number: cpr.map(|c| c.compact()),
+            cpr_uuid: cpr.map(|c| c.person_uuid()),
+            first_name,
+            last_name,
+            full_name,
+            alias: professional
+                .as_ref()
+                .and_then(|p| p.alias())
+                .map(str::to_string),
+            email: professional
+                .as_ref()
+                .and_then(|p| p.email.as_ref())
+                .map(|e| e.to_string()),
+            age: date_of_birth.map(|born| age_on(born, today)),
+            date_of_birth,
+            pid,
+            loa: auth.loa,
+            ial: auth.ial,
+            aal: auth.proof.aal,
+            authn_instant: auth.auth_time,
+            professional: professional.map(|p| Professional {
+                uuid: p.uuid,
+                cvr: p.cvr,
+                organisation_name: identities
+                    .organisation(p.cvr)
+                    .map(|o| o.name.clone())
+                    .unwrap_or_default(),
+                rid: Some(p.rid.to_string()),
+                production_unit: p.p_number,
+                se_number: p.se_number,
+                authorized_to_represent: p.auth_to_repr(),
+                privileges: p.privileges.clone(),
+            }),
+        }
+    }
+}
+
+fn age_on(born: Date, today: Date) -> u32 {
+    let mut age = today.year() - born.year();
+    if (u8::from(today.month()), today.day()) < (u8::from(born.month()), born.day()) {
+        age -= 1;
+    }
+    age.max(0) as u32
 }

@@ -9,6 +9,7 @@ mod clock;
 mod devices;
 mod discovery;
 mod keys;
+mod nemlogin;
 pub mod protection;
 mod record;
 mod sessions;
@@ -174,6 +175,32 @@ pub fn scope() -> actix_web::Scope<
         .route("/record", web::delete().to(record::clear))
         .route("/logouts", web::get().to(record::logouts))
         .route("/fidelity", web::get().to(super::fidelity::ledger))
+        .route("/nemlogin/idp", web::get().to(nemlogin::idp))
+        .route(
+            "/nemlogin/service-providers",
+            web::get().to(nemlogin::service_providers),
+        )
+        .route(
+            "/nemlogin/service-providers",
+            web::post().to(nemlogin::register),
+        )
+        .route(
+            "/nemlogin/service-providers/{entity_id}",
+            web::get().to(nemlogin::service_provider),
+        )
+        .route(
+            "/nemlogin/service-providers/{entity_id}",
+            web::delete().to(nemlogin::delete),
+        )
+        .route(
+            "/nemlogin/service-providers/{entity_id}/faults",
+            web::post().to(nemlogin::add_fault),
+        )
+        .route(
+            "/nemlogin/service-providers/{entity_id}/faults",
+            web::delete().to(nemlogin::clear_faults),
+        )
+        .route("/nemlogin/logouts", web::get().to(nemlogin::logouts))
         .default_service(web::to(no_such_endpoint))
 }
 
@@ -257,7 +284,12 @@ fn control_error(err: ControlError) -> HttpResponse {
 
 /// Answers after the change is on disk (when the broker keeps state).
 async fn saved(provider: &Provider, status: StatusCode, body: Value) -> HttpResponse {
-    match provider.persist().await {
+    answer_saved(provider.persist().await, status, body)
+}
+
+/// The answer to a change, given whether saving it worked.
+fn answer_saved(saving: Result<(), String>, status: StatusCode, body: Value) -> HttpResponse {
+    match saving {
         Ok(()) => HttpResponse::build(status).json(body),
         Err(err) => error(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -19,6 +19,7 @@ async fn end_with(provider: Data, path: web::Path<String>, reason: EndReason) ->
             "ended": ended.session.id,
             "reason": reason,
             "clients": ended.session.participants.keys().collect::<Vec<_>>(),
+            "service_providers": ended.session.service_providers.keys().collect::<Vec<_>>(),
         })),
         Err(err) => control_error(err),
     }

@@ -7,8 +7,8 @@
 
 use serde::Deserialize;
 
-use super::hint::IdentityHint;
 use super::params::Params;
+use super::IdentityHint;
 use crate::authenticators::{ActionText, ClientTexts, ReferenceText};
 use crate::flow::{ErhvervOptions, Idp};
 use crate::identity::{Loa, RequiredLevel};
@@ -120,6 +120,8 @@ pub(super) fn parse(params: &Params) -> Result<(MitidRequest, ErhvervOptions), O
     };
     let erhverv = ErhvervOptions {
         allow_private: idp_params.mitid_erhverv.allow_private.unwrap_or(false),
+        // NEB is an NSIS Substantial broker.
+        uncapped: false,
         selected: None,
     };
     Ok((mitid(idp_params.mitid), erhverv))

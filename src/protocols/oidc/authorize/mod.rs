@@ -2,10 +2,10 @@
 //!
 //! Each file reads one concern: `client` who asks and where the answer goes, `response`
 //! what comes back, `scopes`, `pkce`, `prompt` (session reuse), `idp` (`idp_values` and
-//! `idp_params`), `simulation`, and `language`.
+//! `idp_params`) and `simulation`; the identity hints and the language are shared with
+//! the other personality (`protocols::identity_hint`; the language is the domain's, `authenticators::Language`).
 
 mod client;
-mod hint;
 mod idp;
 mod params;
 mod pkce;
@@ -21,7 +21,7 @@ use super::error::OAuthError;
 use crate::flow::{ErhvervOptions, Idp};
 
 pub use crate::authenticators::Language;
-pub use hint::IdentityHint;
+pub use crate::protocols::identity_hint::IdentityHint;
 pub use idp::MitidRequest;
 pub use prompt::Reauthentication;
 pub use simulation::{Simulation, SimulationMode};
@@ -61,7 +61,7 @@ impl AuthorizeRequest {
     pub fn simulated_professional(&self) -> Option<uuid::Uuid> {
         self.simulation
             .as_ref()
-            .and_then(|s| s.mitid_erhverv_uuid)
+            .and_then(|s| s.professional)
             .filter(|_| self.idp_choices.contains(&Idp::MitIdErhverv))
     }
 

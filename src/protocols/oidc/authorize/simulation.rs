@@ -3,34 +3,19 @@
 //! clients entitled to it. For any other client the parameter is ignored, whatever its
 //! value, as recorded at NEB. mitid-sim also takes the identity from `login_hint`
 //! (`simulation=no-ui&login_hint=uuid:<guid>`), a documented extension.
+//! `mitid_erhverv_uuid:` names a professional identity, which a request offering MitID
+//! Erhverv (`idp_values`) logs in as.
 
-use super::hint::IdentityHint;
 use super::params::Params;
+use super::IdentityHint;
 use crate::protocols::oidc::clients::Client;
 use crate::protocols::oidc::error::OAuthError;
+pub use crate::protocols::{Simulation, SimulationMode};
 
 /// NEB's error code for a simulation value it cannot read.
 pub const ERROR_PARAMETER: &str = "mitid_simulation_error_parameter";
 /// NEB's error code for a simulated identity that does not exist.
 pub const UNKNOWN_USER: &str = "mitid_simulation_unknown_user";
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SimulationMode {
-    /// The pages are shown, started for the named citizen if there is one.
-    Ui,
-    /// No page at all: the citizen is logged in at once.
-    NoUi,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Simulation {
-    pub mode: SimulationMode,
-    /// The private MitID identity (`uuid:`, `username:`, `cpr:`, or `login_hint`).
-    pub identities: Vec<IdentityHint>,
-    /// `mitid_erhverv_uuid:` names a professional identity (its persistent professional
-    /// ID), which a request offering MitID Erhverv (`idp_values`) logs in as.
-    pub mitid_erhverv_uuid: Option<uuid::Uuid>,
-}
 
 fn refused(detail: String) -> OAuthError {
     tracing::info!("simulation parameter refused: {detail}");
@@ -48,39 +33,7 @@ pub(super) fn parse(params: &Params, client: &Client) -> Result<Option<Simulatio
         );
         return Ok(None);
     }
-    let mut tokens = value.split_whitespace();
-    let mode = match tokens.next() {
-        Some("ui") => SimulationMode::Ui,
-        Some("no-ui") => SimulationMode::NoUi,
-        other => {
-            return Err(refused(format!(
-                "mode `{}` is neither ui nor no-ui",
-                other.unwrap_or_default()
-            )))
-        }
-    };
-    let mut simulation = Simulation {
-        mode,
-        identities: Vec::new(),
-        mitid_erhverv_uuid: None,
-    };
-    for token in tokens {
-        let (key, raw) = token
-            .split_once(':')
-            .ok_or_else(|| refused(format!("`{token}` is not <key>:<value>")))?;
-        match key {
-            "mitid_erhverv_uuid" if simulation.mitid_erhverv_uuid.is_none() => {
-                simulation.mitid_erhverv_uuid = Some(
-                    uuid::Uuid::parse_str(raw)
-                        .map_err(|err| refused(format!("`{raw}` is not a UUID: {err}")))?,
-                )
-            }
-            "uuid" | "username" | "cpr" => simulation
-                .identities
-                .push(IdentityHint::parse(token).map_err(refused)?),
-            other => return Err(refused(format!("unknown key `{other}`"))),
-        }
-    }
+    let mut simulation = Simulation::parse(value).map_err(refused)?;
     if simulation.identities.is_empty() {
         if let Some(hint) = params.get("login_hint") {
             simulation
@@ -88,10 +41,7 @@ pub(super) fn parse(params: &Params, client: &Client) -> Result<Option<Simulatio
                 .push(IdentityHint::parse(hint).map_err(refused)?);
         }
     }
-    if mode == SimulationMode::NoUi
-        && simulation.identities.is_empty()
-        && simulation.mitid_erhverv_uuid.is_none()
-    {
+    if simulation.no_ui() && simulation.identities.is_empty() && simulation.professional.is_none() {
         return Err(refused(
             "no-ui names no identity (uuid:, username:, cpr: or mitid_erhverv_uuid:)".into(),
         ));
@@ -137,7 +87,7 @@ redirect_uris = ["http://rp.test/cb"]"#
         let both = parse_value(&format!("no-ui uuid:{uuid} mitid_erhverv_uuid:{uuid}"), &[])
             .unwrap()
             .unwrap();
-        assert!(both.mitid_erhverv_uuid.is_some());
+        assert!(both.professional.is_some());
         let ui = parse_value("ui username:anna.jensen", &[])
             .unwrap()
             .unwrap();

@@ -128,3 +128,37 @@ fn an_sp_logout_response_must_answer_the_request_and_be_signed() {
         "{err}"
     );
 }
+
+#[test]
+fn a_soap_answer_may_leave_out_its_destination_and_a_browser_one_may_not() {
+    let response = |destination: &str| {
+        format!(
+            r#"<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_lr2" Version="2.0" IssueInstant="2026-11-29T10:00:10Z" {destination} InResponseTo="_idp_req"><saml:Issuer>{SP_ENTITY_ID}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse>"#
+        )
+    };
+    for destination in ["", "Destination=\"\""] {
+        let signed = sp_signed(&response(destination), sp_key());
+        let soap = binding::from_soap(&binding::soap_envelope(&signed)).unwrap();
+        assert!(
+            parse_response(&soap, &idp(), &registry(), "_idp_req", NOW).is_ok(),
+            "SOAP with {destination:?}"
+        );
+        let posted = binding::from_post(
+            Some(&base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                &signed,
+            )),
+            None,
+            binding::Field::SamlResponse,
+        )
+        .unwrap();
+        let err = parse_response(&posted, &idp(), &registry(), "_idp_req", NOW).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                LogoutError::Problem(RequestProblem::WrongDestination { .. })
+            ),
+            "POST with {destination:?}: {err}"
+        );
+    }
+}

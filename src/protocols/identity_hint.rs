@@ -1,5 +1,5 @@
-//! A citizen named in the request: by the simulation parameter, `login_hint`, or MitID's
-//! `uuid_hint` and `cpr_hint`.
+//! A citizen named in a request: by a simulation parameter (NEB's and mitid-sim's for
+//! NemLog-in), `login_hint`, or MitID's `uuid_hint` and `cpr_hint`.
 
 use crate::identity::Cpr;
 
