@@ -7,7 +7,7 @@
 use serde_json::Value;
 use url::Url;
 
-use super::driver::Page;
+use super::driver::{Hop, Page, Request, Visit};
 
 /// At most `max` characters of `text`, with `…` when cut.
 pub fn excerpt(text: &str, max: usize) -> String {
@@ -88,6 +88,88 @@ pub fn answer(page: &Page) -> String {
             }
         }
     }
+}
+
+/// A hop in words: `GET http://rp/cb?… → 303 to http://rp/me`, or `→ 400`.
+pub fn hop(hop: &Hop) -> String {
+    match &hop.location {
+        Some(location) => format!(
+            "{} {} → {} to {}",
+            hop.method,
+            url(&hop.url),
+            hop.status,
+            url(location)
+        ),
+        None => format!("{} {} → {}", hop.method, url(&hop.url), hop.status),
+    }
+}
+
+/// The first answer of a navigation (what the RP answered to the request itself); with
+/// the page's words when that answer is where it settled.
+pub fn first(visit: &Visit) -> String {
+    match visit.hops.as_slice() {
+        [only] if only.url == visit.page.url => exchange(&visit.page),
+        [first, ..] => hop(first),
+        [] => exchange(&visit.page),
+    }
+}
+
+/// What the first request of a navigation got back: `303 to …`, or the status and the
+/// page's words when that is where it settled.
+pub fn first_answer(visit: &Visit) -> String {
+    match visit.hops.as_slice() {
+        [only] if only.url == visit.page.url => answer(&visit.page),
+        [first, ..] => match &first.location {
+            Some(location) => format!("{} to {}", first.status, url(location)),
+            None => first.status.to_string(),
+        },
+        [] => answer(&visit.page),
+    }
+}
+
+/// Every hop of a navigation, `⇒` between them, ending with the page's words.
+pub fn path(visit: &Visit) -> String {
+    let mut steps: Vec<String> = visit.hops.iter().map(hop).collect();
+    if let Some(last) = steps.last_mut() {
+        if visit
+            .hops
+            .last()
+            .is_some_and(|h| h.url == visit.page.url && h.location.is_none())
+        {
+            *last = exchange(&visit.page);
+        }
+    }
+    if let Some(stopped) = &visit.stopped {
+        steps.push(format!("(stopped before {})", request(stopped)));
+    }
+    steps.join(" ⇒ ")
+}
+
+/// A request in words, its form fields named.
+pub fn request(request: &Request) -> String {
+    match &request.form {
+        Some(form) => format!(
+            "{} {} with {}",
+            request.method,
+            url(&request.url),
+            form.iter()
+                .map(|(k, v)| format!("{k}={}", shorten(v)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        None => format!("{} {}", request.method, url(&request.url)),
+    }
+}
+
+/// The parameters of a request to the RP (a callback's query or form), e.g.
+/// `error=access_denied error_description=…`.
+pub fn params_of(request: &Request) -> String {
+    request
+        .params()
+        .iter()
+        .map(|(k, v)| format!("{k}={}", shorten(v)))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The query of a redirect back to the RP, e.g. `error=access_denied error_description=…`.

@@ -78,6 +78,7 @@ pub async fn run(
         broker: broker::BrokerControl::new(&profile),
         profile,
         progress: Arc::new(progress),
+        driver: driver::Driver::Http,
     };
     let registration_differences = prepare_client(&ctx.broker, &ctx.profile.client).await?;
     let catalogue = scenarios::catalogue();

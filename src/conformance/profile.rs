@@ -75,9 +75,14 @@ pub struct Logout {
     #[serde(default = "post")]
     pub method: String,
     pub path: String,
-    /// A page whose logout form supplies hidden fields (CSRF tokens) for a POST.
+    /// A page whose logout form supplies hidden fields (CSRF tokens) for a POST, or that
+    /// holds the element `click` names.
     #[serde(default)]
     pub form_page: Option<String>,
+    /// A CSS selector of the "Log af" button to click on `form_page` (default: the
+    /// protected page), e.g. in a single-page app. Replaces `method` and `path`.
+    #[serde(default)]
+    pub click: Option<String>,
 }
 
 fn post() -> String {

@@ -5,11 +5,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
 use serde::Serialize;
 
 use super::broker::BrokerControl;
-use super::driver::{complete_broker_login_as, Browser, DriverError, HttpBrowser, Page};
+use super::driver::{
+    self, complete_broker_login_as, Browser, DriverError, Page, Request, Stop, Visit,
+};
 use super::evidence;
 use super::profile::TargetProfile;
 
@@ -174,6 +175,7 @@ pub struct Ctx {
     pub profile: TargetProfile,
     pub broker: BrokerControl,
     pub progress: Progress,
+    pub driver: driver::Driver,
 }
 
 /// How a login failed.
@@ -205,17 +207,20 @@ impl From<DriverError> for LoginError {
     }
 }
 
-/// [P+]/[P−]: the protected page as a browser with these cookies sees it.
+/// [P+]/[P−]: the protected page as this browser sees it.
 pub struct Observation {
     pub logged_in: bool,
     pub page: Page,
+    /// How the browser got there: the hops, and the request to the broker it stopped
+    /// before when the RP sent it to log in.
+    path: String,
 }
 
 impl Observation {
     /// `[P+] GET http://rp/me → 200 "Logged in as …"`.
     pub fn line(&self) -> String {
         let mark = if self.logged_in { "[P+]" } else { "[P−]" };
-        format!("{mark} {}", evidence::exchange(&self.page))
+        format!("{mark} {}", self.path)
     }
 }
 
@@ -224,9 +229,24 @@ impl Ctx {
         &self.profile.client.client_id
     }
 
-    /// A fresh browser: no cookies, no history.
-    pub fn browser(&self) -> Box<dyn Browser> {
-        Box::new(HttpBrowser::new())
+    /// A fresh browser: no cookies, no storage, no history.
+    pub async fn browser(&self) -> Result<Box<dyn Browser>, Outcome> {
+        self.driver
+            .browser()
+            .await
+            .or_error_while("starting a browser")
+    }
+
+    /// The broker's pages start here: requests to them are the broker's.
+    pub fn broker_prefix(&self) -> String {
+        format!("{}/", self.broker.base_url())
+    }
+
+    /// Where a visit to the RP stops: before the RP sends the browser to the broker. The
+    /// broker's SSO session would log it in again silently, which is a new login, not the
+    /// RP's handling of what the kit sent it.
+    pub fn before_broker(&self) -> Stop {
+        Stop::at(self.broker_prefix())
     }
 
     /// Tells the progress why the scenario is about to wait, then waits.
@@ -279,11 +299,11 @@ impl Ctx {
     }
 
     /// Starts the RP's login and completes the broker's pages; returns the broker's
-    /// redirect to the RP's callback, not yet followed.
+    /// answer to the RP's callback, not yet sent.
     pub async fn login_until_callback(
         &self,
         browser: &mut dyn Browser,
-    ) -> Result<String, LoginError> {
+    ) -> Result<Request, LoginError> {
         let user = self.profile.citizens.user.clone();
         self.login_as_until_callback(browser, &user).await
     }
@@ -292,51 +312,38 @@ impl Ctx {
         &self,
         browser: &mut dyn Browser,
         user: &str,
-    ) -> Result<String, LoginError> {
+    ) -> Result<Request, LoginError> {
         let path = self.profile.target.login_path.clone();
         self.enter_until_callback(browser, &path, user).await
     }
 
-    /// GETs `path` at the RP until the RP sends the browser to the broker; returns the
-    /// page whose redirect points at the broker.
+    /// Opens `path` at the RP until the RP sends the browser to the broker (through its
+    /// own pages, redirects or scripts); returns that request to the broker, not yet made.
     pub async fn until_broker(
         &self,
         browser: &mut dyn Browser,
         path: &str,
-    ) -> Result<Page, LoginError> {
-        let broker = format!("{}/", self.broker.base_url());
-        let mut page = browser.get(&self.profile.url(path)).await?;
-        // The RP may pass through pages of its own before it sends the citizen to the broker.
-        for _ in 0..5 {
-            if !page.is_redirect() {
-                return Err(LoginError::Rp(format!(
-                    "the RP did not send the citizen to the broker: {}",
-                    evidence::exchange(&page)
-                )));
-            }
-            if page
-                .location()
-                .is_some_and(|next| next.starts_with(&broker))
-            {
-                return Ok(page);
-            }
-            let next = page.location().unwrap_or_default();
-            page = browser.get(&next).await?;
-        }
-        Err(LoginError::Rp(format!(
-            "the RP redirected five times without reaching the broker at {broker}: last {}",
-            evidence::exchange(&page)
-        )))
+    ) -> Result<Request, LoginError> {
+        let broker = self.broker_prefix();
+        let visit = browser
+            .open(Request::get(self.profile.url(path)), &Stop::at(&broker))
+            .await?;
+        let path = evidence::path(&visit);
+        visit.stopped.ok_or_else(|| {
+            LoginError::Rp(format!(
+                "the RP did not send the citizen to the broker: {path}"
+            ))
+        })
     }
 
-    /// GETs `path` at the RP (a login, or a page that asks for one) and completes the
-    /// broker's pages; returns the broker's redirect back to the RP, not yet followed.
+    /// Opens `path` at the RP (a login, or a page that asks for one) and completes the
+    /// broker's pages; returns the broker's answer to the RP, not yet sent.
     pub async fn enter_until_callback(
         &self,
         browser: &mut dyn Browser,
         path: &str,
         user: &str,
-    ) -> Result<String, LoginError> {
+    ) -> Result<Request, LoginError> {
         self.enter_until_callback_as(browser, path, user, None)
             .await
     }
@@ -349,32 +356,27 @@ impl Ctx {
         path: &str,
         user: &str,
         professional: Option<&str>,
-    ) -> Result<String, LoginError> {
-        let page = self.until_broker(browser, path).await?;
+    ) -> Result<Request, LoginError> {
+        let at_broker = self.until_broker(browser, path).await?;
         let broker = self.broker.base_url();
-        let back = complete_broker_login_as(browser, page, broker, user, professional).await?;
-        back.location().ok_or_else(|| {
-            LoginError::Broker(format!(
-                "the broker did not redirect back: {}",
-                evidence::exchange(&back)
-            ))
-        })
+        let (back, _) =
+            complete_broker_login_as(browser, at_broker, broker, user, professional).await?;
+        Ok(back)
     }
 
     /// A full login: the RP's callback is followed to wherever the RP sends the citizen.
     /// A broker error redirect (`error=…`) is a failed login, with the broker's words.
-    pub async fn login(&self, browser: &mut dyn Browser) -> Result<Page, LoginError> {
+    pub async fn login(&self, browser: &mut dyn Browser) -> Result<Visit, LoginError> {
         let callback = self.login_until_callback(browser).await?;
         if let Some(refusal) = broker_error(&callback) {
             return Err(LoginError::Broker(refusal));
         }
-        let page = browser.get(&callback).await?;
-        Ok(browser.follow(page).await?)
+        Ok(browser.open(callback, &self.before_broker()).await?)
     }
 
     /// A login that must work for the scenario to mean anything: ERROR otherwise.
     pub async fn logged_in_browser(&self) -> Result<Box<dyn Browser>, Outcome> {
-        let mut browser = self.browser();
+        let mut browser = self.browser().await?;
         self.login(browser.as_mut())
             .await
             .or_error_while("the login the scenario starts from failed")?;
@@ -388,57 +390,75 @@ impl Ctx {
         Ok(browser)
     }
 
-    /// [P+]/[P−]: the protected page with the browser's cookies.
+    /// [P+]/[P−]: the protected page in this browser (its cookies and storage).
+    ///
+    /// A protected page that sends the browser to the broker is [P−]: the RP has no session
+    /// of its own. The broker's SSO session would log the browser in again, but that is a
+    /// new login, not the session under test, so the browser stops before the broker.
     pub async fn observe(&self, browser: &mut dyn Browser) -> Result<Observation, DriverError> {
-        let page = browser
-            .get(&self.profile.url(&self.profile.target.protected_path))
+        let visit = browser
+            .open(
+                Request::get(self.profile.url(&self.profile.target.protected_path)),
+                &self.before_broker(),
+            )
             .await?;
+        let path = evidence::path(&visit);
+        let page = visit.page;
         let marker_ok = self
             .profile
             .target
             .logged_in_marker
             .as_ref()
-            .is_none_or(|marker| page.body.contains(marker.as_str()));
+            .is_none_or(|marker| page.shows(marker));
         Ok(Observation {
-            logged_in: page.status.is_success() && marker_ok,
+            logged_in: visit.stopped.is_none() && page.status.is_success() && marker_ok,
             page,
+            path,
         })
     }
 
     /// The RP's "Log af", followed through the broker and back.
-    pub async fn logout(&self, browser: &mut dyn Browser) -> Result<Page, DriverError> {
-        let page = self.start_logout(browser, &[]).await?;
-        browser.follow(page).await
+    pub async fn logout(&self, browser: &mut dyn Browser) -> Result<Visit, DriverError> {
+        self.start_logout(browser, &[], &Stop::Never).await
     }
 
-    /// The RP's "Log af" request itself (with `extra` parameters), not followed.
+    /// The RP's "Log af" (with `extra` return parameters): a GET, a POST (with the fields
+    /// of `form_page`'s logout form) or a click on `form_page`.
     pub async fn start_logout(
         &self,
         browser: &mut dyn Browser,
         extra: &[(String, String)],
-    ) -> Result<Page, DriverError> {
+        stop: &Stop,
+    ) -> Result<Visit, DriverError> {
         let logout = &self.profile.target.logout;
-        let mut url = self.profile.url(&logout.path);
-        if logout.method.eq_ignore_ascii_case("GET") {
-            if !extra.is_empty() {
+        let with_extra = |url: String| {
+            if extra.is_empty() {
+                url
+            } else {
                 let query = serde_urlencoded::to_string(extra).unwrap_or_default();
-                url = format!("{url}?{query}");
+                let joiner = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{joiner}{query}")
             }
-            return browser.get(&url).await;
-        }
-        let mut fields = match &logout.form_page {
-            Some(form_page) => {
-                let page = browser.get(&self.profile.url(form_page)).await?;
-                page.form_fields(&logout.path)
-            }
-            None => Vec::new(),
         };
-        if !extra.is_empty() {
-            let query = serde_urlencoded::to_string(extra).unwrap_or_default();
-            url = format!("{url}?{query}");
-            fields.extend(extra.iter().cloned());
+        if let Some(selector) = &logout.click {
+            let start = logout
+                .form_page
+                .as_deref()
+                .unwrap_or(&self.profile.target.protected_path);
+            driver::get(browser, &with_extra(self.profile.url(start))).await?;
+            return browser.click(selector, stop).await;
         }
-        browser.send(Method::POST, &url, Some(&fields)).await
+        let url = with_extra(self.profile.url(&logout.path));
+        if logout.method.eq_ignore_ascii_case("GET") {
+            return browser.open(Request::get(url), stop).await;
+        }
+        match &logout.form_page {
+            Some(form_page) => {
+                driver::get(browser, &self.profile.url(form_page)).await?;
+                browser.submit_form(&logout.path, extra, stop).await
+            }
+            None => browser.open(Request::post(url, extra.to_vec()), stop).await,
+        }
     }
 
     /// The requests the RP sent the broker at `endpoint`, oldest first.
@@ -454,13 +474,17 @@ impl Ctx {
     }
 }
 
-/// The broker's error redirect (`error=…`) in words, if `callback` is one.
-pub fn broker_error(callback: &str) -> Option<String> {
-    let url = url::Url::parse(callback).ok()?;
-    url.query_pairs().any(|(k, _)| k == "error").then(|| {
+/// The broker's error answer (`error=…`) in words, if `callback` is one.
+pub fn broker_error(callback: &Request) -> Option<String> {
+    callback.param("error").map(|_| {
+        let how = if callback.form.is_some() {
+            "posted"
+        } else {
+            "redirected"
+        };
         format!(
-            "the broker refused the login and redirected back with {}",
-            evidence::redirect_params(callback)
+            "the broker refused the login and {how} back with {}",
+            evidence::params_of(callback)
         )
     })
 }

@@ -43,6 +43,7 @@ pub enum Fault {
     IdTokenSignatureSkipped,
     NoKeyRefresh,
     UserinfoSubNotChecked,
+    /// Neither refuses a stale auth_time nor reads it: the login counts as fresh.
     AuthTimeNotChecked,
     LocalOnlyLogout,
     SessionNotInvalidated,
@@ -534,7 +535,13 @@ async fn callback(rp: web::Data<Rp>, req: HttpRequest, query: Query) -> HttpResp
                 .unwrap_or(i64::MAX),
             created: Instant::now(),
             last_seen: Instant::now(),
-            auth_time: claims["auth_time"].as_i64().unwrap_or(0),
+            // The fault as RPs have it: a re-authentication is taken to have just
+            // happened, whatever auth_time the id_token says.
+            auth_time: if rp.has(Fault::AuthTimeNotChecked) {
+                unix_now()
+            } else {
+                claims["auth_time"].as_i64().unwrap_or(0)
+            },
             checked_broker_at: Instant::now(),
         },
     );

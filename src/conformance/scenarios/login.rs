@@ -1,21 +1,13 @@
 //! L: the login itself.
 
 use reqwest::Method;
-use url::Url;
 
+use crate::conformance::driver::{complete_broker_login, HeldCookie, Request, SiteState};
 use crate::conformance::evidence;
 use crate::conformance::profile::{AsksWith, Level as Loa};
 use crate::conformance::scenario::{
     broker_error, Ctx, Level, LoginError, OrError, Outcome, Verdict,
 };
-
-fn query(url: &str, name: &str) -> Option<String> {
-    Url::parse(url)
-        .ok()?
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
 
 /// The RP's newest authorization request as the broker recorded it.
 async fn last_authorize(ctx: &Ctx) -> Result<Option<serde_json::Value>, Outcome> {
@@ -24,7 +16,7 @@ async fn last_authorize(ctx: &Ctx) -> Result<Option<serde_json::Value>, Outcome>
 
 /// L01: a valid code flow with state, nonce, PKCE S256 and the registered redirect URI.
 pub async fn l01_valid_code_flow(ctx: &Ctx) -> Verdict {
-    let mut browser = ctx.browser();
+    let mut browser = ctx.browser().await?;
     let landed = ctx.login(browser.as_mut()).await;
     let authorize = last_authorize(ctx).await?;
     let sent = authorize
@@ -41,7 +33,7 @@ pub async fn l01_valid_code_flow(ctx: &Ctx) -> Verdict {
         }
     };
     let seen = ctx.observe(browser.as_mut()).await.or_error()?;
-    let landing = format!("[H] after the callback: {}", evidence::exchange(&landed));
+    let landing = format!("[H] after the callback: {}", evidence::path(&landed));
     let Some(authorize) = authorize else {
         return Ok(
             Outcome::failed("the broker saw no authorization request from this client")
@@ -128,31 +120,16 @@ pub async fn l01_valid_code_flow(ctx: &Ctx) -> Verdict {
 pub async fn l02_state_checked(ctx: &Ctx) -> Verdict {
     let mut evidence = Vec::new();
     for (variant, tamper) in [("tampered", true), ("missing", false)] {
-        let mut browser = ctx.browser();
+        let mut browser = ctx.browser().await?;
         let callback = ctx
             .login_until_callback(browser.as_mut())
             .await
             .or_error_while("logging in")?;
-        let mut url = Url::parse(&callback).or_error()?;
-        let pairs: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(k, _)| k != "state")
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        let state = query(&callback, "state").unwrap_or_default();
-        {
-            let mut query = url.query_pairs_mut();
-            query.clear().extend_pairs(&pairs);
-            if tamper {
-                query.append_pair("state", &format!("{state}x"));
-            }
-        }
-        let page = browser.get(url.as_str()).await.or_error()?;
-        evidence.push(format!(
-            "[H] {variant} state: {}",
-            evidence::exchange(&page)
-        ));
-        let _ = browser.follow(page).await;
+        let state = callback.param("state").unwrap_or_default();
+        let tampered_state = format!("{state}x");
+        let sent = callback.with_param("state", tamper.then_some(tampered_state.as_str()));
+        let visit = browser.open(sent, &ctx.before_broker()).await.or_error()?;
+        evidence.push(format!("[H] {variant} state: {}", evidence::first(&visit)));
         let seen = ctx.observe(browser.as_mut()).await.or_error()?;
         evidence.push(seen.line());
         if seen.logged_in {
@@ -170,19 +147,21 @@ pub async fn l02_state_checked(ctx: &Ctx) -> Verdict {
 
 /// L03: a callback replayed into another browser makes no session there.
 pub async fn l03_callback_bound_to_browser(ctx: &Ctx) -> Verdict {
-    let mut victim = ctx.browser();
+    let mut victim = ctx.browser().await?;
     let callback = ctx
         .login_until_callback(victim.as_mut())
         .await
         .or_error_while("logging in")?;
-    let mut attacker = ctx.browser();
-    let page = attacker.get(&callback).await.or_error()?;
+    let mut attacker = ctx.browser().await?;
+    let visit = attacker
+        .open(callback, &ctx.before_broker())
+        .await
+        .or_error()?;
     let answered = format!(
         "[H] the callback in a fresh browser: {}",
-        evidence::exchange(&page)
+        evidence::first(&visit)
     );
-    let server_error = page.status.is_server_error();
-    let _ = attacker.follow(page).await;
+    let server_error = visit.first_failed();
     let seen = ctx.observe(attacker.as_mut()).await.or_error()?;
     let outcome = match (seen.logged_in, server_error) {
         (true, _) => {
@@ -210,24 +189,27 @@ pub async fn l04_access_denied(ctx: &Ctx) -> Verdict {
         )
         .await
         .or_error()?;
-    let mut browser = ctx.browser();
+    let mut browser = ctx.browser().await?;
     let callback = ctx.login_until_callback(browser.as_mut()).await;
     let _ = ctx.broker.call(Method::DELETE, &script, None).await;
     let callback = callback.or_error_while("starting the login the citizen cancels")?;
-    if query(&callback, "error").as_deref() != Some("access_denied") {
+    if callback.param("error").as_deref() != Some("access_denied") {
         return Err(Outcome::error(format!(
             "the broker did not answer access_denied: {}",
-            evidence::url(&callback)
+            evidence::request(&callback)
         )));
     }
-    let page = browser.get(&callback).await.or_error()?;
-    let callback_failed = page.status.is_server_error();
+    let answered_with = evidence::params_of(&callback);
+    let visit = browser
+        .open(callback, &ctx.before_broker())
+        .await
+        .or_error()?;
+    let callback_failed = visit.first_failed();
     let answered = format!(
-        "[H] the callback with {}: {}",
-        evidence::redirect_params(&callback),
-        evidence::answer(&page)
+        "[H] the callback with {answered_with}: {}",
+        evidence::first_answer(&visit)
     );
-    let final_page = browser.follow(page).await.or_error()?;
+    let final_page = visit.page;
     let shown = format!(
         "[H] the citizen ends on {}",
         evidence::exchange(&final_page)
@@ -255,18 +237,20 @@ pub async fn l05_authorization_response_iss(ctx: &Ctx) -> Verdict {
         .inject_fault(ctx.client_id(), "authorization_response_wrong_iss")
         .await
         .or_error()?;
-    let mut browser = ctx.browser();
+    let mut browser = ctx.browser().await?;
     let callback = ctx
         .login_until_callback(browser.as_mut())
         .await
         .or_error_while("logging in")?;
-    let page = browser.get(&callback).await.or_error()?;
+    let iss = callback.param("iss").unwrap_or_default();
+    let visit = browser
+        .open(callback, &ctx.before_broker())
+        .await
+        .or_error()?;
     let answered = format!(
-        "[H] callback with iss={}: {}",
-        query(&callback, "iss").unwrap_or_default(),
-        evidence::answer(&page)
+        "[H] callback with iss={iss}: {}",
+        evidence::first_answer(&visit)
     );
-    let _ = browser.follow(page).await;
     let seen = ctx.observe(browser.as_mut()).await.or_error()?;
     let outcome = if seen.logged_in {
         Outcome::violated(
@@ -279,15 +263,23 @@ pub async fn l05_authorization_response_iss(ctx: &Ctx) -> Verdict {
     Ok(outcome.with(answered).with(seen.line()))
 }
 
-/// L06: no session fixation. Every cookie the browser holds when it reaches the broker —
-/// set by the RP before or at the login start, or planted by an attacker under the names
-/// the RP's session cookies have — is handed to an attacker's browser after the victim
-/// logged in: it must not be logged in.
+/// L06: no session fixation. Everything the browser holds for the RP when it reaches the
+/// broker — cookies the RP set before or at the login start, cookies an attacker planted
+/// under the names the RP's session cookies have, web storage — is handed to an attacker's
+/// browser after the victim logged in: it must not be logged in.
 pub async fn l06_session_id_changes(ctx: &Ctx) -> Verdict {
     let rp = ctx.profile.url("/");
-    let probe = ctx.logged_in_browser().await?;
-    let session_names: Vec<String> = probe.cookies_for(&rp).into_iter().map(|(n, _)| n).collect();
-    let mut victim = ctx.browser();
+    let mut probe = ctx.logged_in_browser().await?;
+    let session_names: Vec<String> = probe
+        .state(&rp)
+        .await
+        .or_error()?
+        .cookies
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    drop(probe);
+    let mut victim = ctx.browser().await?;
     let planted: Vec<(String, String)> = session_names
         .iter()
         .map(|name| {
@@ -297,17 +289,24 @@ pub async fn l06_session_id_changes(ctx: &Ctx) -> Verdict {
             )
         })
         .collect();
-    victim.replace_cookies(&rp, &planted);
     victim
-        .get(&ctx.profile.url(&ctx.profile.target.protected_path))
+        .restore(&rp, &SiteState::cookies(planted.clone()))
+        .await
+        .or_error()?;
+    // The protected page first, as a citizen arrives: the RP may set cookies there.
+    victim
+        .open(
+            Request::get(ctx.profile.url(&ctx.profile.target.protected_path)),
+            &ctx.before_broker(),
+        )
         .await
         .or_error()?;
     let at_broker = ctx
         .until_broker(victim.as_mut(), &ctx.profile.target.login_path.clone())
         .await
         .or_error_while("starting the login")?;
-    let pre_login = victim.cookies_for(&rp);
-    let back = crate::conformance::driver::complete_broker_login(
+    let pre_login = victim.state(&rp).await.or_error()?;
+    let (callback, _) = complete_broker_login(
         victim.as_mut(),
         at_broker,
         ctx.broker.base_url(),
@@ -315,12 +314,13 @@ pub async fn l06_session_id_changes(ctx: &Ctx) -> Verdict {
     )
     .await
     .or_error_while("logging in")?;
-    let callback = back.location().unwrap_or_default();
     if let Some(refusal) = broker_error(&callback) {
         return Err(Outcome::error(refusal));
     }
-    let page = victim.get(&callback).await.or_error()?;
-    victim.follow(page).await.or_error()?;
+    victim
+        .open(callback, &ctx.before_broker())
+        .await
+        .or_error()?;
     let victim_seen = ctx.observe(victim.as_mut()).await.or_error()?;
     if !victim_seen.logged_in {
         return Err(Outcome::error(format!(
@@ -328,28 +328,28 @@ pub async fn l06_session_id_changes(ctx: &Ctx) -> Verdict {
             victim_seen.line()
         )));
     }
-    let after = victim.cookies_for(&rp);
-    let mut attacker = ctx.browser();
-    attacker.replace_cookies(&rp, &pre_login);
+    let after = victim.state(&rp).await.or_error()?;
+    let mut attacker = ctx.browser().await?;
+    attacker.restore(&rp, &pre_login).await.or_error()?;
     let seen = ctx.observe(attacker.as_mut()).await.or_error()?;
-    let cookies = format!(
-        "[H] cookies when the browser reached the broker: {} (planted: {}); after the login: {}",
-        names(&pre_login),
+    let held = format!(
+        "[H] held for the RP when the browser reached the broker: {} (planted cookies: {}); after the login: {}",
+        pre_login.describe(),
         names(&planted),
-        names(&after)
+        after.describe()
     );
     let attacker_line = format!(
-        "an attacker's browser with only the pre-login cookies: {}",
+        "an attacker's browser holding only what was there before the login: {}",
         seen.line()
     );
     let outcome = if seen.logged_in {
         Outcome::failed(
-            "cookies from before the login open the logged-in session (session fixation)",
+            "what the browser held before the login opens the logged-in session (session fixation)",
         )
     } else {
-        Outcome::passed("the pre-login cookies do not open the session the login made")
+        Outcome::passed("what the browser held before the login does not open the session it made")
     };
-    Ok(outcome.with(cookies).with(attacker_line))
+    Ok(outcome.with(held).with(attacker_line))
 }
 
 fn names(cookies: &[(String, String)]) -> String {
@@ -364,17 +364,12 @@ fn names(cookies: &[(String, String)]) -> String {
 }
 
 /// L07: the session cookies are HttpOnly and SameSite (Secure over https); no tokens in
-/// URLs. A session cookie is one the RP set during the login that the browser still holds
-/// afterwards; a `Set-Cookie` that deletes a cookie is none.
+/// URLs; no tokens in localStorage. A session cookie is one the RP set that the browser
+/// still holds after the login (a `Set-Cookie` that deletes a cookie is none).
 pub async fn l07_cookie_flags(ctx: &Ctx) -> Verdict {
-    let browser = ctx.logged_in_browser().await?;
+    let mut browser = ctx.logged_in_browser().await?;
     let rp = ctx.profile.url("/");
     let https = rp.starts_with("https://");
-    let held: Vec<String> = browser
-        .cookies_for(&rp)
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
     let mut must = Vec::new();
     let mut should = Vec::new();
     for hop in browser.hops().iter().filter(|h| h.url.starts_with(&rp)) {
@@ -385,75 +380,123 @@ pub async fn l07_cookie_flags(ctx: &Ctx) -> Verdict {
             }
         }
     }
+    let cookies = browser.session_cookies(&rp).await.or_error()?;
     let mut judged = Vec::new();
-    // The newest Set-Cookie of each cookie decides its flags.
-    let mut latest: Vec<(String, cookie_store::RawCookie<'static>)> = Vec::new();
-    for (url, header) in browser.set_cookie_headers() {
-        if !url.starts_with(&rp) {
-            continue;
-        }
-        let Ok(cookie) = cookie_store::RawCookie::parse(header.clone()) else {
-            continue;
-        };
-        let cookie = cookie.into_owned();
-        latest.retain(|(_, c)| c.name() != cookie.name());
-        latest.push((header, cookie));
-    }
-    for (_, cookie) in &latest {
-        let name = cookie.name();
-        if deletes(cookie) || !held.iter().any(|h| h == name) {
-            continue;
-        }
+    for cookie in &cookies {
+        let name = &cookie.name;
         judged.push(describe(cookie));
-        if cookie.http_only() != Some(true) {
+        if !cookie.http_only {
             must.push(format!("cookie `{name}` is not HttpOnly"));
         }
-        if cookie.same_site().is_none() {
+        if cookie.same_site.is_none() {
             should.push(format!("cookie `{name}` has no SameSite attribute"));
         }
-        if https && cookie.secure() != Some(true) {
+        if https && !cookie.secure {
             must.push(format!("cookie `{name}` is not Secure over https"));
         }
     }
-    let line = if judged.is_empty() {
+    let mut lines = vec![if judged.is_empty() {
         "[H] the RP set no cookie during the login that the browser still holds".to_string()
     } else {
         format!("[H] session cookies after the login: {}", judged.join("; "))
-    };
+    }];
+    let state = browser.state(&rp).await.or_error()?;
+    for (key, value) in &state.local_storage {
+        let found = tokens_in(value);
+        if !found.is_empty() {
+            should.push(format!(
+                "tokens ({}) kept in localStorage `{key}`, where every script of the origin reads them and they outlive the tab (ASVS 3.2.3: secured cookies or sessionStorage)",
+                found.join(", ")
+            ));
+        }
+    }
+    for (key, value) in &state.session_storage {
+        let found = tokens_in(value);
+        if !found.is_empty() {
+            lines.push(format!(
+                "[H] tokens ({}) kept in sessionStorage `{key}` (ASVS 3.2.3 allows it)",
+                found.join(", ")
+            ));
+        }
+    }
+    if !state.local_storage.is_empty() || !state.session_storage.is_empty() {
+        lines.push(format!(
+            "[H] web storage after the login: {}",
+            state.describe()
+        ));
+    }
     let outcome = if !must.is_empty() {
         Outcome::failed(must.join("; "))
     } else if !should.is_empty() {
         Outcome::violated(Level::Should, should.join("; "))
     } else {
-        Outcome::passed("session cookies are HttpOnly and SameSite; no tokens in URLs")
+        Outcome::passed(
+            "session cookies are HttpOnly and SameSite; no tokens in URLs or localStorage",
+        )
     };
-    Ok(outcome.with(line))
+    Ok(outcome.with_all(lines))
 }
 
-/// Max-Age=0, or an Expires in the past: the cookie is being removed.
-fn deletes(cookie: &cookie_store::RawCookie<'_>) -> bool {
-    if cookie
-        .max_age()
-        .is_some_and(|age| age.is_zero() || age.is_negative())
-    {
-        return true;
+/// The tokens a stored value holds: members named like OAuth tokens, and JWTs anywhere.
+fn tokens_in(value: &str) -> Vec<String> {
+    fn walk(value: &serde_json::Value, found: &mut Vec<String>, depth: usize) {
+        if depth > 4 {
+            return;
+        }
+        match value {
+            serde_json::Value::Object(members) => {
+                for (name, member) in members {
+                    let named =
+                        ["access_token", "id_token", "refresh_token"].contains(&name.as_str());
+                    if named && member.as_str().is_some_and(|t| !t.is_empty()) {
+                        found.push(name.clone());
+                    } else {
+                        walk(member, found, depth + 1);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    walk(item, found, depth + 1);
+                }
+            }
+            serde_json::Value::String(text) if looks_like_jwt(text) => found.push("a JWT".into()),
+            _ => {}
+        }
     }
-    #[allow(clippy::disallowed_methods)] // a cookie's expiry is wall-clock time
-    let now = time::OffsetDateTime::now_utc();
-    cookie
-        .expires_datetime()
-        .is_some_and(|expires| expires <= now)
+    let mut found = Vec::new();
+    match serde_json::from_str::<serde_json::Value>(value) {
+        Ok(parsed) => walk(&parsed, &mut found, 0),
+        Err(_) if looks_like_jwt(value.trim()) => found.push("a JWT".into()),
+        Err(_) => {}
+    }
+    found.dedup();
+    found
 }
 
-fn describe(cookie: &cookie_store::RawCookie<'_>) -> String {
+/// Three dot-separated parts whose first is a JSON header naming an `alg`.
+fn looks_like_jwt(text: &str) -> bool {
+    use base64::Engine;
+    let parts: Vec<&str> = text.split('.').collect();
+    if parts.len() != 3 || !parts[0].starts_with("eyJ") {
+        return false;
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(parts[0])
+        .ok()
+        .and_then(|header| serde_json::from_slice::<serde_json::Value>(&header).ok())
+        .is_some_and(|header| header.get("alg").is_some())
+}
+
+fn describe(cookie: &HeldCookie) -> String {
     let mut flags = Vec::new();
-    if cookie.http_only() == Some(true) {
+    if cookie.http_only {
         flags.push("HttpOnly".to_string());
     }
-    if cookie.secure() == Some(true) {
+    if cookie.secure {
         flags.push("Secure".to_string());
     }
-    if let Some(same_site) = cookie.same_site() {
+    if let Some(same_site) = &cookie.same_site {
         flags.push(format!("SameSite={same_site}"));
     }
     let flags = if flags.is_empty() {
@@ -461,7 +504,7 @@ fn describe(cookie: &cookie_store::RawCookie<'_>) -> String {
     } else {
         flags.join(", ")
     };
-    format!("{} ({flags})", cookie.name())
+    format!("{} ({flags})", cookie.name)
 }
 
 /// L08: the RP requires a level (Substantial or High): an id_token at Low is refused,
@@ -510,17 +553,19 @@ pub async fn l08_assurance(ctx: &Ctx) -> Verdict {
         .inject_fault(ctx.client_id(), "loa_low")
         .await
         .or_error()?;
-    let mut browser = ctx.browser();
+    let mut browser = ctx.browser().await?;
     let callback = ctx
         .login_until_callback(browser.as_mut())
         .await
         .or_error_while("logging in")?;
-    let page = browser.get(&callback).await.or_error()?;
+    let visit = browser
+        .open(callback, &ctx.before_broker())
+        .await
+        .or_error()?;
     evidence.push(format!(
         "[H] callback with an id_token at loa=Low: {}",
-        evidence::answer(&page)
+        evidence::first_answer(&visit)
     ));
-    let _ = browser.follow(page).await;
     let seen = ctx.observe(browser.as_mut()).await.or_error()?;
     evidence.push(seen.line());
     let outcome = if seen.logged_in {
@@ -558,7 +603,7 @@ pub async fn l09_persona_classes(ctx: &Ctx) -> Verdict {
     let mut problems = Vec::new();
     let mut evidence = Vec::new();
     for user in &ctx.profile.citizens.classes {
-        let mut browser = ctx.browser();
+        let mut browser = ctx.browser().await?;
         let callback = ctx
             .login_as_until_callback(browser.as_mut(), user)
             .await
@@ -566,12 +611,16 @@ pub async fn l09_persona_classes(ctx: &Ctx) -> Verdict {
         if let Some(refusal) = broker_error(&callback) {
             return Err(Outcome::error(format!("{user}: {refusal}")));
         }
-        let page = browser.get(&callback).await.or_error()?;
-        let status = page.status;
-        evidence.push(format!("[H] {user}: callback {}", evidence::answer(&page)));
-        let _ = browser.follow(page).await;
-        if status.is_server_error() {
-            problems.push(format!("{user}: the RP answered {}", status.as_u16()));
+        let visit = browser
+            .open(callback, &ctx.before_broker())
+            .await
+            .or_error()?;
+        evidence.push(format!(
+            "[H] {user}: callback {}",
+            evidence::first_answer(&visit)
+        ));
+        if let Some(failed) = visit.hops.iter().find(|h| h.status >= 500) {
+            problems.push(format!("{user}: the RP answered {}", failed.status));
             continue;
         }
         let seen = ctx.observe(browser.as_mut()).await.or_error()?;
@@ -623,7 +672,7 @@ async fn professional_logs_in(
         .professional_login_path
         .clone()
         .unwrap_or_else(|| target.login_path.clone());
-    let mut browser = ctx.browser();
+    let mut browser = ctx.browser().await?;
     let callback = ctx
         .enter_until_callback_as(browser.as_mut(), &path, &user, Some(uuid))
         .await
@@ -655,15 +704,16 @@ async fn professional_logs_in(
     if let Some(refusal) = broker_error(&callback) {
         return Err(Outcome::error(format!("{who}: {refusal}")));
     }
-    let page = browser.get(&callback).await.or_error()?;
-    let status = page.status;
+    let visit = browser
+        .open(callback, &ctx.before_broker())
+        .await
+        .or_error()?;
     let mut evidence = vec![
         format!("[S] {who}: idp_values `{idp_values}`"),
-        format!("[H] {who}: callback {}", evidence::answer(&page)),
+        format!("[H] {who}: callback {}", evidence::first_answer(&visit)),
     ];
-    let _ = browser.follow(page).await;
-    if status.is_server_error() {
-        let problem = format!("{who}: the RP answered {}", status.as_u16());
+    if let Some(failed) = visit.hops.iter().find(|h| h.status >= 500) {
+        let problem = format!("{who}: the RP answered {}", failed.status);
         return Ok((evidence, Some(problem)));
     }
     let seen = ctx.observe(browser.as_mut()).await.or_error()?;

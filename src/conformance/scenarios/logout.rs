@@ -2,15 +2,15 @@
 
 use serde_json::{json, Value};
 
+use crate::conformance::driver::Stop;
 use crate::conformance::evidence;
 use crate::conformance::scenario::{Ctx, Level, OrError, Outcome, Verdict};
 
 /// O01: "Log af" calls end_session with an id_token_hint and the registered post-logout URI.
 pub async fn o01_rp_logout(ctx: &Ctx) -> Verdict {
     let mut browser = ctx.logged_in_browser().await?;
-    let start = ctx.start_logout(browser.as_mut(), &[]).await.or_error()?;
-    let first = format!("[H] logout: {}", evidence::exchange(&start));
-    browser.follow(start).await.or_error()?;
+    let visit = ctx.logout(browser.as_mut()).await.or_error()?;
+    let first = format!("[H] logout: {}", evidence::first(&visit));
     let end_sessions = ctx.sent("endsession").await?;
     let seen = ctx.observe(browser.as_mut()).await.or_error()?;
     let Some(request) = end_sessions.last() else {
@@ -68,20 +68,16 @@ pub async fn o02_old_cookies(ctx: &Ctx) -> Verdict {
         .or_error()?;
     let mut browser = ctx.logged_in_browser().await?;
     let rp = ctx.profile.url("/");
-    let before = browser.cookies_for(&rp);
+    let before = browser.state(&rp).await.or_error()?;
     ctx.logout(browser.as_mut()).await.or_error()?;
-    browser.replace_cookies(&rp, &before);
+    browser.restore(&rp, &before).await.or_error()?;
     let seen = ctx.observe(browser.as_mut()).await.or_error()?;
     let restored = format!(
-        "[H] after logout the cookies from before it ({}) were sent again",
-        before
-            .iter()
-            .map(|(n, _)| n.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+        "[H] after logout what the browser held before it ({}) was restored",
+        before.describe()
     );
     let outcome = if seen.logged_in {
-        Outcome::failed("the cookies from before logout still open the protected page [P−]")
+        Outcome::failed("what the browser held before logout still opens the protected page [P−]")
     } else {
         Outcome::passed("the session is dead on the server, not just in the browser")
     };
@@ -129,14 +125,10 @@ pub async fn o04_broker_session_gone(ctx: &Ctx) -> Verdict {
         .until_broker(browser.as_mut(), &login_path)
         .await
         .or_error_while("starting the next login")?;
-    let next = at_broker.location().unwrap_or_default();
-    let answer = browser.get(&next).await.or_error()?;
-    let broker = format!("{}/", ctx.broker.base_url());
-    let straight_back = answer
-        .location()
-        .filter(|_| answer.is_redirect())
-        .is_some_and(|to| !to.starts_with(&broker));
-    let line = format!("[H] the next login: {}", evidence::exchange(&answer));
+    let leaving = Stop::Outside(ctx.broker_prefix());
+    let answer = browser.open(at_broker, &leaving).await.or_error()?;
+    let straight_back = answer.stopped.is_some();
+    let line = format!("[H] the next login: {}", evidence::path(&answer));
     let outcome = if straight_back {
         Outcome::failed(
             "the broker session outlived the RP's logout: the next login needs no credentials",
@@ -166,30 +158,23 @@ pub async fn o05_no_open_redirect(ctx: &Ctx) -> Verdict {
     .iter()
     .map(|name| (name.to_string(), EVIL.to_string()))
     .collect();
-    let mut current = ctx.start_logout(browser.as_mut(), &bent).await.or_error()?;
+    let elsewhere = Stop::at("https://evil.example");
+    let visit = ctx
+        .start_logout(browser.as_mut(), &bent, &elsewhere)
+        .await
+        .or_error()?;
     let sent = format!(
         "[H] logout with return_to, returnUrl, returnTo, redirect, redirect_uri, next, post_logout_redirect_uri, continue = {EVIL}"
     );
-    let mut path = vec![evidence::exchange(&current)];
-    for _ in 0..15 {
-        let Some(next) = current.location().filter(|_| current.is_redirect()) else {
-            break;
-        };
-        if next.starts_with("https://evil.example") {
-            return Ok(
-                Outcome::failed(format!("the logout sent the browser to {next} [H]"))
-                    .with(sent)
-                    .with(format!("[H] {}", path.join(" ⇒ "))),
-            );
-        }
-        current = browser.get(&next).await.or_error()?;
-        path.push(evidence::exchange(&current));
-    }
-    Ok(
-        Outcome::passed("logout return parameters pointing at another site are ignored")
-            .with(sent)
-            .with(format!("[H] {}", path.join(" ⇒ "))),
-    )
+    let path = format!("[H] {}", evidence::path(&visit));
+    let outcome = match &visit.stopped {
+        Some(bent) => Outcome::failed(format!(
+            "the logout sent the browser to {} [H]",
+            evidence::url(&bent.url)
+        )),
+        None => Outcome::passed("logout return parameters pointing at another site are ignored"),
+    };
+    Ok(outcome.with(sent).with(path))
 }
 
 fn no_backchannel() -> Outcome {

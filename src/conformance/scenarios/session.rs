@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::conformance::driver::SiteState;
 use crate::conformance::scenario::{Ctx, OrError, Outcome, Verdict};
 use crate::protocols::oidc::faults::SHORT_SESSION;
 
@@ -152,25 +153,36 @@ pub async fn s02_absolute_timeout(ctx: &Ctx) -> Verdict {
 /// S03: a tampered session cookie does not log in, nor does the cookie from before the
 /// idle limit passed, replayed raw (whatever expiry the RP gave it).
 pub async fn s03_old_or_tampered_cookie(ctx: &Ctx) -> Verdict {
-    let browser = ctx.logged_in_browser().await?;
+    let mut browser = ctx.logged_in_browser().await?;
     let rp = ctx.profile.url("/");
-    let original = browser.cookies_for(&rp);
+    let original = browser.state(&rp).await.or_error()?;
+    drop(browser);
     let tampered: Vec<(String, String)> = original
+        .cookies
         .iter()
         .map(|(name, value)| (name.clone(), tamper(value)))
         .collect();
-    let mut forger = ctx.browser();
-    forger.replace_cookies(&rp, &tampered);
+    // Web storage is the browser's own: only cookies travel to the RP to be checked there.
+    let mut forger = ctx.browser().await?;
+    forger
+        .restore(&rp, &SiteState::cookies(tampered))
+        .await
+        .or_error()?;
     let seen = ctx.observe(forger.as_mut()).await.or_error()?;
-    let forged = format!(
-        "every RP cookie ({}) with one character changed: {}",
-        original
-            .iter()
-            .map(|(n, _)| n.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-        seen.line()
-    );
+    let forged = if original.cookies.is_empty() {
+        format!("the RP keeps no cookies to tamper with: {}", seen.line())
+    } else {
+        format!(
+            "every RP cookie ({}) with one character changed: {}",
+            original
+                .cookies
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            seen.line()
+        )
+    };
     if seen.logged_in {
         return Ok(Outcome::failed("a tampered session cookie logged in [P−]").with(forged));
     }
@@ -188,20 +200,23 @@ pub async fn s03_old_or_tampered_cookie(ctx: &Ctx) -> Verdict {
         "just past sessions.idle_seconds",
     )
     .await;
-    let mut replayer = ctx.browser();
-    replayer.replace_cookies(&rp, &original);
+    let mut replayer = ctx.browser().await?;
+    replayer.restore(&rp, &original).await.or_error()?;
     let seen = ctx.observe(replayer.as_mut()).await.or_error()?;
     let replayed = format!(
-        "the cookies from the login, replayed raw {} s later: {}",
+        "what the browser held after the login ({}), replayed raw {} s later: {}",
+        original.describe(),
         idle + 1,
         seen.line()
     );
     let outcome = if seen.logged_in {
         Outcome::failed(format!(
-            "the cookie from before the {idle} s idle limit, replayed, still logs in [P−]"
+            "the session state from before the {idle} s idle limit, replayed, still logs in [P−]"
         ))
     } else {
-        Outcome::passed("tampered and expired session cookies do not log in, even replayed raw")
+        Outcome::passed(
+            "tampered cookies and an expired session's state do not log in, even replayed raw",
+        )
     };
     Ok(outcome.with(forged).with(replayed))
 }

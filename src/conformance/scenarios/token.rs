@@ -25,7 +25,7 @@ async fn take(ctx: &Ctx, fault: &str) -> Result<(Taken, Vec<String>), Outcome> {
         .inject_fault(ctx.client_id(), fault)
         .await
         .or_error()?;
-    let mut browser = ctx.browser();
+    let mut browser = ctx.browser().await?;
     let callback = ctx
         .login_until_callback(browser.as_mut())
         .await
@@ -33,10 +33,12 @@ async fn take(ctx: &Ctx, fault: &str) -> Result<(Taken, Vec<String>), Outcome> {
     if let Some(refusal) = broker_error(&callback) {
         return Err(Outcome::error(refusal));
     }
-    let page = browser.get(&callback).await.or_error()?;
-    let callback_answer = evidence::answer(&page);
-    let server_error = page.status.is_server_error();
-    let _ = browser.follow(page).await;
+    let visit = browser
+        .open(callback, &ctx.before_broker())
+        .await
+        .or_error()?;
+    let callback_answer = evidence::first_answer(&visit);
+    let server_error = visit.first_failed();
     let seen = ctx.observe(browser.as_mut()).await.or_error()?;
     let requests = ctx.broker.requests(ctx.client_id()).await.or_error()?;
     // Only what followed this login's token request counts.
@@ -198,7 +200,7 @@ pub async fn t07_key_rotation(ctx: &Ctx) -> Verdict {
         .call(Method::POST, "/keys/rotate", None)
         .await
         .or_error()?;
-    let mut browser = ctx.browser();
+    let mut browser = ctx.browser().await?;
     let rotated = ctx.login(browser.as_mut()).await;
     let seen = ctx.observe(browser.as_mut()).await.or_error()?;
     let line = format!(
@@ -273,9 +275,9 @@ pub async fn t09_discovery_issuer(ctx: &Ctx) -> Verdict {
         if !started {
             return Ok::<Option<bool>, String>(None);
         }
-        let mut browser = ctx.browser();
+        let mut browser = ctx.browser().await.map_err(|outcome| outcome.summary)?;
         match ctx.login(browser.as_mut()).await {
-            Ok(page) => evidence.push(format!("[H] login: {}", evidence::exchange(&page))),
+            Ok(visit) => evidence.push(format!("[H] login: {}", evidence::exchange(&visit.page))),
             // An RP that refuses the discovery document may not even start the login.
             Err(err) => evidence.push(format!("[H] login: {err}")),
         }
@@ -340,13 +342,16 @@ pub async fn t10_auth_time(ctx: &Ctx) -> Verdict {
             .with(format!("[H] {err}")))
         }
     };
-    let page = browser.get(&callback).await.or_error()?;
-    let page = browser.follow(page).await.or_error()?;
+    let page = browser
+        .open(callback, &ctx.before_broker())
+        .await
+        .or_error()?
+        .page;
     let line = format!(
         "[H] the re-authentication came back with auth_time a day old: {}",
         evidence::exchange(&page)
     );
-    let granted = page.status.is_success() && page.body.contains(marker.as_str());
+    let granted = page.status.is_success() && page.shows(&marker);
     let outcome = if granted {
         Outcome::violated(
             Level::Should,
