@@ -3,10 +3,10 @@
 //! Each file reads one concern: `client` who asks and where the answer goes, `response`
 //! what comes back, `scopes`, `pkce`, `prompt` (session reuse), `idp` (`idp_values` and
 //! `idp_params`) and `simulation`; the identity hints and the language are shared with
-//! the other personality (`protocols::identity_hint`, `protocols::language`). Request
-//! objects and pushed requests are unpacked into plain parameters before
-//! (`request_object`, `par`), and tell the parse how the parameters came
-//! ([`Provenance`]).
+//! the other personality (`protocols::identity_hint`; the language is the domain's,
+//! `authenticators::Language`). Request objects and pushed requests are unpacked into
+//! plain parameters before (`request_object`, `par`), and tell the parse how the
+//! parameters came ([`Provenance`]).
 
 mod client;
 mod idp;
@@ -24,8 +24,8 @@ use super::error::OAuthError;
 use super::response_type::{ResponseMode, ResponseType};
 use crate::flow::{ErhvervOptions, Idp};
 
+pub use crate::authenticators::Language;
 pub use crate::protocols::identity_hint::IdentityHint;
-pub use crate::protocols::language::Language;
 pub use idp::MitidRequest;
 pub use prompt::Reauthentication;
 pub use simulation::{Simulation, SimulationMode};
