@@ -497,6 +497,51 @@ async fn a_withheld_client_gets_no_front_channel_iframe_either() {
 }
 
 #[tokio::test]
+async fn withholding_the_back_channel_alone_keeps_the_front_channel_iframe() {
+    let (a, b) = (backchannel_ok().await, backchannel_ok().await);
+    let app = spawn_two_rps(&a, &b).await;
+    let (tokens_a, _) = app.two_rp_logins("app.approve").await;
+    let answer: Value = app
+        .browser
+        .post(app.url("/admin/clients/rp-a/backchannel"))
+        .json(&serde_json::json!({ "withhold": true, "frontchannel": false }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["withheld"], true);
+    assert_eq!(answer["frontchannel_withheld"], false);
+    let page = app
+        .get(&end_session_url(
+            &app,
+            &[("id_token_hint", tokens_a["id_token"].as_str().unwrap())],
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("http://rp-a.test/frontchannel?iss="),
+        "{page}"
+    );
+    // rp-b, not withheld, gets its logout token; rp-a's is withheld.
+    wait_for_logout_tokens(&b, 1).await;
+    let record: Value = app
+        .get(&app.url("/admin/record?client=rp-a"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let to_a = record["backchannel"].as_array().unwrap();
+    assert!(
+        !to_a.is_empty() && to_a.iter().all(|d| d["state"] == "withheld"),
+        "{record}"
+    );
+}
+
+#[tokio::test]
 async fn an_id_token_from_before_a_key_rotation_still_logs_out_hours_later() {
     let (a, b) = (backchannel_ok().await, backchannel_ok().await);
     let app = spawn_two_rps(&a, &b).await;
