@@ -153,9 +153,11 @@ pub async fn backchannel_switch(
     }
     let switch: BackchannelSwitch = match serde_json::from_slice(&body) {
         Ok(switch) => switch,
-        Err(err) => return bad_request(format!(
+        Err(err) => {
+            return bad_request(format!(
             "expected {{\"withhold\": true|false, \"frontchannel\": true|false (optional)}}: {err}"
-        )),
+        ))
+        }
     };
     let frontchannel = switch.frontchannel.unwrap_or(switch.withhold);
     provider
