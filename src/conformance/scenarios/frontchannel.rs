@@ -86,20 +86,28 @@ async fn log_out_elsewhere(ctx: &Ctx, peer: &Peer) -> Verdict {
     let mut browser = ctx.logged_in_browser().await?;
     let op = format!("{}{}", ctx.broker.base_url(), paths::ISSUER_PREFIX);
 
-    // The citizen opens the second service: the broker's SSO logs them in silently.
+    // The citizen opens the second service: the broker's SSO logs them in silently. It
+    // asks for what the RP asked for (level, identity provider), so the session answers.
     let state = crate::random::short_id();
+    let nonce = crate::random::short_id();
+    let rp_asked = ctx.sent("authorize").await?.pop().unwrap_or_default();
+    let mut params = vec![
+        ("client_id", peer.client_id.as_str()),
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("redirect_uri", peer.redirect_uri.as_str()),
+        ("state", state.as_str()),
+        ("nonce", nonce.as_str()),
+    ];
+    for name in ["acr_values", "idp_values", "idp_params"] {
+        if let Some(value) = rp_asked["params"][name].as_str() {
+            params.push((name, value));
+        }
+    }
     let authorize = format!(
         "{op}{}?{}",
         paths::AUTHORIZE,
-        serde_urlencoded::to_string([
-            ("client_id", peer.client_id.as_str()),
-            ("response_type", "code"),
-            ("scope", "openid"),
-            ("redirect_uri", peer.redirect_uri.as_str()),
-            ("state", state.as_str()),
-            ("nonce", &crate::random::short_id()),
-        ])
-        .unwrap_or_default()
+        serde_urlencoded::to_string(&params).unwrap_or_default()
     );
     let visit = browser
         .open(
