@@ -168,6 +168,8 @@ impl Provider {
             return Err(ControlError::Invalid(problem));
         }
         let new = self.clients.get(&client.client_id).is_none();
+        // Keys fetched from the old registration's jwks_uri are not this one's.
+        self.client_keys.forget(&client.client_id);
         self.clients.insert(client);
         Ok(new)
     }
@@ -198,6 +200,7 @@ impl Provider {
             .remove(client_id)
             .ok_or_else(|| ControlError::NotFound(format!("no client `{client_id}`")))?;
         self.faults.clear(client_id);
+        self.client_keys.forget(client_id);
         Ok(client)
     }
 

@@ -509,8 +509,13 @@ impl Simulator {
         count: usize,
     ) -> Result<(), ControlError> {
         check_count(count)?;
-        if self.provider.clients.get(client_id).is_none() {
-            return Err(ControlError::NotFound(format!("no client `{client_id}`")));
+        let client = self
+            .provider
+            .clients
+            .get(client_id)
+            .ok_or_else(|| ControlError::NotFound(format!("no client `{client_id}`")))?;
+        if let Some(why) = fault.unusable_for(&client) {
+            return Err(ControlError::Invalid(why));
         }
         self.provider.faults.push(client_id, fault, count);
         Ok(())

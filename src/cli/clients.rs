@@ -204,9 +204,12 @@ fn clients_table(clients: &Value) -> String {
     let rows: Vec<Vec<String>> = items(clients)
         .iter()
         .map(|c| {
-            let auth = match &c["token_endpoint_auth_method"] {
-                Value::Null => "secret".to_string(),
-                method => cell(method),
+            let has_keys = !c["jwks"].is_null() || !c["jwks_uri"].is_null();
+            let auth = match (&c["token_endpoint_auth_method"], has_keys) {
+                (Value::Null, false) => "secret".to_string(),
+                (Value::Null, true) if c["client_secret"].is_null() => "private_key_jwt".into(),
+                (Value::Null, true) => "secret or key".into(),
+                (method, _) => cell(method),
             };
             vec![
                 cell(&c["client_id"]),

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::authenticators::code_card::PidStatus;
 use crate::flow::{Authentication, Idp};
-use crate::identity::{Identity, Loip};
+use crate::identity::{Cvr, Identity, Loip};
 
 /// Shown instead of the name of a citizen with name and address protection.
 pub const PROTECTED_NAME: &str = "NAVNE & ADRESSEBESKYTTET";
@@ -279,6 +279,142 @@ fn nemid_pid(citizen: &Identity, auth: &Authentication) -> (Option<String>, PidS
         }
         _ => (None, PidStatus::UnableToLookup),
     }
+}
+
+/// `client_at_type` of a service token (client_credentials), as NEB's documentation shows.
+pub const SERVICE_TOKEN: &str = "service_token";
+
+pub struct ServiceTokenInput<'a> {
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub organisation: &'a str,
+    pub cvr: Option<&'a Cvr>,
+    pub scopes: &'a [String],
+    pub issued_at: OffsetDateTime,
+    pub expires: OffsetDateTime,
+}
+
+/// A service token's claims, in the order of the one NEB's documentation shows
+/// (enterprise/controlled-transfer.md): the client, its organisation, service provider and
+/// service (stable identifiers derived from the client's registration), the organisation's
+/// CVR as `DK<cvr>`, and no user.
+pub fn service_token(input: ServiceTokenInput<'_>) -> Map<String, Value> {
+    let iat = input.issued_at.unix_timestamp();
+    let stable = |kind: &str, name: &str| {
+        const NAMESPACE: Uuid = Uuid::from_u128(0x5d0c_7a1e_93b4_4f2a_8c61_0e9f_b2d4_7a38);
+        Uuid::new_v5(&NAMESPACE, format!("{kind}:{name}").as_bytes()).to_string()
+    };
+    let cvr = input
+        .cvr
+        .map_or_else(|| test_cvr_of(input.organisation), ToString::to_string);
+    let claims = json!({
+        "iss": input.issuer,
+        "nbf": iat,
+        "iat": iat,
+        "exp": input.expires.unix_timestamp(),
+        "scope": input.scopes,
+        "client_id": input.client_id,
+        "client_org_id": stable("organisation", input.organisation),
+        "client_service_provider_id": stable("service-provider", input.organisation),
+        "client_service_id": stable("service", input.client_id),
+        "client_org_taxation_number": format!("DK{cvr}"),
+        "client_at_type": SERVICE_TOKEN,
+        "jti": Uuid::new_v4().simple().to_string().to_uppercase(),
+    });
+    match claims {
+        Value::Object(map) => map,
+        _ => unreachable!("a JSON object literal"),
+    }
+}
+
+/// A fictitious test CVR number (starting with 9, as test CVRs do) for an organisation
+/// that registered none: stable for the organisation's name.
+fn test_cvr_of(organisation: &str) -> String {
+    let digest = openssl::sha::sha256(organisation.as_bytes());
+    let number = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % 10_000_000;
+    format!("9{number:07}")
+}
+
+/// Claims of the userinfo endpoint a userinfo token leaves out: the session's state
+/// (a token outlives it) and MitID's transaction details, which the recording lacks.
+const NOT_IN_USERINFO_TOKEN: [&str; 6] = [
+    "session_is_active",
+    "session_expiry",
+    "subject_type",
+    "mitid.psd2",
+    "mitid.geo_ip_distance_km",
+    "mitid.reference_text",
+];
+
+/// The userinfo token (scope `userinfo_token`): the id_token's identification and the
+/// userinfo claims in one JWT, in the recorded order (benne/stubid CAP-021): `iss`, `nbf`,
+/// `iat`, `exp`, `amr`, the `mitid.*` claims, `loa`, `ial`, `aal`, `identity_type`,
+/// `idp_identity_id`, `idp`, the other scopes' claims, `acr`, the `ssn.details` claims,
+/// `auth_time` (a string here), `sub`, `transaction_id`, `aud`.
+pub fn userinfo_token(
+    id_token: &Map<String, Value>,
+    userinfo: &Map<String, Value>,
+) -> Map<String, Value> {
+    let mut claims = Map::new();
+    let mut copy = |from: &Map<String, Value>, name: &str| {
+        if let Some(value) = from.get(name) {
+            claims.insert(name.to_string(), value.clone());
+        }
+    };
+    for name in ["iss", "nbf", "iat", "exp", "amr"] {
+        copy(id_token, name);
+    }
+    let kept = |name: &&String| !NOT_IN_USERINFO_TOKEN.contains(&name.as_str());
+    let idp_block = [
+        "loa",
+        "ial",
+        "aal",
+        "identity_type",
+        "idp_identity_id",
+        "idp",
+    ];
+    let last = ["acr", "auth_time", "sub", "transaction_id", "aud"];
+    let mitid: Vec<&String> = userinfo
+        .keys()
+        .filter(kept)
+        .filter(|n| n.starts_with("mitid."))
+        .collect();
+    for name in mitid {
+        copy(userinfo, name);
+    }
+    for name in idp_block {
+        copy(
+            if name == "identity_type" {
+                id_token
+            } else {
+                userinfo
+            },
+            name,
+        );
+    }
+    let details = |n: &&String| n.starts_with("ssn.details");
+    let others: Vec<&String> = userinfo
+        .keys()
+        .filter(kept)
+        .filter(|n| !n.starts_with("mitid.") && !details(n))
+        .filter(|n| !idp_block.contains(&n.as_str()) && !last.contains(&n.as_str()))
+        .collect();
+    for name in others {
+        copy(userinfo, name);
+    }
+    copy(id_token, "acr");
+    for name in userinfo.keys().filter(kept).filter(details) {
+        copy(userinfo, name);
+    }
+    let mut as_text = Map::new();
+    if let Some(auth_time) = id_token.get("auth_time") {
+        as_text.insert("auth_time".into(), auth_time.to_string().into());
+    }
+    copy(&as_text, "auth_time");
+    for name in ["sub", "transaction_id", "aud"] {
+        copy(id_token, name);
+    }
+    claims
 }
 
 #[cfg(test)]

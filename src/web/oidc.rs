@@ -11,6 +11,9 @@ use crate::protocols::front::LoginFront;
 use crate::protocols::oidc::logout::EndSessionOutcome;
 use crate::protocols::oidc::record::Request;
 use crate::protocols::oidc::token::{presented_client_id, TokenFailure};
+use crate::protocols::oidc::userinfo::{
+    dpop_algs, Scheme, UserinfoBody, UserinfoRefusal, UserinfoRequest,
+};
 use crate::protocols::oidc::{paths, AuthorizeOutcome, ErrorCode, OAuthError, Provider};
 
 pub type Pairs = Vec<(String, String)>;
@@ -347,14 +350,37 @@ where
     response
 }
 
+/// The request's one `DPoP` header (RFC 9449 §4.3: never more than one).
+fn dpop_header(req: &HttpRequest) -> Result<Option<String>, OAuthError> {
+    let mut headers = req.headers().get_all("dpop");
+    let first = headers.next();
+    if headers.next().is_some() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidDpopProof,
+            "more than one DPoP header",
+        ));
+    }
+    first
+        .map(|value| {
+            value.to_str().map(str::to_string).map_err(|_| {
+                OAuthError::new(ErrorCode::InvalidDpopProof, "the DPoP header is not ASCII")
+            })
+        })
+        .transpose()
+}
+
 pub async fn token(
     provider: web::Data<Provider>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
     let p = provider.clone();
+    let dpop = dpop_header(&req);
     client_endpoint(&provider, &req, &body, "token", |pairs, auth| async move {
-        p.token(pairs, auth.as_deref()).await.map(no_store_json)
+        let dpop = dpop?;
+        p.token(pairs, auth.as_deref(), dpop.as_deref())
+            .await
+            .map(no_store_json)
     })
     .await
 }
@@ -371,7 +397,7 @@ pub async fn revocation(
         &body,
         "revocation",
         |pairs, auth| async move {
-            p.revoke(pairs, auth.as_deref()).map(|()| {
+            p.revoke(pairs, auth.as_deref()).await.map(|()| {
                 HttpResponse::Ok()
                     .insert_header((header::CACHE_CONTROL, NO_STORE))
                     .insert_header((header::PRAGMA, "no-cache"))
@@ -393,7 +419,11 @@ pub async fn introspection(
         &req,
         &body,
         "introspection",
-        |pairs, auth| async move { p.introspect(pairs, auth.as_deref()).map(no_store_json) },
+        |pairs, auth| async move {
+            p.introspect(pairs, auth.as_deref())
+                .await
+                .map(no_store_json)
+        },
     )
     .await
 }
@@ -404,32 +434,39 @@ fn oauth_json(status: StatusCode, error: &OAuthError) -> HttpResponse {
         .json(error.to_json())
 }
 
-pub async fn userinfo(
-    provider: web::Data<Provider>,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> HttpResponse {
-    let from_header = req
+/// The access token and how it came: `Authorization: Bearer` or `DPoP`, or (RFC 6750
+/// §2.2) a form body's `access_token`.
+fn presented_access_token(req: &HttpRequest, body: &[u8]) -> Option<(String, Scheme)> {
+    let header = req
         .headers()
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(|t| t.trim().to_string());
-    // RFC 6750 §2.2 also allows the token in a form body.
-    let from_body = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
+        .and_then(|v| v.to_str().ok());
+    if let Some((scheme, token)) = header.and_then(|v| v.split_once(' ')) {
+        let scheme = match scheme.to_ascii_lowercase().as_str() {
+            "bearer" => Scheme::Bearer,
+            "dpop" => Scheme::Dpop,
+            _ => return None,
+        };
+        return Some((token.trim().to_string(), scheme));
+    }
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
         .ok()
         .and_then(|pairs| {
             pairs
                 .into_iter()
                 .find(|(k, _)| k == "access_token")
-                .map(|(_, v)| v)
-        });
-    let Some(token) = from_header.or(from_body) else {
+                .map(|(_, v)| (v, Scheme::Bearer))
+        })
+}
+
+pub async fn userinfo(
+    provider: web::Data<Provider>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let Some((token, scheme)) = presented_access_token(&req, &body) else {
         let error = OAuthError::new(ErrorCode::InvalidToken, "no bearer access token");
-        let response = userinfo_refused();
+        let response = userinfo_refused(&error, Scheme::Bearer);
         record(
             &provider,
             "userinfo",
@@ -441,15 +478,42 @@ pub async fn userinfo(
         );
         return response;
     };
-    let now = provider.broker.clock.now();
-    let client_id = provider
-        .grants
-        .access_token(&token, now)
-        .map(|g| g.client_id);
-    let params = vec![("access_token".to_string(), token.clone())];
-    let (response, error) = match provider.userinfo(&token) {
-        Ok(claims) => (no_store_json(claims), None),
-        Err(error) => (userinfo_refused(), Some(error)),
+    let client_id = provider.access_token_client(&token);
+    let mut params = vec![("access_token".to_string(), token.clone())];
+    let proof = dpop_header(&req);
+    if let Ok(Some(proof)) = &proof {
+        params.push(("dpop".to_string(), proof.clone()));
+    }
+    let answer = match proof {
+        Ok(proof) => {
+            provider
+                .userinfo(UserinfoRequest {
+                    access_token: &token,
+                    scheme,
+                    proof: proof.as_deref(),
+                    method: req.method().as_str(),
+                })
+                .await
+        }
+        Err(error) => Err(UserinfoRefusal {
+            error,
+            challenge: Scheme::Dpop,
+        }),
+    };
+    let (response, error) = match answer {
+        Ok(UserinfoBody::Json(claims)) => (no_store_json(claims), None),
+        Ok(UserinfoBody::Jwt(jwt)) => (
+            HttpResponse::Ok()
+                .insert_header((header::CACHE_CONTROL, NO_STORE))
+                .insert_header((header::PRAGMA, "no-cache"))
+                .content_type("application/jwt")
+                .body(jwt),
+            None,
+        ),
+        Err(refusal) => (
+            userinfo_refused(&refusal.error, refusal.challenge),
+            Some(refusal.error),
+        ),
     };
     record(
         &provider,
@@ -465,12 +529,24 @@ pub async fn userinfo(
 
 /// NEB's userinfo refusal, recorded: 401, an empty body, and this challenge (no space
 /// after the comma), whether the token is missing or bad. The reason goes to the record.
-fn userinfo_refused() -> HttpResponse {
-    HttpResponse::Unauthorized()
-        .insert_header((
-            header::WWW_AUTHENTICATE,
-            "Bearer realm=\"IdentityServer\",error=\"invalid_token\"",
-        ))
+/// A service token is refused with 403 `insufficient_scope` (RFC 6750 §3.1); a DPoP-bound
+/// token's refusal challenges with the DPoP scheme and its algorithms (RFC 9449 §7.1).
+fn userinfo_refused(error: &OAuthError, challenge: Scheme) -> HttpResponse {
+    let status = if error.code == ErrorCode::InsufficientScope {
+        StatusCode::FORBIDDEN
+    } else {
+        StatusCode::UNAUTHORIZED
+    };
+    let challenge = match challenge {
+        Scheme::Bearer => format!("Bearer realm=\"IdentityServer\",error=\"{}\"", error.code),
+        Scheme::Dpop => format!(
+            "DPoP realm=\"IdentityServer\",error=\"{}\",algs=\"{}\"",
+            error.code,
+            dpop_algs()
+        ),
+    };
+    HttpResponse::build(status)
+        .insert_header((header::WWW_AUTHENTICATE, challenge))
         .insert_header((header::CACHE_CONTROL, NO_STORE))
         .insert_header((header::PRAGMA, "no-cache"))
         .finish()

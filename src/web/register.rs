@@ -135,6 +135,15 @@ pub async fn person(provider: web::Data<Provider>, req: HttpRequest) -> HttpResp
             "the access token is unknown, expired or revoked",
         );
     };
+    // RFC 9449 §7.2: a DPoP-bound token is worthless as a bearer token, and this API
+    // takes no proofs.
+    if grant.jkt.is_some() {
+        return refused(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the access token is bound to a DPoP key (RFC 9449); this register takes bearer tokens only",
+        );
+    }
     // As userinfo: personal data only while the login's broker session lives.
     if !provider
         .broker

@@ -561,6 +561,55 @@ async fn clients_list_show_register_delete_and_clear_faults_act_on_the_broker() 
 }
 
 #[tokio::test]
+async fn clients_register_reads_keys_and_token_protection_from_toml_and_refuses_bad_keys() {
+    let app = spawn_app().await;
+    let key = crate::jose::rsa_key("cli-key");
+    let public = crate::jose::public(&key, Some("enc"));
+    let toml = format!(
+        r#"
+[[client]]
+client_id = "cli-keys"
+name = "CLI keys"
+redirect_uris = ["{RP}"]
+token_endpoint_auth_method = "private_key_jwt"
+id_token_encrypted_response_alg = "RSA-OAEP-256"
+userinfo_signed_response_alg = "RS256"
+dpop_bound_access_tokens = true
+jwks = {{ keys = [ {{ kty = "RSA", kid = "cli-key", use = "enc", n = "{n}", e = "{e}" }} ] }}
+"#,
+        n = public["n"].as_str().unwrap(),
+        e = public["e"].as_str().unwrap(),
+    );
+    let file = TempFile::new("keys.toml", &toml);
+    live(&app, &["clients", "register", "-f", file.arg()])
+        .await
+        .ok();
+    let client = app.sim.provider().clients.get("cli-keys").unwrap();
+    assert!(client.dpop_bound_access_tokens);
+    assert_eq!(client.jwks.as_ref().unwrap().keys().len(), 1);
+    let listed = live(&app, &["clients", "list"]).await.ok();
+    assert!(
+        listed
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("cli-keys ") && l.contains("private_key_jwt")),
+        "{}",
+        listed.stdout
+    );
+    // A private key in the registration is refused, with the reason.
+    let private = toml.replace(r#"e = "AQAB""#, r#"e = "AQAB", d = "c2VjcmV0""#);
+    assert_ne!(private, toml);
+    let file = TempFile::new("private.toml", &private);
+    let refused = live(&app, &["clients", "register", "-f", file.arg()]).await;
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("private member `d`"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[tokio::test]
 async fn clients_sso_group_puts_clients_in_a_group_and_takes_them_out() {
     let app = spawn_app().await;
     let clients = &app.sim.provider().clients;

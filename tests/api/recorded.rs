@@ -91,6 +91,9 @@ fn fits_marker(marker: &str, value: &str, request: &Request) -> bool {
         )
         .is_ok(),
         "{cpr}" => value.len() == 10 && digits(value),
+        "{dk-cvr}" => value
+            .strip_prefix("DK")
+            .is_some_and(|rest| rest.len() == 8 && digits(rest)),
         "{pid}" => value
             .strip_prefix("9208-2002-2-")
             .is_some_and(|rest| rest.len() == 12 && digits(rest)),
@@ -285,7 +288,7 @@ async fn access_token_matches_the_recorded_claims() {
 #[tokio::test]
 async fn token_response_has_the_recorded_members() {
     let app = spawn_app().await;
-    let scope = "openid mitid ssn nemid.pid";
+    let scope = "openid mitid ssn nemid.pid userinfo_token";
     let tokens = login(&app, "nemid.ung15", scope).await;
     assert_as_recorded("token_response.json", &tokens, &request(&app, scope));
 }
@@ -334,4 +337,80 @@ async fn userinfo_answered_from_the_session_has_no_transaction_claims() {
         "one MitID authentication"
     );
     assert_ne!(a["transaction_id"], b["transaction_id"]);
+}
+
+#[tokio::test]
+async fn userinfo_token_matches_the_recorded_claims() {
+    let app = spawn_app().await;
+    let scope = "openid mitid ssn nemid.pid userinfo_token";
+    let tokens = login(&app, "nemid.ung15", scope).await;
+    let token = tokens["userinfo_token"].as_str().unwrap();
+    assert_as_recorded(
+        "userinfo_token.header.json",
+        &decode_header(token),
+        &request(&app, scope),
+    );
+    let claims = decode_claims(token);
+    assert_as_recorded(
+        "userinfo_token.payload.json",
+        &claims,
+        &request(&app, scope),
+    );
+    let id_claims = decode_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(claims["sub"], id_claims["sub"]);
+    assert_eq!(claims["transaction_id"], id_claims["transaction_id"]);
+    assert_eq!(
+        claims["auth_time"],
+        id_claims["auth_time"].to_string().as_str(),
+        "the id_token's number, as a string"
+    );
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        300
+    );
+}
+
+#[tokio::test]
+async fn a_service_token_matches_the_one_neb_documents() {
+    let app = spawn_app().await;
+    let client: mitid_sim::protocols::oidc::Client = serde_json::from_value(serde_json::json!({
+        "client_id": "api-client",
+        "name": "API client",
+        "client_secret": "api-secret",
+        "allow_client_credentials": true,
+    }))
+    .unwrap();
+    app.sim.register_client(client).await.unwrap();
+    let scope = "neb_api";
+    let answer: Value = app
+        .browser
+        .post(app.url("/op/connect/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "api-client"),
+            ("client_secret", "api-secret"),
+            ("scope", scope),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let request = Request {
+        issuer: app.sim.issuer(),
+        client_id: "api-client",
+        nonce: "",
+        scope,
+    };
+    assert_as_recorded("service_token_response.json", &answer, &request);
+    let token = answer["access_token"].as_str().unwrap();
+    assert_as_recorded("service_token.header.json", &decode_header(token), &request);
+    let claims = decode_claims(token);
+    assert_as_recorded("service_token.payload.json", &claims, &request);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        3600,
+        "an hour"
+    );
 }

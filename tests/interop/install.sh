@@ -10,6 +10,9 @@
 # Conformance kit section (tests/api/library_rps.rs):
 #   - Authlib and Flask in the same venv (python/requirements.txt);
 #   - the npm packages of every tests/interop/*/package-lock.json, by `npm ci`.
+# OpenID Connect interop section (tests/api/openid_client_*.rs):
+#   - Node.js (20 or later; Debian's nodejs and npm when the machine has none) and
+#     openid-client, pinned in tests/interop/openid-client/package-lock.json (`npm ci`).
 # To add a dependency: a Debian package to `packages`, a pin to python/requirements.txt
 # (with its dependencies, as `pip freeze` gives them), or a folder here with a
 # package.json and package-lock.json.
@@ -44,6 +47,15 @@ if [[ ! -x "$venv/bin/python" ]] || ! cmp -s python/requirements.txt "$stamp"; t
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check -r python/requirements.txt
     cp python/requirements.txt "$stamp"
+fi
+
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "node and npm are missing (run this script as root, or install Node.js 20+)" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
 fi
 
 for lock in */package-lock.json; do

@@ -8,15 +8,20 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 
+use super::algorithms::{ContentAlg, JwsAlg, KeyAlg};
+use super::client_keys::{encryption_key, ClientJwks};
 use crate::broker::keys::SigningAlg;
 use crate::broker::sessions::SsoScope;
 use crate::fixtures::{self, FixtureError};
+use crate::identity::Cvr;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMethod {
     ClientSecretBasic,
     ClientSecretPost,
+    /// RFC 7523 / OIDC Core §9: a JWT signed with a key of the client's `jwks` or `jwks_uri`.
+    PrivateKeyJwt,
     /// Public clients (single-page and native apps): PKCE is then mandatory.
     None,
 }
@@ -26,6 +31,7 @@ impl AuthMethod {
         match self {
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
             AuthMethod::None => "none",
         }
     }
@@ -46,6 +52,11 @@ impl ClientSecret {
             );
         }
         Ok(Self(text.to_string()))
+    }
+
+    /// The secret itself, as the key of HMAC-signed JWTs (OIDC Core §10.1).
+    pub fn expose(&self) -> &str {
+        &self.0
     }
 
     pub fn matches(&self, presented: &str) -> bool {
@@ -122,14 +133,23 @@ impl From<RegisteredUri> for String {
     }
 }
 
-pub const SUPPORTED_SCOPES: [&str; 6] = [
+pub const SUPPORTED_SCOPES: [&str; 7] = [
     "openid",
     "mitid",
     "ssn",
     "nemid.pid",
     "nemlogin",
     "offline_access",
+    "userinfo_token",
 ];
+
+/// The scopes of service tokens NEB documents for its own APIs: `neb_api` (controlled
+/// transfer and the general APIs) and `signtext_api` (transaction signing).
+pub const API_SCOPES: [&str; 2] = ["neb_api", "signtext_api"];
+
+fn documented_api_scopes() -> Vec<String> {
+    API_SCOPES.map(String::from).to_vec()
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -139,10 +159,13 @@ pub struct Client {
     pub name: String,
     #[serde(default)]
     pub client_secret: Option<ClientSecret>,
+    /// Empty only for an API client (`allow_client_credentials` and nothing else).
+    #[serde(default)]
     pub redirect_uris: Vec<RegisteredUri>,
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<RegisteredUri>,
-    /// Unset: the client may use client_secret_basic or client_secret_post.
+    /// Unset: the client may use client_secret_basic or client_secret_post when it has a
+    /// secret, and private_key_jwt when it has keys (`jwks` or `jwks_uri`).
     #[serde(default)]
     pub token_endpoint_auth_method: Option<AuthMethod>,
     #[serde(default)]
@@ -176,6 +199,61 @@ pub struct Client {
     pub frontchannel_logout_session_required: bool,
     #[serde(default)]
     pub refresh_tokens: RefreshTokens,
+
+    // ---- Back channel and token protection: client keys, private_key_jwt, client
+    // credentials, signed and encrypted responses, userinfo tokens, DPoP. ----
+    /// The client's public keys (RFC 7591), inline: its private_key_jwt assertions are
+    /// verified with them, and the broker encrypts to its `enc` key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<ClientJwks>,
+    /// Where the client publishes its keys instead (fetched, kept 5 minutes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<RegisteredUri>,
+    /// The one algorithm the client's assertions may use (OIDC Registration §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_signing_alg: Option<JwsAlg>,
+    /// Answer userinfo as a signed JWT (`application/jwt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_signed_response_alg: Option<SigningAlg>,
+    /// Encrypt id_tokens to the client's key (signed, then encrypted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_encrypted_response_alg: Option<KeyAlg>,
+    /// Default A128CBC-HS256 when the `alg` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_encrypted_response_enc: Option<ContentAlg>,
+    /// Encrypt userinfo responses to the client's key (signed first when
+    /// `userinfo_signed_response_alg` is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_encrypted_response_alg: Option<KeyAlg>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_encrypted_response_enc: Option<ContentAlg>,
+    /// When the token response carries a `userinfo_token`.
+    #[serde(default)]
+    pub userinfo_tokens: UserinfoTokens,
+    /// An API client: may get service tokens with the client_credentials grant.
+    #[serde(default)]
+    pub allow_client_credentials: bool,
+    /// The scopes its service tokens may carry.
+    #[serde(default = "documented_api_scopes")]
+    pub api_scopes: Vec<String>,
+    /// The CVR number of the client's organisation (a test CVR, starting with 9), which
+    /// service tokens carry as `client_org_taxation_number`; derived from the
+    /// organisation's name when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation_cvr: Option<Cvr>,
+    /// RFC 9449 §5.2: every token request must carry a DPoP proof.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
+}
+
+/// When the token response carries a `userinfo_token` (all user claims, signed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserinfoTokens {
+    /// When the authorization request asked for the `userinfo_token` scope.
+    #[default]
+    Scope,
+    Always,
 }
 
 fn yes() -> bool {
@@ -194,12 +272,12 @@ pub enum RefreshTokens {
 }
 
 impl Client {
-    /// A client without a secret (or registered with `token_endpoint_auth_method = "none"`)
-    /// is public: it authenticates with nothing, so PKCE guards its codes.
+    /// A client without a secret or keys (or registered with `token_endpoint_auth_method =
+    /// "none"`) is public: it authenticates with nothing, so PKCE guards its codes.
     pub fn is_public(&self) -> bool {
         match self.token_endpoint_auth_method {
             Some(method) => method == AuthMethod::None,
-            None => self.client_secret.is_none(),
+            None => self.client_secret.is_none() && !self.has_keys(),
         }
     }
 
@@ -211,6 +289,51 @@ impl Client {
         } else {
             self.token_endpoint_auth_method
         }
+    }
+
+    /// Whether the client registered keys of its own (`jwks` or `jwks_uri`).
+    pub fn has_keys(&self) -> bool {
+        self.jwks.is_some() || self.jwks_uri.is_some()
+    }
+
+    /// Whether the client may authenticate with `method`: the registered one, or, when
+    /// none is registered, a secret method if it has a secret and private_key_jwt if it
+    /// has keys; a public client only with `none`.
+    pub fn accepts_auth_method(&self, method: AuthMethod) -> bool {
+        if self.is_public() {
+            return method == AuthMethod::None;
+        }
+        match self.token_endpoint_auth_method {
+            Some(registered) => registered == method,
+            None => match method {
+                AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
+                    self.client_secret.is_some()
+                }
+                AuthMethod::PrivateKeyJwt => self.has_keys(),
+                AuthMethod::None => false,
+            },
+        }
+    }
+
+    /// The methods the client may authenticate with, for error messages.
+    pub fn auth_methods(&self) -> String {
+        let methods: Vec<&str> = [
+            AuthMethod::ClientSecretBasic,
+            AuthMethod::ClientSecretPost,
+            AuthMethod::PrivateKeyJwt,
+            AuthMethod::None,
+        ]
+        .into_iter()
+        .filter(|m| self.accepts_auth_method(*m))
+        .map(AuthMethod::name)
+        .collect();
+        methods.join(" or ")
+    }
+
+    /// Whether a `userinfo_token` goes with tokens of these scopes.
+    pub fn gets_userinfo_token(&self, scopes: &[String]) -> bool {
+        self.userinfo_tokens == UserinfoTokens::Always
+            || scopes.iter().any(|s| s == "userinfo_token")
     }
 
     pub fn pkce_required(&self) -> bool {
@@ -252,7 +375,8 @@ impl Client {
             .post_logout_redirect_uris
             .iter()
             .chain(&self.frontchannel_logout_uri)
-            .chain(&self.backchannel_logout_uri);
+            .chain(&self.backchannel_logout_uri)
+            .chain(&self.jwks_uri);
         if let Some(uri) = browser_facing.into_iter().find(|u| !u.is_http()) {
             return Some(format!(
                 "client `{}`: `{}` must be an http or https URI",
@@ -275,21 +399,102 @@ impl Client {
                 ));
             }
         }
-        if self.redirect_uris.is_empty() {
+        if self.redirect_uris.is_empty() && !self.allow_client_credentials {
             return Some(format!("client `{}` has no redirect_uris", self.client_id));
         }
-        match (self.is_public(), &self.client_secret) {
-            (true, Some(_)) => Some(format!(
+        if self.token_endpoint_auth_method == Some(AuthMethod::PrivateKeyJwt)
+            && !self.has_keys()
+            && self.client_secret.is_none()
+        {
+            return Some(format!(
+                "client `{}` authenticates with private_key_jwt but registered no keys (jwks or jwks_uri), nor a client_secret for HS256-512",
+                self.client_id
+            ));
+        }
+        if self.is_public() && self.client_secret.is_some() {
+            return Some(format!(
                 "client `{}` is public (token_endpoint_auth_method = \"none\") but has a client_secret",
                 self.client_id
-            )),
-            (false, None) => Some(format!(
-                "client `{}` authenticates with {} but has no client_secret (leave both out for a public client, which must use PKCE)",
-                self.client_id,
-                self.token_endpoint_auth_method.map_or("a secret", AuthMethod::name)
-            )),
-            _ => None,
+            ));
         }
+        self.protection_problems()
+    }
+
+    /// Problems of the back-channel and token-protection settings.
+    fn protection_problems(&self) -> Option<String> {
+        let id = &self.client_id;
+        if self.jwks.is_some() && self.jwks_uri.is_some() {
+            return Some(format!(
+                "client `{id}` has both jwks and jwks_uri: register one (RFC 7591 §2)"
+            ));
+        }
+        let method = self.token_endpoint_auth_method;
+        if matches!(
+            method,
+            Some(AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost)
+        ) && self.client_secret.is_none()
+        {
+            return Some(format!(
+                "client `{id}` authenticates with {} but has no client_secret (leave both out for a public client, which must use PKCE)",
+                method.map_or("", AuthMethod::name)
+            ));
+        }
+        if self.token_endpoint_auth_signing_alg.is_some()
+            && !self.accepts_auth_method(AuthMethod::PrivateKeyJwt)
+        {
+            return Some(format!(
+                "client `{id}`: token_endpoint_auth_signing_alg is for private_key_jwt, which the client does not use"
+            ));
+        }
+        for (what, alg, enc) in [
+            (
+                "id_token",
+                self.id_token_encrypted_response_alg,
+                self.id_token_encrypted_response_enc,
+            ),
+            (
+                "userinfo",
+                self.userinfo_encrypted_response_alg,
+                self.userinfo_encrypted_response_enc,
+            ),
+        ] {
+            if alg.is_none() && enc.is_some() {
+                return Some(format!(
+                    "client `{id}`: {what}_encrypted_response_enc needs {what}_encrypted_response_alg"
+                ));
+            }
+            let Some(alg) = alg else { continue };
+            if !self.has_keys() {
+                return Some(format!(
+                    "client `{id}`: {what}_encrypted_response_alg needs the client's keys (jwks or jwks_uri) to encrypt to"
+                ));
+            }
+            // Keys behind a jwks_uri are checked when the first response is encrypted.
+            let inline = self.jwks.as_ref().map(|jwks| jwks.keys());
+            if inline.is_some_and(|keys| encryption_key(keys, alg).is_none()) {
+                return Some(format!(
+                    "client `{id}`: {what}_encrypted_response_alg {} needs an {} key (use \"enc\" or unset) in jwks",
+                    alg.name(),
+                    alg.key_type()
+                ));
+            }
+        }
+        if let Some(scope) = self
+            .api_scopes
+            .iter()
+            .find(|s| !API_SCOPES.contains(&s.as_str()))
+        {
+            return Some(format!(
+                "client `{id}`: api scope `{scope}` is not one of NEB's documented API scopes ({})",
+                API_SCOPES.join(", ")
+            ));
+        }
+        if self.allow_client_credentials && self.is_public() {
+            return Some(format!(
+                "client `{id}` is public: client_credentials needs a client that authenticates"
+            ));
+        }
+        None
     }
 }
 

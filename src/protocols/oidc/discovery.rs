@@ -8,12 +8,21 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{paths, Provider};
+use super::algorithms::{ContentAlg, JwsAlg, KeyAlg};
+use super::{dpop, paths, Provider};
 use crate::broker::keys::{KeyType, SigningAlg};
 
 /// Client authentication at the token, revocation and introspection endpoints. Public
 /// clients (`none`, with PKCE) work too but are not advertised, as at the real broker.
-const CLIENT_AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+const CLIENT_AUTH_METHODS: [&str; 3] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+];
+
+fn names<T: Copy>(items: &[T], name: fn(T) -> &'static str) -> Value {
+    json!(items.iter().map(|item| name(*item)).collect::<Vec<_>>())
+}
 
 impl Provider {
     pub fn discovery(&self) -> Value {
@@ -46,7 +55,7 @@ impl Provider {
             ("backchannel_logout_session_supported", json!(true)),
             (
                 "grant_types_supported",
-                json!(["authorization_code", "refresh_token"]),
+                json!(["authorization_code", "client_credentials", "refresh_token"]),
             ),
             ("response_types_supported", json!(["code"])),
             ("response_modes_supported", json!(["query"])),
@@ -54,20 +63,34 @@ impl Provider {
                 "token_endpoint_auth_methods_supported",
                 json!(CLIENT_AUTH_METHODS),
             ),
-            // *_auth_signing_alg_values_supported: only for JWT client authentication.
+            (
+                "token_endpoint_auth_signing_alg_values_supported",
+                names(&JwsAlg::ALL, JwsAlg::name),
+            ),
             (
                 "revocation_endpoint_auth_methods_supported",
                 json!(CLIENT_AUTH_METHODS),
+            ),
+            (
+                "revocation_endpoint_auth_signing_alg_values_supported",
+                names(&JwsAlg::ALL, JwsAlg::name),
             ),
             (
                 "introspection_endpoint_auth_methods_supported",
                 json!(CLIENT_AUTH_METHODS),
             ),
             (
+                "introspection_endpoint_auth_signing_alg_values_supported",
+                names(&JwsAlg::ALL, JwsAlg::name),
+            ),
+            (
                 "id_token_signing_alg_values_supported",
                 json!(self.id_token_algs()),
             ),
-            // userinfo_signing_alg_values_supported: signed userinfo is not emulated.
+            (
+                "userinfo_signing_alg_values_supported",
+                json!(self.userinfo_algs()),
+            ),
             ("subject_types_supported", json!(["public"])),
             ("code_challenge_methods_supported", json!(["S256"])),
             ("request_parameter_supported", json!(false)),
@@ -77,13 +100,60 @@ impl Provider {
                 "authorization_response_iss_parameter_supported",
                 json!(true),
             ),
-            // backchannel_* (CIBA), dpop_signing_alg_values_supported and
+            // backchannel_* (CIBA): not emulated.
+            (
+                "dpop_signing_alg_values_supported",
+                names(&dpop::ALGORITHMS, JwsAlg::name),
+            ),
             // request_object_*: not emulated.
         ];
-        members
+        let mut members: Vec<(String, Value)> = members
             .into_iter()
             .map(|(name, value)| (name.to_string(), value))
-            .collect()
+            .collect();
+        self.add_encryption_members(&mut members);
+        members
+    }
+
+    /// Response encryption, which the real broker's document does not list: advertised
+    /// (after the signing algorithms, as OIDC Discovery orders them) while a registered
+    /// client uses it, like the ES256 key.
+    fn add_encryption_members(&self, members: &mut Vec<(String, Value)>) {
+        let clients = self.clients.all();
+        for (what, used) in [
+            (
+                "id_token",
+                clients
+                    .iter()
+                    .any(|c| c.id_token_encrypted_response_alg.is_some()),
+            ),
+            (
+                "userinfo",
+                clients
+                    .iter()
+                    .any(|c| c.userinfo_encrypted_response_alg.is_some()),
+            ),
+        ] {
+            let after = format!("{what}_signing_alg_values_supported");
+            let Some(at) = members.iter().position(|(name, _)| *name == after) else {
+                continue;
+            };
+            if used {
+                members.splice(
+                    at + 1..at + 1,
+                    [
+                        (
+                            format!("{what}_encryption_alg_values_supported"),
+                            names(&KeyAlg::ALL, KeyAlg::name),
+                        ),
+                        (
+                            format!("{what}_encryption_enc_values_supported"),
+                            names(&ContentAlg::ALL, ContentAlg::name),
+                        ),
+                    ],
+                );
+            }
+        }
     }
 
     /// RS256, as the real broker says, and any other algorithm a registered client uses.
@@ -101,13 +171,29 @@ impl Provider {
             .collect()
     }
 
+    /// RS256, as the real broker says, and any other algorithm a client's signed userinfo
+    /// uses.
+    fn userinfo_algs(&self) -> Vec<&'static str> {
+        let clients = self.clients.all();
+        SigningAlg::ALL
+            .into_iter()
+            .filter(|alg| {
+                *alg == SigningAlg::RS256
+                    || clients
+                        .iter()
+                        .any(|c| c.userinfo_signed_response_alg == Some(*alg))
+            })
+            .map(SigningAlg::name)
+            .collect()
+    }
+
     /// The JWKS: the RSA keys, and the EC keys while a client signs with ES256.
     pub async fn jwks(&self) -> Result<Value, crate::broker::keys::KeyError> {
-        let with_ec = self
-            .clients
-            .all()
-            .iter()
-            .any(|c| c.id_token_signed_response_alg.key_type() == KeyType::Ec);
+        let with_ec = self.clients.all().iter().any(|c| {
+            c.id_token_signed_response_alg.key_type() == KeyType::Ec
+                || c.userinfo_signed_response_alg
+                    .is_some_and(|alg| alg.key_type() == KeyType::Ec)
+        });
         self.broker.keys.jwks(with_ec).await
     }
 }

@@ -23,6 +23,10 @@ pub enum ErrorCode {
     RequestUriNotSupported,
     /// RFC 6750 §3.1: bad or expired access token.
     InvalidToken,
+    /// RFC 6750 §3.1: the token does not grant what the resource needs.
+    InsufficientScope,
+    /// RFC 9449 §5, §7.1: a missing or bad DPoP proof.
+    InvalidDpopProof,
 }
 
 impl ErrorCode {
@@ -41,6 +45,8 @@ impl ErrorCode {
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
         }
     }
 }

@@ -62,6 +62,8 @@ pub enum TokenFault {
     /// the login, while the session itself lives on: only an RP that honours the claim
     /// notices (its check of the broker session cannot decide instead).
     ShortSessionExpiry,
+    /// A signed userinfo response (`userinfo_signed_response_alg`) with a broken signature.
+    UserinfoBadSignature,
 }
 
 /// Which response a fault waits for: each kind waits in its own line, so a fault never
@@ -75,7 +77,7 @@ pub enum FaultTarget {
 }
 
 impl TokenFault {
-    pub const ALL: [TokenFault; 19] = [
+    pub const ALL: [TokenFault; 20] = [
         TokenFault::WrongNonce,
         TokenFault::MissingNonce,
         TokenFault::WrongIss,
@@ -95,16 +97,32 @@ impl TokenFault {
         TokenFault::AuthorizationResponseWrongIss,
         TokenFault::LoaLow,
         TokenFault::ShortSessionExpiry,
+        TokenFault::UserinfoBadSignature,
     ];
 
     pub fn target(self) -> FaultTarget {
         match self {
-            TokenFault::UserinfoOtherSub => FaultTarget::Userinfo,
+            TokenFault::UserinfoOtherSub | TokenFault::UserinfoBadSignature => {
+                FaultTarget::Userinfo
+            }
             TokenFault::AuthorizationResponseWrongIss | TokenFault::ShortSessionExpiry => {
                 FaultTarget::AuthorizationResponse
             }
             _ => FaultTarget::IdToken,
         }
+    }
+
+    /// Why the fault cannot break anything the client receives, if it cannot: a client
+    /// answered with JSON userinfo has no userinfo signature to break.
+    pub fn unusable_for(self, client: &super::Client) -> Option<String> {
+        (self == TokenFault::UserinfoBadSignature && client.userinfo_signed_response_alg.is_none())
+            .then(|| {
+                format!(
+                    "client `{}` gets userinfo as JSON: {} needs userinfo_signed_response_alg",
+                    client.client_id,
+                    self.name()
+                )
+            })
     }
 
     pub fn name(self) -> String {
@@ -230,7 +248,8 @@ pub fn alter_claims(fault: TokenFault, claims: &mut Map<String, Value>, now: i64
         | TokenFault::UnknownKid
         | TokenFault::UserinfoOtherSub
         | TokenFault::AuthorizationResponseWrongIss
-        | TokenFault::ShortSessionExpiry => {}
+        | TokenFault::ShortSessionExpiry
+        | TokenFault::UserinfoBadSignature => {}
     }
 }
 
@@ -501,6 +520,7 @@ mod tests {
             TokenFault::LoaLow => &["claim.aal", "claim.ial", "claim.loa"],
             // Not id_token faults: see their own tests.
             TokenFault::UserinfoOtherSub
+            | TokenFault::UserinfoBadSignature
             | TokenFault::AuthorizationResponseWrongIss
             | TokenFault::ShortSessionExpiry => &[],
         }

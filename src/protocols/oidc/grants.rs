@@ -105,6 +105,9 @@ pub enum Rotation {
     Expired,
     /// A refresh token already exchanged was presented again: the family is revoked.
     Reused,
+    /// RFC 9449 §5: the token is bound to a DPoP key the request did not prove; it
+    /// stays usable with the right proof.
+    OtherKey,
     /// The broker session the token belonged to has ended.
     SessionEnded,
 }
@@ -120,6 +123,18 @@ pub struct TokenGrant {
     pub issued: OffsetDateTime,
     pub expires: OffsetDateTime,
     pub family: Family,
+    /// RFC 9449: the thumbprint of the DPoP key the token is bound to (`cnf.jkt`).
+    pub jkt: Option<String>,
+}
+
+/// What a service token (client_credentials grant) stands for: a client, no citizen.
+#[derive(Clone, Debug)]
+pub struct ServiceGrant {
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub issued: OffsetDateTime,
+    pub expires: OffsetDateTime,
+    pub jkt: Option<String>,
 }
 
 /// A refresh token as the broker keeps it: the grant while it can be exchanged, then
@@ -172,6 +187,7 @@ pub struct Grants {
     codes: DashMap<Key, CodeEntry>,
     access_tokens: DashMap<Key, TokenGrant>,
     refresh_tokens: DashMap<Key, RefreshEntry>,
+    service_tokens: DashMap<Key, ServiceGrant>,
     families: DashMap<Family, Vec<Key>>,
     /// The broker time of the last sweep, to date revocations without a clock here.
     swept: std::sync::Mutex<OffsetDateTime>,
@@ -188,6 +204,7 @@ impl Default for Grants {
             codes: DashMap::new(),
             access_tokens: DashMap::new(),
             refresh_tokens: DashMap::new(),
+            service_tokens: DashMap::new(),
             families: DashMap::new(),
             swept: std::sync::Mutex::new(OffsetDateTime::UNIX_EPOCH),
             revoked_families: DashMap::new(),
@@ -298,11 +315,25 @@ impl Grants {
             .map(|g| g.clone())
     }
 
+    pub fn issue_service_token(&self, token: &str, grant: ServiceGrant) {
+        self.service_tokens.insert(key(token), grant);
+    }
+
+    /// A live service token.
+    pub fn service_token(&self, token: &str, now: OffsetDateTime) -> Option<ServiceGrant> {
+        self.service_tokens
+            .get(&key(token))
+            .filter(|g| g.expires > now)
+            .map(|g| g.clone())
+    }
+
     /// Exchanges a refresh token once (rotation). Presenting it again revokes the family.
+    /// `proof_jkt`: the DPoP key the request proved, which a bound token must be bound to.
     pub fn rotate_refresh_token(
         &self,
         token: &str,
         client_id: &str,
+        proof_jkt: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<TokenGrant, Rotation> {
         let mut entry = self
@@ -321,6 +352,14 @@ impl Grants {
             }
             RefreshEntry::SessionEnded { .. } => Err(Rotation::SessionEnded),
             RefreshEntry::Live(grant) if grant.expires <= now => Err(Rotation::Expired),
+            RefreshEntry::Live(grant)
+                if grant
+                    .jkt
+                    .as_deref()
+                    .is_some_and(|bound| Some(bound) != proof_jkt) =>
+            {
+                Err(Rotation::OtherKey)
+            }
             RefreshEntry::Live(grant) => {
                 let used = RefreshEntry::Used {
                     client_id: grant.client_id.clone(),
@@ -384,6 +423,8 @@ impl Grants {
         }
         self.access_tokens
             .remove_if(&token, |_, g| g.client_id == client_id);
+        self.service_tokens
+            .remove_if(&token, |_, g| g.client_id == client_id);
     }
 
     /// Forgets expired tokens and codes; redeemed codes are kept for a while after they
@@ -445,6 +486,7 @@ impl Grants {
         });
         self.access_tokens.retain(|_, g| g.expires > now);
         self.refresh_tokens.retain(|_, e| e.expires() > now);
+        self.service_tokens.retain(|_, g| g.expires > now);
         self.families.retain(|_, tokens| {
             tokens.retain(|t| {
                 self.access_tokens.contains_key(t) || self.refresh_tokens.contains_key(t)
@@ -508,6 +550,7 @@ mod tests {
             issued: NOW,
             expires: NOW + time::Duration::hours(3),
             family: code.family,
+            jkt: None,
         }
     }
 
@@ -551,12 +594,12 @@ mod tests {
         grants.forget_session(ended);
         assert_eq!(
             grants
-                .rotate_refresh_token(&refresh, "rp", NOW)
+                .rotate_refresh_token(&refresh, "rp", None, NOW)
                 .unwrap_err(),
             Rotation::SessionEnded
         );
         assert!(grants.inspect(&refresh, "rp", NOW).is_none());
-        assert!(grants.rotate_refresh_token(&other, "rp", NOW).is_ok());
+        assert!(grants.rotate_refresh_token(&other, "rp", None, NOW).is_ok());
         assert!(grants.access_token("at-alive", NOW).is_some());
         assert!(grants.refreshable.get(&ended).is_none());
     }

@@ -1,10 +1,15 @@
 //! OpenID Connect provider with the NEB personality: issuer `<base>/op` and its paths.
 
+pub mod algorithms;
 pub mod authorize;
 pub mod backchannel;
 pub mod callback;
+pub mod client_auth;
+pub mod client_keys;
 pub mod clients;
 pub mod discovery;
+pub mod dpop;
+pub mod encryption;
 pub mod error;
 pub mod error_page;
 pub mod faults;
@@ -13,7 +18,9 @@ pub mod limits;
 pub mod login;
 pub mod logout;
 pub mod record;
+pub mod replay;
 pub mod token;
+pub mod userinfo;
 
 use std::sync::Arc;
 
@@ -56,6 +63,8 @@ pub struct Lifetimes {
     pub id_token: Duration,
     pub access_token: Duration,
     pub refresh_token: Duration,
+    /// Access tokens of the client_credentials grant ("service tokens").
+    pub service_token: Duration,
 }
 
 impl Default for Lifetimes {
@@ -65,6 +74,7 @@ impl Default for Lifetimes {
             id_token: Duration::minutes(5),
             access_token: Duration::hours(3),
             refresh_token: Duration::days(30),
+            service_token: Duration::hours(1),
         }
     }
 }
@@ -87,6 +97,26 @@ pub struct Provider {
     pub discovery_issuer: arc_swap::ArcSwapOption<String>,
     /// Where runtime changes are kept across restarts (`--state-dir`).
     pub state: Option<Arc<dyn StateKeeper>>,
+    /// The clients' keys fetched from their `jwks_uri`.
+    pub client_keys: client_keys::ClientKeys,
+    /// `jti` values of client assertions (private_key_jwt) and DPoP proofs seen.
+    pub replays: Replays,
+}
+
+/// The memories of single-use JWT identifiers, one per kind of JWT.
+pub struct Replays {
+    pub assertions: replay::ReplayCache,
+    pub dpop_proofs: replay::ReplayCache,
+}
+
+impl Default for Replays {
+    fn default() -> Self {
+        // Entries are short-lived (minutes); the bound caps memory under a flood.
+        Self {
+            assertions: replay::ReplayCache::new(200_000),
+            dpop_proofs: replay::ReplayCache::new(200_000),
+        }
+    }
 }
 
 /// A future that a trait object can return.
@@ -122,6 +152,8 @@ impl Provider {
             error_pages: error_page::ErrorPages::default(),
             discovery_issuer: arc_swap::ArcSwapOption::empty(),
             state: None,
+            client_keys: client_keys::ClientKeys::default(),
+            replays: Replays::default(),
         }
     }
 
@@ -138,62 +170,6 @@ impl Provider {
 
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
-    }
-
-    /// Userinfo for a bearer access token (RFC 6750).
-    pub fn userinfo(&self, access_token: &str) -> Result<serde_json::Value, OAuthError> {
-        let now = self.broker.clock.now();
-        let grant = self.grants.access_token(access_token, now).ok_or_else(|| {
-            OAuthError::new(
-                ErrorCode::InvalidToken,
-                "the access token is unknown, expired or revoked",
-            )
-        })?;
-        let citizen = self
-            .broker
-            .identities
-            .by_uuid(grant.citizen)
-            .ok_or_else(|| {
-                OAuthError::new(ErrorCode::InvalidToken, "the citizen no longer exists")
-            })?;
-        let identities = &self.broker.identities;
-        let professional = match grant.record.authentication.professional {
-            Some(uuid) => {
-                let gone = || {
-                    OAuthError::new(
-                        ErrorCode::InvalidToken,
-                        "the professional identity no longer exists",
-                    )
-                };
-                let identity = identities.professional(uuid).ok_or_else(gone)?;
-                let organisation = identities.organisation(identity.cvr).ok_or_else(gone)?;
-                Some((identity, organisation))
-            }
-            None => None,
-        };
-        let public_service_provider = self
-            .clients
-            .get(&grant.client_id)
-            .is_some_and(|c| c.public_service_provider);
-        let mut claims = claims::userinfo(claims::UserinfoInput {
-            subject: &grant.subject,
-            citizen: &citizen,
-            professional: professional.as_ref().map(|(identity, organisation)| {
-                claims::Professional {
-                    identity,
-                    organisation,
-                }
-            }),
-            public_service_provider,
-            record: &grant.record,
-            scopes: &grant.scopes,
-            session_active: self.broker.sessions.is_active(grant.record.neb_sid, now),
-            now,
-        });
-        if let Some(fault) = self.faults.next_userinfo(&grant.client_id) {
-            faults::alter_userinfo(fault, &mut claims);
-        }
-        Ok(serde_json::Value::Object(claims))
     }
 
     /// Ends expired sessions and tells their clients, and fixes app requests whose
@@ -229,6 +205,8 @@ impl Provider {
             .forget_sessions(|id| !sessions.is_active(id, now));
         self.logins.sweep(now);
         self.grants.sweep(now);
+        self.replays.assertions.sweep(now.unix_timestamp());
+        self.replays.dpop_proofs.sweep(now.unix_timestamp());
     }
 }
 

@@ -106,9 +106,9 @@ pub struct FaultRequest {
 }
 
 pub async fn add_fault(provider: Data, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
-    if provider.clients.get(&path).is_none() {
+    let Some(client) = provider.clients.get(&path) else {
         return not_found(format!("no client `{path}`"));
-    }
+    };
     let request: FaultRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(err) => {
@@ -121,6 +121,9 @@ pub async fn add_fault(provider: Data, path: web::Path<String>, body: web::Bytes
     };
     if !(1..=MAX_COUNT).contains(&request.count) {
         return bad_request(format!("count must be 1 to {MAX_COUNT}"));
+    }
+    if let Some(why) = request.fault.unusable_for(&client) {
+        return bad_request(why);
     }
     provider.faults.push(&path, request.fault, request.count);
     HttpResponse::Ok().json(
