@@ -36,6 +36,29 @@ fn invalid(reason: impl Into<String>) -> RpError {
     RpError::InvalidToken(reason.into())
 }
 
+/// Sends a request and reads the body of a successful answer; a refusal keeps the broker's
+/// status and body, which Min Side shows so a developer sees why.
+pub async fn successful_body(
+    request: reqwest::RequestBuilder,
+) -> Result<(reqwest::StatusCode, String), RpError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| RpError::Unreachable(e.to_string()))?;
+    let status = response.status();
+    let body = response
+        .text()
+        .await
+        .map_err(|e| RpError::Unreachable(e.to_string()))?;
+    if !status.is_success() {
+        return Err(RpError::Refused {
+            status: status.as_u16(),
+            body,
+        });
+    }
+    Ok((status, body))
+}
+
 /// The endpoints from the broker's discovery document (OpenID Connect Discovery 1.0).
 #[derive(Clone, Debug, Deserialize)]
 pub struct Discovery {
@@ -145,21 +168,7 @@ impl Client {
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| RpError::Unreachable(e.to_string()))?;
-        let status = response.status();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| RpError::Unreachable(e.to_string()))?;
-        if !status.is_success() {
-            return Err(RpError::Refused {
-                status: status.as_u16(),
-                body,
-            });
-        }
+        let (status, body) = successful_body(request).await?;
         serde_json::from_str(&body).map_err(|e| RpError::Refused {
             status: status.as_u16(),
             body: format!("not the expected JSON ({e}): {body}"),
@@ -208,7 +217,7 @@ impl Client {
         code: &str,
         verifier: &str,
     ) -> Result<Tokens, RpError> {
-        let response = self
+        let request = self
             .http
             .post(&discovery.token_endpoint)
             .basic_auth(&self.client_id, Some(&self.client_secret))
@@ -217,21 +226,8 @@ impl Client {
                 ("code", code),
                 ("redirect_uri", self.redirect_uri.as_str()),
                 ("code_verifier", verifier),
-            ])
-            .send()
-            .await
-            .map_err(|e| RpError::Unreachable(e.to_string()))?;
-        let status = response.status();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| RpError::Unreachable(e.to_string()))?;
-        if !status.is_success() {
-            return Err(RpError::Refused {
-                status: status.as_u16(),
-                body,
-            });
-        }
+            ]);
+        let (_, body) = successful_body(request).await?;
         serde_json::from_str(&body).map_err(|e| invalid(format!("token response: {e}")))
     }
 

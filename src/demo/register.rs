@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::oidc::RpError;
+use super::oidc::{successful_body, RpError};
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Person {
@@ -43,26 +43,11 @@ pub async fn lookup(
     let url = url::Url::parse(issuer)
         .and_then(|issuer| issuer.join("/sim/cpr/v1/person"))
         .map_err(|e| RpError::Unreachable(e.to_string()))?;
-    let response = http
-        .get(url)
-        .bearer_auth(access_token)
-        .send()
-        .await
-        .map_err(|e| RpError::Unreachable(e.to_string()))?;
-    let status = response.status();
-    if status == reqwest::StatusCode::NOT_FOUND {
-        return Ok(None);
-    }
-    let body = response
-        .text()
-        .await
-        .map_err(|e| RpError::Unreachable(e.to_string()))?;
-    if !status.is_success() {
-        return Err(RpError::Refused {
-            status: status.as_u16(),
-            body,
-        });
-    }
+    let request = http.get(url).bearer_auth(access_token);
+    let (status, body) = match successful_body(request).await {
+        Err(RpError::Refused { status: 404, .. }) => return Ok(None),
+        answer => answer?,
+    };
     serde_json::from_str(&body)
         .map(Some)
         .map_err(|e| RpError::Refused {
