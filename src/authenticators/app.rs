@@ -135,9 +135,30 @@ pub enum AppRequestState {
     Cancelled,
 }
 
+/// Which app a request asks: the MitID app, or NemID's key app (nøgleapp), which the same
+/// simulated phone answers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppKind {
+    #[default]
+    MitId,
+    NemIdKeyApp,
+}
+
+impl AppKind {
+    /// The brand the phone shows.
+    pub fn brand(self) -> &'static str {
+        match self {
+            AppKind::MitId => "MitID",
+            AppKind::NemIdKeyApp => "NemID",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct AppRequest {
     pub id: AppRequestId,
+    pub app: AppKind,
     pub citizen: Uuid,
     /// Shown on the phone: who asks ("Log på hos <client>").
     pub client_name: String,
@@ -194,6 +215,7 @@ pub struct AppRegistry {
 }
 
 pub struct NewAppRequest<'a> {
+    pub app: AppKind,
     pub citizen: Uuid,
     pub config: AppConfig,
     pub client_name: &'a str,
@@ -229,6 +251,7 @@ impl AppRegistry {
             id.clone(),
             AppRequest {
                 id: id.clone(),
+                app: new.app,
                 citizen: new.citizen,
                 client_name: new.client_name.to_string(),
                 texts: new.texts,
@@ -326,6 +349,7 @@ mod tests {
     ) -> Result<AppRequestId, AppError> {
         registry.start(
             NewAppRequest {
+                app: AppKind::MitId,
                 citizen,
                 config: AppConfig {
                     answer,

@@ -5,6 +5,7 @@ pub mod app;
 pub mod audio;
 pub mod code_card;
 pub mod code_display;
+mod language;
 pub mod texts;
 
 use std::fmt;
@@ -13,9 +14,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::identity::Loa;
 
-pub use app::{AppAnswer, AppConfig, AppRegistry, AppRequest, AppRequestId, AppRequestState};
+pub use app::{
+    AppAnswer, AppConfig, AppKind, AppRegistry, AppRequest, AppRequestId, AppRequestState,
+};
 pub use code_card::{CodeCards, NemIdConfig, Pid};
 pub use code_display::{CodeCheck, CodeDisplayConfig, CodeDisplayGuard, TotpSecret};
+pub use language::Language;
 pub use texts::{ActionText, ClientTexts, ReferenceText};
 
 /// The authenticators a login can finish with: MitID's, then legacy NemID's.

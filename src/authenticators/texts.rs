@@ -8,6 +8,8 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine;
 use serde::{Serialize, Serializer};
 
+use super::Language;
+
 /// The header verb of the MitID client: "Log på hos …", "Godkend hos …", …
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ActionText {
@@ -39,9 +41,9 @@ impl ActionText {
         }
     }
 
-    /// The header before the service's name, in Danish or English.
-    pub fn header(self, danish: bool) -> &'static str {
-        match (self, danish) {
+    /// The header before the service's name.
+    pub fn header(self, language: Language) -> &'static str {
+        match (self, language.is_danish()) {
             (ActionText::LogOn, true) => "Log på hos",
             (ActionText::LogOn, false) => "Log on at",
             (ActionText::Approve, true) => "Godkend hos",
@@ -134,12 +136,14 @@ impl fmt::Display for ReferenceText {
     }
 }
 
-/// The texts one login shows in the MitID client (and on the simulated phone).
+/// The texts one login shows in the MitID client (and on the simulated phone), and the
+/// language it shows them in.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ClientTexts {
     pub action: ActionText,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reference_text: Option<ReferenceText>,
+    pub language: Language,
 }
 
 #[cfg(test)]
@@ -152,7 +156,8 @@ mod tests {
         assert_eq!("LOG_ON".parse(), Ok(ActionText::LogOn));
         assert!("sign".parse::<ActionText>().is_err(), "case matters");
         assert!("FOO".parse::<ActionText>().unwrap_err().contains("LOG_ON"));
-        assert_eq!(ActionText::Approve.header(true), "Godkend hos");
+        assert_eq!(ActionText::Approve.header(Language::Da), "Godkend hos");
+        assert_eq!(ActionText::Sign.header(Language::En), "Sign at");
     }
 
     #[test]

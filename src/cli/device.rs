@@ -105,6 +105,14 @@ pub fn run(command: DeviceCommand) -> Result<(), String> {
                         .totp_device(method)
                         .ok_or_else(|| format!("`{user}` has no {}", method.slug()))?;
                     let now = clock.clock().now();
+                    // Offline, this machine's clock decides; a broker whose clock was
+                    // shifted (admin API, --clock-offset) shows another code.
+                    eprintln!(
+                        "computed offline from the fixtures and this machine's clock \
+                         (offset {}): a running broker with a shifted clock may show \
+                         another code; ask it with --server <URL>",
+                        clock.offset_text()
+                    );
                     serde_json::json!({
                         "user_id": citizen.user_id.as_str(),
                         "device": method,

@@ -90,6 +90,11 @@ impl ClockArgs {
     pub fn clock(&self) -> Clock {
         Clock::with_offset(self.clock_offset)
     }
+
+    /// The offset as given, in seconds (`0s`, `-300s`).
+    pub fn offset_text(&self) -> String {
+        format!("{}s", self.clock_offset.whole_seconds())
+    }
 }
 
 #[derive(Subcommand)]

@@ -11,7 +11,7 @@ use super::{
     CPR_ENTRY_WINDOW,
 };
 use crate::authenticators::app::{AppError, NewAppRequest};
-use crate::authenticators::{AppAnswer, AppRequestState, Method, Proof};
+use crate::authenticators::{AppAnswer, AppKind, AppRequestState, ClientTexts, Method, Proof};
 use crate::broker::scripts::ScriptedLogin;
 use crate::broker::Broker;
 use crate::identity::{EidKind, Identity, IdentityStatus, Loa};
@@ -265,14 +265,23 @@ impl<P> Login<P> {
                 }
                 let started = broker.apps.start(
                     NewAppRequest {
+                        app: if method == Method::App {
+                            AppKind::MitId
+                        } else {
+                            AppKind::NemIdKeyApp
+                        },
                         citizen: uuid,
                         config,
                         client_name: &self.requirements.client_name,
-                        // The MitID client's texts; NemID's key app shows none.
+                        // The MitID client's texts; NemID's key app shows none, but speaks
+                        // the login's language.
                         texts: if method == Method::App {
                             self.requirements.texts.clone()
                         } else {
-                            Default::default()
+                            ClientTexts {
+                                language: self.requirements.texts.language,
+                                ..Default::default()
+                            }
                         },
                         timeout: broker.settings.app_timeout,
                     },

@@ -10,7 +10,7 @@ struct Asset {
     body: &'static str,
 }
 
-const ASSETS: [Asset; 6] = [
+const ASSETS: [Asset; 7] = [
     Asset {
         name: "mitid-sim.css",
         content_type: "text/css; charset=utf-8",
@@ -30,6 +30,11 @@ const ASSETS: [Asset; 6] = [
         name: "reload.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../static/reload.js"),
+    },
+    Asset {
+        name: "picker.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../static/picker.js"),
     },
     Asset {
         name: "logout.js",

@@ -54,6 +54,12 @@ pub struct Texts {
     pub cpr_text: &'static str,
     pub cpr_label: &'static str,
     pub choose_idp_title: &'static str,
+    pub picker_title: &'static str,
+    pub picker_hint: &'static str,
+    pub key_app_phone_link: &'static str,
+    pub key_app_waiting: &'static str,
+    pub qr_label: &'static str,
+    pub key_app_qr_label: &'static str,
 }
 
 pub const DA: Texts = Texts {
@@ -105,6 +111,12 @@ pub const DA: Texts = Texts {
     cpr_text: "Tjenesten har brug for dit CPR-nummer. Indtast det for at bekræfte, at det er dit.",
     cpr_label: "CPR-nummer (DDMMÅÅ-XXXX)",
     choose_idp_title: "Vælg hvordan du vil logge på",
+    picker_title: "Testpersoner (kun i simulatoren)",
+    picker_hint: "Vælg en for at udfylde bruger-ID. Adgangskoder og enheder står på forsiden.",
+    key_app_phone_link: "Åbn simuleret NemID nøgleapp",
+    key_app_waiting: "Venter på godkendelse i NemID nøgleapp …",
+    qr_label: "QR-kode: åbner anmodningen i den simulerede MitID app",
+    key_app_qr_label: "QR-kode: åbner anmodningen i den simulerede NemID nøgleapp",
 };
 
 pub const EN: Texts = Texts {
@@ -156,7 +168,45 @@ pub const EN: Texts = Texts {
     cpr_text: "The service needs your CPR number. Type it to confirm it is yours.",
     cpr_label: "CPR number (DDMMYY-XXXX)",
     choose_idp_title: "Choose how to log on",
+    picker_title: "Test citizens (simulator only)",
+    picker_hint: "Choose one to fill in the user ID. Passwords and devices are on the front page.",
+    key_app_phone_link: "Open the simulated NemID key app",
+    key_app_waiting: "Waiting for approval in the NemID key app …",
+    qr_label: "QR code: opens the request in the simulated MitID app",
+    key_app_qr_label: "QR code: opens the request in the simulated NemID key app",
 };
+
+/// One text in the page's language.
+pub fn pick(language: Language, danish: &'static str, english: &'static str) -> &'static str {
+    if language.is_danish() {
+        danish
+    } else {
+        english
+    }
+}
+
+/// The language a page shows: the `?lang=` of its URL first, then what the page belongs to
+/// says (the login's language), else Danish, as MitID.
+pub fn page_language(req: &actix_web::HttpRequest, context: Option<Language>) -> Language {
+    query_language(req.query_string())
+        .or(context)
+        .unwrap_or_default()
+}
+
+/// The `lang` parameter of a query string, when it names a language spoken here.
+pub fn query_language(query: &str) -> Option<Language> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "lang")
+        .and_then(|(_, value)| Language::from_tag(&value))
+}
+
+/// `?lang=en` for links that must keep the page's language (Danish needs none).
+pub fn lang_query(language: Language) -> &'static str {
+    match language {
+        Language::Da => "",
+        Language::En => "?lang=en",
+    }
+}
 
 pub fn texts(language: Language) -> &'static Texts {
     match language {

@@ -14,7 +14,7 @@ use qrcode::render::svg;
 use qrcode::QrCode;
 
 use super::i18n;
-use super::pages::{self, LoginPage};
+use super::pages::{self, LoginPage, TestCitizen};
 use crate::authenticators::Method;
 use crate::flow::{Failure, FlowError, Idp, Login, LoginLookupError, Outcome, Step};
 use crate::protocols::front::{Answer, LoginFront};
@@ -68,7 +68,10 @@ fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-fn lookup_failure(error: LoginLookupError) -> HttpResponse {
+/// A login that cannot be shown: its language is unknown then, so the page's `?lang=`
+/// decides (Danish without one, as MitID).
+fn lookup_failure(req: &HttpRequest, error: LoginLookupError) -> HttpResponse {
+    let language = i18n::page_language(req, None);
     let (status, da, en) = match error {
         LoginLookupError::Unknown => (
             StatusCode::NOT_FOUND,
@@ -88,11 +91,41 @@ fn lookup_failure(error: LoginLookupError) -> HttpResponse {
     };
     pages::message(
         status,
-        Language::Da,
-        "Login kan ikke fortsætte / Login cannot continue",
-        &format!("{da} / {en}"),
-        "Gå tilbage til tjenesten og log på igen. / Go back to the service and log on again.",
+        language,
+        i18n::pick(
+            language,
+            "Login kan ikke fortsætte",
+            "Login cannot continue",
+        ),
+        i18n::pick(language, da, en),
+        i18n::pick(
+            language,
+            "Gå tilbage til tjenesten og log på igen.",
+            "Go back to the service and log on again.",
+        ),
     )
+}
+
+/// The simulator's picker on the user-ID steps lists at most this many citizens (a
+/// generated population can hold thousands; the front page lists them all).
+const PICKER_LIMIT: usize = 200;
+
+fn test_citizens(
+    broker: &crate::broker::Broker,
+    fits: impl Fn(&crate::identity::Identity) -> bool,
+) -> Vec<TestCitizen> {
+    broker
+        .identities
+        .all()
+        .iter()
+        .filter(|c| fits(c))
+        .take(PICKER_LIMIT)
+        .map(|c| TestCitizen {
+            user_id: c.user_id.to_string(),
+            name: c.name.clone(),
+            purpose: c.purpose.clone(),
+        })
+        .collect()
 }
 
 enum View {
@@ -115,11 +148,7 @@ fn render<F: LoginFront>(front: &F, login: &Login<F::Request>) -> View {
     let idp = login.requirements.idp;
     let mitid = idp.uses_mitid();
     if mitid {
-        page.header = login
-            .requirements
-            .texts
-            .action
-            .header(language == Language::Da);
+        page.header = login.requirements.texts.action.header(language);
     }
     page.brand = idp_label(language, idp);
     // MitID shows the service's reference text with the authenticator, not before.
@@ -146,7 +175,7 @@ fn render<F: LoginFront>(front: &F, login: &Login<F::Request>) -> View {
     let device = |kind: &str| {
         citizen
             .as_ref()
-            .map(|c| format!("/sim/{kind}/{}", c.user_id))
+            .map(|c| format!("/sim/{kind}/{}{}", c.user_id, i18n::lang_query(language)))
             .unwrap_or_default()
     };
     page.step = login.step.name();
@@ -162,8 +191,14 @@ fn render<F: LoginFront>(front: &F, login: &Login<F::Request>) -> View {
                 .map(|idp| (idp.claim(), idp_label(language, *idp)))
                 .collect();
         }
-        Step::EnterUserId => page.heading = t.user_id.to_string(),
-        Step::NemIdCredentials => page.heading = t.nemid_title.to_string(),
+        Step::EnterUserId => {
+            page.heading = t.user_id.to_string();
+            page.test_citizens = test_citizens(front.broker(), |c| !c.methods().is_empty());
+        }
+        Step::NemIdCredentials => {
+            page.heading = t.nemid_title.to_string();
+            page.test_citizens = test_citizens(front.broker(), |c| c.nemid.is_some());
+        }
         Step::ChooseMethod { .. } => {
             page.heading = t.choose_title.to_string();
             page.can_choose = false;
@@ -175,12 +210,12 @@ fn render<F: LoginFront>(front: &F, login: &Login<F::Request>) -> View {
         Step::App {
             request, method, ..
         } => {
-            let title = if *method == Method::KeyApp {
-                t.key_app_title
-            } else {
-                t.app_title
-            };
-            page.heading = title.to_string();
+            let key_app = *method == Method::KeyApp;
+            let pick = |key_app_text, mitid_text| if key_app { key_app_text } else { mitid_text };
+            page.heading = pick(t.key_app_title, t.app_title).to_string();
+            page.app_phone_link = pick(t.key_app_phone_link, t.app_phone_link);
+            page.app_waiting = pick(t.key_app_waiting, t.app_waiting);
+            page.qr_label = pick(t.key_app_qr_label, t.qr_label);
             page.phone_url = format!("{}/sim/app/{request}", front.base_url());
             page.qr_svg = qr_svg(&page.phone_url);
         }
@@ -226,7 +261,8 @@ fn render<F: LoginFront>(front: &F, login: &Login<F::Request>) -> View {
         }
         Step::Blocked { until, .. } => {
             page.heading = t.blocked_title.to_string();
-            page.blocked_until = format!("{:02}:{:02} UTC", until.hour(), until.minute());
+            // Danish time, as the citizen reads a clock.
+            page.blocked_until = super::danish_time::clock(*until);
         }
         Step::CprEntry { .. } => {
             page.heading = t.cpr_title.to_string();
@@ -291,7 +327,7 @@ fn qr_svg(url: &str) -> String {
 /// redirected to the RP, or with a form to post to the SP.
 async fn deliver<F: LoginFront>(front: &F, req: &HttpRequest, login_id: &str) -> HttpResponse {
     let Some(login) = front.logins().take(login_id) else {
-        return lookup_failure(LoginLookupError::Unknown);
+        return lookup_failure(req, LoginLookupError::Unknown);
     };
     let finished = front
         .finish_login(login, super::oidc::sso_key(req).as_deref())
@@ -349,7 +385,7 @@ async fn show_at<F: LoginFront>(front: &F, req: &HttpRequest, login_id: &str) ->
     match view {
         Ok(View::Page(response)) => response,
         Ok(View::Finished) => deliver(front, req, login_id).await,
-        Err(error) => lookup_failure(error),
+        Err(error) => lookup_failure(req, error),
     }
 }
 
@@ -452,7 +488,7 @@ async fn act<F: LoginFront>(
             let csrf_ok = token.len() == login.csrf.len()
                 && openssl::memcmp::eq(token.as_bytes(), login.csrf.as_bytes());
             if !csrf_ok {
-                return Err(None);
+                return Err(Err(F::language(&login.request)));
             }
             let broker = front.broker();
             let result = match action {
@@ -494,7 +530,8 @@ async fn act<F: LoginFront>(
                     _ => Err(FlowError::WrongStep),
                 },
             };
-            result.map_err(Some)
+            // Ok: the step refused the action; Err: a stale form, in the login's language.
+            result.map_err(Ok)
         });
     if matches!(outcome, Ok(Ok(()))) {
         // Used code-card keys and activated key apps must survive a restart.
@@ -506,15 +543,19 @@ async fn act<F: LoginFront>(
         // The citizen has read why the login failed: now the RP hears it.
         Ok(Ok(())) if matches!(action, Action::Return) => deliver(front, req, login_id).await,
         Ok(Ok(())) => see_other(&format!("/login/{login_id}")),
-        Ok(Err(None)) => pages::message(
+        Ok(Err(Err(language))) => pages::message(
             StatusCode::FORBIDDEN,
-            Language::Da,
-            "Formularen er forældet / The form is stale",
-            "Formularen kom ikke fra denne login-side (CSRF). / The form did not come from this login page (CSRF).",
-            "Genindlæs login-siden. / Reload the login page.",
+            language,
+            i18n::pick(language, "Formularen er forældet", "The form is stale"),
+            i18n::pick(
+                language,
+                "Formularen kom ikke fra denne login-side (CSRF).",
+                "The form did not come from this login page (CSRF).",
+            ),
+            i18n::pick(language, "Genindlæs login-siden.", "Reload the login page."),
         ),
         // A stale tab posting to a step that is over: show the current step instead.
-        Ok(Err(Some(FlowError::WrongStep))) => see_other(&format!("/login/{login_id}")),
-        Err(error) => lookup_failure(error),
+        Ok(Err(Ok(FlowError::WrongStep))) => see_other(&format!("/login/{login_id}")),
+        Err(error) => lookup_failure(req, error),
     }
 }

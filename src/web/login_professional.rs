@@ -86,11 +86,7 @@ pub fn page<R>(
             banner: t.simulator_banner,
             t,
             p,
-            header: login
-                .requirements
-                .texts
-                .action
-                .header(language == Language::Da),
+            header: login.requirements.texts.action.header(language),
             client_name: &login.requirements.client_name,
             login_id: &login.id,
             csrf: &login.csrf,

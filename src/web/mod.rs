@@ -2,8 +2,11 @@
 
 pub mod admin;
 pub mod assets;
+pub mod danish_time;
+pub mod dashboard;
 pub mod devices;
 pub mod fidelity;
+pub mod front;
 pub mod i18n;
 mod key_source;
 pub mod login;
@@ -22,7 +25,7 @@ use std::time::Duration as StdDuration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::StatusCode;
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
 use crate::broker::{Broker, Clock, LogoutListener, Settings};
 use crate::identity::{Identity, Population, Workforce};
@@ -316,7 +319,7 @@ pub fn start(config: Config) -> std::io::Result<Running> {
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let op = paths::ISSUER_PREFIX;
-    cfg.route("/", web::get().to(index))
+    cfg.route("/", web::get().to(front::index))
         .route(
             &format!("{op}{}", paths::DISCOVERY),
             web::get().to(oidc::discovery),
@@ -394,7 +397,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/login/{id}/return",
             web::post().to(login::return_to_service),
         )
+        .route("/dashboard", web::get().to(dashboard::show))
+        .route("/dashboard/token", web::post().to(dashboard::sign_in))
+        .route(
+            "/dashboard/app-requests/{id}/{decision}",
+            web::post().to(dashboard::answer_app),
+        )
+        .route(
+            "/dashboard/sessions/{id}/end",
+            web::post().to(dashboard::end_session),
+        )
         .route("/sim/phone/{user_id}", web::get().to(devices::phone))
+        .route(
+            "/sim/phone/{user_id}/pending",
+            web::get().to(devices::pending),
+        )
         .route("/sim/app/{id}", web::get().to(devices::app_request))
         .route("/sim/app/{id}", web::post().to(devices::answer_app_request))
         .route(
@@ -435,104 +452,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(not_found));
 }
 
-async fn not_found() -> HttpResponse {
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    let language = i18n::page_language(&req, None);
     pages::message(
         StatusCode::NOT_FOUND,
-        Default::default(),
-        "Siden findes ikke / Page not found",
-        "Der er intet på denne adresse. / There is nothing at this address.",
-        "Forsiden viser issuer, testpersoner og klienter. / The front page shows the issuer, test citizens and clients.",
-    )
-}
-
-async fn index(provider: web::Data<Provider>, nemlogin: web::Data<saml::Provider>) -> HttpResponse {
-    let citizens = provider
-        .broker
-        .identities
-        .all()
-        .iter()
-        .map(|c| pages::CitizenRow {
-            user_id: c.user_id.to_string(),
-            name: c.name.clone(),
-            methods: c
-                .all_methods()
-                .iter()
-                .map(|m| m.slug())
-                .collect::<Vec<_>>()
-                .join(", "),
-            purpose: c.purpose.clone(),
-            has_app: c.app.is_some(),
-            has_code_display: c.code_display.is_some(),
-            has_audio_reader: c.audio_reader.is_some(),
-            has_code_card: c.nemid.is_some(),
-        })
-        .collect();
-    let identities = &provider.broker.identities;
-    let professionals = identities
-        .professionals()
-        .iter()
-        .map(|p| pages::ProfessionalRow {
-            uuid: p.uuid.to_string(),
-            name: p.name(),
-            organisation: identities
-                .organisation(p.cvr)
-                .map(|o| o.name.clone())
-                .unwrap_or_default(),
-            cvr: p.cvr.to_string(),
-            role: p.role.name(),
-            status: p.status.name(),
-            user_ids: p
-                .person
-                .cpr()
-                .filter(|_| p.person.uses_private_mitid())
-                .and_then(|cpr| identities.by_cpr(&cpr))
-                .map(|eid| eid.user_id.to_string())
-                .into_iter()
-                .chain(p.person.dedicated_user_id().map(|id| id.to_string()))
-                .collect(),
-        })
-        .collect();
-    let clients = provider
-        .clients
-        .all()
-        .iter()
-        .map(|c| {
-            let uris = c
-                .redirect_uris
-                .iter()
-                .map(|u| u.as_str())
-                .collect::<Vec<_>>()
-                .join(" ");
-            (c.client_id.clone(), c.name.clone(), uris)
-        })
-        .collect();
-    pages::html(
-        StatusCode::OK,
-        &pages::IndexPage {
-            lang: "da",
-            banner: i18n::DA.simulator_banner,
-            issuer: &provider.issuer,
-            citizens,
-            professionals,
-            clients,
-            nemlogin_metadata: format!("{}{}", nemlogin.base_url, saml::idp::METADATA_PATH),
-            service_providers: nemlogin
-                .service_providers
-                .all()
-                .iter()
-                .map(|sp| {
-                    let acs: Vec<&str> = sp
-                        .assertion_consumer_services
-                        .iter()
-                        .map(|acs| acs.location.as_str())
-                        .collect();
-                    (
-                        sp.entity_id.clone(),
-                        sp.display_name().to_string(),
-                        acs.join(" "),
-                    )
-                })
-                .collect(),
-        },
+        language,
+        i18n::pick(language, "Siden findes ikke", "Page not found"),
+        i18n::pick(
+            language,
+            "Der er intet på denne adresse.",
+            "There is nothing at this address.",
+        ),
+        i18n::pick(
+            language,
+            "Forsiden viser issuer, testpersoner og klienter.",
+            "The front page shows the issuer, test citizens and clients.",
+        ),
     )
 }

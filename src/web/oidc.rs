@@ -5,8 +5,10 @@ use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::i18n::{page_language, pick};
 use super::login::binding_cookie;
 use super::pages;
+use crate::authenticators::Language;
 use crate::protocols::front::LoginFront;
 use crate::protocols::oidc::logout::EndSessionOutcome;
 use crate::protocols::oidc::record::Request;
@@ -120,7 +122,11 @@ fn unreadable_authorize_request(
     detail: &str,
 ) -> HttpResponse {
     unreadable(provider, req, "authorize", detail, |error| {
-        redirect(StatusCode::FOUND, &provider.error_page(error, None)).finish()
+        redirect(
+            StatusCode::FOUND,
+            &provider.error_page(error, None, Default::default()),
+        )
+        .finish()
     })
 }
 
@@ -227,6 +233,7 @@ fn authorize_response(
 /// NEB's error page (`<issuer>/Error?errorId=…`), where invalid authorization requests end.
 pub async fn error_page(
     provider: web::Data<Provider>,
+    req: HttpRequest,
     query: web::Query<std::collections::HashMap<String, String>>,
 ) -> HttpResponse {
     let now = provider.broker.clock.unix();
@@ -234,32 +241,55 @@ pub async fn error_page(
         .get("errorId")
         .and_then(|id| provider.error_pages.open(id, now));
     match opened {
-        Some(error) => pages::message(
-            StatusCode::BAD_REQUEST,
-            Default::default(),
-            "Der opstod en fejl / An error occurred",
-            &format!(
-                "Tjenestens login-forespørgsel kunne ikke behandles. / The service's login \
-                 request could not be processed: {} — {}",
-                error.error, error.description
-            ),
-            &match &error.client_id {
-                Some(client_id) => format!(
-                    "Klient / client: {client_id}. Brokeren sender ikke fejlen tilbage til \
-                     tjenesten. / The broker does not send this error back to the service."
+        Some(error) => {
+            let language = page_language(&req, Some(error.language));
+            let description = format!("{} — {}", error.error, error.description);
+            let (message, hint) = match (language, &error.client_id) {
+                (Language::Da, client) => (
+                    format!("Tjenestens login-forespørgsel kunne ikke behandles: {description}"),
+                    format!(
+                        "{}Brokeren sender ikke fejlen tilbage til tjenesten.",
+                        client
+                            .as_ref()
+                            .map_or(String::new(), |c| format!("Klient: {c}. "))
+                    ),
                 ),
-                None => "Brokeren sender ikke fejlen tilbage til tjenesten. / The broker does \
-                         not send this error back to the service."
-                    .to_string(),
-            },
-        ),
-        None => pages::message(
-            StatusCode::NOT_FOUND,
-            Default::default(),
-            "Der opstod en fejl / An error occurred",
-            "Fejlreferencen er ukendt eller udløbet. / The error reference is unknown or has expired.",
-            "Start login igen fra tjenesten. / Start the login again from the service.",
-        ),
+                (Language::En, client) => (
+                    format!("The service's login request could not be processed: {description}"),
+                    format!(
+                        "{}The broker does not send this error back to the service.",
+                        client
+                            .as_ref()
+                            .map_or(String::new(), |c| format!("Client: {c}. "))
+                    ),
+                ),
+            };
+            pages::message(
+                StatusCode::BAD_REQUEST,
+                language,
+                pick(language, "Der opstod en fejl", "An error occurred"),
+                &message,
+                &hint,
+            )
+        }
+        None => {
+            let language = page_language(&req, None);
+            pages::message(
+                StatusCode::NOT_FOUND,
+                language,
+                pick(language, "Der opstod en fejl", "An error occurred"),
+                pick(
+                    language,
+                    "Fejlreferencen er ukendt eller udløbet.",
+                    "The error reference is unknown or has expired.",
+                ),
+                pick(
+                    language,
+                    "Start login igen fra tjenesten.",
+                    "Start the login again from the service.",
+                ),
+            )
+        }
     }
 }
 
@@ -586,6 +616,12 @@ async fn end_session(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> Ht
         .iter()
         .find(|(k, _)| k == "client_id")
         .map(|(_, v)| v.clone());
+    // RP-Initiated Logout's `ui_locales` (or NEB's `language`), else the page's `?lang=`.
+    let asked = pairs
+        .iter()
+        .find(|(k, _)| k == "ui_locales" || k == "language")
+        .map(|(_, v)| Language::parse(Some(v)));
+    let language = page_language(req, asked);
     let outcome = provider
         .end_session(pairs.clone(), sso_key(req).as_deref())
         .await;
@@ -615,9 +651,9 @@ async fn end_session(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> Ht
                     let mut page = pages::html(
                         StatusCode::OK,
                         &pages::LoggedOutPage {
-                            lang: "da",
-                            banner: super::i18n::DA.simulator_banner,
-                            da: true,
+                            lang: super::i18n::texts(language).lang,
+                            banner: super::i18n::texts(language).simulator_banner,
+                            da: language.is_danish(),
                             frontchannel,
                             redirect: back,
                         },
@@ -649,19 +685,26 @@ async fn end_session(provider: &Provider, req: &HttpRequest, pairs: Pairs) -> Ht
 
 /// NEB's logout page (`<issuer>/Account/Logout`). End session sends the browser here when
 /// its request had no usable `id_token_hint`; then no session has ended.
-pub async fn logout_page() -> HttpResponse {
+pub async fn logout_page(req: HttpRequest) -> HttpResponse {
+    let language = page_language(&req, None);
     pages::message(
         StatusCode::OK,
-        Default::default(),
-        "Log af / Log out",
-        "Du er ikke logget af: log af-forespørgslen havde intet gyldigt id_token_hint (eller en \
-         uregistreret post_logout_redirect_uri), så ingen session er afsluttet. / You have not \
-         been logged out: the logout request had no valid id_token_hint (or an unregistered \
-         post_logout_redirect_uri), so no session ended.",
-        "Tjenesten skal sende det id_token, den fik ved login, som id_token_hint. Årsagen står i \
-         brokerens log over forespørgsler (`mitid-sim record`). / The service must send the \
-         id_token it got at login as id_token_hint. The reason is in the broker's request \
-         record (`mitid-sim record`).",
+        language,
+        pick(language, "Log af", "Log out"),
+        pick(
+            language,
+            "Du er ikke logget af: log af-forespørgslen havde intet gyldigt id_token_hint (eller \
+             en uregistreret post_logout_redirect_uri), så ingen session er afsluttet.",
+            "You have not been logged out: the logout request had no valid id_token_hint (or \
+             an unregistered post_logout_redirect_uri), so no session ended.",
+        ),
+        pick(
+            language,
+            "Tjenesten skal sende det id_token, den fik ved login, som id_token_hint. Årsagen \
+             står i brokerens log over forespørgsler (`mitid-sim record`).",
+            "The service must send the id_token it got at login as id_token_hint. The reason \
+             is in the broker's request record (`mitid-sim record`).",
+        ),
     )
 }
 

@@ -30,6 +30,11 @@ pub struct LoginPage<'a> {
     pub notice: Option<String>,
     pub methods: Vec<(&'static str, &'static str)>,
     pub qr_svg: String,
+    /// The QR code's accessible name.
+    pub qr_label: &'static str,
+    /// The app step's link and waiting text: MitID's app, or NemID's key app.
+    pub app_phone_link: &'static str,
+    pub app_waiting: &'static str,
     pub phone_url: String,
     pub device_url: String,
     pub device_label: &'static str,
@@ -41,6 +46,14 @@ pub struct LoginPage<'a> {
     pub key_number: String,
     pub can_activate_card: bool,
     pub can_activate_key_app: bool,
+    /// The simulator's picker on the user-ID steps: test citizens who can log in here.
+    pub test_citizens: Vec<TestCitizen>,
+}
+
+pub struct TestCitizen {
+    pub user_id: String,
+    pub name: String,
+    pub purpose: String,
 }
 
 impl<'a> LoginPage<'a> {
@@ -62,6 +75,9 @@ impl<'a> LoginPage<'a> {
             notice: None,
             methods: Vec::new(),
             qr_svg: String::new(),
+            qr_label: "",
+            app_phone_link: "",
+            app_waiting: "",
             phone_url: String::new(),
             device_url: String::new(),
             device_label: "",
@@ -72,6 +88,7 @@ impl<'a> LoginPage<'a> {
             key_number: String::new(),
             can_activate_card: false,
             can_activate_key_app: false,
+            test_citizens: Vec::new(),
         }
     }
 }
@@ -96,9 +113,9 @@ pub struct PhoneRequest {
 }
 
 impl PhoneRequest {
-    pub fn of(request: crate::authenticators::AppRequest, danish: bool) -> Self {
+    pub fn of(request: crate::authenticators::AppRequest, language: Language) -> Self {
         Self {
-            header: request.texts.action.header(danish),
+            header: request.texts.action.header(language),
             reference_text: request.texts.reference_text.map(|t| t.to_string()),
             id: request.id,
             client_name: request.client_name,
@@ -112,11 +129,22 @@ pub struct PhonePage<'a> {
     pub lang: &'static str,
     pub banner: &'static str,
     pub da: bool,
+    /// "MitID", or "NemID" for the key app.
+    pub brand: &'static str,
+    pub key_app: bool,
     pub user_id: &'a str,
     pub request: Option<PhoneRequest>,
-    /// Shown when no request waits: "Ingen anmodninger", or the answer just given.
-    pub idle_heading: &'a str,
-    pub status: String,
+    /// Without a request: `idle`, or how the request shown last ended (`approved`, …).
+    pub state: &'static str,
+    pub heading: &'static str,
+    pub status: &'static str,
+    /// Where the phone's script asks for a waiting request; none once an answer is shown,
+    /// which stays until the citizen closes it.
+    pub poll_url: Option<String>,
+    /// The request on screen (its URL), so the script sees when another one waits.
+    pub current: String,
+    /// After an answer: back to the phone's start page.
+    pub close_url: Option<String>,
 }
 
 #[derive(Template)]
@@ -134,6 +162,10 @@ pub struct CitizenRow {
     pub user_id: String,
     pub name: String,
     pub methods: String,
+    /// The MitID password, for the steps that ask it.
+    pub password: Option<String>,
+    /// NemID's password (with the code card or the key app).
+    pub nemid_password: Option<String>,
     pub purpose: String,
     pub has_app: bool,
     pub has_code_display: bool,
@@ -158,13 +190,22 @@ pub struct ProfessionalRow {
 pub struct IndexPage<'a> {
     pub lang: &'static str,
     pub banner: &'static str,
+    pub da: bool,
     pub issuer: &'a str,
     pub citizens: Vec<CitizenRow>,
     pub professionals: Vec<ProfessionalRow>,
-    pub clients: Vec<(String, String, String)>,
+    pub clients: Vec<ClientRow>,
     pub nemlogin_metadata: String,
     /// Entity ID, name, ACS locations.
     pub service_providers: Vec<(String, String, String)>,
+}
+
+pub struct ClientRow {
+    pub client_id: String,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    /// An authorization request to the client's first redirect URI; none without one.
+    pub start_login: Option<String>,
 }
 
 /// A form the browser posts on by itself (a script presses the button; without scripts
@@ -237,6 +278,7 @@ pub struct CardCell {
 pub struct CodeCardPage<'a> {
     pub lang: &'static str,
     pub banner: &'static str,
+    pub da: bool,
     pub user_id: &'a str,
     pub owner: &'a str,
     pub pid: &'a str,
@@ -265,4 +307,60 @@ pub struct LoggedOutPage {
     pub da: bool,
     pub frontchannel: Vec<String>,
     pub redirect: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+pub struct DashboardPage {
+    pub lang: &'static str,
+    pub banner: &'static str,
+    /// The broker's clock, in Danish time.
+    pub now: String,
+    pub app_requests: Vec<DashboardAppRequest>,
+    pub sessions: Vec<DashboardSession>,
+    pub deliveries: Vec<DashboardDelivery>,
+    pub record: Vec<DashboardExchange>,
+    pub record_rows: usize,
+}
+
+pub struct DashboardAppRequest {
+    pub id: String,
+    pub user_id: String,
+    pub client: String,
+    pub expires: String,
+}
+
+pub struct DashboardSession {
+    pub id: String,
+    pub user_id: String,
+    pub clients: Vec<String>,
+    pub created: String,
+    pub expires: String,
+}
+
+pub struct DashboardDelivery {
+    pub client_id: String,
+    pub uri: String,
+    pub reason: String,
+    pub state: String,
+    pub attempts: usize,
+    pub created: String,
+}
+
+pub struct DashboardExchange {
+    pub at: String,
+    pub endpoint: &'static str,
+    pub client_id: String,
+    pub status: u16,
+    pub error: String,
+}
+
+/// The dashboard asks for the admin token.
+#[derive(Template)]
+#[template(path = "dashboard_token.html")]
+pub struct TokenPage {
+    pub lang: &'static str,
+    pub banner: &'static str,
+    /// The token just given was not the right one.
+    pub wrong: bool,
 }

@@ -18,11 +18,7 @@ async fn a_citizen_approves_on_the_simulated_phone_and_the_rp_gets_a_code() {
     assert!(page.html.contains("<svg"), "a QR code is drawn");
 
     // The phone is another device: it has none of the browser's cookies.
-    let phone_url = {
-        let start = page.html.find("/sim/app/").unwrap();
-        let end = page.html[start..].find('"').unwrap() + start;
-        app.url(&page.html[start..end])
-    };
+    let phone_url = app.app_request_url(&page);
     let phone = browser();
     let phone_page = phone
         .get(&phone_url)
@@ -42,7 +38,25 @@ async fn a_citizen_approves_on_the_simulated_phone_and_the_rp_gets_a_code() {
         .send()
         .await
         .unwrap();
-    assert_eq!(swipe.status(), StatusCode::OK);
+    assert_eq!(swipe.status(), StatusCode::SEE_OTHER, "post, redirect, get");
+    let shown = location(&swipe);
+    assert!(phone_url.ends_with(&shown), "{shown} is the request's page");
+    let answer = phone
+        .get(&phone_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        answer.contains("Godkendt"),
+        "the phone shows the answer: {answer}"
+    );
+    assert!(
+        !answer.contains("data-poll-url"),
+        "the answer stays until the citizen closes it"
+    );
 
     let callback = app.poll_until_redirect(&page).await;
     assert!(callback.starts_with(REDIRECT_URI));

@@ -98,6 +98,7 @@ async fn every_page_runs_under_its_policy_in_a_browser_without_a_violation() {
         url(&app, "/sim/code-display/kodeviser"),
         url(&app, "/sim/audio-reader/kodeoplaeser"),
         url(&app, "/sim/code-card/nemid.kort"),
+        url(&app, "/dashboard"),
     ];
     for page in &pages {
         // Less than the phone's 2-second reload: a reloading page never ends its budget.

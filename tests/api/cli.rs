@@ -804,6 +804,24 @@ async fn device_reject_ends_the_app_login_as_rejected() {
 }
 
 #[tokio::test]
+async fn an_offline_device_code_warns_that_a_shifted_broker_may_differ() {
+    let run = mitid_sim(
+        &["device", "code", "kodeviser", "--clock-offset", "-5m"],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.trim().len(), 6, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("computed offline")
+            && run.stderr.contains("(offset -300s)")
+            && run.stderr.contains("--server"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
 async fn device_code_and_key_with_server_read_the_running_brokers_devices() {
     let app = spawn_app().await;
     // The broker's clock is an hour ahead: an offline reading would differ.
@@ -816,6 +834,11 @@ async fn device_code_and_key_with_server_read_the_running_brokers_devices() {
     let shown = code.stdout.trim().to_string();
     assert!(current.contains(&shown), "{shown} vs {current:?}");
     assert!(code.stderr.contains("more seconds"), "{}", code.stderr);
+    assert!(
+        !code.stderr.contains("computed offline"),
+        "the broker answered: {}",
+        code.stderr
+    );
 
     let audio = live(
         &app,

@@ -158,3 +158,23 @@ async fn three_wrong_passwords_block_the_password_too() {
         "the right password does not help now"
     );
 }
+
+#[tokio::test]
+async fn the_block_ends_at_a_danish_clock_time() {
+    let app = spawn_app().await;
+    // A summer noon in UTC: Copenhagen is on CEST (UTC+2), so the 15-minute block ends
+    // at 14:15 there, not at 12:15.
+    let noon = time::macros::datetime!(2026-07-15 12:00 UTC);
+    let clock = app.sim.clock();
+    clock.set_offset(clock.offset() + (noon - clock.now()));
+    let page = app.start_login(&[]).await;
+    let mut page = app
+        .submit(&page, "user-id", &[("user_id", "kodeviser")])
+        .await;
+    for wrong in ["000000", "000001", "000002"] {
+        page = app.submit(&page, "code", &[("code", wrong)]).await;
+    }
+    assert_eq!(crate::helpers::step_of(&page), "blocked");
+    assert!(page.html.contains("14:15"), "{}", page.html);
+    assert!(!page.html.contains("12:15"), "not in UTC");
+}

@@ -756,7 +756,11 @@ async fn step_up_authenticates_the_same_mitid_again_and_keeps_the_identity() {
 #[tokio::test]
 async fn the_front_page_lists_the_professional_identities_and_how_they_log_in() {
     let app = spawn_app().await;
-    let page = app.page("/").await;
+    let danish = app.page("/").await;
+    assert!(danish
+        .html
+        .contains("MitID Erhverv: professionelle identiteter"));
+    let page = app.page("/?lang=en").await;
     assert_eq!(page.status, 200);
     for text in [
         "MitID Erhverv: professional identities",

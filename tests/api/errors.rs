@@ -401,7 +401,14 @@ async fn unknown_paths_get_a_readable_404() {
     let app = spawn_app().await;
     let page = app.page("/op/connect/nothing").await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
-    assert!(page.html.contains("Page not found"));
+    assert!(page.html.contains("Siden findes ikke"), "Danish, as MitID");
+    assert!(
+        !page.html.contains("Page not found"),
+        "one language per page"
+    );
+    let english = app.page("/op/connect/nothing?lang=en").await;
+    assert!(english.html.contains("Page not found"));
+    assert!(english.html.contains(r#"<html lang="en">"#));
 }
 
 #[tokio::test]

@@ -146,6 +146,16 @@ impl TestApp {
         self.browser.get(url).send().await.unwrap()
     }
 
+    /// The simulated phone's page for the app request an app step links (its QR code).
+    pub fn app_request_url(&self, page: &Page) -> String {
+        let start = page
+            .html
+            .find("/sim/app/")
+            .expect("the app step links the phone");
+        let end = page.html[start..].find('"').unwrap() + start;
+        self.url(&page.html[start..end])
+    }
+
     pub async fn page(&self, url: &str) -> Page {
         let url = if url.starts_with("http") {
             url.to_string()

@@ -27,6 +27,8 @@ fn the_package_holds_what_the_binary_compiles_in_and_the_license() {
         "fixtures/audio/da/0.wav",
         "fixtures/audio/en/9.wav",
         "templates/login.html",
+        "static/mitid-sim.css",
+        "static/picker.js",
         "templates/demo/overview.html",
         "docs/admin-openapi.json",
         "docs/register-openapi.json",

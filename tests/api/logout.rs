@@ -117,6 +117,27 @@ async fn without_a_post_logout_redirect_uri_a_confirmation_page_is_shown() {
 }
 
 #[tokio::test]
+async fn the_logout_confirmation_speaks_the_requested_ui_locales() {
+    let (a, b) = (backchannel_ok().await, backchannel_ok().await);
+    let app = spawn_two_rps(&a, &b).await;
+    let (_, tokens_b) = app.two_rp_logins("app.approve").await;
+    let page = app
+        .get(&end_session_url(
+            &app,
+            &[
+                ("id_token_hint", tokens_b["id_token"].as_str().unwrap()),
+                ("ui_locales", "en-GB da"),
+            ],
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"<html lang="en">"#), "{page}");
+    assert!(page.contains("You are logged out") && !page.contains("Du er logget af"));
+}
+
+#[tokio::test]
 async fn a_registered_redirect_without_front_channel_clients_is_a_direct_redirect_with_state() {
     let (a, b) = (backchannel_ok().await, backchannel_ok().await);
     let app = spawn_two_rps(&a, &b).await;
@@ -181,7 +202,17 @@ async fn unusable_logout_requests_go_to_the_logout_page_and_leave_the_session_al
     }
     let page = app.page(&logout_page).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.html.contains("no session ended"), "{}", page.html);
+    assert!(
+        page.html.contains("ingen session er afsluttet"),
+        "{}",
+        page.html
+    );
+    let english = app.page(&format!("{logout_page}?lang=en")).await;
+    assert!(
+        english.html.contains("no session ended"),
+        "{}",
+        english.html
+    );
     let response = app.get(&app.rp_authorize_url("rp-b", RP_B, &[])).await;
     assert_is_redirect_to(&response, RP_B);
     tokio::time::sleep(StdDuration::from_millis(100)).await;

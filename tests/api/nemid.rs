@@ -208,6 +208,23 @@ async fn the_key_app_needs_two_unused_keys_then_approves_on_the_phone() {
         "the key app is offered first once active"
     );
     assert!(waiting.html.contains("nøgleapp"));
+    assert!(
+        waiting
+            .html
+            .contains("Venter på godkendelse i NemID nøgleapp")
+            && waiting.html.contains("Åbn simuleret NemID nøgleapp")
+            && !waiting.html.contains("MitID app"),
+        "the key app's wait says NemID: {}",
+        waiting.html
+    );
+    let phone = app.page("/sim/phone/nemid.kort").await;
+    assert!(
+        phone.html.contains(r#"<span class="logo">NemID</span>"#)
+            && phone.html.contains("<title>NemID nøgleapp"),
+        "the key app's phone says NemID: {}",
+        phone.html
+    );
+    assert!(!phone.html.contains("MitID app"));
     let cancelled = app.post_form(&waiting, "cancel", &[]).await;
     let _ = app.get(&app.url(&location(&cancelled))).await;
     let callback = app

@@ -163,6 +163,47 @@ async fn a_workforce_that_does_not_fit_the_citizens_stops_the_start() {
     );
 }
 
+#[test]
+fn the_users_fixture_header_documents_every_key_the_citizens_use() {
+    let text = include_str!("../../fixtures/users.toml");
+    let header: String = text
+        .lines()
+        .take_while(|line| line.starts_with('#') || line.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let users: toml::Value = toml::from_str(text).unwrap();
+    let mut keys = std::collections::BTreeSet::new();
+    fn collect(value: &toml::Value, keys: &mut std::collections::BTreeSet<String>) {
+        match value {
+            toml::Value::Table(table) => {
+                for (key, inner) in table {
+                    keys.insert(key.clone());
+                    collect(inner, keys);
+                }
+            }
+            toml::Value::Array(items) => items.iter().for_each(|i| collect(i, keys)),
+            _ => {}
+        }
+    }
+    for user in users["user"].as_array().unwrap() {
+        collect(user, &mut keys);
+    }
+    assert!(keys.len() > 20, "{keys:?}");
+    let undocumented: Vec<_> = keys
+        .iter()
+        .filter(|key| {
+            !header.contains(&format!("  {key} "))
+                && !header.contains(&format!(" {key} ="))
+                && !header.contains(&format!("[user.{key}]"))
+                && !header.contains(&format!("[[user.{key}]]"))
+        })
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "keys of [[user]] the header of fixtures/users.toml does not describe: {undocumented:?}"
+    );
+}
+
 /// What a MitID Erhverv login as a built-in professional identity ends in: `Ok(())` for an
 /// active one, else the RP's `error_description`.
 fn professional_outcome(

@@ -10,6 +10,7 @@ use openssl::symm::{decrypt_aead, encrypt_aead, Cipher};
 use serde::{Deserialize, Serialize};
 
 use super::error::OAuthError;
+use crate::authenticators::Language;
 
 /// ASP.NET Core data protection's magic header; base64url of it starts `CfDJ8`, like NEB's ids.
 const MAGIC: [u8; 4] = [0x09, 0xF0, 0xC9, 0xF0];
@@ -30,10 +31,18 @@ pub struct BrokerError {
     pub client_id: Option<String>,
     /// When the request was refused (Unix time).
     pub at: i64,
+    /// The language the request asked for (`language`, `ui_locales`): the page speaks it.
+    #[serde(default, skip_serializing_if = "is_danish")]
+    pub language: Language,
+}
+
+/// Danish, the default, is left out of the sealed id (it keeps ids short).
+fn is_danish(language: &Language) -> bool {
+    language.is_danish()
 }
 
 impl BrokerError {
-    pub fn new(error: &OAuthError, client_id: Option<&str>, at: i64) -> Self {
+    pub fn new(error: &OAuthError, client_id: Option<&str>, language: Language, at: i64) -> Self {
         let mut description: String = error
             .description
             .chars()
@@ -47,6 +56,7 @@ impl BrokerError {
             description,
             client_id: client_id.map(str::to_string),
             at,
+            language,
         }
     }
 }
@@ -117,6 +127,7 @@ mod tests {
         BrokerError::new(
             &OAuthError::invalid_request("idp_values `x` is not an identity provider"),
             Some("demo-rp"),
+            Language::En,
             1_000,
         )
     }
@@ -138,7 +149,7 @@ mod tests {
     #[test]
     fn a_huge_parameter_still_makes_a_short_id() {
         let huge = OAuthError::invalid_request(format!("idp_values `{}`", "x".repeat(100_000)));
-        let id = ErrorPages::default().seal(&BrokerError::new(&huge, None, 0));
+        let id = ErrorPages::default().seal(&BrokerError::new(&huge, None, Language::Da, 0));
         assert!(id.len() < 1_000, "{} characters", id.len());
     }
 

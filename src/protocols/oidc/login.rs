@@ -12,6 +12,7 @@ use super::error::{ErrorCode, OAuthError};
 use super::error_page::BrokerError;
 use super::limits;
 use super::Provider;
+use crate::authenticators::{ClientTexts, Language};
 use crate::broker::sessions::{EndReason, SsoSession};
 use crate::broker::Broker;
 use crate::flow::{
@@ -19,7 +20,6 @@ use crate::flow::{
 };
 use crate::identity::Identity;
 use crate::protocols::front::{self, Answer, LoginFront};
-use crate::protocols::Language;
 
 /// What the authorize endpoint does with a request.
 pub enum AuthorizeOutcome {
@@ -49,6 +49,18 @@ pub struct Finished {
     pub sso: Option<String>,
 }
 
+/// The language an authorization request asks for, read before (and whether or not) the
+/// request is valid, so that even NEB's error page speaks it.
+fn requested_language(pairs: &[(String, String)]) -> Language {
+    let named = |name: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    };
+    Language::parse(named("language").or(named("ui_locales")))
+}
+
 impl Provider {
     pub fn authorize(
         &self,
@@ -58,6 +70,7 @@ impl Provider {
         // Checked before a login keeps anything: a parameter over the limit is an invalid
         // request like any other (NEB's error page), naming the parameter.
         let oversized = limits::Oversized::find(&pairs);
+        let language = requested_language(&pairs);
         let parsed = authorize::parse(pairs, &self.clients);
         if let Some(oversized) = oversized {
             let client_id = match &parsed {
@@ -66,11 +79,11 @@ impl Provider {
                 Err(Rejection::Redirect { client_id, .. }) => Some(client_id.clone()),
             };
             let error = OAuthError::invalid_request(oversized.description());
-            return self.refuse(Rejection::Page { error, client_id }, browser_key);
+            return self.refuse(Rejection::Page { error, client_id }, language, browser_key);
         }
         let request = match parsed {
             Ok(request) => request,
-            Err(rejection) => return self.refuse(rejection, browser_key),
+            Err(rejection) => return self.refuse(rejection, language, browser_key),
         };
         let browser_state = self.browser_state(&request.client.client_id, browser_key);
         let to_rp = |error: OAuthError| {
@@ -228,12 +241,17 @@ impl Provider {
     }
 
     /// An invalid request goes to NEB's error page; a simulation error to the RP.
-    fn refuse(&self, rejection: Rejection, browser_key: Option<&str>) -> AuthorizeOutcome {
+    fn refuse(
+        &self,
+        rejection: Rejection,
+        language: Language,
+        browser_key: Option<&str>,
+    ) -> AuthorizeOutcome {
         match rejection {
             Rejection::Page { error, client_id } => {
                 tracing::info!(client = ?client_id, %error, "invalid authorization request");
                 AuthorizeOutcome::ErrorPage {
-                    location: self.error_page(&error, client_id.as_deref()),
+                    location: self.error_page(&error, client_id.as_deref(), language),
                     error,
                 }
             }
@@ -267,7 +285,10 @@ impl Provider {
             },
             idp_choices: request.idp_choices.clone(),
             cpr_entry: request.cpr_entry(),
-            texts: request.mitid.texts.clone(),
+            texts: ClientTexts {
+                language: request.language,
+                ..request.mitid.texts.clone()
+            },
             require_psd2: request.mitid.require_psd2,
             mitid_refusal: request.mitid.refusal.clone(),
             erhverv: request.erhverv,
@@ -283,10 +304,16 @@ impl Provider {
     }
 
     /// NEB's error page for an invalid request.
-    pub fn error_page(&self, error: &OAuthError, client_id: Option<&str>) -> String {
+    pub fn error_page(
+        &self,
+        error: &OAuthError,
+        client_id: Option<&str>,
+        language: Language,
+    ) -> String {
         let sealed = self.error_pages.seal(&BrokerError::new(
             error,
             client_id,
+            language,
             self.broker.clock.unix(),
         ));
         super::append_query(

@@ -248,6 +248,18 @@ impl Recorder {
         }
     }
 
+    /// The `n` latest requests of every client, newest first (the dashboard's view).
+    pub fn latest(&self, n: usize) -> Vec<Exchange> {
+        let mut latest: Vec<Exchange> = Vec::new();
+        for log in self.by_client.iter() {
+            // Each client's log is in arrival order: its newest are at the back.
+            latest.extend(log.value().iter().rev().take(n).cloned());
+        }
+        latest.sort_by_key(|e| std::cmp::Reverse(e.seq));
+        latest.truncate(n);
+        latest
+    }
+
     pub fn clear(&self, client_id: Option<&str>) {
         let removed: Vec<VecDeque<Exchange>> = match client_id {
             Some(id) => self

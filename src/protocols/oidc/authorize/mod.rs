@@ -3,7 +3,7 @@
 //! Each file reads one concern: `client` who asks and where the answer goes, `response`
 //! what comes back, `scopes`, `pkce`, `prompt` (session reuse), `idp` (`idp_values` and
 //! `idp_params`) and `simulation`; the identity hints and the language are shared with
-//! the other personality (`protocols::identity_hint`, `protocols::language`).
+//! the other personality (`protocols::identity_hint`; the language is the domain's, `authenticators::Language`).
 
 mod client;
 mod idp;
@@ -20,8 +20,8 @@ use super::clients::{Client, ClientRegistry};
 use super::error::OAuthError;
 use crate::flow::{ErhvervOptions, Idp};
 
+pub use crate::authenticators::Language;
 pub use crate::protocols::identity_hint::IdentityHint;
-pub use crate::protocols::language::Language;
 pub use idp::MitidRequest;
 pub use prompt::Reauthentication;
 pub use simulation::{Simulation, SimulationMode};
