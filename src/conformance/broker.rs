@@ -182,6 +182,48 @@ impl BrokerControl {
         .map(|_| ())
     }
 
+    /// Withholds back-channel logout to the client but keeps its front-channel iframes on
+    /// the broker's logout page, so only the front channel can end its session.
+    pub async fn withhold_backchannel_only(&self, client_id: &str) -> Result<(), String> {
+        self.call(
+            Method::POST,
+            &format!("/clients/{client_id}/backchannel"),
+            Some(json!({ "withhold": true, "frontchannel": false })),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The broker's registration of a client.
+    pub async fn client(&self, client_id: &str) -> Result<Value, String> {
+        self.call(Method::GET, &format!("/clients/{client_id}"), None)
+            .await
+    }
+
+    /// Registers a client from an admin API registration body.
+    pub async fn register_raw(&self, body: Value) -> Result<(), String> {
+        self.call(Method::POST, "/clients", Some(body))
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn delete_client(&self, client_id: &str) -> Result<(), String> {
+        self.call(Method::DELETE, &format!("/clients/{client_id}"), None)
+            .await
+            .map(|_| ())
+    }
+
+    /// Puts the client in an SSO group (None: its own sessions only).
+    pub async fn set_sso_group(&self, client_id: &str, group: Option<&str>) -> Result<(), String> {
+        self.call(
+            Method::PUT,
+            &format!("/clients/{client_id}/sso-group"),
+            Some(json!({ "sso_group": group })),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// The requests the client sent, oldest first (every page of the record).
     pub async fn requests(&self, client_id: &str) -> Result<Vec<Value>, String> {
         let mut requests = Vec::new();

@@ -188,6 +188,36 @@ async fn every_seeded_fault_is_caught_by_exactly_its_scenarios() {
 }
 
 #[tokio::test]
+async fn an_ignored_front_channel_logout_is_caught_by_exactly_o10() {
+    // The RP asks the broker about its session only every minute here, so nothing but the
+    // front channel could end the session within the scenario.
+    let slow_check = Limits {
+        broker_check: Duration::from_secs(60),
+        ..Limits::short()
+    };
+    let without_waits = Selection {
+        only: Vec::new(),
+        skip: vec!["session".into(), "T10".into()],
+    };
+    let report = run_against(&[Fault::FrontchannelIgnored], slow_check, without_waits).await;
+    assert!(errors(&report).is_empty(), "{:#?}", errors(&report));
+    assert_eq!(
+        caught(&report),
+        BTreeSet::from(["O10"]),
+        "{}",
+        report.summary_table()
+    );
+    let o10 = report.results.iter().find(|r| r.id == "O10").unwrap();
+    assert!(
+        o10.evidence
+            .iter()
+            .any(|line| line.contains("/frontchannel-logout?iss=")),
+        "{:#?}",
+        o10.evidence
+    );
+}
+
+#[tokio::test]
 async fn a_missing_declaration_skips_with_the_key_to_add_and_an_unreachable_rp_is_an_error() {
     let sim = Simulator::builder().start().await.unwrap();
     let rp = reference_rp::start(sim.issuer(), &[], Limits::short()).await;
@@ -197,6 +227,7 @@ async fn a_missing_declaration_skips_with_the_key_to_add_and_an_unreachable_rp_i
         "max_login_age_seconds",
         "idle_seconds",
         "absolute_seconds",
+        "frontchannel_logout_uri",
     ] {
         let line = text
             .lines()
@@ -212,7 +243,7 @@ async fn a_missing_declaration_skips_with_the_key_to_add_and_an_unreachable_rp_i
     let profile = profile::parse(&text).unwrap();
     let report = conformance::run(
         profile,
-        &only(&["L08", "S01", "S02", "S03", "S05", "S06", "T10"]),
+        &only(&["L08", "S01", "S02", "S03", "S05", "S06", "T10", "O10"]),
         |_| {},
     )
     .await
@@ -230,6 +261,7 @@ async fn a_missing_declaration_skips_with_the_key_to_add_and_an_unreachable_rp_i
         ("S05", "sessions.broker_check_seconds"),
         ("S06", "sessions.max_login_age_seconds"),
         ("T10", "sessions.max_login_age_seconds"),
+        ("O10", "client.frontchannel_logout_uri"),
     ] {
         let (_, status, summary) = reasons.iter().find(|(i, _, _)| *i == id).unwrap();
         assert_eq!(*status, Status::Skipped, "{id}: {summary}");

@@ -490,10 +490,17 @@ async fn the_conformance_kit_passes_its_whole_catalogue_against_min_side() {
     let report = conformance::run(profile, &Selection::default(), |_| {})
         .await
         .unwrap();
+    // Min Side logs out by back channel and its own session checks; it registers no
+    // front-channel logout URI, so O10 has nothing to judge.
     let not_passed: Vec<_> = report
         .results
         .iter()
         .filter(|r| r.status != Status::Passed)
+        .filter(|r| {
+            !(r.id == "O10"
+                && r.status == Status::Skipped
+                && r.summary.contains("client.frontchannel_logout_uri"))
+        })
         .map(|r| format!("{} {:?}: {} {:?}", r.id, r.status, r.summary, r.evidence))
         .collect();
     assert!(not_passed.is_empty(), "{not_passed:#?}");

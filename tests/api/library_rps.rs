@@ -235,6 +235,7 @@ async fn express_openid_connect_verdicts() {
         O07 PASSED
         O08 PASSED
         O09 WARNING  # express-openid-connect does not remember logout-token jtis
+        O10 SKIPPED  # express-openid-connect has no front-channel logout handler
         S01 PASSED
         S02 PASSED
         S03 PASSED
@@ -279,6 +280,7 @@ async fn authlib_verdicts() {
         O07 PASSED
         O08 PASSED
         O09 PASSED
+        O10 SKIPPED  # the authlib RP has no front-channel logout handler
         S01 PASSED
         S02 PASSED
         S03 PASSED

@@ -503,28 +503,78 @@ async fn logout_with_an_rp_that_never_saw_this_browser_session_still_ends_it() {
     );
 }
 
+/// Switches rp-a's back-channel withholding as `switch` says, then logs out of rp-a:
+/// the switch's answer and the logout page.
+async fn withhold_rp_a_and_log_out(
+    app: &crate::helpers::TestApp,
+    switch: Value,
+    id_token: &str,
+) -> (Value, String) {
+    let answer: Value = app
+        .browser
+        .post(app.url("/admin/clients/rp-a/backchannel"))
+        .json(&switch)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let page = app
+        .get(&end_session_url(app, &[("id_token_hint", id_token)]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    (answer, page)
+}
+
 #[tokio::test]
 async fn a_withheld_client_gets_no_front_channel_iframe_either() {
     let (a, b) = (backchannel_ok().await, backchannel_ok().await);
     let app = spawn_two_rps(&a, &b).await;
     let (tokens_a, _) = app.two_rp_logins("app.approve").await;
-    app.browser
-        .post(app.url("/admin/clients/rp-a/backchannel"))
-        .json(&serde_json::json!({ "withhold": true }))
-        .send()
-        .await
-        .unwrap();
-    let page = app
-        .get(&end_session_url(
-            &app,
-            &[("id_token_hint", tokens_a["id_token"].as_str().unwrap())],
-        ))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let (answer, page) = withhold_rp_a_and_log_out(
+        &app,
+        serde_json::json!({ "withhold": true }),
+        tokens_a["id_token"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(answer["frontchannel_withheld"], true);
     assert!(page.contains("Du er logget af"));
     assert!(!page.contains("rp-a.test/frontchannel"), "{page}");
+}
+
+#[tokio::test]
+async fn withholding_the_back_channel_alone_keeps_the_front_channel_iframe() {
+    let (a, b) = (backchannel_ok().await, backchannel_ok().await);
+    let app = spawn_two_rps(&a, &b).await;
+    let (tokens_a, _) = app.two_rp_logins("app.approve").await;
+    let (answer, page) = withhold_rp_a_and_log_out(
+        &app,
+        serde_json::json!({ "withhold": true, "frontchannel": false }),
+        tokens_a["id_token"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(answer["withheld"], true);
+    assert_eq!(answer["frontchannel_withheld"], false);
+    assert!(
+        page.contains("http://rp-a.test/frontchannel?iss="),
+        "{page}"
+    );
+    // rp-b, not withheld, gets its logout token; rp-a's is withheld.
+    wait_for_logout_tokens(&b, 1).await;
+    let record: Value = app
+        .get(&app.url("/admin/record?client=rp-a"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let to_a = record["backchannel"].as_array().unwrap();
+    assert!(
+        !to_a.is_empty() && to_a.iter().all(|d| d["state"] == "withheld"),
+        "{record}"
+    );
 }
 
 #[tokio::test]

@@ -52,6 +52,8 @@ pub enum Fault {
     BackchannelIgnored,
     BadLogoutTokensAccepted,
     JtiReplayAccepted,
+    /// Answers the broker's front-channel logout iframe but keeps the session.
+    FrontchannelIgnored,
     NoIdleTimeout,
     NoAbsoluteTimeout,
     SessionExpiryIgnored,
@@ -192,6 +194,7 @@ pub async fn start(issuer: &str, faults: &[Fault], limits: Limits) -> ReferenceR
             .route("/transfer", web::get().to(transfer))
             .route("/logout", web::post().to(logout))
             .route("/backchannel-logout", web::post().to(backchannel))
+            .route("/frontchannel-logout", web::get().to(frontchannel))
             .route("/__restart", web::post().to(restart))
     })
     .workers(1)
@@ -712,6 +715,23 @@ async fn backchannel(rp: web::Data<Rp>, form: web::Form<HashMap<String, String>>
     HttpResponse::Ok().finish()
 }
 
+/// OIDC Front-Channel Logout 1.0: the broker's logout page loads this with its `iss` and
+/// the session's `sid`; the sessions of that broker session end.
+async fn frontchannel(rp: web::Data<Rp>, query: Query) -> HttpResponse {
+    let (Some(iss), Some(sid)) = (query.get("iss"), query.get("sid")) else {
+        return HttpResponse::BadRequest().finish();
+    };
+    if iss != &rp.expected_issuer() {
+        return HttpResponse::BadRequest().finish();
+    }
+    if !rp.has(Fault::FrontchannelIgnored) {
+        rp.sessions.retain(|_, s| &s.sid != sid);
+    }
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-cache, no-store"))
+        .body("<!doctype html><title>Logged out</title>")
+}
+
 /// The profile the kit needs for this RP, with everything it promises declared.
 pub fn profile(rp: &ReferenceRp, broker_base: &str, limits: &Limits) -> String {
     format!(
@@ -736,6 +756,7 @@ client_secret = "{SECRET}"
 redirect_uri = "{base}/callback"
 post_logout_redirect_uri = "{base}/"
 backchannel_logout_uri = "{base}/backchannel-logout"
+frontchannel_logout_uri = "{base}/frontchannel-logout"
 scopes = ["openid", "mitid"]
 
 [assurance]

@@ -1,5 +1,6 @@
 //! The catalogue of DESIGN §6 that this version implements. Ids match the catalogue.
 
+mod frontchannel;
 mod login;
 mod logout;
 mod session;
@@ -208,6 +209,13 @@ pub fn catalogue() -> Vec<Scenario> {
             title: "a replayed jti is refused",
             references: &["OIDC Back-Channel Logout 1.0 2.6 item 7"],
             run: scenario_fn!(logout::o09_jti_replay),
+        },
+        Scenario {
+            id: "O10",
+            group: Group::Logout,
+            title: "front-channel logout: the broker's logout page loads the RP's URI and the session ends",
+            references: &["OIDC Front-Channel Logout 1.0 2-4"],
+            run: scenario_fn!(frontchannel::o10_frontchannel_logout),
         },
         Scenario {
             id: "S01",

@@ -116,6 +116,8 @@ pub struct Backchannel {
     deliveries: Arc<DashMap<String, Delivery>>,
     policy: RetryPolicy,
     withheld: DashSet<String>,
+    /// Clients whose front-channel logout iframes are left off the logout page.
+    frontchannel_withheld: DashSet<String>,
 }
 
 impl Backchannel {
@@ -130,15 +132,23 @@ impl Backchannel {
             deliveries: Arc::new(DashMap::new()),
             policy,
             withheld: DashSet::new(),
+            frontchannel_withheld: DashSet::new(),
         }
     }
 
-    /// Stops (or resumes) back-channel logout to one client.
-    pub fn withhold(&self, client_id: &str, withhold: bool) {
-        if withhold {
-            self.withheld.insert(client_id.to_string());
-        } else {
-            self.withheld.remove(client_id);
+    /// Stops (or resumes) back-channel logout to one client, and its front-channel
+    /// logout iframes as well where `frontchannel` says so: judging an RP's own logout
+    /// needs both held back, judging its front-channel logout needs the back channel alone.
+    pub fn withhold(&self, client_id: &str, withhold: bool, frontchannel: bool) {
+        for (set, on) in [
+            (&self.withheld, withhold),
+            (&self.frontchannel_withheld, frontchannel),
+        ] {
+            if on {
+                set.insert(client_id.to_string());
+            } else {
+                set.remove(client_id);
+            }
         }
     }
 
@@ -167,9 +177,12 @@ impl Backchannel {
         }
     }
 
-    /// Withheld clients get neither back- nor front-channel logout.
     pub fn is_withheld(&self, client_id: &str) -> bool {
         self.withheld.contains(client_id)
+    }
+
+    pub fn is_frontchannel_withheld(&self, client_id: &str) -> bool {
+        self.frontchannel_withheld.contains(client_id)
     }
 
     /// Sends a logout token once, now, without retries or a record in the delivery log.

@@ -164,7 +164,7 @@ impl Provider {
             .participants
             .iter()
             .filter_map(|(client_id, participant)| {
-                if self.backchannel.is_withheld(client_id) {
+                if self.backchannel.is_frontchannel_withheld(client_id) {
                     return None;
                 }
                 let client = self.clients.get(client_id)?;

@@ -140,6 +140,9 @@ pub async fn clear_faults(provider: Data, path: web::Path<String>) -> HttpRespon
 #[serde(deny_unknown_fields)]
 pub struct BackchannelSwitch {
     withhold: bool,
+    /// Whether the logout page's front-channel iframes are held back too; by default
+    /// they follow `withhold`.
+    frontchannel: Option<bool>,
 }
 
 /// Holds back (or resumes) back-channel logout to a client, to judge its own logout.
@@ -153,10 +156,21 @@ pub async fn backchannel_switch(
     }
     let switch: BackchannelSwitch = match serde_json::from_slice(&body) {
         Ok(switch) => switch,
-        Err(err) => return bad_request(format!("expected {{\"withhold\": true|false}}: {err}")),
+        Err(err) => {
+            return bad_request(format!(
+            "expected {{\"withhold\": true|false, \"frontchannel\": true|false (optional)}}: {err}"
+        ))
+        }
     };
-    provider.backchannel.withhold(&path, switch.withhold);
-    HttpResponse::Ok().json(json!({ "client_id": path.as_str(), "withheld": switch.withhold }))
+    let frontchannel = switch.frontchannel.unwrap_or(switch.withhold);
+    provider
+        .backchannel
+        .withhold(&path, switch.withhold, frontchannel);
+    HttpResponse::Ok().json(json!({
+        "client_id": path.as_str(),
+        "withheld": switch.withhold,
+        "frontchannel_withheld": frontchannel,
+    }))
 }
 
 /// Sends the client's back-channel logout URI one logout token now, valid or broken as
