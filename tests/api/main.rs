@@ -49,5 +49,6 @@ mod saml_flows;
 mod saml_interop;
 mod security;
 mod sessions;
+mod spa_rp;
 mod tls;
 mod token_protection;

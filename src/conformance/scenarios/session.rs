@@ -85,8 +85,11 @@ pub async fn s02_absolute_timeout(ctx: &Ctx) -> Verdict {
     if let Some(skipped) = too_long("absolute_seconds", absolute + 1, ctx) {
         return Ok(skipped);
     }
+    // The RP's session starts somewhere within the login, which takes seconds in a real
+    // browser: "alive" is judged from its earliest possible start, "ended" from its latest.
     let logged_in_at = Instant::now();
     let mut browser = ctx.logged_in_browser().await?;
+    let login_done = Instant::now();
     let mut evidence = Vec::new();
     // Activity within the idle limit keeps it from deciding.
     if absolute >= 2 {
@@ -112,7 +115,7 @@ pub async fn s02_absolute_timeout(ctx: &Ctx) -> Verdict {
             seen.line()
         ));
     }
-    let after = logged_in_at + Duration::from_secs(absolute + 1);
+    let after = login_done + Duration::from_secs(absolute + 1);
     if let Some(seen) = ctx
         .keep_alive(
             browser.as_mut(),
