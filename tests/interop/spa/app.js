@@ -162,12 +162,16 @@ async function userinfo(metadata, accessToken) {
   return response.json();
 }
 
-async function login() {
+/// To the broker's login; `fresh` for the sensitive action: a new authentication, not the
+/// broker's SSO session (OIDC Core §3.1.2.1 `prompt=login` and `max_age`).
+async function login(fresh = false) {
   render("redirecting", element("p", "Sender dig til MitID …"));
   const metadata = await discover();
+  const reauthentication = fresh ? { prompt: "login", max_age: config.maxLoginAgeSeconds, state: { reauth: true } } : {};
   await users(metadata).signinRedirect({
     nonce: randomString(),
     extraQueryParams: { idp_params: JSON.stringify({ mitid: { loa_value: config.requiredLoa } }) },
+    ...reauthentication,
   });
 }
 
@@ -183,34 +187,42 @@ async function callback() {
   }
   // State, the code exchange with PKCE, the nonce and sub: oidc-client-ts.
   const user = await manager.signinRedirectCallback();
+  const reauth = user.state?.reauth === true;
   let claims;
   try {
     claims = await validateIdToken(user.id_token, metadata);
+    // OIDC Core §3.1.3.7 item 13: the fresh login asked for must be fresh.
+    const oldest = Date.now() / 1000 - config.maxLoginAgeSeconds - 1;
+    if (reauth && !faults.authTimeNotChecked && !(typeof claims.auth_time === "number" && claims.auth_time >= oldest)) {
+      throw new Error("the new authentication is older than the sensitive action accepts");
+    }
     const info = await userinfo(metadata, user.access_token);
     // OIDC Core §5.3.2: userinfo must be about the id_token's subject.
     if (!info || info.sub !== claims.sub) throw new Error("userinfo is not about this citizen");
     const now = Date.now();
+    // As RPs with this fault have it, the login counts as having just happened.
+    const authenticatedAt = faults.authTimeNotChecked ? now : claims.auth_time * 1000;
     store.setItem(
       SESSION,
-      JSON.stringify({ loggedInAt: now, lastActivity: now, name: info["mitid.identity_name"] ?? claims.sub }),
+      JSON.stringify({ loggedInAt: now, lastActivity: now, authenticatedAt, name: info["mitid.identity_name"] ?? claims.sub }),
     );
   } catch (error) {
     await endSession(manager);
     throw error;
   }
   // The code must not stay in the history.
-  location.replace("/me");
+  location.replace(reauth ? "/transfer" : "/me");
 }
 
-/// The protected page: logged in only if the stored session passes every check, the
-/// broker's included.
-async function me() {
+/// The stored session, if it passes every check, the broker's included; else null, with
+/// the page showing why.
+async function liveSession() {
   const manager = users();
   const user = await manager.getUser();
   const session = readSession();
   if (!user || user.expired || !session) {
     loggedOut("Du er ikke logget ind.");
-    return;
+    return null;
   }
   const now = Date.now();
   const idle = config.idleSeconds !== null && now - session.lastActivity >= config.idleSeconds * 1000;
@@ -220,20 +232,40 @@ async function me() {
   if (idle || absolute || brokerExpired) {
     await endSession(manager);
     loggedOut("Din session er udløbet. Log ind igen.");
-    return;
+    return null;
   }
   if (!faults.trustsStoredSession) {
     const info = await userinfo(await discover(), user.access_token);
     if (!info || info.session_is_active !== "true" || info.sub !== user.profile.sub) {
       await endSession(manager);
       loggedOut("Du er blevet logget af.");
-      return;
+      return null;
     }
   }
   store.setItem(SESSION, JSON.stringify({ ...session, lastActivity: now }));
+  return { manager, session };
+}
+
+/// The protected page.
+async function me() {
+  const live = await liveSession();
+  if (!live) return;
+  const { manager, session } = live;
   const button = element("button", "Log af", { id: "logout", type: "button" });
   button.addEventListener("click", () => logout(manager).catch((error) => failed(error.message)));
   render("logged-in", element("p", `Logget ind som ${session.name}`, { id: "who" }), button);
+}
+
+/// The sensitive action: only within the max login age of the last authentication.
+async function transfer() {
+  const live = await liveSession();
+  if (!live) return;
+  const age = Date.now() - live.session.authenticatedAt;
+  if (age <= config.maxLoginAgeSeconds * 1000 || faults.noReauthentication) {
+    render("granted", element("p", "Overførsel godkendt", { id: "granted" }));
+    return;
+  }
+  await login(true);
 }
 
 async function logout(manager) {
@@ -284,6 +316,7 @@ const routes = {
   "/login": login,
   "/callback": callback,
   "/me": me,
+  "/transfer": transfer,
   "/signed-out": signedOut,
   "/frontchannel-logout": frontchannelLogout,
 };
