@@ -19,6 +19,9 @@
 # package.json and package-lock.json.
 #
 # Browser tests: headless Chromium (pages under their Content-Security-Policy).
+# The conformance kit's single-page reference RP (tests/api/spa_rp.rs): oidc-client-ts and
+# jose, pinned in tests/interop/spa/package-lock.json (`npm ci` below), served as they are
+# to headless Chromium.
 #
 # Install section (completions, manual pages, HTTPS):
 #   - zsh and fish run the generated completions; groff-base renders the manual pages;
