@@ -226,10 +226,10 @@ async function liveSession() {
   }
   const now = Date.now();
   const idle = config.idleSeconds !== null && now - session.lastActivity >= config.idleSeconds * 1000;
-  const absolute = config.absoluteSeconds !== null && now - session.loggedInAt >= config.absoluteSeconds * 1000;
   const expiry = Number(jose.decodeJwt(user.id_token).session_expiry);
   const brokerExpired = Number.isFinite(expiry) && now >= expiry * 1000;
-  if (idle || absolute || brokerExpired) {
+  // No absolute limit of its own: the broker's session_expiry bounds the session.
+  if (idle || brokerExpired) {
     await endSession(manager);
     loggedOut("Din session er udløbet. Log ind igen.");
     return null;
