@@ -8,7 +8,7 @@
 
 mod tab;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -146,7 +146,8 @@ impl Chromium {
         if let Ok(mut groups) = LIVE_GROUPS.lock() {
             groups.push(process.group());
         }
-        let endpoint = devtools_endpoint(&process.profile).await?;
+        let mut process = process;
+        let endpoint = devtools_endpoint(&mut process).await?;
         let (browser, mut events) = chromiumoxide::Browser::connect(endpoint)
             .await
             .map_err(|err| DriverError::Browser(format!("connecting to DevTools: {err}")))?;
@@ -250,8 +251,8 @@ fn browser_error(err: chromiumoxide::error::CdpError) -> DriverError {
 }
 
 /// Waits for Chromium to write its DevTools port into the profile.
-async fn devtools_endpoint(profile: &Path) -> Result<String, DriverError> {
-    let active = profile.join("DevToolsActivePort");
+async fn devtools_endpoint(process: &mut Process) -> Result<String, DriverError> {
+    let active = process.profile.join("DevToolsActivePort");
     let started = Instant::now();
     loop {
         if let Ok(text) = tokio::fs::read_to_string(&active).await {
@@ -259,6 +260,11 @@ async fn devtools_endpoint(profile: &Path) -> Result<String, DriverError> {
             if let (Some(port), Some(path)) = (lines.next(), lines.next()) {
                 return Ok(format!("ws://127.0.0.1:{port}{path}"));
             }
+        }
+        if let Ok(Some(status)) = process.child.try_wait() {
+            return Err(DriverError::Browser(format!(
+                "Chromium exited at start ({status}); run it by hand to see why"
+            )));
         }
         if started.elapsed() > LAUNCH_TIMEOUT {
             return Err(DriverError::Browser(format!(

@@ -10,9 +10,6 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use chromiumoxide::cdp::browser_protocol::dom_storage::{
-    ClearParams, GetDomStorageItemsParams, SetDomStorageItemParams, StorageId,
-};
 use chromiumoxide::cdp::browser_protocol::fetch::{
     ContinueRequestParams, EnableParams as FetchEnable, EventRequestPaused, FailRequestParams,
     FulfillRequestParams, HeaderEntry, RequestPattern, RequestStage,
@@ -75,7 +72,9 @@ struct Tab {
     /// A `Page.navigate` is under way: chromiumoxide waits for it to commit, so a stop
     /// during it answers with a blank page instead of aborting.
     cdp_navigation: bool,
-    /// Requests answered with that blank page: not the site's answers.
+    /// A navigation to this URL gets a blank page from the driver (see `enter`).
+    blank: Option<String>,
+    /// Requests answered with a blank page: not the site's answers.
     blanks: Vec<String>,
     /// Why the last top-level document could not be loaded (connection refused…).
     failure: Option<String>,
@@ -104,6 +103,7 @@ impl Tab {
             stopped: None,
             post: None,
             cdp_navigation: false,
+            blank: None,
             blanks: Vec::new(),
             failure: None,
         }
@@ -569,53 +569,53 @@ impl ChromiumBrowser {
         Ok(answer.result.cookies.clone())
     }
 
+    /// Makes the tab show a document of `origin`, where scripts read and write that
+    /// origin's storage (the tab's sessionStorage included). A tab on another site gets
+    /// a blank page of the origin that the driver answers itself: nothing reaches the site.
+    async fn enter(&mut self, origin: &str) -> Result<(), DriverError> {
+        let here = lock(&self.tab).url.clone();
+        if super::super::origin(&here).as_deref() == Some(origin) {
+            return Ok(());
+        }
+        let blank = format!("{origin}/.well-known/mitid-sim-kit-storage");
+        lock(&self.tab).blank = Some(blank.clone());
+        let entered = self.navigate(Request::get(blank), &Stop::Never).await;
+        lock(&self.tab).blank = None;
+        entered.map(|_| ())
+    }
+
     async fn storage(
-        &self,
+        &mut self,
         origin: &str,
-        local: bool,
-    ) -> Result<Vec<(String, String)>, DriverError> {
-        let answer = self
-            .page
-            .execute(GetDomStorageItemsParams::new(storage_id(origin, local)))
-            .await
-            .map_err(cdp)?;
-        Ok(answer
-            .result
-            .entries
-            .iter()
-            .filter_map(|item| Some((item.inner().first()?.clone(), item.inner().get(1)?.clone())))
-            .collect())
+    ) -> Result<(Vec<(String, String)>, Vec<(String, String)>), DriverError> {
+        self.enter(origin).await?;
+        let read = self
+            .evaluate("({ local: Object.entries(localStorage), session: Object.entries(sessionStorage) })")
+            .await?;
+        let items = |key: &str| -> Vec<(String, String)> {
+            serde_json::from_value(read[key].clone()).unwrap_or_default()
+        };
+        Ok((items("local"), items("session")))
     }
 
     async fn replace_storage(
-        &self,
+        &mut self,
         origin: &str,
-        local: bool,
-        items: &[(String, String)],
+        state: &SiteState,
     ) -> Result<(), DriverError> {
-        self.page
-            .execute(ClearParams::new(storage_id(origin, local)))
-            .await
-            .map_err(cdp)?;
-        for (key, value) in items {
-            self.page
-                .execute(SetDomStorageItemParams::new(
-                    storage_id(origin, local),
-                    key.clone(),
-                    value.clone(),
-                ))
-                .await
-                .map_err(cdp)?;
-        }
-        Ok(())
-    }
-}
-
-fn storage_id(origin: &str, local: bool) -> StorageId {
-    StorageId {
-        security_origin: Some(origin.to_string()),
-        storage_key: None,
-        is_local_storage: local,
+        self.enter(origin).await?;
+        let write = format!(
+            r#"(() => {{
+                localStorage.clear();
+                sessionStorage.clear();
+                for (const [k, v] of {local}) localStorage.setItem(k, v);
+                for (const [k, v] of {session}) sessionStorage.setItem(k, v);
+                return null;
+            }})()"#,
+            local = serde_json::to_string(&state.local_storage).unwrap_or_else(|_| "[]".into()),
+            session = serde_json::to_string(&state.session_storage).unwrap_or_else(|_| "[]".into()),
+        );
+        self.evaluate(&write).await.map(|_| ())
     }
 }
 
@@ -671,6 +671,11 @@ async fn answer_paused(page: &chromiumoxide::Page, tab: &Mutex<Tab>, event: &Eve
         let opened = tab.opened.as_deref() == Some(url.as_str());
         if !top_level {
             Answer::Go
+        } else if tab.blank.as_deref() == Some(url.as_str()) {
+            if let Some(network_id) = &event.network_id {
+                tab.blanks.push(network_id.as_ref().to_string());
+            }
+            Answer::Blank
         } else if opened {
             tab.opened = None;
             match tab.post.take() {
@@ -879,10 +884,11 @@ impl Browser for ChromiumBrowser {
                 .into_iter()
                 .map(|c| (c.name, c.value))
                 .collect();
+            let (local_storage, session_storage) = self.storage(&origin).await?;
             Ok(SiteState {
                 cookies,
-                local_storage: self.storage(&origin, true).await?,
-                session_storage: self.storage(&origin, false).await?,
+                local_storage,
+                session_storage,
             })
         })
     }
@@ -907,10 +913,7 @@ impl Browser for ChromiumBrowser {
                 cookie.path = Some("/".into());
                 self.page.execute(cookie).await.map_err(cdp)?;
             }
-            self.replace_storage(&origin, true, &state.local_storage)
-                .await?;
-            self.replace_storage(&origin, false, &state.session_storage)
-                .await
+            self.replace_storage(&origin, state).await
         })
     }
 
