@@ -5,8 +5,10 @@ use crate::conformance::evidence;
 
 /// Opens `at_broker` (the RP's authorization request) and completes the broker's login
 /// pages as `user_id`, a citizen whose app approves by itself. Returns the request that
-/// takes the browser back to the RP (not made: the code or error redirect), and the visit
-/// that ended there.
+/// takes the browser back to the RP (not made): the code or error redirect (a GET), or
+/// with `response_mode=form_post` the broker's page posting it (a POST with the page's
+/// fields, which a browser's script or, without scripts, the citizen's press submits);
+/// and the visit that ended there.
 pub async fn complete_broker_login(
     browser: &mut dyn Browser,
     at_broker: Request,

@@ -102,6 +102,37 @@ impl Page {
         })
     }
 
+    /// The form this page hands on to another site by itself, when that is all the page
+    /// does: the page's only form, whose fields are all hidden and whose action is on
+    /// another origin. That is an auto-posting page (OAuth 2.0 Form Post Response Mode, the
+    /// SAML POST binding): a browser with scripts submits it at once, one without scripts
+    /// shows its button and the citizen presses it (and adds nothing: a script's `submit()`
+    /// sends no button either). A page that asks the citizen anything (a visible field, a
+    /// choice of forms) or posts to its own site (a logout button with a hidden CSRF
+    /// field) is no such page: a citizen decides there, the kit does not.
+    pub fn self_posting_form(&self) -> Option<Form> {
+        let html = scraper::Html::parse_document(&self.body);
+        let forms = selector("form");
+        let mut forms = html.select(&forms);
+        let (only, None) = (forms.next()?, forms.next()) else {
+            return None;
+        };
+        let asks_nothing = only
+            .select(&selector("input, textarea, select"))
+            .all(|field| {
+                let v = field.value();
+                v.name() == "input"
+                    && matches!(
+                        v.attr("type").map(str::to_ascii_lowercase).as_deref(),
+                        Some("hidden" | "submit" | "button" | "image")
+                    )
+            });
+        let form = self.form_of(only)?;
+        let own = super::origin(&self.url)?;
+        let hands_on = super::origin(&form.action).is_some_and(|target| target != own);
+        (asks_nothing && hands_on && !form.fields.is_empty()).then_some(form)
+    }
+
     /// Hidden and named fields of the first form whose action ends with `action_suffix`.
     pub fn form_fields(&self, action_suffix: &str) -> Vec<(String, String)> {
         self.form(action_suffix)
@@ -214,6 +245,57 @@ mod tests {
             page(r#"<meta http-equiv="refresh" content="600;url=/later">"#).refresh(),
             None
         );
+    }
+
+    fn at(url: &str, body: &str) -> Page {
+        Page {
+            url: url.into(),
+            ..page(body)
+        }
+    }
+
+    #[test]
+    fn a_page_that_only_hands_hidden_fields_to_another_site_posts_itself() {
+        let broker = "http://127.0.0.1:8088/op/connect/authorize?x=1";
+        let form_post = at(
+            broker,
+            r#"<h1>Back to the service</h1>
+            <form id="r" method="post" action="http://127.0.0.1:3000/callback">
+              <input type="hidden" name="code" value="c1"><input type="hidden" name="state" value="s&amp;1">
+              <noscript><p>Press the button.</p></noscript><button type="submit">Continue</button>
+            </form><script src="/static/form-post.js" defer></script>"#,
+        );
+        let form = form_post.self_posting_form().unwrap();
+        assert_eq!(form.method, "POST");
+        assert_eq!(form.action, "http://127.0.0.1:3000/callback");
+        assert_eq!(
+            form.fields,
+            [("code".to_string(), "c1".to_string()), ("state".into(), "s&1".into())]
+        );
+        // A form posting to its own site (a logout button with its CSRF field) waits for
+        // the citizen.
+        let logout_button = at(
+            "http://127.0.0.1:3000/me",
+            r#"<form method="post" action="/log-af"><input type="hidden" name="csrf" value="t"><button>Log af</button></form>"#,
+        );
+        assert!(logout_button.self_posting_form().is_none());
+        // So does a form that asks for something, or a page of several forms (a choice).
+        let asks = at(
+            broker,
+            r#"<form method="post" action="http://127.0.0.1:3000/cb"><input type="hidden" name="a" value="1"><input name="user_id"></form>"#,
+        );
+        assert!(asks.self_posting_form().is_none());
+        let choice = at(
+            broker,
+            r#"<form method="post" action="http://127.0.0.1:3000/a"><input type="hidden" name="a" value="1"></form>
+            <form method="post" action="http://127.0.0.1:3000/b"><input type="hidden" name="b" value="1"></form>"#,
+        );
+        assert!(choice.self_posting_form().is_none());
+        let empty = at(
+            broker,
+            r#"<form method="post" action="http://127.0.0.1:3000/a"><button>Go</button></form>"#,
+        );
+        assert!(empty.self_posting_form().is_none());
     }
 
     #[test]
