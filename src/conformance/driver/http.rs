@@ -183,10 +183,7 @@ impl HttpBrowser {
                     Some(url) => Some(Request::get(url)),
                     // The citizen presses the only button of a page that hands its
                     // hidden fields to another site (form_post): the kit does too.
-                    None => page
-                        .self_posting_form()
-                        .map(form_request)
-                        .transpose()?,
+                    None => page.self_posting_form().map(form_request).transpose()?,
                 }
             } else {
                 None
@@ -546,7 +543,11 @@ mod tests {
         assert_eq!(
             hops,
             [
-                ("GET".to_string(), format!("{}/authorize", broker.uri()), 200),
+                (
+                    "GET".to_string(),
+                    format!("{}/authorize", broker.uri()),
+                    200
+                ),
                 ("POST".into(), callback, 303),
                 ("GET".into(), format!("{}/me", rp.uri()), 200),
             ]

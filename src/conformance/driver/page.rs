@@ -270,7 +270,10 @@ mod tests {
         assert_eq!(form.action, "http://127.0.0.1:3000/callback");
         assert_eq!(
             form.fields,
-            [("code".to_string(), "c1".to_string()), ("state".into(), "s&1".into())]
+            [
+                ("code".to_string(), "c1".to_string()),
+                ("state".into(), "s&1".into())
+            ]
         );
         // A form posting to its own site (a logout button with its CSRF field) waits for
         // the citizen.
