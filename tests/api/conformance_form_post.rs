@@ -125,5 +125,13 @@ async fn seeded_faults_of_a_form_post_rp_are_caught_by_exactly_their_scenarios()
             "{fault:?}: {}",
             report.summary_table()
         );
+        if *fault == Fault::LocalOnlyLogout {
+            let o04 = evidence_of(&report, "O04").join("\n");
+            assert!(
+                o04.contains("a page posting itself: POST http://127.0.0.1:")
+                    && o04.contains("/callback with code="),
+                "{o04}"
+            );
+        }
     }
 }

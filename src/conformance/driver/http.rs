@@ -1,9 +1,7 @@
 //! The HTTP driver: reqwest with a cookie jar of its own, redirects followed one hop at a
 //! time. It behaves as a browser without scripts: it follows redirects and prompt
-//! `<meta http-equiv="refresh">` (the broker's logout page has one for such browsers),
-//! presses the button of a page that only hands hidden fields to another site (the
-//! broker's `form_post` answer, see [`Page::self_posting_form`]) and loads iframes
-//! (front-channel logout), sending a frame only the cookies a browser would.
+//! `<meta http-equiv="refresh">` (the broker's logout page has one for such browsers) and
+//! loads iframes (front-channel logout), sending a frame only the cookies a browser would.
 
 use std::sync::{Arc, Mutex};
 
@@ -176,23 +174,18 @@ impl HttpBrowser {
                 .await?;
             hops.push(Hop::of(&page));
             let next = if page.is_redirect() {
-                page.location().map(Request::get)
+                page.location()
             } else if page.status.is_success() {
                 frames.extend(self.load_frames(&page).await);
-                match page.refresh() {
-                    Some(url) => Some(Request::get(url)),
-                    // The citizen presses the only button of a page that hands its
-                    // hidden fields to another site (form_post): the kit does too.
-                    None => page.self_posting_form().map(form_request).transpose()?,
-                }
+                page.refresh()
             } else {
                 None
             };
             let stopped = match next {
                 None => None,
-                Some(next) if stop.matches(&next.url) => Some(next),
-                Some(next) => {
-                    request = next;
+                Some(url) if stop.matches(&url) => Some(Request::get(url)),
+                Some(url) => {
+                    request = Request::get(url);
                     continue;
                 }
             };
@@ -311,16 +304,6 @@ fn click_target(page: &Page, selector: &str) -> Result<Clicked, Option<DriverErr
     Ok(Clicked::Button(form))
 }
 
-/// The request that submitting `form` makes.
-fn form_request(form: Form) -> Result<Request, DriverError> {
-    if form.method == "POST" {
-        return Ok(Request::post(form.action, form.fields));
-    }
-    let mut url = Url::parse(&form.action).map_err(|_| DriverError::Url(form.action.clone()))?;
-    url.query_pairs_mut().clear().extend_pairs(&form.fields);
-    Ok(Request::get(url.to_string()))
-}
-
 /// Max-Age=0, or an Expires in the past: the cookie is being removed.
 fn deletes(cookie: &cookie_store::RawCookie<'_>) -> bool {
     if cookie
@@ -385,7 +368,7 @@ impl Browser for HttpBrowser {
                 form.fields.retain(|(n, _)| n != name);
                 form.fields.push((name.clone(), value.clone()));
             }
-            let request = form_request(form)?;
+            let request = form.request()?;
             self.navigate(request, stop).await
         })
     }
@@ -418,7 +401,7 @@ impl Browser for HttpBrowser {
             match target {
                 Clicked::Link(url) => self.navigate(Request::get(url), stop).await,
                 Clicked::Button(form) => {
-                    let request = form_request(form)?;
+                    let request = form.request()?;
                     self.navigate(request, stop).await
                 }
             }
@@ -485,76 +468,6 @@ mod tests {
             click_target(&page, "#nothing"),
             Err(Some(DriverError::Page(_)))
         ));
-    }
-
-    #[tokio::test]
-    async fn a_page_that_posts_itself_to_another_site_is_submitted_or_stopped_before() {
-        use wiremock::matchers::{body_string, method, path};
-        use wiremock::{Mock, MockServer, ResponseTemplate};
-        let (broker, rp) = (MockServer::start().await, MockServer::start().await);
-        let html = |body: String| {
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "text/html")
-                .set_body_string(body)
-        };
-        Mock::given(method("GET"))
-            .and(path("/authorize"))
-            .respond_with(html(format!(
-                r#"<form method="post" action="{}/callback"><input type="hidden" name="code" value="c1">
-                <input type="hidden" name="state" value="s1"><button>Continue</button></form>"#,
-                rp.uri()
-            )))
-            .mount(&broker)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/callback"))
-            .and(body_string("code=c1&state=s1"))
-            .respond_with(ResponseTemplate::new(303).insert_header("location", "/me"))
-            .mount(&rp)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/me"))
-            .respond_with(html(
-                r#"Logged in <form method="post" action="/logout"><input type="hidden" name="csrf" value="t"><button>Log af</button></form>"#.into(),
-            ))
-            .mount(&rp)
-            .await;
-        let authorize = Request::get(format!("{}/authorize", broker.uri()));
-
-        let mut browser = HttpBrowser::new();
-        let leaving = Stop::Outside(format!("{}/", broker.uri()));
-        let visit = browser.open(authorize.clone(), &leaving).await.unwrap();
-        let callback = format!("{}/callback", rp.uri());
-        assert_eq!(
-            visit.stopped,
-            Some(Request::post(
-                &callback,
-                vec![("code".into(), "c1".into()), ("state".into(), "s1".into())]
-            ))
-        );
-        assert!(rp.received_requests().await.unwrap().is_empty());
-
-        let visit = browser.open(authorize, &Stop::Never).await.unwrap();
-        let hops: Vec<(String, String, u16)> = visit
-            .hops
-            .iter()
-            .map(|h| (h.method.clone(), h.url.clone(), h.status))
-            .collect();
-        assert_eq!(
-            hops,
-            [
-                (
-                    "GET".to_string(),
-                    format!("{}/authorize", broker.uri()),
-                    200
-                ),
-                ("POST".into(), callback, 303),
-                ("GET".into(), format!("{}/me", rp.uri()), 200),
-            ]
-        );
-        // The RP's own logout form waits for the citizen.
-        assert!(visit.stopped.is_none());
-        assert!(visit.page.body.contains("Log af"));
     }
 
     #[test]

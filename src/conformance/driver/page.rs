@@ -5,6 +5,8 @@ use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
 use url::Url;
 
+use super::{DriverError, Request};
+
 #[derive(Clone, Debug)]
 pub struct Page {
     pub method: String,
@@ -25,6 +27,19 @@ pub struct Form {
     pub action: String,
     /// Its named fields with their values (submit buttons left out).
     pub fields: Vec<(String, String)>,
+}
+
+impl Form {
+    /// The request that submitting the form makes.
+    pub fn request(self) -> Result<Request, DriverError> {
+        if self.method == "POST" {
+            return Ok(Request::post(self.action, self.fields));
+        }
+        let mut url =
+            Url::parse(&self.action).map_err(|_| DriverError::Url(self.action.clone()))?;
+        url.query_pairs_mut().clear().extend_pairs(&self.fields);
+        Ok(Request::get(url.to_string()))
+    }
 }
 
 fn selector(css: &str) -> scraper::Selector {
@@ -102,14 +117,13 @@ impl Page {
         })
     }
 
-    /// The form this page hands on to another site by itself, when that is all the page
-    /// does: the page's only form, whose fields are all hidden and whose action is on
-    /// another origin. That is an auto-posting page (OAuth 2.0 Form Post Response Mode, the
-    /// SAML POST binding): a browser with scripts submits it at once, one without scripts
-    /// shows its button and the citizen presses it (and adds nothing: a script's `submit()`
-    /// sends no button either). A page that asks the citizen anything (a visible field, a
-    /// choice of forms) or posts to its own site (a logout button with a hidden CSRF
-    /// field) is no such page: a citizen decides there, the kit does not.
+    /// The form the page submits by itself, as far as a browser without scripts can
+    /// tell: the page's only form, with nothing but hidden fields (at least one) and its
+    /// buttons. That is an auto-posting page (OAuth 2.0 Form Post Response Mode, the SAML
+    /// POST binding): a browser's script submits it at once, and without scripts the page
+    /// shows its button, which only hands the fields on (a script's `submit()` sends no
+    /// button, so none is added). A page that asks anything (a visible field, a choice
+    /// between forms) is no such page.
     pub fn self_posting_form(&self) -> Option<Form> {
         let html = scraper::Html::parse_document(&self.body);
         let forms = selector("form");
@@ -128,9 +142,7 @@ impl Page {
                     )
             });
         let form = self.form_of(only)?;
-        let own = super::origin(&self.url)?;
-        let hands_on = super::origin(&form.action).is_some_and(|target| target != own);
-        (asks_nothing && hands_on && !form.fields.is_empty()).then_some(form)
+        (asks_nothing && !form.fields.is_empty()).then_some(form)
     }
 
     /// Hidden and named fields of the first form whose action ends with `action_suffix`.
@@ -255,7 +267,7 @@ mod tests {
     }
 
     #[test]
-    fn a_page_that_only_hands_hidden_fields_to_another_site_posts_itself() {
+    fn a_page_whose_only_form_asks_nothing_posts_itself() {
         let broker = "http://127.0.0.1:8088/op/connect/authorize?x=1";
         let form_post = at(
             broker,
@@ -275,14 +287,8 @@ mod tests {
                 ("state".into(), "s&1".into())
             ]
         );
-        // A form posting to its own site (a logout button with its CSRF field) waits for
-        // the citizen.
-        let logout_button = at(
-            "http://127.0.0.1:3000/me",
-            r#"<form method="post" action="/log-af"><input type="hidden" name="csrf" value="t"><button>Log af</button></form>"#,
-        );
-        assert!(logout_button.self_posting_form().is_none());
-        // So does a form that asks for something, or a page of several forms (a choice).
+        // A form that asks for something, or a page of several forms (a choice), waits
+        // for the citizen.
         let asks = at(
             broker,
             r#"<form method="post" action="http://127.0.0.1:3000/cb"><input type="hidden" name="a" value="1"><input name="user_id"></form>"#,
