@@ -346,29 +346,22 @@ async fn login(rp: web::Data<Rp>, query: Query) -> HttpResponse {
     );
     HttpResponse::SeeOther()
         .insert_header(("Location", url))
-        .cookie(login_cookie(&rp, id))
+        .cookie(login_cookie(id))
         .finish()
 }
 
 /// The cookie that binds the login to this browser; the callback must bring it back.
 /// A redirect back (query) is a top-level GET, which carries `SameSite=Lax` cookies. A
-/// form_post callback is a POST from the broker's page: browsers send it no Lax cookie
-/// when the broker is another site, so in real life (https) that cookie must be
-/// `SameSite=None; Secure`. On an http loopback the broker and this RP (127.0.0.1, other
-/// ports) are the same site, and a Secure cookie would not be stored over http: Lax it is.
-fn login_cookie(rp: &Rp, id: String) -> Cookie<'static> {
-    let cross_site_post =
-        rp.response_mode == ResponseMode::FormPost && rp.base.starts_with("https://");
-    let same_site = if cross_site_post {
-        SameSite::None
-    } else {
-        SameSite::Lax
-    };
+/// form_post callback is a POST from the broker's page, and browsers send a cross-site
+/// POST no Lax cookie: in production, where the broker is another site, an RP taking
+/// form_post must make this cookie `SameSite=None; Secure` (over https). This RP lives on
+/// an http loopback, where broker and RP (127.0.0.1, other ports) are the same site and a
+/// Secure cookie would not be kept over http: Lax reaches either callback.
+fn login_cookie(id: String) -> Cookie<'static> {
     Cookie::build("rp_login", id)
         .path("/")
         .http_only(true)
-        .secure(rp.base.starts_with("https://"))
-        .same_site(same_site)
+        .same_site(SameSite::Lax)
         .finish()
 }
 
