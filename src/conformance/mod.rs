@@ -136,7 +136,7 @@ async fn run_scenarios(
         (ctx.progress)(Event::Start(scenario));
         let started = Instant::now();
         let outcome = match ctx.broker.reset_for(ctx.client_id()).await {
-            Ok(()) => (scenario.run)(&ctx).await,
+            Ok(()) => (scenario.run)(ctx).await,
             Err(err) => Outcome::error(format!("resetting the broker before it: {err}")),
         };
         let failed = outcome.status == scenario::Status::Failed;

@@ -14,6 +14,7 @@ mod code_display_login;
 mod completions;
 mod conformance;
 mod conformance_browser;
+mod conformance_form_post;
 mod cpr_entry;
 mod dashboard;
 mod demo;
