@@ -12,7 +12,7 @@ use mitid_sim::conformance::scenario::Status;
 use mitid_sim::conformance::{self, profile, Selection};
 use mitid_sim::Simulator;
 
-use crate::reference_rp::{self, Fault, Limits};
+use crate::reference_rp::{self, Fault, Limits, ResponseMode};
 
 /// The reference RP's profile, with the browser driver.
 fn browser_profile(rp: &reference_rp::ReferenceRp, broker: &str, limits: &Limits) -> String {
@@ -28,9 +28,18 @@ async fn run_in_browser(
     selection: Selection,
     options: conformance::RunOptions,
 ) -> RunReport {
+    run_in_browser_with(faults, ResponseMode::Query, selection, options).await
+}
+
+async fn run_in_browser_with(
+    faults: &[Fault],
+    mode: ResponseMode,
+    selection: Selection,
+    options: conformance::RunOptions,
+) -> RunReport {
     let sim = Simulator::builder().start().await.unwrap();
     let limits = Limits::short();
-    let rp = reference_rp::start(sim.issuer(), faults, limits.clone()).await;
+    let rp = reference_rp::start_with(sim.issuer(), faults, limits.clone(), mode).await;
     let profile = profile::parse(&browser_profile(&rp, sim.base_url(), &limits)).unwrap();
     let report = conformance::run_with(profile, &selection, &options, |_| {})
         .await
@@ -113,6 +122,52 @@ async fn headless_chromium_catches_the_faults_the_http_driver_catches() {
             report.summary_table()
         );
     }
+}
+
+#[tokio::test]
+async fn in_chromium_the_broker_page_posts_the_form_post_callback_itself() {
+    let selection = Selection {
+        only: ["L01", "L02", "L03", "L05", "O01", "O04", "T01"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        skip: Vec::new(),
+    };
+    let (clean, faulty) = futures::join!(
+        run_in_browser_with(
+            &[],
+            ResponseMode::FormPost,
+            selection.clone(),
+            Default::default()
+        ),
+        run_in_browser_with(
+            &[Fault::NoStateCheck],
+            ResponseMode::FormPost,
+            selection.clone(),
+            Default::default()
+        ),
+    );
+    assert!(
+        clean.results.iter().all(|r| r.status == Status::Passed),
+        "{}",
+        clean.summary_table()
+    );
+    // The callback the kit tampered with is the POST the broker's page made by its script.
+    let l02 = clean.results.iter().find(|r| r.id == "L02").unwrap();
+    assert!(
+        l02.evidence
+            .iter()
+            .any(|line| line.contains("POST http://127.0.0.1:")
+                && line.contains("/callback with code=")),
+        "{:#?}",
+        l02.evidence
+    );
+    assert_eq!(
+        caught(&faulty),
+        BTreeSet::from(["L02"]),
+        "{}",
+        faulty.summary_table()
+    );
 }
 
 #[tokio::test]
