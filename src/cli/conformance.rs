@@ -39,6 +39,11 @@ pub enum ConformanceCommand {
         /// Write the report as JUnit XML (one testcase per scenario).
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Write report.json, junit.xml and, with the browser driver, a screenshot of the
+        /// last page of every FAILED scenario (screenshots/<ID>.png) into this folder.
+        /// Without it, screenshots go beside --json (else --junit), if given.
+        #[arg(long, value_name = "DIR")]
+        report_dir: Option<PathBuf>,
         /// Scenario ids that may fail without failing the run (one a line, # comments).
         #[arg(long, value_name = "FILE")]
         expected_failures: Option<PathBuf>,
@@ -72,10 +77,30 @@ pub fn run(command: ConformanceCommand) -> Result<(), String> {
             skip,
             json,
             junit,
+            report_dir,
             expected_failures,
             strict,
         } => {
-            let report = match start(&target, Selection { only, skip }, expected_failures) {
+            let json = json.or_else(|| report_dir.as_ref().map(|d| d.join("report.json")));
+            let junit = junit.or_else(|| report_dir.as_ref().map(|d| d.join("junit.xml")));
+            let beside = |file: &Option<PathBuf>| {
+                file.as_ref()
+                    .map(|f| f.parent().map(PathBuf::from).unwrap_or_default())
+            };
+            let report_dir = report_dir
+                .or_else(|| beside(&json))
+                .or_else(|| beside(&junit));
+            if let Some(dir) = &report_dir {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+            let options = conformance::RunOptions { report_dir };
+            let report = match start(
+                &target,
+                Selection { only, skip },
+                &options,
+                expected_failures,
+            ) {
                 Ok(report) => report,
                 Err(message) => {
                     eprintln!("mitid-sim: {message}");
@@ -117,6 +142,7 @@ pub fn run(command: ConformanceCommand) -> Result<(), String> {
 fn start(
     target: &std::path::Path,
     selection: Selection,
+    options: &conformance::RunOptions,
     expected: Option<PathBuf>,
 ) -> Result<RunReport, String> {
     let profile = profile::load(target).map_err(|e| e.to_string())?;
@@ -141,8 +167,9 @@ fn start(
         profile.target.base_url,
         profile.client.client_id
     );
-    let mut report = super::block_on(conformance::run(profile.clone(), &selection, |event| {
+    let run = conformance::run_with(profile.clone(), &selection, options, |event| {
         match event {
+            Event::Driver(driver) => println!("driving {driver}"),
             Event::Start(scenario) => print!("{} {} … ", scenario.id, scenario.title),
             Event::Wait { seconds, reason } => print!("(waits {seconds} s: {reason}) "),
             Event::Done(result) => {
@@ -150,7 +177,18 @@ fn start(
             }
         }
         let _ = std::io::stdout().flush();
-    }))?;
+    });
+    let mut report = super::block_on(async {
+        tokio::select! {
+            report = run => report,
+            // The browser's processes live in a group of their own: end them too.
+            _ = tokio::signal::ctrl_c() => {
+                conformance::driver::chromium::kill_all();
+                eprintln!("\nmitid-sim: interrupted");
+                std::process::exit(130);
+            }
+        }
+    })?;
     report.apply_expected(&expected);
     Ok(report)
 }

@@ -161,6 +161,12 @@ pub fn request(request: &Request) -> String {
     }
 }
 
+/// A request the kit sent and what it got back first: `POST http://rp/callback with
+/// code=… state=… → 400 "state mismatch"` (a GET shows its query).
+pub fn sent(request: &Request, visit: &Visit) -> String {
+    format!("{} → {}", self::request(request), first_answer(visit))
+}
+
 /// The parameters of a request to the RP (a callback's query or form), e.g.
 /// `error=access_denied error_description=…`.
 pub fn params_of(request: &Request) -> String {

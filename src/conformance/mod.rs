@@ -10,6 +10,7 @@ pub mod restart;
 pub mod scenario;
 pub mod scenarios;
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -66,21 +67,65 @@ pub async fn prepare_client(
     control.registration_differences(client).await
 }
 
+/// How a run keeps what it saw beyond the report.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// The report folder: a FAILED scenario's last page is saved as
+    /// `screenshots/<ID>.png` in it (with the browser driver).
+    pub report_dir: Option<PathBuf>,
+}
+
 /// Runs the selected scenarios one after another, each isolated (fresh browser, the
 /// client's broker state reset), telling `progress` as it goes. Err: the run could not
-/// start (the broker is unreachable, the client cannot be registered or does not exist).
+/// start (the broker is unreachable, the client cannot be registered or does not exist,
+/// the browser cannot be started).
 pub async fn run(
     profile: profile::TargetProfile,
     selection: &Selection,
     progress: impl for<'a> Fn(Event<'a>) + Send + Sync + 'static,
 ) -> Result<RunReport, String> {
+    run_with(profile, selection, &RunOptions::default(), progress).await
+}
+
+/// [`run`], keeping screenshots of FAILED scenarios as `options` say.
+pub async fn run_with(
+    profile: profile::TargetProfile,
+    selection: &Selection,
+    options: &RunOptions,
+    progress: impl for<'a> Fn(Event<'a>) + Send + Sync + 'static,
+) -> Result<RunReport, String> {
+    let broker = broker::BrokerControl::new(&profile);
+    let registration_differences = prepare_client(&broker, &profile.client).await?;
+    let driver = driver::Driver::start(&profile)
+        .await
+        .map_err(|err| err.to_string())?;
     let ctx = Ctx {
-        broker: broker::BrokerControl::new(&profile),
+        broker,
         profile,
         progress: Arc::new(progress),
-        driver: driver::Driver::Http,
+        driver,
     };
-    let registration_differences = prepare_client(&ctx.broker, &ctx.profile.client).await?;
+    (ctx.progress)(Event::Driver(&ctx.driver.describe()));
+    let results = run_scenarios(&ctx, selection, options).await;
+    let _ = ctx.broker.reset_for(ctx.client_id()).await;
+    let Ctx {
+        profile, driver, ..
+    } = ctx;
+    driver.close().await;
+    Ok(RunReport {
+        target: profile.target.base_url.clone(),
+        client_id: profile.client.client_id.clone(),
+        registration_differences,
+        results,
+        report_dir: options.report_dir.clone(),
+    })
+}
+
+async fn run_scenarios(
+    ctx: &Ctx,
+    selection: &Selection,
+    options: &RunOptions,
+) -> Vec<ScenarioResult> {
     let catalogue = scenarios::catalogue();
     // T07 rotates the broker's keys for good, which an RP without key refresh would feel
     // in every later scenario: scenarios that change the broker for everyone run last.
@@ -91,14 +136,21 @@ pub async fn run(
         (ctx.progress)(Event::Start(scenario));
         let started = Instant::now();
         let outcome = match ctx.broker.reset_for(ctx.client_id()).await {
-            Ok(()) => (scenario.run)(&ctx).await,
+            Ok(()) => (scenario.run)(ctx).await,
             Err(err) => Outcome::error(format!("resetting the broker before it: {err}")),
         };
-        let result = ScenarioResult::new(scenario, outcome, started.elapsed());
+        let failed = outcome.status == scenario::Status::Failed;
+        let mut result = ScenarioResult::new(scenario, outcome, started.elapsed());
+        let screenshot = ctx
+            .driver
+            .end_scenario(failed && options.report_dir.is_some())
+            .await;
+        if let (Some(png), Some(dir)) = (screenshot, &options.report_dir) {
+            result.screenshot = save_screenshot(dir, scenario.id, &png);
+        }
         (ctx.progress)(Event::Done(&result));
         results.push(result);
     }
-    let _ = ctx.broker.reset_for(ctx.client_id()).await;
     let position = |id: &str| {
         catalogue
             .iter()
@@ -106,10 +158,20 @@ pub async fn run(
             .unwrap_or(usize::MAX)
     };
     results.sort_by_key(|r: &ScenarioResult| position(r.id));
-    Ok(RunReport {
-        target: ctx.profile.target.base_url.clone(),
-        client_id: ctx.profile.client.client_id.clone(),
-        registration_differences,
-        results,
-    })
+    results
+}
+
+/// Saves `png` as `screenshots/<id>.png` in the report folder; returns that relative path.
+fn save_screenshot(report_dir: &Path, id: &str, png: &[u8]) -> Option<String> {
+    let relative = format!("screenshots/{id}.png");
+    let path = report_dir.join(&relative);
+    let saved = std::fs::create_dir_all(report_dir.join("screenshots"))
+        .and_then(|()| std::fs::write(&path, png));
+    match saved {
+        Ok(()) => Some(relative),
+        Err(err) => {
+            tracing::warn!(%err, path = %path.display(), "the screenshot could not be saved");
+            None
+        }
+    }
 }

@@ -23,6 +23,9 @@ pub struct TargetProfile {
     pub citizens: Citizens,
     #[serde(default)]
     pub broker: BrokerAccess,
+    /// The browser driver's Chromium (with `target.driver = "browser"`).
+    #[serde(default)]
+    pub browser: BrowserSettings,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -58,6 +61,62 @@ pub struct Target {
     /// not at `login_path`; L09 logs `citizens.professionals` in here.
     #[serde(default)]
     pub professional_login_path: Option<String>,
+    /// How the kit acts as the citizen's browser: `http` (an HTTP client with a cookie
+    /// jar: fast, runs no scripts) or `browser` (headless Chromium: runs the RP's
+    /// JavaScript, keeps web storage; for single-page apps).
+    #[serde(default)]
+    pub driver: DriverKind,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriverKind {
+    #[default]
+    Http,
+    Browser,
+}
+
+/// The headless Chromium of the browser driver.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrowserSettings {
+    /// The Chromium (or Chrome) binary; default: `$CHROMIUM`, else `chromium` on the PATH.
+    #[serde(default)]
+    pub executable: Option<std::path::PathBuf>,
+    /// A page has settled when nothing loaded for this long (its scripts are done).
+    #[serde(default = "quiet_ms")]
+    pub quiet_ms: u64,
+    /// A page that does not settle within this is an error.
+    #[serde(default = "page_timeout")]
+    pub page_timeout_seconds: u64,
+}
+
+fn quiet_ms() -> u64 {
+    300
+}
+
+fn page_timeout() -> u64 {
+    20
+}
+
+impl Default for BrowserSettings {
+    fn default() -> Self {
+        Self {
+            executable: None,
+            quiet_ms: quiet_ms(),
+            page_timeout_seconds: page_timeout(),
+        }
+    }
+}
+
+impl BrowserSettings {
+    /// The binary to start.
+    pub fn executable(&self) -> std::path::PathBuf {
+        self.executable
+            .clone()
+            .or_else(|| std::env::var_os("CHROMIUM").map(Into::into))
+            .unwrap_or_else(|| "chromium".into())
+    }
 }
 
 fn restart_timeout() -> u64 {

@@ -20,6 +20,10 @@ pub struct ScenarioResult {
     pub seconds: f64,
     /// A failure the team declared known in `--expected-failures`.
     pub expected: bool,
+    /// The page the kit saw last in a FAILED scenario (browser driver), relative to the
+    /// report folder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub screenshot: Option<String>,
 }
 
 impl ScenarioResult {
@@ -34,6 +38,7 @@ impl ScenarioResult {
             evidence: outcome.evidence,
             seconds: took.as_secs_f64(),
             expected: false,
+            screenshot: None,
         }
     }
 
@@ -53,6 +58,9 @@ pub struct RunReport {
     /// (`register = false`); empty when they agree.
     pub registration_differences: Vec<String>,
     pub results: Vec<ScenarioResult>,
+    /// Where the report's files (screenshots) are; JUnit attachments point into it.
+    #[serde(skip)]
+    pub report_dir: Option<std::path::PathBuf>,
 }
 
 impl RunReport {
@@ -152,7 +160,17 @@ impl RunReport {
             case.set_time(Duration::from_secs_f64(r.seconds));
             // Every verdict carries its evidence; passed and warned cases have no failure
             // element to hold it.
-            case.set_system_out(format!("{}\n{}", r.summary, r.evidence.join("\n")));
+            let mut out = format!("{}\n{}", r.summary, r.evidence.join("\n"));
+            if let Some(screenshot) = &r.screenshot {
+                // The attachment convention of Jenkins and GitLab.
+                let path = match &self.report_dir {
+                    Some(dir) => dir.join(screenshot).display().to_string(),
+                    None => screenshot.clone(),
+                };
+                out.push_str(&format!("\n[[ATTACHMENT|{path}]]"));
+                case.add_property(Property::new("screenshot", screenshot.as_str()));
+            }
+            case.set_system_out(out);
             case.add_property(Property::new("id", r.id));
             case.add_property(Property::new("status", r.status.name()));
             for reference in r.references {

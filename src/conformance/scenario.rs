@@ -159,6 +159,8 @@ pub struct Scenario {
 
 /// What a run reports while it goes.
 pub enum Event<'a> {
+    /// The run's browser, once it has started.
+    Driver(&'a str),
     Start(&'a Scenario),
     /// The scenario waits this long for the RP's clocks, and why.
     Wait {

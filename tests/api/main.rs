@@ -13,6 +13,8 @@ mod client_auth;
 mod code_display_login;
 mod completions;
 mod conformance;
+mod conformance_browser;
+mod conformance_form_post;
 mod cpr_entry;
 mod dashboard;
 mod demo;

@@ -62,6 +62,18 @@ pub enum Fault {
     DiscoveryIssuerIgnored,
 }
 
+/// How the RP asks the broker to send the authorization response back: an option of a
+/// correct RP, not a fault.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ResponseMode {
+    /// The default: a redirect to `GET /callback?code=…&state=…&iss=…`.
+    #[default]
+    Query,
+    /// `response_mode=form_post`: the broker's page posts the response to `POST /callback`
+    /// (OAuth 2.0 Form Post Response Mode); the RP takes it only as a POST then.
+    FormPost,
+}
+
 /// The RP's promises, which its profile declares.
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -114,6 +126,7 @@ struct Rp {
     issuer: String,
     faults: HashSet<Fault>,
     limits: Limits,
+    response_mode: ResponseMode,
     http: reqwest::Client,
     pending: DashMap<String, Pending>,
     sessions: DashMap<String, Session>,
@@ -166,6 +179,15 @@ fn unix_now() -> i64 {
 }
 
 pub async fn start(issuer: &str, faults: &[Fault], limits: Limits) -> ReferenceRp {
+    start_with(issuer, faults, limits, ResponseMode::Query).await
+}
+
+pub async fn start_with(
+    issuer: &str,
+    faults: &[Fault],
+    limits: Limits,
+    response_mode: ResponseMode,
+) -> ReferenceRp {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     let rp = web::Data::new(Rp {
@@ -173,6 +195,7 @@ pub async fn start(issuer: &str, faults: &[Fault], limits: Limits) -> ReferenceR
         issuer: issuer.to_string(),
         faults: faults.iter().copied().collect(),
         limits,
+        response_mode,
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -184,12 +207,17 @@ pub async fn start(issuer: &str, faults: &[Fault], limits: Limits) -> ReferenceR
         discovered_issuer: Mutex::new(None),
     });
     let _ = discover(&rp).await;
+    // The callback takes the response only the way the RP asked for it.
+    let callback_route: fn() -> actix_web::Route = match response_mode {
+        ResponseMode::Query => || web::get().to(callback_in_query),
+        ResponseMode::FormPost => || web::post().to(callback_posted),
+    };
     let server = HttpServer::new(move || {
         App::new()
             .app_data(rp.clone())
             .route("/", web::get().to(home))
             .route("/login", web::get().to(login))
-            .route("/callback", web::get().to(callback))
+            .route("/callback", callback_route())
             .route("/me", web::get().to(me))
             .route("/transfer", web::get().to(transfer))
             .route("/logout", web::post().to(logout))
@@ -298,6 +326,9 @@ async fn login(rp: web::Data<Rp>, query: Query) -> HttpResponse {
     if erhverv {
         params.push(("idp_values", "mitid_erhverv"));
     }
+    if rp.response_mode == ResponseMode::FormPost {
+        params.push(("response_mode", "form_post"));
+    }
     let url = format!(
         "{}/connect/authorize?{}",
         rp.issuer,
@@ -315,13 +346,22 @@ async fn login(rp: web::Data<Rp>, query: Query) -> HttpResponse {
     );
     HttpResponse::SeeOther()
         .insert_header(("Location", url))
-        .cookie(
-            Cookie::build("rp_login", id)
-                .path("/")
-                .http_only(true)
-                .same_site(SameSite::Lax)
-                .finish(),
-        )
+        .cookie(login_cookie(id))
+        .finish()
+}
+
+/// The cookie that binds the login to this browser; the callback must bring it back.
+/// A redirect back (query) is a top-level GET, which carries `SameSite=Lax` cookies. A
+/// form_post callback is a POST from the broker's page, and browsers send a cross-site
+/// POST no Lax cookie: in production, where the broker is another site, an RP taking
+/// form_post must make this cookie `SameSite=None; Secure` (over https). This RP lives on
+/// an http loopback, where broker and RP (127.0.0.1, other ports) are the same site and a
+/// Secure cookie would not be kept over http: Lax reaches either callback.
+fn login_cookie(id: String) -> Cookie<'static> {
+    Cookie::build("rp_login", id)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
         .finish()
 }
 
@@ -439,7 +479,24 @@ fn same_subject(rp: &Rp, info: &Value, sub: &str) -> bool {
     rp.has(Fault::UserinfoSubNotChecked) || info["sub"] == sub
 }
 
-async fn callback(rp: web::Data<Rp>, req: HttpRequest, query: Query) -> HttpResponse {
+async fn callback_in_query(rp: web::Data<Rp>, req: HttpRequest, query: Query) -> HttpResponse {
+    callback(rp, req, query.into_inner()).await
+}
+
+async fn callback_posted(
+    rp: web::Data<Rp>,
+    req: HttpRequest,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    callback(rp, req, form.into_inner()).await
+}
+
+/// The authorization response, from the query or the posted form: the same checks.
+async fn callback(
+    rp: web::Data<Rp>,
+    req: HttpRequest,
+    query: HashMap<String, String>,
+) -> HttpResponse {
     if let Some(error) = query.get("error") {
         if rp.has(Fault::AccessDeniedCrashes) {
             return HttpResponse::InternalServerError().body("unexpected error");

@@ -304,16 +304,6 @@ fn click_target(page: &Page, selector: &str) -> Result<Clicked, Option<DriverErr
     Ok(Clicked::Button(form))
 }
 
-/// The request that submitting `form` makes.
-fn form_request(form: Form) -> Result<Request, DriverError> {
-    if form.method == "POST" {
-        return Ok(Request::post(form.action, form.fields));
-    }
-    let mut url = Url::parse(&form.action).map_err(|_| DriverError::Url(form.action.clone()))?;
-    url.query_pairs_mut().clear().extend_pairs(&form.fields);
-    Ok(Request::get(url.to_string()))
-}
-
 /// Max-Age=0, or an Expires in the past: the cookie is being removed.
 fn deletes(cookie: &cookie_store::RawCookie<'_>) -> bool {
     if cookie
@@ -378,7 +368,7 @@ impl Browser for HttpBrowser {
                 form.fields.retain(|(n, _)| n != name);
                 form.fields.push((name.clone(), value.clone()));
             }
-            let request = form_request(form)?;
+            let request = form.request()?;
             self.navigate(request, stop).await
         })
     }
@@ -411,7 +401,7 @@ impl Browser for HttpBrowser {
             match target {
                 Clicked::Link(url) => self.navigate(Request::get(url), stop).await,
                 Clicked::Button(form) => {
-                    let request = form_request(form)?;
+                    let request = form.request()?;
                     self.navigate(request, stop).await
                 }
             }

@@ -5,9 +5,11 @@
 //! the whole state a site keeps in the browser (cookies, localStorage, sessionStorage), to
 //! copy, restore, tamper with or drop.
 //!
-//! [`HttpBrowser`] implements it: an HTTP client with a cookie jar (fast; it runs no
-//! scripts). A driver of a real browser implements the same trait.
+//! [`HttpBrowser`] implements it with an HTTP client and a cookie jar (fast; it runs no
+//! scripts); [`ChromiumBrowser`] with headless Chromium (the RP's scripts run, web storage
+//! is kept, the broker's pages behave as for a citizen).
 
+pub mod chromium;
 mod http;
 mod login;
 mod page;
@@ -19,6 +21,7 @@ use reqwest::Method;
 use serde::Serialize;
 use url::Url;
 
+pub use chromium::{Chromium, ChromiumBrowser};
 pub use http::HttpBrowser;
 pub use login::{complete_broker_login, complete_broker_login_as};
 pub use page::{Form, Page};
@@ -332,13 +335,55 @@ pub trait Browser: Send {
 #[derive(Clone)]
 pub enum Driver {
     Http,
+    /// One headless Chromium for the run; each browser is an isolated context of it.
+    Chromium(std::sync::Arc<Chromium>),
 }
 
 impl Driver {
+    /// The driver the profile selects, started.
+    pub async fn start(
+        profile: &crate::conformance::profile::TargetProfile,
+    ) -> Result<Self, DriverError> {
+        use crate::conformance::profile::DriverKind;
+        match profile.target.driver {
+            DriverKind::Http => Ok(Driver::Http),
+            DriverKind::Browser => Ok(Driver::Chromium(std::sync::Arc::new(
+                Chromium::launch(&profile.browser).await?,
+            ))),
+        }
+    }
+
+    /// `HTTP client (no scripts)` or the browser's own name and version.
+    pub fn describe(&self) -> String {
+        match self {
+            Driver::Http => "an HTTP client with a cookie jar (no scripts)".into(),
+            Driver::Chromium(chromium) => format!("headless {}", chromium.version()),
+        }
+    }
+
     /// A fresh browser: no cookies, no storage, no history.
     pub async fn browser(&self) -> Result<Box<dyn Browser>, DriverError> {
         match self {
             Driver::Http => Ok(Box::new(HttpBrowser::new())),
+            Driver::Chromium(chromium) => Ok(Box::new(chromium.browser().await?)),
+        }
+    }
+
+    /// Ends the scenario's browsers; with `screenshot`, returns a PNG of the page the
+    /// scenario used last (when the driver renders pages).
+    pub async fn end_scenario(&self, screenshot: bool) -> Option<Vec<u8>> {
+        match self {
+            Driver::Http => None,
+            Driver::Chromium(chromium) => chromium.end_scenario(screenshot).await,
+        }
+    }
+
+    /// Ends the driver's browser processes (when this is the last handle on them).
+    pub async fn close(self) {
+        if let Driver::Chromium(chromium) = self {
+            if let Ok(chromium) = std::sync::Arc::try_unwrap(chromium) {
+                chromium.close().await;
+            }
         }
     }
 }

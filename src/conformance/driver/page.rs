@@ -5,6 +5,8 @@ use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
 use url::Url;
 
+use super::{DriverError, Request};
+
 #[derive(Clone, Debug)]
 pub struct Page {
     pub method: String,
@@ -25,6 +27,19 @@ pub struct Form {
     pub action: String,
     /// Its named fields with their values (submit buttons left out).
     pub fields: Vec<(String, String)>,
+}
+
+impl Form {
+    /// The request that submitting the form makes.
+    pub fn request(self) -> Result<Request, DriverError> {
+        if self.method == "POST" {
+            return Ok(Request::post(self.action, self.fields));
+        }
+        let mut url =
+            Url::parse(&self.action).map_err(|_| DriverError::Url(self.action.clone()))?;
+        url.query_pairs_mut().clear().extend_pairs(&self.fields);
+        Ok(Request::get(url.to_string()))
+    }
 }
 
 fn selector(css: &str) -> scraper::Selector {
@@ -100,6 +115,34 @@ impl Page {
             action: self.resolve(form.value().attr("action").unwrap_or_default())?,
             fields,
         })
+    }
+
+    /// The form the page submits by itself, as far as a browser without scripts can
+    /// tell: the page's only form, with nothing but hidden fields (at least one) and its
+    /// buttons. That is an auto-posting page (OAuth 2.0 Form Post Response Mode, the SAML
+    /// POST binding): a browser's script submits it at once, and without scripts the page
+    /// shows its button, which only hands the fields on (a script's `submit()` sends no
+    /// button, so none is added). A page that asks anything (a visible field, a choice
+    /// between forms) is no such page.
+    pub fn self_posting_form(&self) -> Option<Form> {
+        let html = scraper::Html::parse_document(&self.body);
+        let forms = selector("form");
+        let mut forms = html.select(&forms);
+        let (only, None) = (forms.next()?, forms.next()) else {
+            return None;
+        };
+        let asks_nothing = only
+            .select(&selector("input, textarea, select"))
+            .all(|field| {
+                let v = field.value();
+                v.name() == "input"
+                    && matches!(
+                        v.attr("type").map(str::to_ascii_lowercase).as_deref(),
+                        Some("hidden" | "submit" | "button" | "image")
+                    )
+            });
+        let form = self.form_of(only)?;
+        (asks_nothing && !form.fields.is_empty()).then_some(form)
     }
 
     /// Hidden and named fields of the first form whose action ends with `action_suffix`.
@@ -214,6 +257,54 @@ mod tests {
             page(r#"<meta http-equiv="refresh" content="600;url=/later">"#).refresh(),
             None
         );
+    }
+
+    fn at(url: &str, body: &str) -> Page {
+        Page {
+            url: url.into(),
+            ..page(body)
+        }
+    }
+
+    #[test]
+    fn a_page_whose_only_form_asks_nothing_posts_itself() {
+        let broker = "http://127.0.0.1:8088/op/connect/authorize?x=1";
+        let form_post = at(
+            broker,
+            r#"<h1>Back to the service</h1>
+            <form id="r" method="post" action="http://127.0.0.1:3000/callback">
+              <input type="hidden" name="code" value="c1"><input type="hidden" name="state" value="s&amp;1">
+              <noscript><p>Press the button.</p></noscript><button type="submit">Continue</button>
+            </form><script src="/static/form-post.js" defer></script>"#,
+        );
+        let form = form_post.self_posting_form().unwrap();
+        assert_eq!(form.method, "POST");
+        assert_eq!(form.action, "http://127.0.0.1:3000/callback");
+        assert_eq!(
+            form.fields,
+            [
+                ("code".to_string(), "c1".to_string()),
+                ("state".into(), "s&1".into())
+            ]
+        );
+        // A form that asks for something, or a page of several forms (a choice), waits
+        // for the citizen.
+        let asks = at(
+            broker,
+            r#"<form method="post" action="http://127.0.0.1:3000/cb"><input type="hidden" name="a" value="1"><input name="user_id"></form>"#,
+        );
+        assert!(asks.self_posting_form().is_none());
+        let choice = at(
+            broker,
+            r#"<form method="post" action="http://127.0.0.1:3000/a"><input type="hidden" name="a" value="1"></form>
+            <form method="post" action="http://127.0.0.1:3000/b"><input type="hidden" name="b" value="1"></form>"#,
+        );
+        assert!(choice.self_posting_form().is_none());
+        let empty = at(
+            broker,
+            r#"<form method="post" action="http://127.0.0.1:3000/a"><button>Go</button></form>"#,
+        );
+        assert!(empty.self_posting_form().is_none());
     }
 
     #[test]

@@ -128,8 +128,14 @@ pub async fn l02_state_checked(ctx: &Ctx) -> Verdict {
         let state = callback.param("state").unwrap_or_default();
         let tampered_state = format!("{state}x");
         let sent = callback.with_param("state", tamper.then_some(tampered_state.as_str()));
-        let visit = browser.open(sent, &ctx.before_broker()).await.or_error()?;
-        evidence.push(format!("[H] {variant} state: {}", evidence::first(&visit)));
+        let visit = browser
+            .open(sent.clone(), &ctx.before_broker())
+            .await
+            .or_error()?;
+        evidence.push(format!(
+            "[H] {variant} state: {}",
+            evidence::sent(&sent, &visit)
+        ));
         let seen = ctx.observe(browser.as_mut()).await.or_error()?;
         evidence.push(seen.line());
         if seen.logged_in {
@@ -154,12 +160,12 @@ pub async fn l03_callback_bound_to_browser(ctx: &Ctx) -> Verdict {
         .or_error_while("logging in")?;
     let mut attacker = ctx.browser().await?;
     let visit = attacker
-        .open(callback, &ctx.before_broker())
+        .open(callback.clone(), &ctx.before_broker())
         .await
         .or_error()?;
     let answered = format!(
         "[H] the callback in a fresh browser: {}",
-        evidence::first(&visit)
+        evidence::sent(&callback, &visit)
     );
     let server_error = visit.first_failed();
     let seen = ctx.observe(attacker.as_mut()).await.or_error()?;
@@ -199,16 +205,12 @@ pub async fn l04_access_denied(ctx: &Ctx) -> Verdict {
             evidence::request(&callback)
         )));
     }
-    let answered_with = evidence::params_of(&callback);
     let visit = browser
-        .open(callback, &ctx.before_broker())
+        .open(callback.clone(), &ctx.before_broker())
         .await
         .or_error()?;
     let callback_failed = visit.first_failed();
-    let answered = format!(
-        "[H] the callback with {answered_with}: {}",
-        evidence::first_answer(&visit)
-    );
+    let answered = format!("[H] the callback: {}", evidence::sent(&callback, &visit));
     let final_page = visit.page;
     let shown = format!(
         "[H] the citizen ends on {}",
@@ -242,14 +244,13 @@ pub async fn l05_authorization_response_iss(ctx: &Ctx) -> Verdict {
         .login_until_callback(browser.as_mut())
         .await
         .or_error_while("logging in")?;
-    let iss = callback.param("iss").unwrap_or_default();
     let visit = browser
-        .open(callback, &ctx.before_broker())
+        .open(callback.clone(), &ctx.before_broker())
         .await
         .or_error()?;
     let answered = format!(
-        "[H] callback with iss={iss}: {}",
-        evidence::first_answer(&visit)
+        "[H] the callback naming another issuer: {}",
+        evidence::sent(&callback, &visit)
     );
     let seen = ctx.observe(browser.as_mut()).await.or_error()?;
     let outcome = if seen.logged_in {

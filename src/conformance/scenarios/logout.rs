@@ -127,8 +127,19 @@ pub async fn o04_broker_session_gone(ctx: &Ctx) -> Verdict {
         .or_error_while("starting the next login")?;
     let leaving = Stop::Outside(ctx.broker_prefix());
     let answer = browser.open(at_broker, &leaving).await.or_error()?;
-    let straight_back = answer.stopped.is_some();
-    let line = format!("[H] the next login: {}", evidence::path(&answer));
+    // Straight back is a redirect to the RP, or (form_post) a page posting itself to it.
+    let posted_back = answer
+        .page
+        .self_posting_form()
+        .filter(|form| leaving.matches(&form.action));
+    let straight_back = answer.stopped.is_some() || posted_back.is_some();
+    let mut line = format!("[H] the next login: {}", evidence::path(&answer));
+    if let Some(form) = posted_back.and_then(|form| form.request().ok()) {
+        line.push_str(&format!(
+            " ⇒ (a page posting itself: {})",
+            evidence::request(&form)
+        ));
+    }
     let outcome = if straight_back {
         Outcome::failed(
             "the broker session outlived the RP's logout: the next login needs no credentials",

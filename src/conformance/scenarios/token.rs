@@ -34,10 +34,10 @@ async fn take(ctx: &Ctx, fault: &str) -> Result<(Taken, Vec<String>), Outcome> {
         return Err(Outcome::error(refusal));
     }
     let visit = browser
-        .open(callback, &ctx.before_broker())
+        .open(callback.clone(), &ctx.before_broker())
         .await
         .or_error()?;
-    let callback_answer = evidence::first_answer(&visit);
+    let callback_answer = evidence::sent(&callback, &visit);
     let server_error = visit.first_failed();
     let seen = ctx.observe(browser.as_mut()).await.or_error()?;
     let requests = ctx.broker.requests(ctx.client_id()).await.or_error()?;
