@@ -24,7 +24,7 @@ async fn run_against(faults: &[Fault], limits: Limits, selection: Selection) -> 
 }
 
 /// The scenarios that failed or warned (skipped ones say why they could not judge).
-fn caught(report: &RunReport) -> BTreeSet<&'static str> {
+pub fn caught(report: &RunReport) -> BTreeSet<&'static str> {
     report
         .results
         .iter()
