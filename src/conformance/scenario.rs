@@ -331,7 +331,7 @@ impl Ctx {
             .open(Request::get(self.profile.url(path)), &Stop::at(&broker))
             .await?;
         let path = evidence::path(&visit);
-        visit.stopped.ok_or_else(|| {
+        request_to_broker(visit, &broker).ok_or_else(|| {
             LoginError::Rp(format!(
                 "the RP did not send the citizen to the broker: {path}"
             ))
@@ -476,6 +476,19 @@ impl Ctx {
     }
 }
 
+/// The request that takes the browser from the RP to the broker at the end of `visit`: the
+/// one it stopped before, or, in a browser without scripts, the RP's page that posts the
+/// authorization request to the broker by itself (OIDC Core 3.1.2.1 allows POST), whose
+/// button the citizen presses.
+fn request_to_broker(visit: Visit, broker: &str) -> Option<Request> {
+    if visit.stopped.is_some() {
+        return visit.stopped;
+    }
+    let form = visit.page.self_posting_form()?;
+    let request = form.request().ok()?;
+    request.url.starts_with(broker).then_some(request)
+}
+
 /// The broker's error answer (`error=…`) in words, if `callback` is one.
 pub fn broker_error(callback: &Request) -> Option<String> {
     callback.param("error").map(|_| {
@@ -512,4 +525,48 @@ macro_rules! scenario_fn {
         }
         run as $crate::conformance::scenario::Run
     }};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn visit_showing(body: &str) -> Visit {
+        let page = Page {
+            method: "GET".into(),
+            url: "http://rp.test/login".into(),
+            status: reqwest::StatusCode::OK,
+            headers: reqwest::header::HeaderMap::new(),
+            body: body.into(),
+            rendered_text: None,
+        };
+        Visit {
+            hops: Vec::new(),
+            frames: Vec::new(),
+            page,
+            stopped: None,
+        }
+    }
+
+    #[test]
+    fn an_rp_page_posting_the_authorization_request_to_the_broker_leads_there() {
+        let posting = visit_showing(
+            r#"<form method="post" action="http://broker.test/op/connect/authorize">
+            <input type="hidden" name="client_id" value="rp"><input type="hidden" name="state" value="s">
+            <noscript><button>Fortsæt</button></noscript></form>"#,
+        );
+        let request = request_to_broker(posting, "http://broker.test/").unwrap();
+        assert_eq!(request.method, reqwest::Method::POST);
+        assert_eq!(request.url, "http://broker.test/op/connect/authorize");
+        assert_eq!(request.param("state").as_deref(), Some("s"));
+        // A page posting elsewhere, or asking the citizen something, does not.
+        let elsewhere = visit_showing(
+            r#"<form method="post" action="http://rp.test/next"><input type="hidden" name="a" value="1"></form>"#,
+        );
+        assert!(request_to_broker(elsewhere, "http://broker.test/").is_none());
+        let asking = visit_showing(
+            r#"<form method="post" action="http://broker.test/op/connect/authorize"><input name="user"></form>"#,
+        );
+        assert!(request_to_broker(asking, "http://broker.test/").is_none());
+    }
 }

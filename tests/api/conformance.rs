@@ -24,7 +24,7 @@ async fn run_against(faults: &[Fault], limits: Limits, selection: Selection) -> 
 }
 
 /// The scenarios that failed or warned (skipped ones say why they could not judge).
-pub(crate) fn caught(report: &RunReport) -> BTreeSet<&'static str> {
+pub fn caught(report: &RunReport) -> BTreeSet<&'static str> {
     report
         .results
         .iter()
@@ -33,7 +33,7 @@ pub(crate) fn caught(report: &RunReport) -> BTreeSet<&'static str> {
         .collect()
 }
 
-pub(crate) fn errors(report: &RunReport) -> Vec<String> {
+fn errors(report: &RunReport) -> Vec<String> {
     report
         .results
         .iter()

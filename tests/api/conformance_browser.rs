@@ -12,6 +12,7 @@ use mitid_sim::conformance::scenario::Status;
 use mitid_sim::conformance::{self, profile, Selection};
 use mitid_sim::Simulator;
 
+use crate::conformance::caught;
 use crate::reference_rp::{self, Fault, Limits, ResponseMode};
 
 /// The reference RP's profile, with the browser driver.
@@ -47,15 +48,6 @@ async fn run_in_browser_with(
     rp.stop().await;
     sim.stop().await;
     report
-}
-
-fn caught(report: &RunReport) -> BTreeSet<&'static str> {
-    report
-        .results
-        .iter()
-        .filter(|r| matches!(r.status, Status::Failed | Status::Warning))
-        .map(|r| r.id)
-        .collect()
 }
 
 fn without_waits() -> Selection {

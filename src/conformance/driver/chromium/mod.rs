@@ -6,6 +6,9 @@
 //! Chromium's helper processes too, whatever state they are in; a run that is dropped
 //! (a panic, Ctrl-C in the CLI) kills the group as well.
 
+mod events;
+mod interception;
+mod scripts;
 mod tab;
 
 use std::path::PathBuf;
@@ -190,7 +193,7 @@ impl Chromium {
             .browser
             .create_browser_context(CreateBrowserContextParams::default())
             .await
-            .map_err(browser_error)?;
+            .map_err(cdp)?;
         let page = self
             .browser
             .new_page(
@@ -201,7 +204,7 @@ impl Chromium {
                     .map_err(DriverError::Browser)?,
             )
             .await
-            .map_err(browser_error)?;
+            .map_err(cdp)?;
         if let Ok(mut scenario) = self.scenario.lock() {
             scenario.contexts.push(context);
         }
@@ -246,7 +249,8 @@ impl Chromium {
     }
 }
 
-fn browser_error(err: chromiumoxide::error::CdpError) -> DriverError {
+/// A DevTools command that failed.
+fn cdp(err: chromiumoxide::error::CdpError) -> DriverError {
     DriverError::Browser(err.to_string())
 }
 

@@ -4,127 +4,28 @@
 //! events tell when the page has settled (no document loading, no request in flight, for
 //! a quiet moment) and which documents came back.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use chromiumoxide::cdp::browser_protocol::fetch::{
-    ContinueRequestParams, EnableParams as FetchEnable, EventRequestPaused, FailRequestParams,
-    FulfillRequestParams, HeaderEntry, RequestPattern, RequestStage,
-};
 use chromiumoxide::cdp::browser_protocol::network::{
-    DeleteCookiesParams, ErrorReason, EventLoadingFailed, EventLoadingFinished,
-    EventRequestWillBeSent, EventResponseReceived, GetCookiesParams, ResourceType, Response,
-    SetCookieParams,
+    DeleteCookiesParams, GetCookiesParams, SetCookieParams,
 };
-use chromiumoxide::cdp::browser_protocol::page::{
-    EventFrameNavigated, EventFrameStartedLoading, EventFrameStoppedLoading,
-    EventNavigatedWithinDocument, NavigateParams,
-};
+use chromiumoxide::cdp::browser_protocol::page::NavigateParams;
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
-use futures_util::StreamExt;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Method, StatusCode};
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::StatusCode;
 use serde_json::Value;
 use url::Url;
 
-use super::Scenario;
+use super::events::{self, lock, Tab};
+use super::{cdp, interception, scripts, Scenario};
 use crate::conformance::driver::{
     BoxFuture, Browser, DriverError, HeldCookie, Hop, Page, Request, SiteState, Stop, Visit,
 };
 use crate::conformance::profile::BrowserSettings;
 
-/// A request in flight longer than this is a long poll or a stream, not part of loading
-/// the page.
-const LONG_REQUEST: Duration = Duration::from_secs(3);
-
 /// How long `resume` waits for a waiting page to move on by itself.
 const RESUME_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// The last document response of the tab's top-level frame.
-#[derive(Clone)]
-struct Document {
-    url: String,
-    status: u16,
-    headers: HeaderMap,
-}
-
-/// What the tab's events have told so far.
-struct Tab {
-    main_frame: String,
-    url: String,
-    loading: bool,
-    /// Top-level navigations so far (new documents and same-document URL changes).
-    navigations: u64,
-    in_flight: HashMap<String, InFlight>,
-    last_activity: Instant,
-    hops: Vec<Hop>,
-    frames: Vec<Hop>,
-    document: Option<Document>,
-    /// Where the current navigation stops, and the URL it opened (never stopped).
-    stop: Stop,
-    opened: Option<String>,
-    stopped: Option<Request>,
-    /// A navigation to this URL is sent as a POST of these fields.
-    post: Option<(String, Vec<(String, String)>)>,
-    /// A `Page.navigate` is under way: chromiumoxide waits for it to commit, so a stop
-    /// during it answers with a blank page instead of aborting.
-    cdp_navigation: bool,
-    /// A navigation to this URL gets a blank page from the driver (see `enter`).
-    blank: Option<String>,
-    /// Requests answered with a blank page: not the site's answers.
-    blanks: Vec<String>,
-    /// Why the last top-level document could not be loaded (connection refused…).
-    failure: Option<String>,
-}
-
-struct InFlight {
-    started: Instant,
-    method: String,
-    main_document: bool,
-}
-
-impl Tab {
-    fn new(main_frame: String) -> Self {
-        Self {
-            main_frame,
-            url: "about:blank".into(),
-            loading: false,
-            navigations: 0,
-            in_flight: HashMap::new(),
-            last_activity: Instant::now(),
-            hops: Vec::new(),
-            frames: Vec::new(),
-            document: None,
-            stop: Stop::Never,
-            opened: None,
-            stopped: None,
-            post: None,
-            cdp_navigation: false,
-            blank: None,
-            blanks: Vec::new(),
-            failure: None,
-        }
-    }
-
-    fn is_main(&self, frame: Option<&str>) -> bool {
-        frame == Some(self.main_frame.as_str())
-    }
-
-    fn busy(&self) -> bool {
-        self.loading
-            || self
-                .in_flight
-                .values()
-                .any(|request| request.started.elapsed() < LONG_REQUEST)
-    }
-}
-
-fn lock(tab: &Mutex<Tab>) -> MutexGuard<'_, Tab> {
-    tab.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// A browser of the browser driver.
 pub struct ChromiumBrowser {
@@ -145,10 +46,6 @@ impl Drop for ChromiumBrowser {
     }
 }
 
-fn cdp(err: chromiumoxide::error::CdpError) -> DriverError {
-    DriverError::Browser(err.to_string())
-}
-
 impl ChromiumBrowser {
     pub(super) async fn new(
         page: chromiumoxide::Page,
@@ -165,208 +62,10 @@ impl ChromiumBrowser {
             timeout: Duration::from_secs(settings.page_timeout_seconds),
             current: None,
         };
-        browser.listen().await?;
-        browser
-            .page
-            .execute(FetchEnable {
-                patterns: Some(vec![RequestPattern {
-                    url_pattern: Some("*".into()),
-                    resource_type: Some(ResourceType::Document),
-                    request_stage: Some(RequestStage::Request),
-                }]),
-                handle_auth_requests: None,
-            })
-            .await
-            .map_err(cdp)?;
+        browser.listeners = events::listen(&browser.page, &browser.tab).await?;
+        let interceptor = interception::intercept(&browser.page, &browser.tab).await?;
+        browser.listeners.push(interceptor);
         Ok(browser)
-    }
-
-    /// Starts the tasks that follow the tab's events.
-    async fn listen(&mut self) -> Result<(), DriverError> {
-        let page = &self.page;
-        let mut paused = page
-            .event_listener::<EventRequestPaused>()
-            .await
-            .map_err(cdp)?;
-        let tab = self.tab.clone();
-        let answering = page.clone();
-        self.listeners.push(tokio::spawn(async move {
-            while let Some(event) = paused.next().await {
-                answer_paused(&answering, &tab, &event).await;
-            }
-        }));
-
-        let mut sent = page
-            .event_listener::<EventRequestWillBeSent>()
-            .await
-            .map_err(cdp)?;
-        let tab = self.tab.clone();
-        self.listeners.push(tokio::spawn(async move {
-            while let Some(event) = sent.next().await {
-                let mut tab = lock(&tab);
-                tab.last_activity = Instant::now();
-                let id = event.request_id.as_ref().to_string();
-                let is_document = event.r#type == Some(ResourceType::Document);
-                if let (Some(redirect), true) = (&event.redirect_response, is_document) {
-                    let method = tab
-                        .in_flight
-                        .get(&id)
-                        .map(|r| r.method.clone())
-                        .unwrap_or_else(|| "GET".into());
-                    let hop = Hop {
-                        method,
-                        url: redirect.url.clone(),
-                        status: redirect.status as u16,
-                        location: header(&redirect.headers, "location")
-                            .and_then(|l| Url::parse(&redirect.url).ok()?.join(&l).ok())
-                            .map(|u| u.to_string()),
-                    };
-                    if tab.is_main(event.frame_id.as_ref().map(|f| f.as_ref())) {
-                        tab.hops.push(hop);
-                    } else {
-                        tab.frames.push(hop);
-                    }
-                }
-                let main_document =
-                    is_document && tab.is_main(event.frame_id.as_ref().map(|f| f.as_ref()));
-                tab.in_flight.insert(
-                    id,
-                    InFlight {
-                        started: Instant::now(),
-                        method: event.request.method.clone(),
-                        main_document,
-                    },
-                );
-            }
-        }));
-
-        let mut received = page
-            .event_listener::<EventResponseReceived>()
-            .await
-            .map_err(cdp)?;
-        let tab = self.tab.clone();
-        self.listeners.push(tokio::spawn(async move {
-            while let Some(event) = received.next().await {
-                let mut tab = lock(&tab);
-                tab.last_activity = Instant::now();
-                if event.r#type != ResourceType::Document {
-                    continue;
-                }
-                if tab.blanks.iter().any(|b| b == event.request_id.as_ref()) {
-                    continue;
-                }
-                let method = tab
-                    .in_flight
-                    .get(event.request_id.as_ref())
-                    .map(|r| r.method.clone())
-                    .unwrap_or_else(|| "GET".into());
-                let hop = Hop {
-                    method,
-                    url: event.response.url.clone(),
-                    status: event.response.status as u16,
-                    location: None,
-                };
-                if tab.is_main(event.frame_id.as_ref().map(|f| f.as_ref())) {
-                    tab.hops.push(hop);
-                    tab.document = Some(document(&event.response));
-                } else {
-                    tab.frames.push(hop);
-                }
-            }
-        }));
-
-        let mut finished = page
-            .event_listener::<EventLoadingFinished>()
-            .await
-            .map_err(cdp)?;
-        let tab = self.tab.clone();
-        self.listeners.push(tokio::spawn(async move {
-            while let Some(event) = finished.next().await {
-                let mut tab = lock(&tab);
-                tab.last_activity = Instant::now();
-                tab.in_flight.remove(event.request_id.as_ref());
-            }
-        }));
-
-        let mut failed = page
-            .event_listener::<EventLoadingFailed>()
-            .await
-            .map_err(cdp)?;
-        let tab = self.tab.clone();
-        self.listeners.push(tokio::spawn(async move {
-            while let Some(event) = failed.next().await {
-                let mut tab = lock(&tab);
-                tab.last_activity = Instant::now();
-                let request = tab.in_flight.remove(event.request_id.as_ref());
-                let aborted = event.error_text.contains("ERR_ABORTED");
-                if request.is_some_and(|r| r.main_document) && !aborted {
-                    tab.failure = Some(event.error_text.clone());
-                }
-            }
-        }));
-
-        let mut started = page
-            .event_listener::<EventFrameStartedLoading>()
-            .await
-            .map_err(cdp)?;
-        let tab = self.tab.clone();
-        self.listeners.push(tokio::spawn(async move {
-            while let Some(event) = started.next().await {
-                let mut tab = lock(&tab);
-                tab.last_activity = Instant::now();
-                if tab.is_main(Some(event.frame_id.as_ref())) {
-                    tab.loading = true;
-                }
-            }
-        }));
-
-        let mut stopped = page
-            .event_listener::<EventFrameStoppedLoading>()
-            .await
-            .map_err(cdp)?;
-        let tab = self.tab.clone();
-        self.listeners.push(tokio::spawn(async move {
-            while let Some(event) = stopped.next().await {
-                let mut tab = lock(&tab);
-                tab.last_activity = Instant::now();
-                if tab.is_main(Some(event.frame_id.as_ref())) {
-                    tab.loading = false;
-                }
-            }
-        }));
-
-        let mut navigated = page
-            .event_listener::<EventFrameNavigated>()
-            .await
-            .map_err(cdp)?;
-        let tab = self.tab.clone();
-        self.listeners.push(tokio::spawn(async move {
-            while let Some(event) = navigated.next().await {
-                let mut tab = lock(&tab);
-                tab.last_activity = Instant::now();
-                if event.frame.parent_id.is_none() {
-                    tab.url = event.frame.url.clone();
-                    tab.navigations += 1;
-                }
-            }
-        }));
-
-        let mut within = page
-            .event_listener::<EventNavigatedWithinDocument>()
-            .await
-            .map_err(cdp)?;
-        let tab = self.tab.clone();
-        self.listeners.push(tokio::spawn(async move {
-            while let Some(event) = within.next().await {
-                let mut tab = lock(&tab);
-                tab.last_activity = Instant::now();
-                if tab.is_main(Some(event.frame_id.as_ref())) {
-                    tab.url = event.url.clone();
-                    tab.navigations += 1;
-                }
-            }
-        }));
-        Ok(())
     }
 
     /// Arms the tab for a navigation: where it stops, which URL it opens.
@@ -437,15 +136,10 @@ impl ChromiumBrowser {
 
     /// The page as it is now: its document after scripts ran, and what it shows.
     async fn read_page(&self) -> Result<Page, DriverError> {
-        let read = r#"({
-            url: location.href,
-            html: document.documentElement ? document.documentElement.outerHTML : "",
-            text: document.body ? document.body.innerText : ""
-        })"#;
         let mut last_error = None;
         // A document being replaced has no context to evaluate in for a moment.
         for _ in 0..20 {
-            match self.evaluate(read).await {
+            match self.evaluate(scripts::READ_PAGE).await {
                 Ok(value) => {
                     let url = value["url"].as_str().unwrap_or_default().to_string();
                     // A script's `history` change keeps the document the tab fetched last.
@@ -589,9 +283,7 @@ impl ChromiumBrowser {
         origin: &str,
     ) -> Result<(Vec<(String, String)>, Vec<(String, String)>), DriverError> {
         self.enter(origin).await?;
-        let read = self
-            .evaluate("({ local: Object.entries(localStorage), session: Object.entries(sessionStorage) })")
-            .await?;
+        let read = self.evaluate(scripts::READ_STORAGE).await?;
         let items = |key: &str| -> Vec<(String, String)> {
             serde_json::from_value(read[key].clone()).unwrap_or_default()
         };
@@ -604,148 +296,8 @@ impl ChromiumBrowser {
         state: &SiteState,
     ) -> Result<(), DriverError> {
         self.enter(origin).await?;
-        let write = format!(
-            r#"(() => {{
-                localStorage.clear();
-                sessionStorage.clear();
-                for (const [k, v] of {local}) localStorage.setItem(k, v);
-                for (const [k, v] of {session}) sessionStorage.setItem(k, v);
-                return null;
-            }})()"#,
-            local = serde_json::to_string(&state.local_storage).unwrap_or_else(|_| "[]".into()),
-            session = serde_json::to_string(&state.session_storage).unwrap_or_else(|_| "[]".into()),
-        );
+        let write = scripts::write_storage(&state.local_storage, &state.session_storage);
         self.evaluate(&write).await.map(|_| ())
-    }
-}
-
-fn header(
-    headers: &chromiumoxide::cdp::browser_protocol::network::Headers,
-    name: &str,
-) -> Option<String> {
-    headers.inner().as_object()?.iter().find_map(|(k, v)| {
-        k.eq_ignore_ascii_case(name)
-            .then(|| v.as_str().map(str::to_string))
-            .flatten()
-    })
-}
-
-fn document(response: &Response) -> Document {
-    let mut headers = HeaderMap::new();
-    if let Some(object) = response.headers.inner().as_object() {
-        for (name, value) in object {
-            let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
-                continue;
-            };
-            // DevTools joins repeated headers with newlines.
-            for line in value.as_str().unwrap_or_default().split('\n') {
-                if let Ok(value) = HeaderValue::from_str(line) {
-                    headers.append(name.clone(), value);
-                }
-            }
-        }
-    }
-    Document {
-        url: response.url.clone(),
-        status: response.status as u16,
-        headers,
-    }
-}
-
-/// Answers a paused document request: stops before it, sends it as a POST, or lets it go.
-async fn answer_paused(page: &chromiumoxide::Page, tab: &Mutex<Tab>, event: &EventRequestPaused) {
-    let url = match &event.request.url_fragment {
-        Some(fragment) => format!("{}{fragment}", event.request.url),
-        None => event.request.url.clone(),
-    };
-    let id = event.request_id.clone();
-    enum Answer {
-        Go,
-        Stop,
-        Blank,
-        Post(Vec<(String, String)>),
-    }
-    let answer = {
-        let mut tab = lock(tab);
-        let top_level = tab.is_main(Some(event.frame_id.as_ref()));
-        let opened = tab.opened.as_deref() == Some(url.as_str());
-        if !top_level {
-            Answer::Go
-        } else if tab.blank.as_deref() == Some(url.as_str()) {
-            if let Some(network_id) = &event.network_id {
-                tab.blanks.push(network_id.as_ref().to_string());
-            }
-            Answer::Blank
-        } else if opened {
-            tab.opened = None;
-            match tab.post.take() {
-                Some((post_url, form)) if post_url == url => Answer::Post(form),
-                _ => Answer::Go,
-            }
-        } else if tab.stop.matches(&url) {
-            let form = (event.request.method == "POST").then(|| posted_form(event));
-            tab.stopped = Some(Request {
-                method: Method::from_bytes(event.request.method.as_bytes()).unwrap_or(Method::GET),
-                url: url.clone(),
-                form,
-            });
-            if tab.cdp_navigation {
-                if let Some(network_id) = &event.network_id {
-                    tab.blanks.push(network_id.as_ref().to_string());
-                }
-                Answer::Blank
-            } else {
-                Answer::Stop
-            }
-        } else {
-            Answer::Go
-        }
-    };
-    let result = match answer {
-        Answer::Go => page
-            .execute(ContinueRequestParams::new(id))
-            .await
-            .map(|_| ()),
-        Answer::Stop => page
-            .execute(FailRequestParams::new(id, ErrorReason::Aborted))
-            .await
-            .map(|_| ()),
-        Answer::Blank => {
-            let mut blank = FulfillRequestParams::new(id, 200);
-            blank.response_headers = Some(vec![HeaderEntry::new(
-                "Content-Type",
-                "text/html; charset=utf-8",
-            )]);
-            blank.body = Some(STANDARD.encode("<!doctype html><title>-</title>").into());
-            page.execute(blank).await.map(|_| ())
-        }
-        Answer::Post(form) => {
-            let body = serde_urlencoded::to_string(&form).unwrap_or_default();
-            let mut headers: Vec<HeaderEntry> = event
-                .request
-                .headers
-                .inner()
-                .as_object()
-                .map(|o| {
-                    o.iter()
-                        .filter(|(k, _)| !k.eq_ignore_ascii_case("content-type"))
-                        .map(|(k, v)| HeaderEntry::new(k.clone(), v.as_str().unwrap_or_default()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            headers.push(HeaderEntry::new(
-                "Content-Type",
-                "application/x-www-form-urlencoded",
-            ));
-            let mut params = ContinueRequestParams::new(id);
-            params.method = Some("POST".into());
-            params.post_data = Some(STANDARD.encode(body).into());
-            params.headers = Some(headers);
-            page.execute(params).await.map(|_| ())
-        }
-    };
-    if let Err(err) = result {
-        tracing::debug!(%err, url, "answering a paused request failed");
     }
 }
 
@@ -769,58 +321,6 @@ fn redirect_page(hop: &Hop) -> Page {
     }
 }
 
-/// The fields of a paused form POST.
-fn posted_form(event: &EventRequestPaused) -> Vec<(String, String)> {
-    let bytes: Vec<u8> = event
-        .request
-        .post_data_entries
-        .iter()
-        .flatten()
-        .filter_map(|entry| entry.bytes.as_ref())
-        .filter_map(|b| STANDARD.decode(AsRef::<str>::as_ref(b)).ok())
-        .flatten()
-        .collect();
-    serde_urlencoded::from_bytes(&bytes).unwrap_or_default()
-}
-
-/// The script that submits the form whose action ends with `suffix`, with `fields` set.
-fn submit_script(suffix: &str, fields: &[(String, String)]) -> String {
-    format!(
-        r#"(() => {{
-            const suffix = {suffix};
-            const form = [...document.forms].find(f => (f.getAttribute("action") || "").endsWith(suffix));
-            if (!form) return "no form posting to …" + suffix + " at " + location.href;
-            for (const [name, value] of {fields}) {{
-                let input = form.elements.namedItem(name);
-                if (!input || !("value" in input)) {{
-                    input = document.createElement("input");
-                    input.type = "hidden";
-                    input.name = name;
-                    form.appendChild(input);
-                }}
-                input.value = value;
-            }}
-            setTimeout(() => HTMLFormElement.prototype.submit.call(form), 0);
-            return null;
-        }})()"#,
-        suffix = Value::from(suffix),
-        fields = serde_json::to_string(fields).unwrap_or_else(|_| "[]".into()),
-    )
-}
-
-/// The script that clicks the element `selector`.
-fn click_script(selector: &str) -> String {
-    format!(
-        r#"(() => {{
-            const element = document.querySelector({selector});
-            if (!element) return "no `" + {selector} + "` on " + location.href;
-            setTimeout(() => element.click(), 0);
-            return null;
-        }})()"#,
-        selector = Value::from(selector),
-    )
-}
-
 impl Browser for ChromiumBrowser {
     fn open<'a>(
         &'a mut self,
@@ -836,7 +336,7 @@ impl Browser for ChromiumBrowser {
         fields: &'a [(String, String)],
         stop: &'a Stop,
     ) -> BoxFuture<'a, Result<Visit, DriverError>> {
-        Box::pin(self.act(submit_script(action_suffix, fields), stop))
+        Box::pin(self.act(scripts::submit_script(action_suffix, fields), stop))
     }
 
     fn resume<'a>(&'a mut self, stop: &'a Stop) -> BoxFuture<'a, Result<Visit, DriverError>> {
@@ -872,7 +372,7 @@ impl Browser for ChromiumBrowser {
         selector: &'a str,
         stop: &'a Stop,
     ) -> BoxFuture<'a, Result<Visit, DriverError>> {
-        Box::pin(self.act(click_script(selector), stop))
+        Box::pin(self.act(scripts::click_script(selector), stop))
     }
 
     fn state<'a>(&'a mut self, url: &'a str) -> BoxFuture<'a, Result<SiteState, DriverError>> {

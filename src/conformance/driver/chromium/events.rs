@@ -1,0 +1,271 @@
+//! What a tab's DevTools events tell: which documents came back (top level and frames),
+//! which requests are in flight, whether the top-level document is loading, where the tab
+//! is. The driver reads it to know when a page has settled and what a navigation did.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chromiumoxide::cdp::browser_protocol::network::{
+    EventLoadingFailed, EventLoadingFinished, EventRequestWillBeSent, EventResponseReceived,
+    Headers, ResourceType, Response,
+};
+use chromiumoxide::cdp::browser_protocol::page::{
+    EventFrameNavigated, EventFrameStartedLoading, EventFrameStoppedLoading,
+    EventNavigatedWithinDocument,
+};
+use chromiumoxide::cdp::IntoEventKind;
+use futures_util::StreamExt;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use tokio::task::JoinHandle;
+use url::Url;
+
+use super::cdp;
+use crate::conformance::driver::{DriverError, Hop, Request, Stop};
+
+/// A request in flight longer than this is a long poll or a stream, not part of loading
+/// the page.
+const LONG_REQUEST: Duration = Duration::from_secs(3);
+
+/// The last document response of the tab's top-level frame.
+#[derive(Clone)]
+pub(super) struct Document {
+    pub url: String,
+    pub status: u16,
+    pub headers: HeaderMap,
+}
+
+/// What the tab's events have told so far.
+pub(super) struct Tab {
+    pub main_frame: String,
+    pub url: String,
+    pub loading: bool,
+    /// Top-level navigations so far (new documents and same-document URL changes).
+    pub navigations: u64,
+    pub in_flight: HashMap<String, InFlight>,
+    pub last_activity: Instant,
+    pub hops: Vec<Hop>,
+    pub frames: Vec<Hop>,
+    pub document: Option<Document>,
+    /// Where the current navigation stops, and the URL it opened (never stopped).
+    pub stop: Stop,
+    pub opened: Option<String>,
+    pub stopped: Option<Request>,
+    /// A navigation to this URL is sent as a POST of these fields.
+    pub post: Option<(String, Vec<(String, String)>)>,
+    /// A `Page.navigate` is under way: chromiumoxide waits for it to commit, so a stop
+    /// during it answers with a blank page instead of aborting.
+    pub cdp_navigation: bool,
+    /// A navigation to this URL gets a blank page from the driver (see `enter`).
+    pub blank: Option<String>,
+    /// Requests answered with a blank page: not the site's answers.
+    pub blanks: Vec<String>,
+    /// Why the last top-level document could not be loaded (connection refused…).
+    pub failure: Option<String>,
+}
+
+pub(super) struct InFlight {
+    started: Instant,
+    method: String,
+    main_document: bool,
+}
+
+impl Tab {
+    pub fn new(main_frame: String) -> Self {
+        Self {
+            main_frame,
+            url: "about:blank".into(),
+            loading: false,
+            navigations: 0,
+            in_flight: HashMap::new(),
+            last_activity: Instant::now(),
+            hops: Vec::new(),
+            frames: Vec::new(),
+            document: None,
+            stop: Stop::Never,
+            opened: None,
+            stopped: None,
+            post: None,
+            cdp_navigation: false,
+            blank: None,
+            blanks: Vec::new(),
+            failure: None,
+        }
+    }
+
+    pub fn is_main(&self, frame: Option<&str>) -> bool {
+        frame == Some(self.main_frame.as_str())
+    }
+
+    pub fn busy(&self) -> bool {
+        self.loading
+            || self
+                .in_flight
+                .values()
+                .any(|request| request.started.elapsed() < LONG_REQUEST)
+    }
+}
+
+pub(super) fn lock(tab: &Mutex<Tab>) -> MutexGuard<'_, Tab> {
+    tab.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Starts the tasks that keep `tab` up to date with `page`'s events.
+pub(super) async fn listen(
+    page: &chromiumoxide::Page,
+    tab: &Arc<Mutex<Tab>>,
+) -> Result<Vec<JoinHandle<()>>, DriverError> {
+    Ok(vec![
+        follow(page, tab, request_sent).await?,
+        follow(page, tab, response_received).await?,
+        follow(page, tab, |tab, event: &EventLoadingFinished| {
+            tab.in_flight.remove(event.request_id.as_ref());
+        })
+        .await?,
+        follow(page, tab, loading_failed).await?,
+        follow(page, tab, |tab, event: &EventFrameStartedLoading| {
+            if tab.is_main(Some(event.frame_id.as_ref())) {
+                tab.loading = true;
+            }
+        })
+        .await?,
+        follow(page, tab, |tab, event: &EventFrameStoppedLoading| {
+            if tab.is_main(Some(event.frame_id.as_ref())) {
+                tab.loading = false;
+            }
+        })
+        .await?,
+        follow(page, tab, |tab, event: &EventFrameNavigated| {
+            if event.frame.parent_id.is_none() {
+                tab.url = event.frame.url.clone();
+                tab.navigations += 1;
+            }
+        })
+        .await?,
+        follow(page, tab, |tab, event: &EventNavigatedWithinDocument| {
+            if tab.is_main(Some(event.frame_id.as_ref())) {
+                tab.url = event.url.clone();
+                tab.navigations += 1;
+            }
+        })
+        .await?,
+    ])
+}
+
+/// A task applying every event `E` of the page to the tab; any event is activity.
+async fn follow<E>(
+    page: &chromiumoxide::Page,
+    tab: &Arc<Mutex<Tab>>,
+    apply: fn(&mut Tab, &E),
+) -> Result<JoinHandle<()>, DriverError>
+where
+    E: IntoEventKind + Unpin + Send + Sync + 'static,
+{
+    let mut events = page.event_listener::<E>().await.map_err(cdp)?;
+    let tab = tab.clone();
+    Ok(tokio::spawn(async move {
+        while let Some(event) = events.next().await {
+            let mut tab = lock(&tab);
+            tab.last_activity = Instant::now();
+            apply(&mut tab, &event);
+        }
+    }))
+}
+
+fn request_sent(tab: &mut Tab, event: &EventRequestWillBeSent) {
+    let id = event.request_id.as_ref().to_string();
+    let is_document = event.r#type == Some(ResourceType::Document);
+    let top_level = tab.is_main(event.frame_id.as_ref().map(|f| f.as_ref()));
+    // A redirect is reported with the request it leads to.
+    if let (Some(redirect), true) = (&event.redirect_response, is_document) {
+        let method = tab
+            .in_flight
+            .get(&id)
+            .map(|r| r.method.clone())
+            .unwrap_or_else(|| "GET".into());
+        let hop = Hop {
+            method,
+            url: redirect.url.clone(),
+            status: redirect.status as u16,
+            location: header(&redirect.headers, "location")
+                .and_then(|l| Url::parse(&redirect.url).ok()?.join(&l).ok())
+                .map(|u| u.to_string()),
+        };
+        if top_level {
+            tab.hops.push(hop);
+        } else {
+            tab.frames.push(hop);
+        }
+    }
+    tab.in_flight.insert(
+        id,
+        InFlight {
+            started: Instant::now(),
+            method: event.request.method.clone(),
+            main_document: is_document && top_level,
+        },
+    );
+}
+
+fn response_received(tab: &mut Tab, event: &EventResponseReceived) {
+    let id = event.request_id.as_ref();
+    if event.r#type != ResourceType::Document || tab.blanks.iter().any(|b| b == id) {
+        return;
+    }
+    let method = tab
+        .in_flight
+        .get(id)
+        .map(|r| r.method.clone())
+        .unwrap_or_else(|| "GET".into());
+    let hop = Hop {
+        method,
+        url: event.response.url.clone(),
+        status: event.response.status as u16,
+        location: None,
+    };
+    if tab.is_main(event.frame_id.as_ref().map(|f| f.as_ref())) {
+        tab.hops.push(hop);
+        tab.document = Some(document(&event.response));
+    } else {
+        tab.frames.push(hop);
+    }
+}
+
+fn loading_failed(tab: &mut Tab, event: &EventLoadingFailed) {
+    let request = tab.in_flight.remove(event.request_id.as_ref());
+    // An abort is the driver's own stop, not the site failing.
+    let aborted = event.error_text.contains("ERR_ABORTED");
+    if request.is_some_and(|r| r.main_document) && !aborted {
+        tab.failure = Some(event.error_text.clone());
+    }
+}
+
+fn header(headers: &Headers, name: &str) -> Option<String> {
+    headers.inner().as_object()?.iter().find_map(|(k, v)| {
+        k.eq_ignore_ascii_case(name)
+            .then(|| v.as_str().map(str::to_string))
+            .flatten()
+    })
+}
+
+fn document(response: &Response) -> Document {
+    let mut headers = HeaderMap::new();
+    if let Some(object) = response.headers.inner().as_object() {
+        for (name, value) in object {
+            let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
+                continue;
+            };
+            // DevTools joins repeated headers with newlines.
+            for line in value.as_str().unwrap_or_default().split('\n') {
+                if let Ok(value) = HeaderValue::from_str(line) {
+                    headers.append(name.clone(), value);
+                }
+            }
+        }
+    }
+    Document {
+        url: response.url.clone(),
+        status: response.status as u16,
+        headers,
+    }
+}
