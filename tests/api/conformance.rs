@@ -33,7 +33,7 @@ pub fn caught(report: &RunReport) -> BTreeSet<&'static str> {
         .collect()
 }
 
-fn errors(report: &RunReport) -> Vec<String> {
+pub fn errors(report: &RunReport) -> Vec<String> {
     report
         .results
         .iter()
