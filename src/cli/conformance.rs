@@ -182,13 +182,29 @@ fn start(
         tokio::select! {
             report = run => report,
             // The browser's processes live in a group of their own: end them too.
-            _ = tokio::signal::ctrl_c() => {
+            signal = interrupted() => {
                 conformance::driver::chromium::kill_all();
-                eprintln!("\nmitid-sim: interrupted");
+                eprintln!("\nmitid-sim: {signal}");
                 std::process::exit(130);
             }
         }
     })?;
     report.apply_expected(&expected);
     Ok(report)
+}
+
+/// Waits for Ctrl-C or SIGTERM (a cancelled CI job); says which came.
+async fn interrupted() -> &'static str {
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return "interrupted";
+            }
+        };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "interrupted",
+        _ = terminate.recv() => "terminated",
+    }
 }

@@ -110,55 +110,81 @@ impl Request {
         }
     }
 
-    /// A parameter of the request: a form field of a POST, else a query parameter.
+    /// A parameter of the request: a form field of a POST, else a query or fragment
+    /// parameter (`response_mode=fragment`).
     pub fn param(&self, name: &str) -> Option<String> {
-        if let Some(form) = &self.form {
-            return form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        }
-        Url::parse(&self.url)
-            .ok()?
-            .query_pairs()
+        self.params()
+            .into_iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
+            .map(|(_, v)| v)
     }
 
-    /// Every parameter (form fields of a POST, else the query), in order.
+    /// Every parameter (form fields of a POST, else the query's then the fragment's), in
+    /// order.
     pub fn params(&self) -> Vec<(String, String)> {
         if let Some(form) = &self.form {
             return form.clone();
         }
-        Url::parse(&self.url)
-            .map(|u| {
-                u.query_pairs()
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect()
-            })
-            .unwrap_or_default()
+        let Ok(url) = Url::parse(&self.url) else {
+            return Vec::new();
+        };
+        let mut params: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        params.extend(fragment_params(&url).unwrap_or_default());
+        params
     }
 
     /// The same request with parameter `name` set to `value`, or without it (None), where
-    /// the request carries its parameters (the form of a POST, else the query).
+    /// the request carries its parameters: the form of a POST, else the fragment when the
+    /// fragment carries parameters (and the query does not have this one), else the query.
     pub fn with_param(&self, name: &str, value: Option<&str>) -> Request {
-        let mut params: Vec<(String, String)> = self
-            .params()
-            .into_iter()
-            .filter(|(k, _)| k != name)
-            .collect();
-        if let Some(value) = value {
-            params.push((name.to_string(), value.to_string()));
-        }
-        let mut request = self.clone();
-        if request.form.is_some() {
-            request.form = Some(params);
-        } else if let Ok(mut url) = Url::parse(&self.url) {
-            url.query_pairs_mut().clear().extend_pairs(&params);
-            if params.is_empty() {
-                url.set_query(None);
+        let change = |params: Vec<(String, String)>| -> Vec<(String, String)> {
+            let mut params: Vec<_> = params.into_iter().filter(|(k, _)| k != name).collect();
+            if let Some(value) = value {
+                params.push((name.to_string(), value.to_string()));
             }
-            request.url = url.to_string();
+            params
+        };
+        let mut request = self.clone();
+        if let Some(form) = &self.form {
+            request.form = Some(change(form.clone()));
+            return request;
         }
+        let Ok(mut url) = Url::parse(&self.url) else {
+            return request;
+        };
+        let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        match fragment_params(&url) {
+            Some(fragment) if !query.iter().any(|(k, _)| k == name) => {
+                let changed = change(fragment);
+                let encoded = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(&changed)
+                    .finish();
+                url.set_fragment(Some(&encoded));
+            }
+            _ => {
+                let changed = change(query);
+                url.query_pairs_mut().clear().extend_pairs(&changed);
+                if changed.is_empty() {
+                    url.set_query(None);
+                }
+            }
+        }
+        request.url = url.to_string();
         request
     }
+}
+
+/// The parameters of a fragment that carries them (`#code=…&state=…`), else None (a
+/// fragment that is a route or an anchor).
+fn fragment_params(url: &Url) -> Option<Vec<(String, String)>> {
+    let fragment = url
+        .fragment()
+        .filter(|f| f.contains('=') && !f.starts_with(['/', '!']))?;
+    Some(
+        url::form_urlencoded::parse(fragment.as_bytes())
+            .into_owned()
+            .collect(),
+    )
 }
 
 /// Where a navigation stops: before the browser requests a URL this matches (the request
@@ -324,11 +350,6 @@ pub trait Browser: Send {
 
     /// Every top-level document request so far and its answer.
     fn hops(&self) -> Vec<Hop>;
-
-    /// A PNG of what the browser shows now, if it renders pages.
-    fn screenshot(&mut self) -> BoxFuture<'_, Option<Vec<u8>>> {
-        Box::pin(async { None })
-    }
 }
 
 /// The browsers of a run.
@@ -417,6 +438,28 @@ mod tests {
         let without = post.with_param("state", None);
         assert_eq!(without.form, Some(vec![]));
         assert_eq!(without.url, "http://rp/callback");
+    }
+
+    #[test]
+    fn parameters_in_a_fragment_are_read_and_changed_there() {
+        let fragment = Request::get("http://rp/cb#code=c&state=s");
+        assert_eq!(fragment.param("state").as_deref(), Some("s"));
+        assert_eq!(
+            fragment.with_param("state", Some("sx")).url,
+            "http://rp/cb#code=c&state=sx"
+        );
+        assert_eq!(
+            fragment.with_param("state", None).url,
+            "http://rp/cb#code=c"
+        );
+        // A route in the fragment is no parameter list: the query carries them.
+        let routed = Request::get("http://rp/#/callback?x=1");
+        assert_eq!(routed.param("x"), None);
+        let hashed = Request::get("http://rp/cb?state=s#/me");
+        assert_eq!(
+            hashed.with_param("state", Some("t")).url,
+            "http://rp/cb?state=t#/me"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chromiumoxide::cdp::browser_protocol::network::{
     EventLoadingFailed, EventLoadingFinished, EventRequestWillBeSent, EventResponseReceived,
-    Headers, ResourceType, Response,
+    EventResponseReceivedExtraInfo, Headers, ResourceType, Response,
 };
 use chromiumoxide::cdp::browser_protocol::page::{
     EventFrameNavigated, EventFrameStartedLoading, EventFrameStoppedLoading,
@@ -33,6 +33,8 @@ pub(super) struct Document {
     pub url: String,
     pub status: u16,
     pub headers: HeaderMap,
+    /// The loader of the document: a new document of the tab has another.
+    pub loader: String,
 }
 
 /// What the tab's events have told so far.
@@ -62,6 +64,15 @@ pub(super) struct Tab {
     pub blanks: Vec<String>,
     /// Why the last top-level document could not be loaded (connection refused…).
     pub failure: Option<String>,
+    /// Whether the kit is on a visit (from `arm` until the page settled). Between visits
+    /// the tab goes nowhere: a script that navigates or loads a frame then (a silent
+    /// renewal through the broker, a timer) is stopped, as the HTTP driver makes no
+    /// request between visits.
+    pub visiting: bool,
+    /// The URL of every request so far, by id (for the Set-Cookie headers reported apart).
+    pub urls: HashMap<String, String>,
+    /// `(origin, cookie name)` of every `Set-Cookie` a response carried.
+    pub set_cookies: Vec<(String, String)>,
 }
 
 pub(super) struct InFlight {
@@ -90,6 +101,9 @@ impl Tab {
             blank: None,
             blanks: Vec::new(),
             failure: None,
+            visiting: false,
+            urls: HashMap::new(),
+            set_cookies: Vec::new(),
         }
     }
 
@@ -139,9 +153,16 @@ pub(super) async fn listen(
             if event.frame.parent_id.is_none() {
                 tab.url = event.frame.url.clone();
                 tab.navigations += 1;
+                // A document the tab got no response for (about:blank, the driver's
+                // blank pages) has no status or headers of its own.
+                let loader = event.frame.loader_id.as_ref();
+                if tab.document.as_ref().is_some_and(|d| d.loader != loader) {
+                    tab.document = None;
+                }
             }
         })
         .await?,
+        follow(page, tab, cookies_set).await?,
         follow(page, tab, |tab, event: &EventNavigatedWithinDocument| {
             if tab.is_main(Some(event.frame_id.as_ref())) {
                 tab.url = event.url.clone();
@@ -197,6 +218,7 @@ fn request_sent(tab: &mut Tab, event: &EventRequestWillBeSent) {
             tab.frames.push(hop);
         }
     }
+    tab.urls.insert(id.clone(), event.request.url.clone());
     tab.in_flight.insert(
         id,
         InFlight {
@@ -225,9 +247,33 @@ fn response_received(tab: &mut Tab, event: &EventResponseReceived) {
     };
     if tab.is_main(event.frame_id.as_ref().map(|f| f.as_ref())) {
         tab.hops.push(hop);
-        tab.document = Some(document(&event.response));
+        tab.document = Some(document(&event.response, event.loader_id.as_ref()));
     } else {
         tab.frames.push(hop);
+    }
+}
+
+/// The cookies a response set, by name: what the site set, as opposed to its scripts.
+fn cookies_set(tab: &mut Tab, event: &EventResponseReceivedExtraInfo) {
+    let Some(origin) = tab
+        .urls
+        .get(event.request_id.as_ref())
+        .and_then(|url| crate::conformance::driver::origin(url))
+    else {
+        return;
+    };
+    let Some(header) = header(&event.headers, "set-cookie") else {
+        return;
+    };
+    // DevTools joins repeated headers with newlines.
+    for line in header.split('\n') {
+        let Some((name, _)) = line.split_once('=') else {
+            continue;
+        };
+        let set = (origin.clone(), name.trim().to_string());
+        if !tab.set_cookies.contains(&set) {
+            tab.set_cookies.push(set);
+        }
     }
 }
 
@@ -248,7 +294,7 @@ fn header(headers: &Headers, name: &str) -> Option<String> {
     })
 }
 
-fn document(response: &Response) -> Document {
+fn document(response: &Response, loader: &str) -> Document {
     let mut headers = HeaderMap::new();
     if let Some(object) = response.headers.inner().as_object() {
         for (name, value) in object {
@@ -267,5 +313,6 @@ fn document(response: &Response) -> Document {
         url: response.url.clone(),
         status: response.status as u16,
         headers,
+        loader: loader.to_string(),
     }
 }

@@ -64,10 +64,12 @@ async fn answer_paused(page: &chromiumoxide::Page, tab: &Mutex<Tab>, event: &Eve
     let answer = {
         let mut tab = lock(tab);
         let top_level = tab.is_main(Some(event.frame_id.as_ref()));
-        let opened = tab.opened.as_deref() == Some(url.as_str());
-        if !top_level {
+        let opened = tab.opened.as_deref().is_some_and(|o| same_url(o, &url));
+        if !tab.visiting {
+            Answer::Stop
+        } else if !top_level {
             Answer::Go
-        } else if tab.blank.as_deref() == Some(url.as_str()) {
+        } else if tab.blank.as_deref().is_some_and(|b| same_url(b, &url)) {
             if let Some(network_id) = &event.network_id {
                 tab.blanks.push(network_id.as_ref().to_string());
             }
@@ -75,7 +77,7 @@ async fn answer_paused(page: &chromiumoxide::Page, tab: &Mutex<Tab>, event: &Eve
         } else if opened {
             tab.opened = None;
             match tab.post.take() {
-                Some((post_url, form)) if post_url == url => Answer::Post(form),
+                Some((post_url, form)) if same_url(&post_url, &url) => Answer::Post(form),
                 _ => Answer::Go,
             }
         } else if tab.stop.matches(&url) {
@@ -142,6 +144,14 @@ async fn answer_paused(page: &chromiumoxide::Page, tab: &Mutex<Tab>, event: &Eve
     };
     if let Err(err) = result {
         tracing::debug!(%err, url, "answering a paused request failed");
+    }
+}
+
+/// The same URL, however Chromium spells it (`http://host:1` is `http://host:1/`).
+fn same_url(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
     }
 }
 

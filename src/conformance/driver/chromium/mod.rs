@@ -32,18 +32,20 @@ pub use tab::ChromiumBrowser;
 /// How long Chromium may take to open its DevTools port.
 const LAUNCH_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Process groups of the Chromiums this process runs, for [`kill_all`].
-static LIVE_GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+/// Process groups and profile folders of the Chromiums this process runs, for
+/// [`kill_all`].
+static LIVE: Mutex<Vec<(i32, PathBuf)>> = Mutex::new(Vec::new());
 
-/// Kills every Chromium this process started and has not ended yet (the CLI calls it on
-/// Ctrl-C, before it exits).
+/// Kills every Chromium this process started and has not ended yet, and removes their
+/// profile folders (the CLI calls it on Ctrl-C or SIGTERM, before it exits).
 pub fn kill_all() {
-    let groups = LIVE_GROUPS
+    let live = LIVE
         .lock()
         .map(|g| g.clone())
         .unwrap_or_else(|poisoned| poisoned.into_inner().clone());
-    for group in groups {
+    for (group, profile) in live {
         kill_group(group);
+        let _ = std::fs::remove_dir_all(profile);
     }
 }
 
@@ -77,8 +79,8 @@ impl Drop for Process {
     fn drop(&mut self) {
         kill_group(self.group());
         let _ = self.child.wait();
-        if let Ok(mut groups) = LIVE_GROUPS.lock() {
-            groups.retain(|g| *g != self.group());
+        if let Ok(mut live) = LIVE.lock() {
+            live.retain(|(g, _)| *g != self.group());
         }
         let _ = std::fs::remove_dir_all(&self.profile);
     }
@@ -87,7 +89,7 @@ impl Drop for Process {
 /// The pages of a scenario's browsers, kept until the scenario is judged (a FAILED
 /// scenario gets a screenshot of the page the kit used last).
 #[derive(Default)]
-struct Scenario {
+struct ScenarioPages {
     last_page: Option<chromiumoxide::Page>,
     contexts: Vec<BrowserContextId>,
 }
@@ -99,7 +101,7 @@ pub struct Chromium {
     process: Process,
     version: String,
     settings: BrowserSettings,
-    scenario: Arc<Mutex<Scenario>>,
+    scenario: Arc<Mutex<ScenarioPages>>,
 }
 
 impl Chromium {
@@ -146,12 +148,17 @@ impl Chromium {
             ))
         })?;
         let process = Process { child, profile };
-        if let Ok(mut groups) = LIVE_GROUPS.lock() {
-            groups.push(process.group());
+        if let Ok(mut live) = LIVE.lock() {
+            live.push((process.group(), process.profile.clone()));
         }
         let mut process = process;
         let endpoint = devtools_endpoint(&mut process).await?;
-        let (browser, mut events) = chromiumoxide::Browser::connect(endpoint)
+        // Commands (a navigation included) may take as long as a page may.
+        let config = chromiumoxide::handler::HandlerConfig {
+            request_timeout: Duration::from_secs(settings.page_timeout_seconds + 5),
+            ..Default::default()
+        };
+        let (browser, mut events) = chromiumoxide::Browser::connect_with_config(endpoint, config)
             .await
             .map_err(|err| DriverError::Browser(format!("connecting to DevTools: {err}")))?;
         // The handler drives the connection: every command and event goes through it.
@@ -241,7 +248,9 @@ impl Chromium {
     pub async fn close(mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(3), self.browser.close()).await;
         let started = Instant::now();
-        while group_alive(self.process.group()) && started.elapsed() < Duration::from_secs(3) {
+        while matches!(self.process.child.try_wait(), Ok(None))
+            && started.elapsed() < Duration::from_secs(3)
+        {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         self.handler.abort();

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chromiumoxide::cdp::browser_protocol::network::{
-    DeleteCookiesParams, GetCookiesParams, SetCookieParams,
+    DeleteCookiesParams, GetCookiesParams, SetBypassServiceWorkerParams, SetCookieParams,
 };
 use chromiumoxide::cdp::browser_protocol::page::NavigateParams;
 use chromiumoxide::cdp::js_protocol::runtime::EvaluateParams;
@@ -18,9 +18,9 @@ use serde_json::Value;
 use url::Url;
 
 use super::events::{self, lock, Tab};
-use super::{cdp, interception, scripts, Scenario};
+use super::{cdp, interception, scripts, ScenarioPages};
 use crate::conformance::driver::{
-    BoxFuture, Browser, DriverError, HeldCookie, Hop, Page, Request, SiteState, Stop, Visit,
+    self, BoxFuture, Browser, DriverError, HeldCookie, Hop, Page, Request, SiteState, Stop, Visit,
 };
 use crate::conformance::profile::BrowserSettings;
 
@@ -32,7 +32,7 @@ pub struct ChromiumBrowser {
     page: chromiumoxide::Page,
     tab: Arc<Mutex<Tab>>,
     listeners: Vec<tokio::task::JoinHandle<()>>,
-    scenario: Arc<Mutex<Scenario>>,
+    scenario: Arc<Mutex<ScenarioPages>>,
     quiet: Duration,
     timeout: Duration,
     current: Option<Page>,
@@ -49,7 +49,7 @@ impl Drop for ChromiumBrowser {
 impl ChromiumBrowser {
     pub(super) async fn new(
         page: chromiumoxide::Page,
-        scenario: Arc<Mutex<Scenario>>,
+        scenario: Arc<Mutex<ScenarioPages>>,
         settings: &BrowserSettings,
     ) -> Result<Self, DriverError> {
         let tab = Arc::new(Mutex::new(Tab::new(page.target_id().as_ref().to_string())));
@@ -63,16 +63,24 @@ impl ChromiumBrowser {
             current: None,
         };
         browser.listeners = events::listen(&browser.page, &browser.tab).await?;
+        // A service worker would answer navigations past the pause that stops them.
+        browser
+            .page
+            .execute(SetBypassServiceWorkerParams::new(true))
+            .await
+            .map_err(cdp)?;
         let interceptor = interception::intercept(&browser.page, &browser.tab).await?;
         browser.listeners.push(interceptor);
         Ok(browser)
     }
 
-    /// Arms the tab for a navigation: where it stops, which URL it opens.
-    fn arm(&self, stop: &Stop, opened: Option<&str>) -> (usize, usize) {
+    /// Arms the tab for a visit: where it stops, which request it opens.
+    fn arm(&self, stop: &Stop, opened: Option<&Request>) -> (usize, usize) {
         let mut tab = lock(&self.tab);
+        tab.visiting = true;
         tab.stop = stop.clone();
-        tab.opened = opened.map(str::to_string);
+        tab.opened = opened.map(|r| r.url.clone());
+        tab.post = opened.and_then(|r| Some((r.url.clone(), r.form.clone()?)));
         tab.stopped = None;
         tab.failure = None;
         tab.last_activity = Instant::now();
@@ -96,11 +104,20 @@ impl ChromiumBrowser {
                 let settled = !tab.busy() && tab.last_activity.elapsed() >= self.quiet;
                 (tab.stopped.is_some(), settled)
             };
-            if stopped || settled {
+            if stopped {
+                // The stopped request's redirect is reported by another event: let it in.
+                tokio::time::sleep(Duration::from_millis(60)).await;
+                break;
+            }
+            if settled {
                 break;
             }
             if started.elapsed() > self.timeout {
-                let url = lock(&self.tab).url.clone();
+                let url = {
+                    let mut tab = lock(&self.tab);
+                    tab.visiting = false;
+                    tab.url.clone()
+                };
                 return Err(DriverError::Page(format!(
                     "{url} did not settle within {} s (a document still loading or requests in flight)",
                     self.timeout.as_secs()
@@ -121,15 +138,23 @@ impl ChromiumBrowser {
             Some(page) => page,
             None => self.read_page().await?,
         };
-        let mut tab = lock(&self.tab);
-        let visit = Visit {
-            hops: tab.hops[since.0.min(tab.hops.len())..].to_vec(),
-            frames: tab.frames[since.1.min(tab.frames.len())..].to_vec(),
-            page: page.clone(),
-            stopped: tab.stopped.take(),
+        let visit = {
+            let mut tab = lock(&self.tab);
+            tab.stop = Stop::Never;
+            tab.visiting = false;
+            Visit {
+                hops: tab.hops[since.0.min(tab.hops.len())..].to_vec(),
+                frames: tab.frames[since.1.min(tab.frames.len())..].to_vec(),
+                page: page.clone(),
+                stopped: tab.stopped.take(),
+            }
         };
-        tab.stop = Stop::Never;
-        drop(tab);
+        if visit.stopped.is_some() {
+            // The browser has left the page for the stopped URL, which the kit now holds:
+            // the page's scripts must not go on (the broker's waiting page would ask
+            // again, racing the kit's next visit).
+            self.load(&Request::get("about:blank")).await?;
+        }
         self.current = Some(page);
         Ok(visit)
     }
@@ -202,48 +227,77 @@ impl ChromiumBrowser {
     async fn navigate(&mut self, request: Request, stop: &Stop) -> Result<Visit, DriverError> {
         Url::parse(&request.url).map_err(|_| DriverError::Url(request.url.clone()))?;
         self.remember_as_last();
-        let since = self.arm(stop, Some(&request.url));
-        if let Some(form) = &request.form {
-            lock(&self.tab).post = Some((request.url.clone(), form.clone()));
+        if self.only_fragment_differs(&request.url) {
+            // Chromium would only move to the fragment, and a single-page app would show
+            // what it holds in memory: a visit loads the page anew, as the HTTP driver does.
+            self.load(&Request::get("about:blank")).await?;
         }
+        let since = self.arm(stop, Some(&request));
         lock(&self.tab).cdp_navigation = true;
-        let navigated = tokio::time::timeout(
-            self.timeout,
-            self.page.execute(NavigateParams::new(request.url.clone())),
-        )
-        .await;
+        let loaded = self.load(&request).await;
         let failure = {
             let mut tab = lock(&self.tab);
             tab.cdp_navigation = false;
             tab.failure.take()
         };
-        if let Some(reason) = failure {
-            return Err(DriverError::Request {
-                method: request.method.to_string(),
-                url: request.url.clone(),
-                reason,
-            });
-        }
-        match navigated {
-            Err(_) => {
-                return Err(DriverError::Page(format!(
-                    "{} did not load within {} s",
-                    request.url,
-                    self.timeout.as_secs()
-                )))
+        let unreachable = |reason: String| DriverError::Request {
+            method: request.method.to_string(),
+            url: request.url.clone(),
+            reason,
+        };
+        match (failure, loaded) {
+            (Some(reason), _) => return Err(unreachable(reason)),
+            (None, Err(err)) => {
+                lock(&self.tab).visiting = false;
+                return Err(err);
             }
-            Ok(Err(err)) => return Err(cdp(err)),
-            Ok(Ok(_)) => {}
+            (None, Ok(Some(error))) if lock(&self.tab).stopped.is_none() => {
+                return Err(unreachable(error))
+            }
+            (None, Ok(_)) => {}
         }
         self.settle(since).await
+    }
+
+    /// `Page.navigate` to the request's URL; the error Chromium reports, if any (an
+    /// abort by a stop is none).
+    async fn load(&self, request: &Request) -> Result<Option<String>, DriverError> {
+        let navigated = tokio::time::timeout(
+            self.timeout,
+            self.page.execute(NavigateParams::new(request.url.clone())),
+        )
+        .await
+        .map_err(|_| {
+            DriverError::Page(format!(
+                "{} did not load within {} s",
+                request.url,
+                self.timeout.as_secs()
+            ))
+        })?
+        .map_err(cdp)?;
+        Ok(navigated
+            .result
+            .error_text
+            .clone()
+            .filter(|error| !error.contains("ERR_ABORTED")))
+    }
+
+    /// Whether opening `url` would only move the current page to another fragment.
+    fn only_fragment_differs(&self, url: &str) -> bool {
+        let here = lock(&self.tab).url.clone();
+        let base = |u: &str| u.split('#').next().unwrap_or(u).to_string();
+        url.contains('#') && base(url) == base(&here)
     }
 
     /// Runs `script` (an action on the page) and follows what it set off.
     async fn act(&mut self, script: String, stop: &Stop) -> Result<Visit, DriverError> {
         self.remember_as_last();
         let since = self.arm(stop, None);
-        let outcome = self.evaluate(&script).await?;
+        let outcome = self.evaluate(&script).await.inspect_err(|_| {
+            lock(&self.tab).visiting = false;
+        })?;
         if let Some(problem) = outcome.as_str() {
+            lock(&self.tab).visiting = false;
             return Err(DriverError::Page(problem.to_string()));
         }
         self.settle(since).await
@@ -266,12 +320,17 @@ impl ChromiumBrowser {
     /// Makes the tab show a document of `origin`, where scripts read and write that
     /// origin's storage (the tab's sessionStorage included). A tab on another site gets
     /// a blank page of the origin that the driver answers itself: nothing reaches the site.
-    async fn enter(&mut self, origin: &str) -> Result<(), DriverError> {
+    ///
+    /// With `unload`, the tab always gets that blank page, so that the site's own document
+    /// is gone (with what it holds in memory, and its `pagehide` handlers have run) before
+    /// the storage is written.
+    async fn enter(&mut self, origin: &str, unload: bool) -> Result<(), DriverError> {
+        let blank = format!("{origin}/.well-known/mitid-sim-kit-storage");
         let here = lock(&self.tab).url.clone();
-        if super::super::origin(&here).as_deref() == Some(origin) {
+        let on_the_site = driver::origin(&here).as_deref() == Some(origin);
+        if here == blank || (on_the_site && !unload) {
             return Ok(());
         }
-        let blank = format!("{origin}/.well-known/mitid-sim-kit-storage");
         lock(&self.tab).blank = Some(blank.clone());
         let entered = self.navigate(Request::get(blank), &Stop::Never).await;
         lock(&self.tab).blank = None;
@@ -282,7 +341,7 @@ impl ChromiumBrowser {
         &mut self,
         origin: &str,
     ) -> Result<(Vec<(String, String)>, Vec<(String, String)>), DriverError> {
-        self.enter(origin).await?;
+        self.enter(origin, false).await?;
         let read = self.evaluate(scripts::READ_STORAGE).await?;
         let items = |key: &str| -> Vec<(String, String)> {
             serde_json::from_value(read[key].clone()).unwrap_or_default()
@@ -295,7 +354,7 @@ impl ChromiumBrowser {
         origin: &str,
         state: &SiteState,
     ) -> Result<(), DriverError> {
-        self.enter(origin).await?;
+        self.enter(origin, true).await?;
         let write = scripts::write_storage(&state.local_storage, &state.session_storage);
         self.evaluate(&write).await.map(|_| ())
     }
@@ -377,7 +436,7 @@ impl Browser for ChromiumBrowser {
 
     fn state<'a>(&'a mut self, url: &'a str) -> BoxFuture<'a, Result<SiteState, DriverError>> {
         Box::pin(async move {
-            let origin = super::super::origin(url).ok_or_else(|| DriverError::Url(url.into()))?;
+            let origin = driver::origin(url).ok_or_else(|| DriverError::Url(url.into()))?;
             let cookies = self
                 .cookies_of(url)
                 .await?
@@ -399,7 +458,7 @@ impl Browser for ChromiumBrowser {
         state: &'a SiteState,
     ) -> BoxFuture<'a, Result<(), DriverError>> {
         Box::pin(async move {
-            let origin = super::super::origin(url).ok_or_else(|| DriverError::Url(url.into()))?;
+            let origin = driver::origin(url).ok_or_else(|| DriverError::Url(url.into()))?;
             for cookie in self.cookies_of(url).await? {
                 let mut delete = DeleteCookiesParams::new(cookie.name);
                 delete.domain = Some(cookie.domain);
@@ -407,10 +466,12 @@ impl Browser for ChromiumBrowser {
                 self.page.execute(delete).await.map_err(cdp)?;
             }
             for (name, value) in &state.cookies {
-                // Raw, as an attacker replays it: no expiry, no attributes.
+                // Raw, as an attacker replays it: no expiry, no attributes but those a
+                // `__Secure-`/`__Host-` name demands on https.
                 let mut cookie = SetCookieParams::new(name.clone(), value.clone());
                 cookie.url = Some(format!("{origin}/"));
                 cookie.path = Some("/".into());
+                cookie.secure = Some(origin.starts_with("https:"));
                 self.page.execute(cookie).await.map_err(cdp)?;
             }
             self.replace_storage(&origin, state).await
@@ -422,15 +483,19 @@ impl Browser for ChromiumBrowser {
         url: &'a str,
     ) -> BoxFuture<'a, Result<Vec<HeldCookie>, DriverError>> {
         Box::pin(async move {
-            let host = Url::parse(url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
-                .unwrap_or_default();
+            let origin = driver::origin(url).unwrap_or_default();
+            let set_by_site: Vec<String> = lock(&self.tab)
+                .set_cookies
+                .iter()
+                .filter(|(from, _)| *from == origin)
+                .map(|(_, name)| name.clone())
+                .collect();
+            // Cookies the site's scripts set (a consent banner's) are not its session.
             Ok(self
                 .cookies_of(url)
                 .await?
                 .into_iter()
-                .filter(|c| c.domain.trim_start_matches('.') == host)
+                .filter(|c| set_by_site.contains(&c.name))
                 .map(|c| HeldCookie {
                     name: c.name,
                     http_only: c.http_only,
@@ -443,14 +508,5 @@ impl Browser for ChromiumBrowser {
 
     fn hops(&self) -> Vec<Hop> {
         lock(&self.tab).hops.clone()
-    }
-
-    fn screenshot(&mut self) -> BoxFuture<'_, Option<Vec<u8>>> {
-        Box::pin(async move {
-            let params = chromiumoxide::page::ScreenshotParams::builder()
-                .format(chromiumoxide::cdp::browser_protocol::page::CaptureScreenshotFormat::Png)
-                .build();
-            self.page.screenshot(params).await.ok()
-        })
     }
 }
