@@ -95,6 +95,17 @@ impl Limits {
             max_login_age: Duration::from_secs(3),
         }
     }
+
+    /// Limits no scenario of the run waits for (the session group left out), long enough
+    /// that a loaded machine's slower browser steps cannot outlast the idle limit.
+    pub fn unhurried() -> Self {
+        Self {
+            idle: Duration::from_secs(60),
+            absolute: Duration::from_secs(600),
+            broker_check: Duration::from_secs(60),
+            max_login_age: Duration::from_secs(60),
+        }
+    }
 }
 
 struct Pending {

@@ -10,6 +10,9 @@ pub(super) const READ_PAGE: &str = r#"({
     text: document.body ? document.body.innerText : ""
 })"#;
 
+/// Resolves once the tasks already queued (timers due now included) have run.
+pub(super) const AFTER_QUEUED_TASKS: &str = "new Promise(done => setTimeout(() => done(null), 50))";
+
 /// Reads the origin's web storage.
 pub(super) const READ_STORAGE: &str =
     "({ local: Object.entries(localStorage), session: Object.entries(sessionStorage) })";

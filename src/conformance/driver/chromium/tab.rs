@@ -109,7 +109,7 @@ impl ChromiumBrowser {
                 tokio::time::sleep(Duration::from_millis(60)).await;
                 break;
             }
-            if settled {
+            if settled && self.idle_after_tasks().await {
                 break;
             }
             if started.elapsed() > self.timeout {
@@ -157,6 +157,16 @@ impl ChromiumBrowser {
         }
         self.current = Some(page);
         Ok(visit)
+    }
+
+    /// Whether the page stays quiet once the tasks its scripts queued have run: on a busy
+    /// machine a script may work longer than the quiet moment before it fetches more.
+    async fn idle_after_tasks(&self) -> bool {
+        let before = lock(&self.tab).last_activity;
+        // A renderer busy with a long script answers only once it is done.
+        let _ = self.evaluate(scripts::AFTER_QUEUED_TASKS).await;
+        let tab = lock(&self.tab);
+        tab.last_activity == before && !tab.busy() && tab.stopped.is_none()
     }
 
     /// The page as it is now: its document after scripts ran, and what it shows.
