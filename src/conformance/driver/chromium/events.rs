@@ -62,8 +62,6 @@ pub(super) struct Tab {
     pub blank: Option<String>,
     /// Requests answered with a blank page: not the site's answers.
     pub blanks: Vec<String>,
-    /// Why the last top-level document could not be loaded (connection refused…).
-    pub failure: Option<String>,
     /// Whether the kit is on a visit (from `arm` until the page settled). Between visits
     /// the tab goes nowhere: a script that navigates or loads a frame then (a silent
     /// renewal through the broker, a timer) is stopped, as the HTTP driver makes no
@@ -78,7 +76,6 @@ pub(super) struct Tab {
 pub(super) struct InFlight {
     started: Instant,
     method: String,
-    main_document: bool,
 }
 
 impl Tab {
@@ -100,7 +97,6 @@ impl Tab {
             cdp_navigation: false,
             blank: None,
             blanks: Vec::new(),
-            failure: None,
             visiting: false,
             urls: HashMap::new(),
             set_cookies: Vec::new(),
@@ -136,7 +132,10 @@ pub(super) async fn listen(
             tab.in_flight.remove(event.request_id.as_ref());
         })
         .await?,
-        follow(page, tab, loading_failed).await?,
+        follow(page, tab, |tab, event: &EventLoadingFailed| {
+            tab.in_flight.remove(event.request_id.as_ref());
+        })
+        .await?,
         follow(page, tab, |tab, event: &EventFrameStartedLoading| {
             if tab.is_main(Some(event.frame_id.as_ref())) {
                 tab.loading = true;
@@ -224,7 +223,6 @@ fn request_sent(tab: &mut Tab, event: &EventRequestWillBeSent) {
         InFlight {
             started: Instant::now(),
             method: event.request.method.clone(),
-            main_document: is_document && top_level,
         },
     );
 }
@@ -274,15 +272,6 @@ fn cookies_set(tab: &mut Tab, event: &EventResponseReceivedExtraInfo) {
         if !tab.set_cookies.contains(&set) {
             tab.set_cookies.push(set);
         }
-    }
-}
-
-fn loading_failed(tab: &mut Tab, event: &EventLoadingFailed) {
-    let request = tab.in_flight.remove(event.request_id.as_ref());
-    // An abort is the driver's own stop, not the site failing.
-    let aborted = event.error_text.contains("ERR_ABORTED");
-    if request.is_some_and(|r| r.main_document) && !aborted {
-        tab.failure = Some(event.error_text.clone());
     }
 }
 

@@ -82,7 +82,6 @@ impl ChromiumBrowser {
         tab.opened = opened.map(|r| r.url.clone());
         tab.post = opened.and_then(|r| Some((r.url.clone(), r.form.clone()?)));
         tab.stopped = None;
-        tab.failure = None;
         tab.last_activity = Instant::now();
         (tab.hops.len(), tab.frames.len())
     }
@@ -245,28 +244,19 @@ impl ChromiumBrowser {
         let since = self.arm(stop, Some(&request));
         lock(&self.tab).cdp_navigation = true;
         let loaded = self.load(&request).await;
-        let failure = {
-            let mut tab = lock(&self.tab);
-            tab.cdp_navigation = false;
-            tab.failure.take()
+        lock(&self.tab).cdp_navigation = false;
+        let reason = match loaded {
+            Ok(None) => return self.settle(since).await,
+            Ok(Some(_)) if lock(&self.tab).stopped.is_some() => return self.settle(since).await,
+            Ok(Some(error)) => DriverError::Request {
+                method: request.method.to_string(),
+                url: request.url.clone(),
+                reason: error,
+            },
+            Err(err) => err,
         };
-        let unreachable = |reason: String| DriverError::Request {
-            method: request.method.to_string(),
-            url: request.url.clone(),
-            reason,
-        };
-        match (failure, loaded) {
-            (Some(reason), _) => return Err(unreachable(reason)),
-            (None, Err(err)) => {
-                lock(&self.tab).visiting = false;
-                return Err(err);
-            }
-            (None, Ok(Some(error))) if lock(&self.tab).stopped.is_none() => {
-                return Err(unreachable(error))
-            }
-            (None, Ok(_)) => {}
-        }
-        self.settle(since).await
+        lock(&self.tab).visiting = false;
+        Err(reason)
     }
 
     /// `Page.navigate` to the request's URL; the error Chromium reports, if any (an
